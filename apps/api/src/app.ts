@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Modules } from './modules';
+import type { Config } from './platform/config';
+import { registerAuthGuard } from './platform/http/auth-guard';
+import { healthRoutes } from './platform/http/health';
+import { isApiPath } from './platform/http/paths';
+import { registerProblemHandlers, type NotFoundFallback } from './platform/http/problem';
+import { ProblemSchema } from './platform/http/schemas';
+import type { Platform } from './platform/platform';
+
+export interface AppDeps {
+  platform: Platform;
+  modules: Modules;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+export function defaultWebDist(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'apps', 'web', 'dist');
+    if (fs.existsSync(path.join(candidate, 'index.html'))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+/** Builds the HTTP application without listening: the server listens, tests use inject(). */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Fastify's logger type is narrower than pino's own; the instance is the same.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: deps.platform.logger as FastifyBaseLogger,
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addSchema(ProblemSchema);
+  const webDist = config.WEB_DIST_DIR ?? defaultWebDist();
+  registerProblemHandlers(app, webDist ? await serveWebApp(app, webDist) : undefined);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+      },
+    },
+  });
+  if (config.CORS_ORIGIN) {
+    await app.register(cors, {
+      origin: config.CORS_ORIGIN.split(',').map((origin) => origin.trim()),
+      credentials: true,
+      exposedHeaders: [
+        'x-request-id',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+        'retry-after',
+      ],
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera API',
+        version: '1.0.0',
+        description: 'Multi-tenant commerce: auth, catalog, inventory, orders, payments, analytics.',
+      },
+      servers: [{ url: config.PUBLIC_URL }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `def-${index}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerAuthGuard(app, deps.modules.verifier);
+  await app.register(healthRoutes(deps.platform));
+  for (const module of deps.modules.list) {
+    if (module.routes) await app.register(module.routes);
+  }
+  return app;
+}
+
+/**
+ * The built web app: its files as static routes, and index.html for any other page path, so deep
+ * links and reloads work (history routing); API paths keep their 404 problem.
+ */
+async function serveWebApp(app: FastifyInstance, root: string): Promise<NotFoundFallback> {
+  await app.register(fastifyStatic, { root, wildcard: false, index: false, maxAge: '1h' });
+  const index = fs.readFileSync(path.join(root, 'index.html'));
+  return (request, reply) => {
+    const pathname = request.url.split('?')[0] ?? '/';
+    if (request.method !== 'GET' || isApiPath(pathname) || /\.[a-z0-9]+$/i.test(pathname)) return null;
+    return reply.type('text/html').header('cache-control', 'no-cache').send(index);
+  };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(8000);
+    expect(config.ROLE).toBe('all');
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.ACCESS_TOKEN_TTL).toBe(900);
+    expect(config.REFRESH_TOKEN_TTL).toBe(2_592_000);
+    expect(config.DATA_DIR).toMatch(/\/data$/);
+  });
+
+  it('converts numbers and booleans', () => {
+    const config = loadConfig({ PORT: '9000', TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_PER_MINUTE: '3' });
+    expect(config.PORT).toBe(9000);
+    expect(config.TRUST_PROXY).toBe(true);
+    expect(config.RATE_LIMIT_LOGIN_PER_MINUTE).toBe(3);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ ROLE: 'both' }, 'ROLE'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ ROLE: 'worker' }, 'ROLE'],
+    [{ NODE_ENV: 'production' }, 'MASTER_KEY'],
+  ])('refuses %j naming %s in one line', (env, variable) => {
+    let caught: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+    expect(error.message).not.toContain('\n');
+  });
+});

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { PGliteDialect } from './pglite-dialect';
+import type { DB } from './tables';
+
+/** int8 and numeric as JS numbers: money is integer minor units, far below 2^53. */
+const toNumber = (value: string) => Number(value);
+const asText = (value: string) => value;
+const PG_TYPE = { int8: 20, numeric: 1700, date: 1082 } as const;
+
+export interface Leadership {
+  /** Resolves when the lock is lost (its connection died); the holder must stop. */
+  readonly lost: Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Kysely<DB>;
+  /** Calls onNotify for every NOTIFY on channel (delivered on commit); returns the unsubscribe. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Tries to take a session-level advisory lock held for as long as the process lives. */
+  tryLeadership(lockKey: string): Promise<Leadership | null>;
+  /** Runs work while holding an advisory lock (waits for it), e.g. so that one process migrates. */
+  withAdvisoryLock<T>(lockKey: string, work: (db: Kysely<DB>) => Promise<T>): Promise<T>;
+  poolStats(): { total: number; idle: number; waiting: number };
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+  logger?: Logger;
+}
+
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl
+    ? createPostgresDatabase(options.databaseUrl, options.poolSize, options.logger)
+    : createPGliteDatabase(options.dataDir);
+}
+
+function pgTypes(): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: string) => {
+      if (oid === PG_TYPE.int8 || oid === PG_TYPE.numeric) return toNumber;
+      if (oid === PG_TYPE.date) return asText;
+      return pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown;
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+
+function createPostgresDatabase(url: string, poolSize: number, logger?: Logger): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: pgTypes(),
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', (error) => logger?.error({ err: error }, 'idle database connection failed'));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const dedicated = async () => {
+    const client = new pg.Client({ connectionString: url, types: pgTypes() });
+    client.on('error', (error) => logger?.warn({ err: error }, 'dedicated database connection failed'));
+    await client.connect();
+    return client;
+  };
+
+  return {
+    kind: 'postgres',
+    db,
+    async listen(channel, onNotify) {
+      const client = await dedicated();
+      client.on('notification', (message) => {
+        if (message.channel === channel) onNotify(message.payload ?? '');
+      });
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        await client.end().catch(() => undefined);
+      };
+    },
+    async tryLeadership(lockKey) {
+      const client = await dedicated();
+      const { rows } = await client.query<{ locked: boolean }>(
+        'select pg_try_advisory_lock(hashtextextended($1, 0)) as locked',
+        [lockKey],
+      );
+      if (!rows[0]?.locked) {
+        await client.end();
+        return null;
+      }
+      const lost = new Promise<void>((resolve) => {
+        client.once('end', resolve);
+        client.once('error', () => resolve());
+      });
+      return {
+        lost,
+        release: async () => {
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
+    async withAdvisoryLock(lockKey, work) {
+      return db.connection().execute(async (connection) => {
+        await sql`select pg_advisory_lock(hashtextextended(${lockKey}, 0))`.execute(connection);
+        try {
+          return await work(connection);
+        } finally {
+          await sql`select pg_advisory_unlock(hashtextextended(${lockKey}, 0))`.execute(connection);
+        }
+      });
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function createPGliteDatabase(dataDir: string): Promise<Database> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(path.join(dataDir, 'pglite'), {
+    parsers: { [PG_TYPE.int8]: toNumber, [PG_TYPE.numeric]: toNumber, [PG_TYPE.date]: asText },
+  });
+  return wrapPGlite(pglite);
+}
+
+/** An in-memory PGlite, for tests of the embedded path. */
+export async function createMemoryPGlite(): Promise<Database> {
+  const pglite = await PGlite.create({
+    parsers: { [PG_TYPE.int8]: toNumber, [PG_TYPE.numeric]: toNumber, [PG_TYPE.date]: asText },
+  });
+  return wrapPGlite(pglite);
+}
+
+function wrapPGlite(pglite: PGlite): Database {
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  let closed = false;
+  return {
+    kind: 'pglite',
+    db,
+    async listen(channel, onNotify) {
+      return pglite.listen(channel, onNotify);
+    },
+    // One process owns an embedded database, so it always leads.
+    async tryLeadership() {
+      return { lost: new Promise<void>(() => undefined), release: async () => undefined };
+    },
+    async withAdvisoryLock(_lockKey, work) {
+      return work(db);
+    },
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { EventEnvelope, EventType } from '@tessera/contracts';
+import type { Tx } from '../db/tenant';
+
+/**
+ * A consumer of domain events. Its handler runs in a transaction of the event's tenant, in which
+ * the framework also records the event id in processed_events: a redelivered event is skipped,
+ * so the handler's database effects happen exactly once.
+ */
+export interface Consumer {
+  /** Stable name: the consumer group, and the key of its processed_events rows. */
+  name: string;
+  /** The event types it wants; others on the same streams are acknowledged and skipped. */
+  types: readonly EventType[];
+  handle(event: EventEnvelope, tx: Tx): Promise<void>;
+}
+
+/** Where the relay publishes committed events and consumers read them. */
+export interface EventBus {
+  readonly kind: 'redis' | 'in-process';
+  publish(events: EventEnvelope[]): Promise<void>;
+  register(consumer: Consumer): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

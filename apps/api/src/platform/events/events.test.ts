@@ -1,0 +1,252 @@
+import { uuidv7, type EventEnvelope, type EventType } from '@tessera/contracts';
+import { sql } from 'kysely';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { serviceAvailable, TEST_REDIS_URL } from '../../../test/support/services';
+import { withSystem, withTenant } from '../db/tenant';
+import { createRedis } from '../redis';
+import type { Consumer, EventBus } from './bus';
+import { InProcessBus } from './in-process-bus';
+import { addEvents, SYSTEM_ACTOR } from './outbox';
+import { RedisStreamsBus } from './redis-bus';
+import { OutboxRelay } from './relay';
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const postgresUp = await serviceAvailable('postgres');
+const redisUp = postgresUp && (await serviceAvailable('redis'));
+const TYPES: EventType[] = ['commerce.order.created', 'inventory.stock.updated', 'payment.completed'];
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe.runIf(postgresUp)('transactional outbox and consumers', () => {
+  let testDatabase: TestDatabase;
+  const tenantId = uuidv7();
+
+  /** A consumer whose effect is a row per handled event; no unique key, so a double effect would show. */
+  const recorder = (name: string, fail?: (event: EventEnvelope) => boolean): Consumer => ({
+    name,
+    types: TYPES,
+    async handle(event, tx) {
+      if (fail?.(event)) throw new Error(`refusing ${event.id}`);
+      await sql`insert into consumed (consumer, event_id) values (${name}, ${event.id})`.execute(tx);
+    },
+  });
+
+  const effects = async (consumer: string) => {
+    const result = await sql<{ total: number; distinct_ids: number }>`
+      select count(*)::int as total, count(distinct event_id)::int as distinct_ids from consumed where consumer = ${consumer}`.execute(
+      testDatabase.database.db,
+    );
+    return result.rows[0]!;
+  };
+
+  const emit = async (count: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 50) {
+      const batch = await withTenant(testDatabase.database.db, tenantId, (tx) =>
+        addEvents(
+          tx,
+          Array.from({ length: Math.min(50, count - i) }, (_, j) => ({
+            type: TYPES[(i + j) % TYPES.length]!,
+            tenantId,
+            actor: SYSTEM_ACTOR,
+            data: { n: i + j },
+          })),
+        ),
+      );
+      ids.push(...batch.map((event) => event.id));
+    }
+    return ids;
+  };
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    await withSystem(testDatabase.database.db, async (tx) => {
+      await tx.insertInto('tenants').values({ id: tenantId, name: 'Events' }).execute();
+      await sql`create table consumed (consumer text not null, event_id uuid not null)`.execute(tx);
+    });
+  });
+
+  afterEach(async () => {
+    await sql`update outbox_events set published_at = now() where published_at is null`.execute(
+      testDatabase.database.db,
+    );
+  });
+
+  afterAll(async () => {
+    await testDatabase?.drop();
+  });
+
+  it('publishes only what committed', async () => {
+    const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
+    bus.register(recorder('committed-only'));
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 100, pollMs: 50 });
+    await expect(
+      withTenant(testDatabase.database.db, tenantId, async (tx) => {
+        await addEvents(tx, [{ type: 'commerce.order.created', tenantId, actor: SYSTEM_ACTOR, data: {} }]);
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+    const [kept] = await emit(1);
+    expect(await relay.drain()).toBe(1);
+    const handled = await sql<{
+      event_id: string;
+    }>`select event_id from consumed where consumer = 'committed-only'`.execute(testDatabase.database.db);
+    expect(handled.rows).toEqual([{ event_id: kept }]);
+  });
+
+  it('in process: each event once, even when the relay republishes a batch', async () => {
+    const real = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
+    real.register(recorder('in-process'));
+    let crashes = 2;
+    // A relay that dies after publishing but before marking: the batch goes out again.
+    const crashing: EventBus = {
+      kind: 'in-process',
+      register: (consumer) => real.register(consumer),
+      start: () => real.start(),
+      stop: () => real.stop(),
+      async publish(events) {
+        await real.publish(events);
+        if (crashes-- > 0) throw new Error('relay killed after publishing');
+      },
+    };
+    const ids = await emit(120);
+    const relay = new OutboxRelay(testDatabase.database, crashing, logger, { batchSize: 50, pollMs: 20 });
+    relay.start();
+    await waitFor(async () => (await relay.backlog()) === 0);
+    await relay.stop();
+    expect(await effects('in-process')).toEqual({ total: ids.length, distinct_ids: ids.length });
+  });
+
+  it('a failing consumer retries, then dead-letters, and the dead letter can be replayed', async () => {
+    let refuse = true;
+    const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
+    bus.register(recorder('flaky', () => refuse));
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 10, pollMs: 20 });
+    const [id] = await emit(1);
+    await relay.drain();
+    const dead = await testDatabase.database.db
+      .selectFrom('dead_letters')
+      .selectAll()
+      .where('consumer', '=', 'flaky')
+      .execute();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ event_id: id, attempts: 3 });
+    expect(await effects('flaky')).toEqual({ total: 0, distinct_ids: 0 });
+    refuse = false;
+    await bus.publish([dead[0]!.payload as EventEnvelope]);
+    expect(await effects('flaky')).toEqual({ total: 1, distinct_ids: 1 });
+  });
+
+  describe.runIf(redisUp)('on Redis Streams', () => {
+    const prefix = `test:${uuidv7()}:`;
+    const redis = redisUp ? createRedis(TEST_REDIS_URL, logger) : null;
+
+    afterAll(async () => {
+      if (!redis) return;
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    });
+
+    const busFor = (consumerId: string, consumer: Consumer, keyPrefix = prefix) => {
+      const bus = new RedisStreamsBus(redis!, testDatabase.database.db, logger, {
+        maxAttempts: 4,
+        retryBaseMs: 100,
+        blockMs: 100,
+        consumerId,
+        keyPrefix,
+      });
+      bus.register(consumer);
+      return bus;
+    };
+
+    it('each event once when the relay and the consumer are killed mid-stream', async () => {
+      const ids = await emit(600);
+      // The first consumer dies at its 151st event: that transaction rolls back, nothing more is
+      // acknowledged, and what it had read stays pending.
+      let handled = 0;
+      const dying = recorder('streams');
+      const first: RedisStreamsBus = busFor('first', {
+        ...dying,
+        async handle(event, tx) {
+          if (++handled > 150) {
+            void first.stop();
+            throw new Error('consumer killed');
+          }
+          await dying.handle(event, tx);
+        },
+      });
+      await first.start();
+
+      let crashes = 3;
+      const publisher = busFor('publisher', recorder('unused'));
+      const crashingPublisher: EventBus = {
+        kind: 'redis',
+        register: () => undefined,
+        start: async () => undefined,
+        stop: async () => undefined,
+        async publish(events) {
+          await publisher.publish(events);
+          if (crashes-- > 0) throw new Error('relay killed after XADD');
+        },
+      };
+      const relay = new OutboxRelay(testDatabase.database, crashingPublisher, logger, {
+        batchSize: 100,
+        pollMs: 20,
+      });
+      relay.start();
+      await waitFor(async () => handled > 150);
+
+      // A second consumer takes over the first's pending entries and the rest of the stream.
+      const second = busFor('second', recorder('streams'));
+      await second.start();
+      await waitFor(async () => (await relay.backlog()) === 0);
+      await waitFor(async () => (await effects('streams')).distinct_ids === ids.length, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await relay.stop();
+      await second.stop();
+      expect(await effects('streams')).toEqual({ total: ids.length, distinct_ids: ids.length });
+      const pending = await redis!.xpending(`${prefix}events:commerce`, 'streams');
+      expect((pending as [number])[0]).toBe(0);
+    });
+
+    it('dead-letters an event after the maximum deliveries', async () => {
+      // Streams of their own, so that only this test's event is there to fail.
+      const bus = busFor(
+        'dead',
+        recorder('always-fails', () => true),
+        `${prefix}dead:`,
+      );
+      await bus.start();
+      const [id] = await emit(1);
+      const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 10, pollMs: 20 });
+      await relay.drain();
+      await waitFor(
+        async () =>
+          (
+            await testDatabase.database.db
+              .selectFrom('dead_letters')
+              .select('event_id')
+              .where('consumer', '=', 'always-fails')
+              .execute()
+          ).length === 1,
+      );
+      await bus.stop();
+      const dead = await testDatabase.database.db
+        .selectFrom('dead_letters')
+        .selectAll()
+        .where('consumer', '=', 'always-fails')
+        .execute();
+      expect(dead[0]?.event_id).toBe(id);
+      expect(dead[0]!.attempts).toBeGreaterThanOrEqual(4);
+    });
+  });
+});

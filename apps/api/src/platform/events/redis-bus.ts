@@ -1,0 +1,224 @@
+import os from 'node:os';
+import { streamOf, type EventEnvelope } from '@tessera/contracts';
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { DB } from '../db/tables';
+import type { Consumer, EventBus } from './bus';
+import { applyOnce, recordDeadLetter, sleep } from './delivery';
+
+export interface RedisBusOptions {
+  maxAttempts: number;
+  /** A pending entry is retried (or taken from a dead consumer) after this idle time, doubling per attempt. */
+  retryBaseMs: number;
+  blockMs?: number;
+  batchSize?: number;
+  /** Approximate cap on each stream's length (XADD MAXLEN ~). */
+  maxStreamLength?: number;
+  consumerId?: string;
+  /** Prepended to every stream name (REDIS_KEY_PREFIX). */
+  keyPrefix?: string;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
+type PendingEntry = [id: string, consumer: string, idleMs: number, deliveries: number];
+
+const eventOf = (fields: string[]): EventEnvelope | null => {
+  const index = fields.indexOf('event');
+  const raw = index >= 0 ? fields[index + 1] : undefined;
+  return raw ? (JSON.parse(raw) as EventEnvelope) : null;
+};
+
+/**
+ * Redis Streams: one stream per domain, one consumer group per consumer. Entries are acknowledged
+ * after the handler's transaction commits; entries left pending (a failure, or a consumer that
+ * died) are claimed again after an idle time that doubles with each delivery, and go to the
+ * dead letters after maxAttempts.
+ */
+export class RedisStreamsBus implements EventBus {
+  readonly kind = 'redis' as const;
+  private readonly consumers: Consumer[] = [];
+  private readonly readers: Redis[] = [];
+  private readonly loops: Promise<void>[] = [];
+  private abort = new AbortController();
+  readonly consumerId: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly db: Kysely<DB>,
+    private readonly logger: Logger,
+    private readonly options: RedisBusOptions,
+  ) {
+    this.consumerId =
+      options.consumerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  private key(stream: string): string {
+    return (this.options.keyPrefix ?? '') + stream;
+  }
+
+  register(consumer: Consumer): void {
+    this.consumers.push(consumer);
+  }
+
+  async publish(events: EventEnvelope[]): Promise<void> {
+    if (events.length === 0) return;
+    const maxLength = this.options.maxStreamLength ?? 100_000;
+    const pipeline = this.redis.pipeline();
+    for (const event of events) {
+      pipeline.xadd(
+        this.key(streamOf(event.type)),
+        'MAXLEN',
+        '~',
+        maxLength,
+        '*',
+        'event',
+        JSON.stringify(event),
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failure = results.find(([error]) => error)?.[0];
+    if (failure) throw failure;
+  }
+
+  async start(): Promise<void> {
+    this.abort = new AbortController();
+    for (const consumer of this.consumers) {
+      const streams = streamsOf(consumer).map((stream) => this.key(stream));
+      for (const stream of streams) await this.ensureGroup(stream, consumer.name);
+      const reader = this.redis.duplicate();
+      this.readers.push(reader);
+      this.loops.push(this.readLoop(consumer, streams, reader), this.claimLoop(consumer, streams));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const reader of this.readers) reader.disconnect();
+    await Promise.allSettled(this.loops);
+    this.readers.length = 0;
+    this.loops.length = 0;
+  }
+
+  private async ensureGroup(stream: string, group: string): Promise<void> {
+    try {
+      // From the stream's start: a new consumer also sees what was published before it existed.
+      await this.redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+    }
+  }
+
+  private async readLoop(consumer: Consumer, streams: string[], reader: Redis): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        const reply = (await reader.xreadgroup(
+          'GROUP',
+          consumer.name,
+          this.consumerId,
+          'COUNT',
+          this.options.batchSize ?? 100,
+          'BLOCK',
+          this.options.blockMs ?? 1000,
+          'STREAMS',
+          ...streams,
+          ...streams.map(() => '>'),
+        )) as ReadReply;
+        for (const [stream, entries] of reply ?? []) {
+          for (const [id, fields] of entries) {
+            // Stopping leaves the rest of the batch pending, for this or another consumer to claim.
+            if (signal.aborted) return;
+            await this.process(consumer, stream, id, fields);
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof Error && error.message.includes('NOGROUP')) {
+          for (const stream of streams) await this.ensureGroup(stream, consumer.name).catch(() => undefined);
+        } else {
+          this.logger.error({ err: error, consumer: consumer.name }, 'stream read failed');
+        }
+        await sleep(500, signal);
+      }
+    }
+  }
+
+  private async claimLoop(consumer: Consumer, streams: string[]): Promise<void> {
+    const signal = this.abort.signal;
+    const base = this.options.retryBaseMs;
+    while (!signal.aborted) {
+      await sleep(Math.max(50, Math.min(base, 5000)), signal);
+      if (signal.aborted) return;
+      for (const stream of streams) {
+        try {
+          await this.retryPending(consumer, stream, base);
+        } catch (error) {
+          if (!signal.aborted)
+            this.logger.error({ err: error, consumer: consumer.name, stream }, 'claim failed');
+        }
+      }
+    }
+  }
+
+  private async retryPending(consumer: Consumer, stream: string, base: number): Promise<void> {
+    const pending = (await this.redis.xpending(
+      stream,
+      consumer.name,
+      'IDLE',
+      base,
+      '-',
+      '+',
+      100,
+    )) as PendingEntry[];
+    for (const [id, , idleMs, deliveries] of pending) {
+      if (idleMs < base * 2 ** Math.max(0, deliveries - 1)) continue;
+      const claimed = (await this.redis.xclaim(
+        stream,
+        consumer.name,
+        this.consumerId,
+        base,
+        id,
+      )) as StreamEntry[];
+      for (const [claimedId, fields] of claimed) {
+        if (!fields) continue;
+        if (deliveries >= this.options.maxAttempts) {
+          const event = eventOf(fields);
+          if (event) {
+            await recordDeadLetter(
+              this.db,
+              consumer,
+              stream.slice(this.key('').length),
+              event,
+              'exceeded delivery attempts',
+              deliveries,
+            );
+            this.logger.error({ consumer: consumer.name, event_id: event.id }, 'event dead-lettered');
+          }
+          await this.redis.xack(stream, consumer.name, claimedId);
+        } else {
+          await this.process(consumer, stream, claimedId, fields);
+        }
+      }
+    }
+  }
+
+  private async process(consumer: Consumer, stream: string, id: string, fields: string[]): Promise<void> {
+    const event = eventOf(fields);
+    try {
+      if (event) await applyOnce(this.db, consumer, event);
+      await this.redis.xack(stream, consumer.name, id);
+    } catch (error) {
+      // Left pending: the claim loop retries it after a backoff.
+      this.logger.warn(
+        { err: error, consumer: consumer.name, event_id: event?.id, entry: id },
+        'consumer failed',
+      );
+    }
+  }
+}
+
+function streamsOf(consumer: Consumer): string[] {
+  return [...new Set(consumer.types.map((type) => streamOf(type)))];
+}

@@ -1,0 +1,164 @@
+import type { EventEnvelope } from '@tessera/contracts';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database, Leadership } from '../db/database';
+import type { EventBus } from './bus';
+import { sleep } from './delivery';
+import { OUTBOX_CHANNEL } from './outbox';
+
+export interface RelayOptions {
+  batchSize: number;
+  pollMs: number;
+  /** Published rows older than this are deleted. */
+  retentionMs?: number;
+}
+
+export interface RelayStats {
+  published: number;
+  lastPublishedAt: Date | null;
+}
+
+/**
+ * Publishes committed outbox rows to the bus in seq order and marks them published. One relay
+ * leads at a time (a session advisory lock), which keeps the order; the others wait to take over.
+ * A crash between publishing and marking republishes the batch: delivery is at least once.
+ */
+export class OutboxRelay {
+  private abort = new AbortController();
+  private running: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private lastPrune = 0;
+  readonly stats: RelayStats = { published: 0, lastPublishedAt: null };
+
+  constructor(
+    private readonly database: Database,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly options: RelayOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.abort = new AbortController();
+    this.running = this.run(this.abort.signal).catch((error: unknown) => {
+      this.logger.fatal({ err: error }, 'outbox relay stopped');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    await this.running;
+    this.running = null;
+  }
+
+  /** Publishes everything committed so far; for tests and for the CLI. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const published = await this.publishBatch();
+      total += published;
+      if (published === 0) return total;
+    }
+  }
+
+  /** Rows committed but not yet published: the relay's lag. */
+  async backlog(): Promise<number> {
+    const row = await this.database.db
+      .selectFrom('outbox_events')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('published_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let leadership: Leadership | null = null;
+      try {
+        leadership = await this.database.tryLeadership('tessera.outbox-relay');
+      } catch (error) {
+        this.logger.error({ err: error }, 'outbox relay could not reach the database');
+      }
+      if (!leadership) {
+        await sleep(this.options.pollMs, signal);
+        continue;
+      }
+      try {
+        await this.lead(leadership, signal);
+      } finally {
+        await leadership.release();
+      }
+    }
+  }
+
+  private async lead(leadership: Leadership, signal: AbortSignal): Promise<void> {
+    let lost = false;
+    void leadership.lost.then(() => {
+      lost = true;
+      this.wake?.();
+    });
+    const unlisten = await this.database
+      .listen(OUTBOX_CHANNEL, () => this.wake?.())
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'outbox LISTEN failed; polling only');
+        return null;
+      });
+    try {
+      while (!signal.aborted && !lost) {
+        let published = 0;
+        try {
+          published = await this.publishBatch();
+          await this.pruneIfDue();
+        } catch (error) {
+          this.logger.error({ err: error }, 'outbox publish failed; retrying');
+        }
+        if (published < this.options.batchSize) await this.idle(signal);
+      }
+    } finally {
+      await unlisten?.();
+    }
+  }
+
+  private idle(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.pollMs);
+      this.wake = done;
+      if (signal.aborted) done();
+    });
+  }
+
+  private async publishBatch(): Promise<number> {
+    const rows = await this.database.db
+      .selectFrom('outbox_events')
+      .select(['seq', 'payload'])
+      .where('published_at', 'is', null)
+      .orderBy('seq')
+      .limit(this.options.batchSize)
+      .execute();
+    if (rows.length === 0) return 0;
+    await this.bus.publish(rows.map((row) => row.payload as EventEnvelope));
+    const seqs = rows.map((row) => row.seq);
+    await this.database.db
+      .updateTable('outbox_events')
+      .set({ published_at: new Date() })
+      .where(sql<boolean>`seq = any(${sql.val(seqs)}::bigint[])`)
+      .execute();
+    this.stats.published += rows.length;
+    this.stats.lastPublishedAt = new Date();
+    return rows.length;
+  }
+
+  private async pruneIfDue(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    const cutoff = new Date(now - (this.options.retentionMs ?? 86_400_000));
+    await this.database.db.deleteFrom('outbox_events').where('published_at', '<', cutoff).execute();
+  }
+}

@@ -1,0 +1,73 @@
+import type { Permission } from '@tessera/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors';
+import { isApiPath } from './paths';
+
+/** Who is calling: loaded from a verified access token by the guard. */
+export interface Principal {
+  userId: string;
+  tenantId: string;
+  email: string;
+  roles: string[];
+  permissions: Permission[];
+  sessionId: string;
+}
+
+/** Turns a bearer token into a principal, or throws AppError('unauthenticated'). Provided by the auth module. */
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/**
+ * What a route needs, in its `config`: `public` routes need nothing; every other route needs a
+ * valid access token, and `permission` names what the caller must also hold (403 otherwise).
+ */
+export interface RouteAccess {
+  public?: boolean;
+  permission?: Permission;
+}
+
+declare module 'fastify' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- merges RouteAccess into Fastify's route config
+  interface FastifyContextConfig extends RouteAccess {}
+  interface FastifyRequest {
+    principalOrNull: Principal | null;
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/** The principal of an authenticated route; the guard has already refused a request without one. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principalOrNull) throw new AppError('unauthenticated');
+  return request.principalOrNull;
+}
+
+/**
+ * Authentication by default: every API route is guarded unless its config says `public: true`.
+ * The web app's files (outside the API's paths) are public.
+ */
+export function registerAuthGuard(app: FastifyInstance, verifier: AccessTokenVerifier): void {
+  app.decorateRequest('principalOrNull', null);
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config as RouteAccess | undefined;
+    const url = request.routeOptions.url;
+    if (!url || !isApiPath(url) || access?.public) return;
+    const token = bearerToken(request);
+    if (!token) {
+      throw new AppError('unauthenticated', 'A bearer access token is required', {
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    }
+    const principal = await verifier.verify(token);
+    request.principalOrNull = principal;
+    if (access?.permission && !principal.permissions.includes(access.permission)) {
+      throw new AppError('forbidden', `This needs the ${access.permission} permission`);
+    }
+  });
+}

@@ -1,0 +1,157 @@
+import type { FieldError, Problem } from '@tessera/contracts';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CATALOGUE, problemType, type ErrorCode } from '../errors';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function fieldPath(error: AjvError): string {
+  const parts = error.instancePath.split('/').filter(Boolean);
+  const missing = error.params.missingProperty ?? error.params.additionalProperty;
+  if (typeof missing === 'string') parts.push(missing);
+  return parts.join('.');
+}
+
+function fieldMessage(error: AjvError): string {
+  switch (error.keyword) {
+    case 'required':
+      return 'is required';
+    case 'additionalProperties':
+      return 'is not a known field';
+    default:
+      return error.message ?? 'is not valid';
+  }
+}
+
+export function validationErrors(errors: AjvError[]): FieldError[] {
+  return errors.map((error) => ({ path: fieldPath(error), message: fieldMessage(error) }));
+}
+
+/** Fastify's own errors that are the client's fault, mapped to catalogue codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_VALIDATION: 'validation_failed',
+};
+
+export function toProblem(
+  error: unknown,
+  requestId: string,
+): { problem: Problem; headers: Record<string, string> } {
+  if (error instanceof AppError) {
+    return {
+      problem: {
+        type: problemType(error.code),
+        title: error.title,
+        status: error.status,
+        detail: error.message,
+        code: error.code,
+        request_id: requestId,
+        ...(error.errors ? { errors: error.errors } : {}),
+        ...error.extensions,
+      },
+      headers: error.headers ?? {},
+    };
+  }
+  const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fastifyError.validation) {
+    const errors = validationErrors(fastifyError.validation);
+    const where = fastifyError.validationContext ?? 'request';
+    return {
+      problem: {
+        type: problemType('validation_failed'),
+        title: ERROR_CATALOGUE.validation_failed.title,
+        status: 400,
+        detail: `The ${where} has ${errors.length === 1 ? 'an invalid field' : `${errors.length} invalid fields`}: ${errors
+          .map((e) => `${e.path || where} ${e.message}`)
+          .join('; ')}`,
+        code: 'validation_failed',
+        request_id: requestId,
+        errors,
+      },
+      headers: {},
+    };
+  }
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) {
+    const status = ERROR_CATALOGUE[mapped].status;
+    return {
+      problem: {
+        type: problemType(mapped),
+        title: ERROR_CATALOGUE[mapped].title,
+        status,
+        detail: fastifyError.message,
+        code: mapped,
+        request_id: requestId,
+      },
+      headers: {},
+    };
+  }
+  if (fastifyError.statusCode === 429) {
+    return {
+      problem: {
+        type: problemType('rate_limited'),
+        title: ERROR_CATALOGUE.rate_limited.title,
+        status: 429,
+        detail: fastifyError.message,
+        code: 'rate_limited',
+        request_id: requestId,
+      },
+      headers: {},
+    };
+  }
+  return {
+    problem: {
+      type: problemType('internal_error'),
+      title: ERROR_CATALOGUE.internal_error.title,
+      status: 500,
+      detail: `An internal error occurred; quote request id ${requestId} when reporting it`,
+      code: 'internal_error',
+      request_id: requestId,
+    },
+    headers: {},
+  };
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  problem: Problem,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/** Answers a request no route matched, or returns null to leave it a 404 (the web app's pages). */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | null;
+
+/** One error handler for the whole API: every error leaves as problem+json; internals never do. */
+export function registerProblemHandlers(app: FastifyInstance, fallback?: NotFoundFallback): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { problem, headers } = toProblem(error, request.id);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+    return sendProblem(reply, problem, headers);
+  });
+  app.setNotFoundHandler(
+    (request, reply) =>
+      fallback?.(request, reply) ??
+      sendProblem(reply, {
+        type: problemType('not_found'),
+        title: ERROR_CATALOGUE.not_found.title,
+        status: 404,
+        detail: `No route ${request.method} ${request.url.split('?')[0]}`,
+        code: 'not_found',
+        request_id: request.id,
+      }),
+  );
+}

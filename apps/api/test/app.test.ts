@@ -1,0 +1,133 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app';
+import { AppError } from '../src/platform/errors';
+import { createTestApp, type TestApp } from './support/app';
+import { serviceAvailable } from './support/services';
+
+const postgresUp = await serviceAvailable('postgres');
+
+describe.runIf(postgresUp)('HTTP platform', () => {
+  let testApp: TestApp;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    app = await buildApp(testApp.config, { platform: testApp.platform, modules: testApp.modules });
+    app.post(
+      '/api/test/echo',
+      {
+        config: { public: true },
+        schema: {
+          body: Type.Object(
+            { email: Type.String({ format: 'email' }), quantity: Type.Integer({ minimum: 1 }) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => request.body,
+    );
+    app.get('/api/test/boom', { config: { public: true } }, async () => {
+      throw new Error('secret internal detail: password=hunter2');
+    });
+    app.get('/api/test/conflict', { config: { public: true } }, async () => {
+      throw new AppError('insufficient_stock', 'Only 2 left of SKU-1');
+    });
+    app.get('/api/test/private', async () => ({ ok: true }));
+    app.get('/api/test/manager', { config: { permission: 'write:refunds' } }, async () => ({ ok: true }));
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await testApp?.close();
+  });
+
+  it('answers liveness and readiness', async () => {
+    expect((await app.inject('/health/live')).json()).toEqual({ status: 'ok' });
+    const ready = await app.inject('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'not_configured' } });
+  });
+
+  it('answers validation errors as problem+json with errors[]', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/test/echo',
+      payload: { email: 'not-an-email', quantity: 0, extra: true },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = response.json();
+    expect(problem).toMatchObject({ status: 400, code: 'validation_failed', title: expect.any(String) });
+    expect(problem.type).toMatch(/validation_failed$/);
+    const paths = (problem.errors as { path: string }[]).map((error) => error.path).sort();
+    expect(paths).toEqual(['email', 'extra', 'quantity']);
+  });
+
+  it('answers malformed JSON with a 400, not a 500', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('validation_failed');
+  });
+
+  it('answers catalogue errors with their code and status', async () => {
+    const response = await app.inject('/api/test/conflict');
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({ code: 'insufficient_stock', detail: 'Only 2 left of SKU-1' });
+  });
+
+  it('hides internals of unknown errors behind a 500 carrying the request id', async () => {
+    const response = await app.inject({ url: '/api/test/boom', headers: { 'x-request-id': 'req-12345678' } });
+    expect(response.statusCode).toBe(500);
+    expect(response.headers['x-request-id']).toBe('req-12345678');
+    expect(response.body).not.toContain('hunter2');
+    expect(response.json()).toMatchObject({ code: 'internal_error', request_id: 'req-12345678' });
+  });
+
+  it('answers unknown routes with a 404 problem', async () => {
+    const response = await app.inject('/commerce/nothing-here');
+    expect(response.statusCode).toBe(404);
+    expect(response.json().code).toBe('not_found');
+  });
+
+  it('guards every route that is not public', async () => {
+    const missing = await app.inject('/api/test/private');
+    expect(missing.statusCode).toBe(401);
+    expect(missing.json().code).toBe('unauthenticated');
+    const forged = await app.inject({ url: '/api/test/manager', headers: { authorization: 'Bearer x.y.z' } });
+    expect(forged.statusCode).toBe(401);
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const response = await app.inject('/openapi.json');
+    expect(response.statusCode).toBe(200);
+    expect(response.json().openapi).toBe('3.1.0');
+    expect(Object.keys(response.json().paths)).toContain('/health/ready');
+  });
+});
+
+describe.runIf(postgresUp)('route layout', () => {
+  it('every route of the API lives under an API path, so the guard covers it', async () => {
+    const testApp = await createTestApp();
+    const app = await buildApp(testApp.config, { platform: testApp.platform, modules: testApp.modules });
+    const urls: string[] = [];
+    app.addHook('onRoute', (route) => {
+      urls.push(route.url);
+    });
+    await app.ready();
+    await app.close();
+    await testApp.close();
+    const { isApiPath } = await import('../src/platform/http/paths');
+    const strays = urls.filter(
+      (url) => !isApiPath(url) && !url.startsWith('/assets/') && url !== '/index.html',
+    );
+    expect(strays).toEqual([]);
+  });
+});

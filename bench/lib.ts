@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Figure {
+  benchmark: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline?: { name: string; value: number; unit: string };
+  /** value / baseline.value */
+  ratio?: number;
+  goal?: string;
+}
+
+const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+export function report(figure: Figure): Figure {
+  const ratio = figure.baseline ? figure.value / figure.baseline.value : undefined;
+  const withRatio = { ...figure, ...(ratio === undefined ? {} : { ratio: Number(ratio.toFixed(3)) }) };
+  const base = figure.baseline
+    ? `  vs ${figure.baseline.name} ${fmt(figure.baseline.value)} ${figure.baseline.unit}  ratio ${ratio!.toFixed(3)}`
+    : '';
+  console.log(
+    `${figure.benchmark.padEnd(14)} ${figure.metric.padEnd(28)} ${fmt(figure.value)} ${figure.unit}${base}${figure.goal ? `  (goal ${figure.goal})` : ''}`,
+  );
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.appendFileSync(
+    path.join(resultsDir, 'latest.ndjson'),
+    JSON.stringify({ ...withRatio, at: new Date().toISOString() }) + '\n',
+  );
+  return withRatio;
+}
+
+function fmt(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
+}
+
+/** redis-benchmark's requests per second for one command, from its CSV output. */
+export function redisBenchmark(args: string[]): number {
+  const output = execFileSync('redis-benchmark', ['--csv', ...args], { encoding: 'utf8' });
+  const line = output.trim().split('\n').at(-1) ?? '';
+  const value = Number(line.split(',')[1]?.replace(/"/g, ''));
+  if (!Number.isFinite(value)) throw new Error(`unexpected redis-benchmark output: ${output}`);
+  return value;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}

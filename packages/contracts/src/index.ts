@@ -1,0 +1,4 @@
+export * from './events';
+export * from './permissions';
+export * from './problem';
+export * from './uuid';
