@@ -15,9 +15,13 @@ const check = process.argv.includes('--check');
 const scratch = await createTestDatabase({ poolSize: 1 });
 let dump: string;
 try {
-  dump = execFileSync('pg_dump', ['--schema-only', '--no-owner', '--no-privileges', '--no-comments', scratch.url], {
-    encoding: 'utf8',
-  });
+  dump = execFileSync(
+    'pg_dump',
+    ['--schema-only', '--no-owner', '--no-privileges', '--no-comments', scratch.url],
+    {
+      encoding: 'utf8',
+    },
+  );
 } finally {
   await scratch.drop();
 }
@@ -39,7 +43,9 @@ const schema = [
 if (check) {
   const committed = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
   if (committed !== schema) {
-    console.error('docs/schema.sql is out of date with db/migrations: run `npm run schema:dump` and commit it.');
+    console.error(
+      'docs/schema.sql is out of date with db/migrations: run `npm run schema:dump` and commit it.',
+    );
     process.exit(1);
   }
   console.log('docs/schema.sql matches db/migrations');
