@@ -8,7 +8,7 @@ import { withSystem, withTenant } from '../db/tenant';
 import { createRedis } from '../redis';
 import type { Consumer, EventBus } from './bus';
 import { InProcessBus } from './in-process-bus';
-import { addEvents, SYSTEM_ACTOR } from './outbox';
+import { addEvents, SYSTEM_ACTOR, type NewEvent } from './outbox';
 import { RedisStreamsBus } from './redis-bus';
 import { OutboxRelay } from './relay';
 
@@ -47,18 +47,19 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     return result.rows[0]!;
   };
 
+  /** An event for the machinery under test; its data is a counter, not a domain payload. */
+  const probe = (type: EventType, n: number) =>
+    ({ type, tenantId, actor: SYSTEM_ACTOR, data: { n } }) as unknown as NewEvent;
+
   const emit = async (count: number) => {
     const ids: string[] = [];
     for (let i = 0; i < count; i += 50) {
       const batch = await withTenant(testDatabase.database.db, tenantId, (tx) =>
         addEvents(
           tx,
-          Array.from({ length: Math.min(50, count - i) }, (_, j) => ({
-            type: TYPES[(i + j) % TYPES.length]!,
-            tenantId,
-            actor: SYSTEM_ACTOR,
-            data: { n: i + j },
-          })),
+          Array.from({ length: Math.min(50, count - i) }, (_, j) =>
+            probe(TYPES[(i + j) % TYPES.length]!, i + j),
+          ),
         ),
       );
       ids.push(...batch.map((event) => event.id));
@@ -90,7 +91,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 100, pollMs: 50 });
     await expect(
       withTenant(testDatabase.database.db, tenantId, async (tx) => {
-        await addEvents(tx, [{ type: 'commerce.order.created', tenantId, actor: SYSTEM_ACTOR, data: {} }]);
+        await addEvents(tx, [probe('commerce.order.created', 0)]);
         throw new Error('business rule failed');
       }),
     ).rejects.toThrow('business rule failed');

@@ -1,16 +1,20 @@
 import { sql } from 'kysely';
-import { streamOf, uuidv7, type EventActor, type EventEnvelope, type EventType } from '@tessera/contracts';
+import {
+  streamOf,
+  uuidv7,
+  type EventActor,
+  type EventDataMap,
+  type EventEnvelope,
+  type EventType,
+} from '@tessera/contracts';
 import type { Tx } from '../db/tenant';
 
 export const OUTBOX_CHANNEL = 'tessera_outbox';
 
-export interface NewEvent {
-  type: EventType;
-  tenantId: string;
-  actor: EventActor;
-  data: unknown;
-  version?: number;
-}
+/** An event to add; `data` is checked against the type's shape in the contracts. */
+export type NewEvent = {
+  [T in EventType]: { type: T; tenantId: string; actor: EventActor; data: EventDataMap[T]; version?: number };
+}[EventType];
 
 export const SYSTEM_ACTOR: EventActor = { type: 'system', id: null };
 export const userActor = (userId: string): EventActor => ({ type: 'user', id: userId });
