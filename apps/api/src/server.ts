@@ -7,25 +7,24 @@ import { createPlatform } from './platform/platform';
 import { startWorker } from './worker';
 
 export interface RunningServer {
-  app: FastifyInstance | null;
+  app: FastifyInstance;
   stop(): Promise<void>;
 }
 
 /**
- * Starts what ROLE asks for: the HTTP server, the event worker, or both (the default). SIGTERM and
+ * Starts what ROLE asks for: the HTTP API, the event worker, or both (the default). SIGTERM and
  * SIGINT stop accepting connections, let requests in flight finish, then close the pools.
  */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config);
   const platform = await createPlatform(config, logger);
   const modules = createModules(platform);
-  let app: FastifyInstance | null = null;
 
   if (config.ROLE !== 'api') await startWorker(platform, modules);
-  if (config.ROLE !== 'worker') {
-    app = await buildApp(config, { platform, modules });
-    await app.listen({ port: config.PORT, host: config.HOST });
-  }
+  // A worker serves only its probes (and metrics) over HTTP, so orchestrators can check it too.
+  const served = config.ROLE === 'worker' ? { ...modules, list: [] } : modules;
+  const app = await buildApp(config, { platform, modules: served });
+  await app.listen({ port: config.PORT, host: config.HOST });
   logger.info(
     { role: config.ROLE, database: platform.database.kind, events: platform.bus.kind, port: config.PORT },
     'tessera started',
@@ -35,7 +34,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down');
-      await app?.close();
+      await app.close();
       await platform.close();
       logger.info('stopped');
     })());
