@@ -64,6 +64,17 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** An empty database (no migrations applied), for tests of the migrator itself. */
+export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tessera_empty_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`create database ${name}`));
+  return {
+    url: withDatabase(TEST_DATABASE_URL, name),
+    drop: () =>
+      admin((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+  };
+}
+
 /** A fresh, migrated database of its own for one test file, cloned from the template. */
 export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
   const template = await ensureTemplate();

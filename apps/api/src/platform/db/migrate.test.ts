@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { uuidv7 } from '@tessera/contracts';
+import { describe, expect, it } from 'vitest';
+import { createEmptyDatabase } from '../../../test/support/database';
+import { serviceAvailable } from '../../../test/support/services';
+import { createDatabase } from './database';
+import { migrate, readMigrations } from './migrate';
+import { withSystem } from './tenant';
+
+const postgresUp = await serviceAvailable('postgres');
+
+describe.runIf(postgresUp)('migrations on PostgreSQL', () => {
+  it('two processes starting at once migrate once', async () => {
+    const empty = await createEmptyDatabase();
+    const first = await createDatabase({ databaseUrl: empty.url, dataDir: '', poolSize: 2 });
+    const second = await createDatabase({ databaseUrl: empty.url, dataDir: '', poolSize: 2 });
+    try {
+      const [a, b] = await Promise.all([migrate(first), migrate(second)]);
+      const all = readMigrations().map((migration) => migration.version);
+      expect([...a, ...b].sort()).toEqual(all.sort());
+      const rows = await first.db.selectFrom('schema_migrations').select('version').execute();
+      expect(rows.map((row) => row.version).sort()).toEqual(all.sort());
+      expect(await migrate(first)).toEqual([]);
+    } finally {
+      await first.close();
+      await second.close();
+      await empty.drop();
+    }
+  });
+
+  it('refuses a migration whose text changed after it was applied', async () => {
+    const empty = await createEmptyDatabase();
+    const database = await createDatabase({ databaseUrl: empty.url, dataDir: '', poolSize: 2 });
+    try {
+      const migrations = readMigrations();
+      await migrate(database, migrations);
+      const edited = migrations.map((migration, index) =>
+        index === 0 ? { ...migration, checksum: 'edited' } : migration,
+      );
+      await expect(migrate(database, edited)).rejects.toThrow(/changed after it was applied/);
+    } finally {
+      await database.close();
+      await empty.drop();
+    }
+  });
+});
+
+describe('the embedded database', () => {
+  it('keeps its data across a restart', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-pglite-'));
+    const tenantId = uuidv7();
+    try {
+      const first = await createDatabase({ dataDir, poolSize: 1 });
+      await migrate(first);
+      await withSystem(first.db, (tx) =>
+        tx.insertInto('tenants').values({ id: tenantId, name: 'Kept' }).execute(),
+      );
+      await first.close();
+
+      const second = await createDatabase({ dataDir, poolSize: 1 });
+      expect(await migrate(second)).toEqual([]);
+      const row = await second.db
+        .selectFrom('tenants')
+        .select('name')
+        .where('id', '=', tenantId)
+        .executeTakeFirst();
+      expect(row).toEqual({ name: 'Kept' });
+      await second.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
