@@ -125,12 +125,42 @@ function createPostgresDatabase(url: string, poolSize: number, logger?: Logger):
   };
 }
 
+/**
+ * PGlite's files must have one process at a time: a second one (a CLI command while the server
+ * runs) would corrupt them. A pid file refuses it, and a stale one (its process gone) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = path.join(dataDir, 'pglite.pid');
+  try {
+    const holder = Number(fs.readFileSync(lockFile, 'utf8'));
+    if (holder && holder !== process.pid && processAlive(holder)) {
+      throw new Error(
+        `The embedded database in ${dataDir} is in use by process ${holder}; stop it first, or set DATABASE_URL`,
+      );
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  fs.writeFileSync(lockFile, String(process.pid));
+  return () => fs.rmSync(lockFile, { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function createPGliteDatabase(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
+  const unlock = lockDataDir(dataDir);
   const pglite = await PGlite.create(path.join(dataDir, 'pglite'), {
     parsers: { [PG_TYPE.int8]: toNumber, [PG_TYPE.numeric]: toNumber, [PG_TYPE.date]: asText },
   });
-  return wrapPGlite(pglite);
+  return wrapPGlite(pglite, unlock);
 }
 
 /** An in-memory PGlite, for tests of the embedded path. */
@@ -141,7 +171,7 @@ export async function createMemoryPGlite(): Promise<Database> {
   return wrapPGlite(pglite);
 }
 
-function wrapPGlite(pglite: PGlite): Database {
+function wrapPGlite(pglite: PGlite, onClose: () => void = () => undefined): Database {
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   let closed = false;
   return {
@@ -165,6 +195,7 @@ function wrapPGlite(pglite: PGlite): Database {
       if (closed) return;
       closed = true;
       await db.destroy();
+      onClose();
     },
   };
 }

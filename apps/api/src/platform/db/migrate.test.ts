@@ -61,6 +61,12 @@ describe('the embedded database', () => {
 
       const second = await createDatabase({ dataDir, poolSize: 1 });
       expect(await migrate(second)).toEqual([]);
+      // Another process holds it now: a second opener is refused rather than corrupting the files.
+      const holder = String(process.ppid);
+      const lockFile = path.join(dataDir, 'pglite.pid');
+      fs.writeFileSync(lockFile, holder);
+      await expect(createDatabase({ dataDir, poolSize: 1 })).rejects.toThrow(`in use by process ${holder}`);
+      fs.writeFileSync(lockFile, String(process.pid));
       const row = await second.db
         .selectFrom('tenants')
         .select('name')

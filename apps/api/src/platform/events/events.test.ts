@@ -7,6 +7,7 @@ import { serviceAvailable, TEST_REDIS_URL } from '../../../test/support/services
 import { withSystem, withTenant } from '../db/tenant';
 import { createRedis } from '../redis';
 import type { Consumer, EventBus } from './bus';
+import { replayDeadLetters } from './dead-letters';
 import { InProcessBus } from './in-process-bus';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from './outbox';
 import { RedisStreamsBus } from './redis-bus';
@@ -142,8 +143,13 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     expect(dead[0]).toMatchObject({ event_id: id, attempts: 3 });
     expect(await effects('flaky')).toEqual({ total: 0, distinct_ids: 0 });
     refuse = false;
-    await bus.publish([dead[0]!.payload as EventEnvelope]);
+    expect(await replayDeadLetters(testDatabase.database.db, bus, { consumer: 'flaky' })).toEqual({
+      replayed: 1,
+    });
     expect(await effects('flaky')).toEqual({ total: 1, distinct_ids: 1 });
+    expect(await replayDeadLetters(testDatabase.database.db, bus, { consumer: 'flaky' })).toEqual({
+      replayed: 0,
+    });
   });
 
   describe.runIf(redisUp)('on Redis Streams', () => {
