@@ -1,24 +1,9 @@
-import { ConfigError, loadConfig, type Config } from './platform/config';
-import { createDatabase } from './platform/db/database';
-import { migrate } from './platform/db/migrate';
-import { startServer } from './server';
+import { runCli } from './cli';
+import { ConfigError, loadConfig } from './platform/config';
 
-async function runMigrations(config: Config): Promise<void> {
-  const database = await createDatabase({
-    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    dataDir: config.DATA_DIR,
-    poolSize: 2,
-  });
-  try {
-    const applied = await migrate(database);
-    console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
-  } finally {
-    await database.close();
-  }
-}
-
+/** The process entry point: `node dist/main.js [command]` and the `tessera` bin; `start` by default. */
 async function main(): Promise<void> {
-  let config: Config;
+  let config;
   try {
     config = loadConfig();
   } catch (error) {
@@ -28,21 +13,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const command = process.argv[2] ?? 'start';
-  switch (command) {
-    case 'migrate':
-      await runMigrations(config);
-      return;
-    case 'start':
-      await startServer(config);
-      return;
-    default:
-      console.error(`Unknown command "${command}"; expected start or migrate`);
-      process.exit(2);
-  }
+  const code = await runCli(process.argv.slice(2), config);
+  if (code !== 0) process.exit(code);
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
