@@ -1,0 +1,484 @@
+import { fromDecimalString, toDecimalString } from '../money';
+import {
+  GatewayDeclined,
+  GatewayUnknown,
+  InvalidWebhookSignature,
+  type AdapterOptions,
+  type CaptureRequest,
+  type CardDetails,
+  type CreatePaymentRequest,
+  type GatewayPayment,
+  type GatewayReference,
+  type GatewayRefund,
+  type GatewayWebhookEvent,
+  type PaymentGateway,
+  type ReferenceRequest,
+  type RefundRequest,
+  type WebhookDelivery,
+} from './types';
+
+/** PayPal's money: a currency code and a decimal string in the currency's exponent. */
+interface PayPalMoney {
+  currency_code: string;
+  value: string;
+}
+interface PayPalLink {
+  href: string;
+  rel: string;
+  method?: string;
+}
+interface PayPalCapture {
+  id: string;
+  status: string;
+  amount?: PayPalMoney;
+  create_time?: string;
+  supplementary_data?: { related_ids?: { order_id?: string; authorization_id?: string } };
+}
+type PayPalAuthorization = PayPalCapture;
+interface PayPalRefund {
+  id: string;
+  status: string;
+  amount?: PayPalMoney;
+}
+export interface PayPalOrder {
+  id: string;
+  status: 'CREATED' | 'SAVED' | 'APPROVED' | 'VOIDED' | 'COMPLETED' | 'PAYER_ACTION_REQUIRED';
+  intent: 'AUTHORIZE' | 'CAPTURE';
+  create_time?: string;
+  links?: PayPalLink[];
+  purchase_units?: {
+    reference_id?: string;
+    custom_id?: string;
+    amount: PayPalMoney;
+    payments?: {
+      authorizations?: PayPalAuthorization[];
+      captures?: PayPalCapture[];
+      refunds?: PayPalRefund[];
+    };
+  }[];
+}
+interface PayPalErrorBody {
+  name?: string;
+  message?: string;
+  details?: { issue?: string; description?: string }[];
+}
+interface PayPalTransactionReport {
+  transaction_details: {
+    transaction_info: {
+      transaction_id: string;
+      transaction_amount: PayPalMoney;
+      transaction_status: string;
+      transaction_initiation_date: string;
+    };
+  }[];
+}
+
+/** OAuth access tokens, shared by every adapter of one account until shortly before they expire. */
+const tokens = new Map<string, { token: string; expiresAt: number }>();
+
+/**
+ * A small typed client of PayPal's REST API (Orders v2, Payments v2, Reporting, Webhooks). The
+ * official SDK hard-codes PayPal's hosts; this one takes the base URL from settings (docs/decisions.md).
+ */
+export class PayPalClient {
+  constructor(
+    private readonly base: string,
+    private readonly clientId: string,
+    private readonly clientSecret: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, requestId?: string): Promise<T> {
+    const token = await this.accessToken();
+    const response = await this.send(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        prefer: 'return=representation',
+        ...(requestId ? { 'paypal-request-id': requestId } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  private async accessToken(): Promise<string> {
+    const key = `${this.base}|${this.clientId}`;
+    const cached = tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.token;
+    const response = await this.send('/v1/oauth2/token', {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${this.clientId}:${this.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const answer = (await response.json()) as { access_token: string; expires_in: number };
+    tokens.set(key, { token: answer.access_token, expiresAt: Date.now() + (answer.expires_in - 60) * 1000 });
+    return answer.access_token;
+  }
+
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.base), {
+        ...init,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new GatewayUnknown(`PayPal: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
+    if (response.status >= 500 || response.status === 429) {
+      throw new GatewayUnknown(`PayPal answered ${response.status}`);
+    }
+    if (!response.ok) {
+      const error = (await response.json().catch(() => ({}))) as PayPalErrorBody;
+      const detail = error.details?.[0];
+      throw new GatewayDeclined(
+        detail?.issue ?? error.name ?? `HTTP_${response.status}`,
+        detail?.description ?? error.message ?? `PayPal answered ${response.status}`,
+        error,
+      );
+    }
+    return response;
+  }
+}
+
+/** PayPal Orders v2: the buyer approves at PayPal, then we authorize or capture the order. */
+export class PayPalGateway implements PaymentGateway {
+  readonly name = 'paypal' as const;
+  private readonly client: PayPalClient;
+
+  constructor(private readonly options: AdapterOptions) {
+    const { client_id, client_secret, api_base } = options.credentials;
+    if (!client_id || !client_secret) throw new Error('PayPal needs a client id and secret');
+    this.client = new PayPalClient(
+      api_base ?? 'https://api-m.paypal.com',
+      client_id,
+      client_secret,
+      options.timeoutMs,
+    );
+  }
+
+  async createPayment(request: CreatePaymentRequest): Promise<GatewayPayment> {
+    const order = await this.client.request<PayPalOrder>(
+      'POST',
+      '/v2/checkout/orders',
+      {
+        intent: request.capture ? 'CAPTURE' : 'AUTHORIZE',
+        purchase_units: [
+          {
+            reference_id: request.orderId,
+            custom_id: request.paymentId,
+            amount: {
+              currency_code: request.currency,
+              value: toDecimalString(request.amount, request.currency),
+            },
+          },
+        ],
+      },
+      request.idempotencyKey,
+    );
+    return toPayment(order);
+  }
+
+  /** After the buyer approved: authorizes or captures the order, per its intent. */
+  async confirmApproved(
+    reference: GatewayReference,
+    capture: boolean,
+    idempotencyKey: string,
+  ): Promise<GatewayPayment> {
+    const order = await this.client.request<PayPalOrder>(
+      'POST',
+      `/v2/checkout/orders/${encodeURIComponent(reference.id)}/${capture ? 'capture' : 'authorize'}`,
+      {},
+      idempotencyKey,
+    );
+    return toPayment(order);
+  }
+
+  async capture(request: CaptureRequest): Promise<GatewayPayment> {
+    if (!request.reference.authorization_id)
+      throw new GatewayDeclined('NOT_AUTHORIZED', 'The order has no authorization', null);
+    const capture = await this.client.request<PayPalCapture>(
+      'POST',
+      `/v2/payments/authorizations/${encodeURIComponent(request.reference.authorization_id)}/capture`,
+      {
+        amount: { currency_code: request.currency, value: toDecimalString(request.amount, request.currency) },
+        final_capture: true,
+      },
+      request.idempotencyKey,
+    );
+    const amount = capture.amount
+      ? fromDecimalString(capture.amount.value, capture.amount.currency_code)
+      : request.amount;
+    const completed = capture.status === 'COMPLETED' || capture.status === 'PENDING';
+    return {
+      reference: { ...request.reference, capture_id: capture.id },
+      status: completed ? 'completed' : 'failed',
+      amount,
+      currency: request.currency,
+      amount_authorized: amount,
+      amount_captured: completed ? amount : 0,
+      amount_refunded: 0,
+      next_action: null,
+      failure_code: completed ? null : capture.status,
+      failure_message: null,
+      created_at: new Date(capture.create_time ?? Date.now()),
+      raw: capture,
+    };
+  }
+
+  async void(request: ReferenceRequest): Promise<GatewayPayment> {
+    if (request.reference.authorization_id) {
+      await this.client.request(
+        'POST',
+        `/v2/payments/authorizations/${encodeURIComponent(request.reference.authorization_id)}/void`,
+        {},
+        request.idempotencyKey,
+      );
+    }
+    // An order the buyer never approved holds no money; PayPal lets it expire.
+    const order = await this.client.request<PayPalOrder>(
+      'GET',
+      `/v2/checkout/orders/${encodeURIComponent(request.reference.id)}`,
+    );
+    return { ...toPayment(order), status: 'voided', next_action: null };
+  }
+
+  async refund(request: RefundRequest): Promise<GatewayRefund> {
+    if (!request.reference.capture_id)
+      throw new GatewayDeclined('NOT_CAPTURED', 'The payment has no capture to refund', null);
+    const refund = await this.client.request<PayPalRefund>(
+      'POST',
+      `/v2/payments/captures/${encodeURIComponent(request.reference.capture_id)}/refund`,
+      {
+        amount: { currency_code: request.currency, value: toDecimalString(request.amount, request.currency) },
+        ...(request.reason ? { note_to_payer: request.reason.slice(0, 255) } : {}),
+        invoice_id: request.refundId,
+      },
+      request.idempotencyKey,
+    );
+    return toRefund(refund);
+  }
+
+  async fetchPaymentMethod(token: string): Promise<CardDetails> {
+    const found = await this.client.request<{
+      payment_source?: { card?: { brand?: string; last_digits?: string; expiry?: string } };
+    }>('GET', `/v3/vault/payment-tokens/${encodeURIComponent(token)}`);
+    const card = found.payment_source?.card;
+    const [year, month] = card?.expiry?.split('-') ?? [];
+    return {
+      brand: card?.brand?.toLowerCase() ?? null,
+      last4: card?.last_digits ?? null,
+      exp_month: month ? Number(month) : null,
+      exp_year: year ? Number(year) : null,
+    };
+  }
+
+  async retrieve(reference: GatewayReference): Promise<GatewayPayment | null> {
+    try {
+      return toPayment(
+        await this.client.request<PayPalOrder>(
+          'GET',
+          `/v2/checkout/orders/${encodeURIComponent(reference.id)}`,
+        ),
+      );
+    } catch (error) {
+      if (error instanceof GatewayDeclined && error.code === 'RESOURCE_NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
+    const query = new URLSearchParams({
+      start_date: from.toISOString(),
+      end_date: to.toISOString(),
+      fields: 'transaction_info',
+    });
+    const report = await this.client.request<PayPalTransactionReport>(
+      'GET',
+      `/v1/reporting/transactions?${query.toString()}`,
+    );
+    return report.transaction_details.map(({ transaction_info: info }) => {
+      const amount = fromDecimalString(info.transaction_amount.value, info.transaction_amount.currency_code);
+      const status =
+        info.transaction_status === 'S'
+          ? 'completed'
+          : info.transaction_status === 'V'
+            ? 'voided'
+            : info.transaction_status === 'D'
+              ? 'failed'
+              : 'pending';
+      return {
+        reference: { id: info.transaction_id, capture_id: info.transaction_id },
+        status,
+        amount,
+        currency: info.transaction_amount.currency_code,
+        amount_authorized: amount,
+        amount_captured: status === 'completed' ? amount : 0,
+        amount_refunded: 0,
+        next_action: null,
+        failure_code: null,
+        failure_message: null,
+        created_at: new Date(info.transaction_initiation_date),
+        raw: info,
+      } satisfies GatewayPayment;
+    });
+  }
+
+  /** PayPal signs with a certificate; its verify-webhook-signature API checks a delivery for us. */
+  async parseWebhook(delivery: WebhookDelivery): Promise<GatewayWebhookEvent> {
+    const webhookId = this.options.credentials.webhook_id;
+    const header = (name: string) => {
+      const value = delivery.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const transmissionSig = header('paypal-transmission-sig');
+    if (!webhookId || !transmissionSig) throw new InvalidWebhookSignature();
+    const event = JSON.parse(delivery.rawBody) as {
+      id: string;
+      event_type: string;
+      resource: Record<string, unknown>;
+    };
+    const verification = await this.client.request<{ verification_status: string }>(
+      'POST',
+      '/v1/notifications/verify-webhook-signature',
+      {
+        auth_algo: header('paypal-auth-algo'),
+        cert_url: header('paypal-cert-url'),
+        transmission_id: header('paypal-transmission-id'),
+        transmission_sig: transmissionSig,
+        transmission_time: header('paypal-transmission-time'),
+        webhook_id: webhookId,
+        webhook_event: event,
+      },
+    );
+    if (verification.verification_status !== 'SUCCESS') throw new InvalidWebhookSignature();
+    return parsePayPalEvent(event);
+  }
+}
+
+function parsePayPalEvent(event: {
+  id: string;
+  event_type: string;
+  resource: Record<string, unknown>;
+}): GatewayWebhookEvent {
+  const parsed: GatewayWebhookEvent = { id: event.id, type: event.event_type };
+  const resource = event.resource as unknown as PayPalCapture;
+  const orderId = resource.supplementary_data?.related_ids?.order_id;
+  const amount = resource.amount
+    ? fromDecimalString(resource.amount.value, resource.amount.currency_code)
+    : null;
+  const on = (
+    status: NonNullable<GatewayWebhookEvent['payment']>['status'],
+    reference: string | undefined,
+    failure: string | null = null,
+  ) => {
+    if (reference) {
+      parsed.payment = {
+        reference,
+        status,
+        amount_captured: status === 'completed' ? amount : null,
+        failure_code: failure,
+        failure_message: null,
+        related_reference: resource.id,
+      };
+    }
+  };
+  switch (event.event_type) {
+    case 'CHECKOUT.ORDER.APPROVED':
+      on('approved', resource.id);
+      break;
+    case 'PAYMENT.AUTHORIZATION.CREATED':
+      on('authorized', orderId);
+      break;
+    case 'PAYMENT.AUTHORIZATION.VOIDED':
+      on('voided', orderId);
+      break;
+    case 'PAYMENT.CAPTURE.COMPLETED':
+      on('completed', orderId);
+      break;
+    case 'PAYMENT.CAPTURE.DENIED':
+      on('failed', orderId, 'CAPTURE_DENIED');
+      break;
+    case 'PAYMENT.CAPTURE.REFUNDED': {
+      const refund = event.resource as unknown as PayPalRefund;
+      parsed.refund = {
+        reference: refund.id,
+        status: refund.status === 'COMPLETED' ? 'processed' : 'pending',
+        failure_code: null,
+      };
+      break;
+    }
+  }
+  return parsed;
+}
+
+function toPayment(order: PayPalOrder): GatewayPayment {
+  const unit = order.purchase_units?.[0];
+  const currency = unit?.amount.currency_code ?? 'USD';
+  const amount = unit ? fromDecimalString(unit.amount.value, currency) : 0;
+  const authorization = unit?.payments?.authorizations?.[0];
+  const capture = unit?.payments?.captures?.find(
+    (item) => item.status === 'COMPLETED' || item.status === 'PENDING',
+  );
+  const denied = unit?.payments?.captures?.find(
+    (item) => item.status === 'DECLINED' || item.status === 'FAILED',
+  );
+  const refunded = (unit?.payments?.refunds ?? [])
+    .filter((item) => item.status === 'COMPLETED' && item.amount)
+    .reduce((sum, item) => sum + fromDecimalString(item.amount!.value, currency), 0);
+  const captured = capture?.amount ? fromDecimalString(capture.amount.value, currency) : 0;
+  let status: GatewayPayment['status'];
+  if (capture)
+    status =
+      refunded >= captured && refunded > 0 ? 'refunded' : refunded > 0 ? 'partially_refunded' : 'completed';
+  else if (denied) status = 'failed';
+  else if (authorization?.status === 'VOIDED' || order.status === 'VOIDED') status = 'voided';
+  else if (authorization) status = 'authorized';
+  else status = 'pending';
+  const approve = order.links?.find((link) => link.rel === 'approve' || link.rel === 'payer-action');
+  return {
+    reference: {
+      id: order.id,
+      ...(authorization ? { authorization_id: authorization.id } : {}),
+      ...(capture ? { capture_id: capture.id } : {}),
+    },
+    status,
+    amount,
+    currency,
+    amount_authorized: status === 'pending' || status === 'failed' ? 0 : amount,
+    amount_captured: captured,
+    amount_refunded: refunded,
+    next_action:
+      status === 'pending' && approve && order.status !== 'APPROVED'
+        ? { type: 'redirect', url: approve.href }
+        : null,
+    failure_code: denied ? denied.status : null,
+    failure_message: null,
+    approved: order.status === 'APPROVED',
+    created_at: new Date(order.create_time ?? Date.now()),
+    raw: order,
+  };
+}
+
+function toRefund(refund: PayPalRefund): GatewayRefund {
+  const status =
+    refund.status === 'COMPLETED'
+      ? 'processed'
+      : refund.status === 'FAILED' || refund.status === 'CANCELLED'
+        ? 'failed'
+        : 'pending';
+  return {
+    reference: refund.id,
+    status,
+    failure_code: status === 'failed' ? refund.status : null,
+    raw: refund,
+  };
+}

@@ -1,0 +1,255 @@
+import Stripe from 'stripe';
+import {
+  GatewayDeclined,
+  GatewayUnknown,
+  InvalidWebhookSignature,
+  type AdapterOptions,
+  type CaptureRequest,
+  type CardDetails,
+  type CreatePaymentRequest,
+  type GatewayPayment,
+  type GatewayReference,
+  type GatewayRefund,
+  type GatewayWebhookEvent,
+  type PaymentGateway,
+  type ReferenceRequest,
+  type RefundRequest,
+  type WebhookDelivery,
+} from './types';
+
+/** Stripe's accepted clock skew for webhook signatures. */
+export const STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/** Stripe through its official SDK, pointed at STRIPE_API_BASE or the tenant's own base URL. */
+export class StripeGateway implements PaymentGateway {
+  readonly name = 'stripe' as const;
+  private readonly stripe: Stripe;
+
+  constructor(private readonly options: AdapterOptions) {
+    const { secret_key, api_base } = options.credentials;
+    if (!secret_key) throw new Error('Stripe needs a secret key');
+    const base = api_base ? new URL(api_base) : null;
+    this.stripe = new Stripe(secret_key, {
+      timeout: options.timeoutMs,
+      // A retry is ours to make (the reconciler, with the same idempotency key), not the SDK's.
+      maxNetworkRetries: 0,
+      telemetry: false,
+      ...(base
+        ? {
+            host: base.hostname,
+            port: base.port || (base.protocol === 'https:' ? 443 : 80),
+            protocol: base.protocol === 'https:' ? 'https' : 'http',
+          }
+        : {}),
+    });
+  }
+
+  async createPayment(request: CreatePaymentRequest): Promise<GatewayPayment> {
+    return this.call(async () => {
+      const intent = await this.stripe.paymentIntents.create(
+        {
+          amount: request.amount,
+          currency: request.currency.toLowerCase(),
+          capture_method: request.capture ? 'automatic' : 'manual',
+          confirm: true,
+          ...(request.source ? { payment_method: request.source } : {}),
+          metadata: { tessera_payment_id: request.paymentId, tessera_order_id: request.orderId },
+        },
+        { idempotencyKey: request.idempotencyKey },
+      );
+      return toPayment(intent);
+    });
+  }
+
+  async capture(request: CaptureRequest): Promise<GatewayPayment> {
+    return this.call(async () =>
+      toPayment(
+        await this.stripe.paymentIntents.capture(
+          request.reference.id,
+          { amount_to_capture: request.amount },
+          { idempotencyKey: request.idempotencyKey },
+        ),
+      ),
+    );
+  }
+
+  async void(request: ReferenceRequest): Promise<GatewayPayment> {
+    return this.call(async () =>
+      toPayment(
+        await this.stripe.paymentIntents.cancel(
+          request.reference.id,
+          {},
+          { idempotencyKey: request.idempotencyKey },
+        ),
+      ),
+    );
+  }
+
+  async refund(request: RefundRequest): Promise<GatewayRefund> {
+    return this.call(async () => {
+      const refund = await this.stripe.refunds.create(
+        {
+          payment_intent: request.reference.id,
+          amount: request.amount,
+          metadata: { tessera_refund_id: request.refundId },
+        },
+        { idempotencyKey: request.idempotencyKey },
+      );
+      return toRefund(refund);
+    });
+  }
+
+  async fetchPaymentMethod(token: string): Promise<CardDetails> {
+    return this.call(async () => {
+      const method = await this.stripe.paymentMethods.retrieve(token);
+      return {
+        brand: method.card?.brand ?? null,
+        last4: method.card?.last4 ?? null,
+        exp_month: method.card?.exp_month ?? null,
+        exp_year: method.card?.exp_year ?? null,
+      };
+    });
+  }
+
+  async retrieve(reference: GatewayReference): Promise<GatewayPayment | null> {
+    try {
+      return await this.call(async () => toPayment(await this.stripe.paymentIntents.retrieve(reference.id)));
+    } catch (error) {
+      if (error instanceof GatewayDeclined && error.code === 'resource_missing') return null;
+      throw error;
+    }
+  }
+
+  async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
+    return this.call(async () => {
+      const found: GatewayPayment[] = [];
+      const created = { gte: Math.floor(from.getTime() / 1000), lt: Math.floor(to.getTime() / 1000) };
+      for await (const intent of this.stripe.paymentIntents.list({ created, limit: 100 })) {
+        found.push(toPayment(intent));
+      }
+      return found;
+    });
+  }
+
+  async parseWebhook(delivery: WebhookDelivery): Promise<GatewayWebhookEvent> {
+    const secret = this.options.credentials.webhook_secret;
+    const header = delivery.headers['stripe-signature'];
+    if (!secret || typeof header !== 'string') throw new InvalidWebhookSignature();
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.webhooks.constructEvent(
+        delivery.rawBody,
+        header,
+        secret,
+        STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      );
+    } catch (error) {
+      throw new InvalidWebhookSignature(error instanceof Error ? error.message : undefined);
+    }
+    const parsed: GatewayWebhookEvent = { id: event.id, type: event.type };
+    const object = event.data.object as { object?: string };
+    if (object.object === 'payment_intent') {
+      const payment = toPayment(object as Stripe.PaymentIntent);
+      parsed.payment = {
+        reference: payment.reference.id,
+        status: payment.status,
+        amount_captured: payment.amount_captured,
+        failure_code: payment.failure_code,
+        failure_message: payment.failure_message,
+      };
+    } else if (object.object === 'refund') {
+      const refund = toRefund(object as Stripe.Refund);
+      parsed.refund = {
+        reference: refund.reference,
+        status: refund.status,
+        failure_code: refund.failure_code,
+      };
+    }
+    return parsed;
+  }
+
+  /** Maps the SDK's errors: a card or request error is a definite no; anything else is unknown. */
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeError) {
+        const definite =
+          error instanceof Stripe.errors.StripeCardError ||
+          error instanceof Stripe.errors.StripeInvalidRequestError ||
+          error instanceof Stripe.errors.StripeIdempotencyError ||
+          error instanceof Stripe.errors.StripeAuthenticationError ||
+          error instanceof Stripe.errors.StripePermissionError;
+        if (definite) {
+          const raw = error.raw as { payment_intent?: { id?: string } } | undefined;
+          throw new GatewayDeclined(
+            error.decline_code ?? error.code ?? error.type,
+            error.message,
+            error.raw,
+            raw?.payment_intent?.id ?? null,
+          );
+        }
+        throw new GatewayUnknown(`Stripe: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+const INTENT_STATUS: Record<Stripe.PaymentIntent.Status, GatewayPayment['status']> = {
+  requires_capture: 'authorized',
+  succeeded: 'completed',
+  canceled: 'voided',
+  requires_payment_method: 'pending',
+  requires_action: 'pending',
+  requires_confirmation: 'pending',
+  processing: 'pending',
+};
+
+function toPayment(intent: Stripe.PaymentIntent): GatewayPayment {
+  const authorized = intent.status === 'requires_capture' ? intent.amount_capturable : 0;
+  const captured = intent.status === 'succeeded' ? intent.amount_received : 0;
+  const lastError = intent.last_payment_error;
+  const status: GatewayPayment['status'] =
+    intent.status === 'requires_payment_method'
+      ? lastError
+        ? 'failed'
+        : 'pending'
+      : (INTENT_STATUS[intent.status] ?? 'pending');
+  const redirect = intent.next_action?.redirect_to_url?.url;
+  return {
+    reference: { id: intent.id },
+    status,
+    amount: intent.amount,
+    currency: intent.currency.toUpperCase(),
+    amount_authorized: authorized || (status === 'completed' ? captured : 0),
+    amount_captured: captured,
+    amount_refunded: 0,
+    next_action:
+      status === 'pending' && intent.next_action
+        ? redirect
+          ? { type: 'redirect', url: redirect }
+          : { type: 'customer_action', detail: intent.next_action.type }
+        : null,
+    failure_code:
+      status === 'failed' ? (lastError?.decline_code ?? lastError?.code ?? 'payment_failed') : null,
+    failure_message: status === 'failed' ? (lastError?.message ?? null) : null,
+    created_at: new Date(intent.created * 1000),
+    raw: intent,
+  };
+}
+
+function toRefund(refund: Stripe.Refund): GatewayRefund {
+  const status =
+    refund.status === 'succeeded'
+      ? 'processed'
+      : refund.status === 'failed' || refund.status === 'canceled'
+        ? 'failed'
+        : 'pending';
+  return {
+    reference: refund.id,
+    status,
+    failure_code: status === 'failed' ? (refund.failure_reason ?? 'refund_failed') : null,
+    raw: refund,
+  };
+}

@@ -1,0 +1,173 @@
+import type { Gateway } from '@tessera/contracts';
+
+/**
+ * One interface over every payment gateway. Each call carries its own idempotency key, so a retry
+ * after a timeout reaches the gateway as the same request and can never charge twice.
+ * Adapters throw GatewayDeclined for a definite refusal and GatewayUnknown when the outcome is
+ * not known (timeout, connection reset, 5xx): the caller then records `unknown` and retries later.
+ */
+export interface PaymentGateway {
+  readonly name: Gateway;
+  /** Places a hold (capture later) or charges at once, per `capture`. */
+  createPayment(request: CreatePaymentRequest): Promise<GatewayPayment>;
+  capture(request: CaptureRequest): Promise<GatewayPayment>;
+  void(request: ReferenceRequest): Promise<GatewayPayment>;
+  refund(request: RefundRequest): Promise<GatewayRefund>;
+  /** Brand, last4 and expiry of a gateway's payment-method token. */
+  fetchPaymentMethod(token: string): Promise<CardDetails>;
+  /** The gateway's payment as it stands now, by our reference. */
+  retrieve(reference: GatewayReference): Promise<GatewayPayment | null>;
+  /** The gateway's payments created in [from, to), for reconciliation. */
+  listPayments(from: Date, to: Date): Promise<GatewayPayment[]>;
+  /** Verifies the signature and parses the delivery; throws InvalidWebhookSignature. */
+  parseWebhook(delivery: WebhookDelivery): Promise<GatewayWebhookEvent>;
+}
+
+/** Where a payment lives at the gateway: its main id plus follow-up ids some gateways hand out. */
+export interface GatewayReference {
+  id: string;
+  /** PayPal: the authorization and capture ids under the order; Square Terminal: the payment id. */
+  authorization_id?: string;
+  capture_id?: string;
+  payment_id?: string;
+}
+
+export interface CreatePaymentRequest {
+  amount: number;
+  currency: string;
+  capture: boolean;
+  /** The gateway's token for the payment method (Stripe pm_..., Square nonce/card id). */
+  source: string | null;
+  /** Our payment id, sent as the gateway's reference/metadata. */
+  paymentId: string;
+  orderId: string;
+  idempotencyKey: string;
+}
+
+export interface CaptureRequest {
+  reference: GatewayReference;
+  amount: number;
+  currency: string;
+  idempotencyKey: string;
+}
+
+export interface ReferenceRequest {
+  reference: GatewayReference;
+  idempotencyKey: string;
+}
+
+export interface RefundRequest {
+  reference: GatewayReference;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  refundId: string;
+  idempotencyKey: string;
+}
+
+/** The gateway's view of a payment, mapped onto our statuses. */
+export interface GatewayPayment {
+  reference: GatewayReference;
+  status: 'pending' | 'authorized' | 'completed' | 'failed' | 'voided' | 'refunded' | 'partially_refunded';
+  amount: number;
+  currency: string;
+  amount_authorized: number;
+  amount_captured: number;
+  amount_refunded: number;
+  next_action: NextAction | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  /** PayPal: the buyer approved the order, which now waits for our authorize or capture call. */
+  approved?: boolean;
+  created_at: Date;
+  raw: unknown;
+}
+
+export type NextAction =
+  | { type: 'redirect'; url: string }
+  | { type: 'terminal_checkout'; checkout_id: string; device_id: string | null }
+  | { type: 'customer_action'; detail: string };
+
+export interface GatewayRefund {
+  reference: string;
+  status: 'pending' | 'processed' | 'failed';
+  failure_code: string | null;
+  raw: unknown;
+}
+
+export interface CardDetails {
+  brand: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+}
+
+export interface WebhookDelivery {
+  rawBody: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The URL the gateway posted to (Square signs it). */
+  url: string;
+}
+
+/** A verified webhook, reduced to what moves our state machines. */
+export interface GatewayWebhookEvent {
+  id: string;
+  type: string;
+  /** The payment it concerns (by gateway reference id) and its state at the gateway. */
+  payment?: {
+    reference: string;
+    status: GatewayPayment['status'] | 'approved';
+    amount_captured: number | null;
+    failure_code: string | null;
+    failure_message: string | null;
+    related_reference?: string;
+  };
+  refund?: { reference: string; status: GatewayRefund['status']; failure_code: string | null };
+}
+
+export class GatewayDeclined extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly raw: unknown,
+    readonly reference: string | null = null,
+  ) {
+    super(message);
+    this.name = 'GatewayDeclined';
+  }
+}
+
+export class GatewayUnknown extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayUnknown';
+  }
+}
+
+export class InvalidWebhookSignature extends Error {
+  constructor(message = 'The webhook signature is not valid') {
+    super(message);
+    this.name = 'InvalidWebhookSignature';
+  }
+}
+
+/** Credentials and endpoint of one gateway account (a tenant's own, or the environment's). */
+export interface GatewayCredentials {
+  api_base?: string | undefined;
+  secret_key?: string | undefined;
+  webhook_secret?: string | undefined;
+  access_token?: string | undefined;
+  location_id?: string | undefined;
+  device_id?: string | undefined;
+  webhook_signature_key?: string | undefined;
+  client_id?: string | undefined;
+  client_secret?: string | undefined;
+  webhook_id?: string | undefined;
+}
+
+export interface AdapterOptions {
+  credentials: GatewayCredentials;
+  timeoutMs: number;
+  /** Our public base URL: Square signs the notification URL. */
+  publicUrl: string;
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  rawBody: string;
+}
+
+export interface FakeResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  idempotencyKey: string | null;
+  body: string;
+}
+
+export const randomId = (prefix: string, bytes = 12): string =>
+  `${prefix}${randomBytes(bytes).toString('hex')}`;
+
+/**
+ * A local HTTP server standing in for a payment gateway. It records every call, and can be told
+ * to process the next requests but never answer (a gateway that timed out after doing the work).
+ */
+export class FakeHttpServer {
+  readonly calls: RecordedCall[] = [];
+  private server: http.Server | null = null;
+  private hangs = 0;
+  private readonly hanging = new Set<http.ServerResponse>();
+  baseUrl = '';
+
+  constructor(
+    private readonly handler: (request: FakeRequest) => FakeResponse | Promise<FakeResponse>,
+    private readonly idempotencyHeader: string | null,
+  ) {}
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        void this.serve(req, res, Buffer.concat(chunks).toString('utf8'));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.baseUrl;
+  }
+
+  /** The next `count` requests are processed but never answered. */
+  hangNext(count = 1): void {
+    this.hangs += count;
+  }
+
+  callsTo(method: string, pathPattern: RegExp): RecordedCall[] {
+    return this.calls.filter((call) => call.method === method && pathPattern.test(call.path));
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse, rawBody: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const key = this.idempotencyHeader ? req.headers[this.idempotencyHeader] : undefined;
+    this.calls.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      idempotencyKey: typeof key === 'string' ? key : null,
+      body: rawBody,
+    });
+    let answer: FakeResponse;
+    try {
+      answer = await this.handler({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        rawBody,
+      });
+    } catch (error) {
+      answer = { status: 500, body: { error: String(error) } };
+    }
+    if (this.hangs > 0) {
+      this.hangs -= 1;
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...answer.headers,
+    });
+    res.end(body);
+  }
+}
+
+/** Replays a stored answer for a repeated idempotency key, as the gateways do. */
+export class IdempotencyStore {
+  private readonly answers = new Map<string, { fingerprint: string; answer: FakeResponse }>();
+
+  lookup(key: string, fingerprint: string): FakeResponse | 'mismatch' | null {
+    const found = this.answers.get(key);
+    if (!found) return null;
+    return found.fingerprint === fingerprint ? found.answer : 'mismatch';
+  }
+
+  remember(key: string, fingerprint: string, answer: FakeResponse): FakeResponse {
+    this.answers.set(key, { fingerprint, answer });
+    return answer;
+  }
+}

@@ -1,0 +1,286 @@
+import { createHmac } from 'node:crypto';
+import {
+  FakeHttpServer,
+  IdempotencyStore,
+  randomId,
+  type FakeRequest,
+  type FakeResponse,
+} from './fake-server';
+
+interface Money {
+  currency_code: string;
+  value: string;
+}
+interface Item {
+  id: string;
+  status: string;
+  amount: Money;
+  create_time: string;
+  supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
+}
+interface Order {
+  id: string;
+  intent: 'AUTHORIZE' | 'CAPTURE';
+  status: 'CREATED' | 'APPROVED' | 'COMPLETED' | 'VOIDED';
+  create_time: string;
+  purchase_units: {
+    reference_id?: string;
+    custom_id?: string;
+    amount: Money;
+    payments?: { authorizations?: Item[]; captures?: Item[]; refunds?: Item[] };
+  }[];
+  links: { href: string; rel: string; method: string }[];
+}
+
+/**
+ * Speaks PayPal's REST wire format: OAuth client credentials first, then JSON with
+ * `PayPal-Request-Id` replay, Orders v2 (approve link, authorize, capture), Payments v2
+ * (capture/void an authorization, refund a capture), the transaction report, and webhook
+ * verification through /v1/notifications/verify-webhook-signature.
+ */
+export class FakePayPal {
+  readonly orders = new Map<string, Order>();
+  readonly server: FakeHttpServer;
+  /** The next authorize/capture of an order is declined (INSTRUMENT_DECLINED). */
+  declineNext = false;
+  private readonly idempotency = new IdempotencyStore();
+  private readonly accessTokens = new Set<string>();
+
+  constructor(
+    readonly clientId = 'paypal-client',
+    readonly clientSecret = 'paypal-secret',
+    readonly webhookId = 'WH-TESSERA',
+    private readonly signingSecret = 'paypal-signing-secret',
+  ) {
+    this.server = new FakeHttpServer((request) => this.handle(request), 'paypal-request-id');
+  }
+
+  start(): Promise<string> {
+    return this.server.start();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  /** The buyer approves the order at PayPal. */
+  approve(orderId: string): Order {
+    const order = this.orders.get(orderId)!;
+    order.status = 'APPROVED';
+    return order;
+  }
+
+  webhook(eventType: string, resource: unknown, options: { id?: string; tamper?: boolean } = {}) {
+    const event = {
+      id: options.id ?? randomId('WH-', 10),
+      event_type: eventType,
+      resource_type: 'checkout-order',
+      create_time: new Date().toISOString(),
+      resource,
+    };
+    const body = JSON.stringify(event);
+    const transmissionId = randomId('', 16);
+    const time = new Date().toISOString();
+    const signature = this.sign(transmissionId, time, this.webhookId, event);
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'paypal-transmission-id': transmissionId,
+        'paypal-transmission-time': time,
+        'paypal-transmission-sig': options.tamper
+          ? signature.replace(/^./, signature[0] === 'A' ? 'B' : 'A')
+          : signature,
+        'paypal-auth-algo': 'SHA256withRSA',
+        'paypal-cert-url': `${this.server.baseUrl}/certs/CERT-1`,
+      },
+    };
+  }
+
+  private sign(transmissionId: string, time: string, webhookId: string, event: unknown): string {
+    return createHmac('sha256', this.signingSecret)
+      .update(`${transmissionId}|${time}|${webhookId}|${JSON.stringify(event)}`)
+      .digest('base64');
+  }
+
+  private handle(request: FakeRequest): FakeResponse {
+    if (request.path === '/v1/oauth2/token') {
+      const expected = `Basic ${Buffer.from(`${this.clientId}:${this.clientSecret}`).toString('base64')}`;
+      if (
+        request.headers.authorization !== expected ||
+        !request.rawBody.includes('grant_type=client_credentials')
+      ) {
+        return {
+          status: 401,
+          body: { error: 'invalid_client', error_description: 'Client Authentication failed' },
+        };
+      }
+      const token = randomId('A21AA', 16);
+      this.accessTokens.add(token);
+      return ok({
+        scope: 'https://uri.paypal.com/services/payments/payment',
+        access_token: token,
+        token_type: 'Bearer',
+        app_id: 'APP-1',
+        expires_in: 32400,
+        nonce: randomId('', 8),
+      });
+    }
+    const bearer = request.headers.authorization?.replace(/^Bearer /, '');
+    if (!bearer || !this.accessTokens.has(bearer))
+      return failure(401, 'AUTHENTICATION_FAILURE', 'INVALID_TOKEN');
+    const key = request.headers['paypal-request-id'];
+    if (request.method === 'POST' && typeof key === 'string') {
+      const fingerprint = `${request.path}|${request.rawBody}`;
+      const stored = this.idempotency.lookup(key, fingerprint);
+      if (stored === 'mismatch') return failure(422, 'UNPROCESSABLE_ENTITY', 'DUPLICATE_REQUEST_ID');
+      if (stored) return stored;
+      return this.idempotency.remember(key, fingerprint, this.route(request));
+    }
+    return this.route(request);
+  }
+
+  private route(request: FakeRequest): FakeResponse {
+    const body = request.rawBody ? (JSON.parse(request.rawBody) as Record<string, unknown>) : {};
+    const parts = request.path.split('/').filter(Boolean);
+    if (request.path === '/v2/checkout/orders' && request.method === 'POST') return this.createOrder(body);
+    if (parts[0] === 'v2' && parts[1] === 'checkout' && parts[2] === 'orders' && parts[3]) {
+      const order = this.orders.get(parts[3]);
+      if (!order) return failure(404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID');
+      if (request.method === 'GET') return ok(order);
+      const action = parts[4];
+      if (action === 'authorize' || action === 'capture') {
+        if (order.status !== 'APPROVED') return failure(422, 'UNPROCESSABLE_ENTITY', 'ORDER_NOT_APPROVED');
+        if (this.declineNext) {
+          this.declineNext = false;
+          return failure(422, 'UNPROCESSABLE_ENTITY', 'INSTRUMENT_DECLINED');
+        }
+        const unit = order.purchase_units[0]!;
+        const item: Item = {
+          id: randomId(action === 'authorize' ? 'AUTH' : 'CAP', 8).toUpperCase(),
+          status: action === 'authorize' ? 'CREATED' : 'COMPLETED',
+          amount: unit.amount,
+          create_time: new Date().toISOString(),
+          supplementary_data: { related_ids: { order_id: order.id } },
+        };
+        unit.payments = action === 'authorize' ? { authorizations: [item] } : { captures: [item] };
+        order.status = 'COMPLETED';
+        return { status: 201, body: order };
+      }
+    }
+    if (parts[0] === 'v2' && parts[1] === 'payments' && parts[2] === 'authorizations' && parts[3]) {
+      const found = this.findItem('authorizations', parts[3]);
+      if (!found) return failure(404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID');
+      const { order, item } = found;
+      if (parts[4] === 'void') {
+        if (item.status !== 'CREATED') return failure(422, 'UNPROCESSABLE_ENTITY', 'PREVIOUSLY_CAPTURED');
+        item.status = 'VOIDED';
+        return { status: 204 };
+      }
+      if (parts[4] === 'capture') {
+        if (item.status !== 'CREATED') return failure(422, 'UNPROCESSABLE_ENTITY', 'AUTHORIZATION_VOIDED');
+        const amount = (body.amount as Money | undefined) ?? item.amount;
+        if (Number(amount.value) > Number(item.amount.value))
+          return failure(422, 'UNPROCESSABLE_ENTITY', 'CAPTURE_AMOUNT_EXCEEDS_AUTHORIZED');
+        item.status = 'CAPTURED';
+        const capture: Item = {
+          id: randomId('CAP', 8).toUpperCase(),
+          status: 'COMPLETED',
+          amount,
+          create_time: new Date().toISOString(),
+          supplementary_data: { related_ids: { order_id: order.id, authorization_id: item.id } },
+        };
+        (order.purchase_units[0]!.payments!.captures ??= []).push(capture);
+        return { status: 201, body: capture };
+      }
+    }
+    if (
+      parts[0] === 'v2' &&
+      parts[1] === 'payments' &&
+      parts[2] === 'captures' &&
+      parts[3] &&
+      parts[4] === 'refund'
+    ) {
+      const found = this.findItem('captures', parts[3]);
+      if (!found) return failure(404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID');
+      const amount = (body.amount as Money | undefined) ?? found.item.amount;
+      const refunds = (found.order.purchase_units[0]!.payments!.refunds ??= []);
+      const already = refunds.reduce((sum, refund) => sum + Number(refund.amount.value), 0);
+      if (already + Number(amount.value) > Number(found.item.amount.value) + 1e-9)
+        return failure(422, 'UNPROCESSABLE_ENTITY', 'REFUND_AMOUNT_EXCEEDED');
+      const refund: Item = {
+        id: randomId('REF', 8).toUpperCase(),
+        status: 'COMPLETED',
+        amount,
+        create_time: new Date().toISOString(),
+        supplementary_data: { related_ids: { order_id: found.order.id } },
+      };
+      refunds.push(refund);
+      return { status: 201, body: refund };
+    }
+    if (request.path === '/v1/reporting/transactions' && request.method === 'GET') {
+      const start = request.query.get('start_date') ?? '';
+      const end = request.query.get('end_date') ?? '9999';
+      const transaction_details = [...this.orders.values()]
+        .flatMap((order) => order.purchase_units[0]?.payments?.captures ?? [])
+        .filter((capture) => capture.create_time >= start && capture.create_time < end)
+        .map((capture) => ({
+          transaction_info: {
+            transaction_id: capture.id,
+            transaction_amount: capture.amount,
+            transaction_status: 'S',
+            transaction_initiation_date: capture.create_time,
+          },
+        }));
+      return ok({ transaction_details, total_items: transaction_details.length, page: 1, total_pages: 1 });
+    }
+    if (request.path === '/v1/notifications/verify-webhook-signature' && request.method === 'POST') {
+      const expected = this.sign(
+        String(body.transmission_id),
+        String(body.transmission_time),
+        String(body.webhook_id),
+        body.webhook_event,
+      );
+      const valid = body.webhook_id === this.webhookId && body.transmission_sig === expected;
+      return ok({ verification_status: valid ? 'SUCCESS' : 'FAILURE' });
+    }
+    return failure(404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID');
+  }
+
+  private createOrder(body: Record<string, unknown>): FakeResponse {
+    const units = body.purchase_units as Order['purchase_units'];
+    const intent = body.intent as Order['intent'];
+    if (!units?.[0]?.amount || (intent !== 'AUTHORIZE' && intent !== 'CAPTURE'))
+      return failure(400, 'INVALID_REQUEST', 'MISSING_REQUIRED_PARAMETER');
+    const id = randomId('', 8).toUpperCase();
+    const order: Order = {
+      id,
+      intent,
+      status: 'CREATED',
+      create_time: new Date().toISOString(),
+      purchase_units: units.map((unit) => ({ ...unit })),
+      links: [
+        { href: `${this.server.baseUrl}/v2/checkout/orders/${id}`, rel: 'self', method: 'GET' },
+        { href: `https://www.sandbox.paypal.com/checkoutnow?token=${id}`, rel: 'approve', method: 'GET' },
+      ],
+    };
+    this.orders.set(id, order);
+    return { status: 201, body: order };
+  }
+
+  private findItem(kind: 'authorizations' | 'captures', id: string): { order: Order; item: Item } | null {
+    for (const order of this.orders.values()) {
+      const item = order.purchase_units[0]?.payments?.[kind]?.find((candidate) => candidate.id === id);
+      if (item) return { order, item };
+    }
+    return null;
+  }
+}
+
+const ok = (body: unknown): FakeResponse => ({ status: 200, body });
+function failure(status: number, name: string, issue: string): FakeResponse {
+  return {
+    status,
+    body: { name, message: issue, debug_id: randomId('', 6), details: [{ issue, description: issue }] },
+  };
+}

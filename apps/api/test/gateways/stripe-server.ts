@@ -1,0 +1,285 @@
+import { createHmac } from 'node:crypto';
+import {
+  FakeHttpServer,
+  IdempotencyStore,
+  randomId,
+  type FakeRequest,
+  type FakeResponse,
+} from './fake-server';
+
+type Params = { [key: string]: string | Params };
+
+/** Stripe's form encoding: `a[b][c]=v` bracket params into nested objects. */
+export function parseStripeForm(body: string): Params {
+  const out: Params = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const path = key.split(/\[|\]\[|\]/).filter(Boolean);
+    let node = out;
+    path.forEach((part, index) => {
+      if (index === path.length - 1) node[part] = value;
+      else node = (node[part] ??= {}) as Params;
+    });
+  }
+  return out;
+}
+
+interface Intent {
+  id: string;
+  object: 'payment_intent';
+  amount: number;
+  amount_capturable: number;
+  amount_received: number;
+  currency: string;
+  capture_method: 'automatic' | 'manual';
+  status: string;
+  created: number;
+  metadata: Record<string, string>;
+  payment_method: string | null;
+  last_payment_error: null | { type: string; code: string; decline_code: string; message: string };
+  next_action: null;
+  latest_charge: string | null;
+  livemode: false;
+}
+
+const CARDS: Record<string, { brand: string; last4: string; decline?: string }> = {
+  pm_card_visa: { brand: 'visa', last4: '4242' },
+  pm_card_mastercard: { brand: 'mastercard', last4: '4444' },
+  pm_card_chargeDeclined: { brand: 'visa', last4: '0002', decline: 'generic_decline' },
+  pm_card_chargeDeclinedInsufficientFunds: { brand: 'visa', last4: '9995', decline: 'insufficient_funds' },
+};
+
+/**
+ * Speaks Stripe's wire format: form-encoded bracket params, `Idempotency-Key` replay (and
+ * `idempotency_error` for a reused key with other params), error objects with type/code/decline_code,
+ * and webhooks signed as `Stripe-Signature: t=...,v1=HMAC-SHA256(t.body)`.
+ */
+export class FakeStripe {
+  readonly intents = new Map<string, Intent>();
+  readonly refunds = new Map<
+    string,
+    { id: string; amount: number; payment_intent: string; status: string }
+  >();
+  readonly server: FakeHttpServer;
+  private readonly idempotency = new IdempotencyStore();
+
+  constructor(
+    readonly secretKey = 'sk_test_tessera',
+    readonly webhookSecret = 'whsec_tessera',
+  ) {
+    this.server = new FakeHttpServer((request) => this.handle(request), 'idempotency-key');
+  }
+
+  start(): Promise<string> {
+    return this.server.start();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  /** A signed event delivery, as Stripe would POST it. */
+  webhook(type: string, object: unknown, options: { timestamp?: number; secret?: string; id?: string } = {}) {
+    const event = {
+      id: options.id ?? randomId('evt_'),
+      object: 'event',
+      api_version: '2025-01-27.acacia',
+      created: Math.floor(Date.now() / 1000),
+      type,
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      data: { object },
+    };
+    const body = JSON.stringify(event);
+    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+    const signature = createHmac('sha256', options.secret ?? this.webhookSecret)
+      .update(`${timestamp}.${body}`)
+      .digest('hex');
+    return {
+      body,
+      headers: { 'content-type': 'application/json', 'stripe-signature': `t=${timestamp},v1=${signature}` },
+    };
+  }
+
+  private async handle(request: FakeRequest): Promise<FakeResponse> {
+    if (request.headers.authorization !== `Bearer ${this.secretKey}`) {
+      return error(401, 'invalid_request_error', 'Invalid API Key provided');
+    }
+    const key = request.headers['idempotency-key'];
+    if (request.method === 'POST' && typeof key === 'string') {
+      const fingerprint = `${request.path}|${request.rawBody}`;
+      const stored = this.idempotency.lookup(key, fingerprint);
+      if (stored === 'mismatch') {
+        return error(
+          400,
+          'idempotency_error',
+          'Keys for idempotent requests can only be used with the same parameters.',
+        );
+      }
+      if (stored) return { ...stored, headers: { 'idempotent-replayed': 'true' } };
+      return this.idempotency.remember(key, fingerprint, this.route(request));
+    }
+    return this.route(request);
+  }
+
+  private route(request: FakeRequest): FakeResponse {
+    const params = parseStripeForm(request.rawBody);
+    const parts = request.path.split('/').filter(Boolean);
+    if (parts[0] !== 'v1') return error(404, 'invalid_request_error', 'Unrecognized request URL');
+    const [, resource, id, action] = parts;
+    if (resource === 'payment_intents') {
+      if (request.method === 'POST' && !id) return this.createIntent(params);
+      if (request.method === 'GET' && !id) return this.listIntents(request.query);
+      const intent = id ? this.intents.get(id) : undefined;
+      if (!intent)
+        return error(404, 'invalid_request_error', `No such payment_intent: '${id}'`, 'resource_missing');
+      if (request.method === 'GET') return ok(intent);
+      if (action === 'capture') {
+        if (intent.status !== 'requires_capture') {
+          return error(
+            400,
+            'invalid_request_error',
+            `This PaymentIntent could not be captured because it has a status of ${intent.status}.`,
+            'payment_intent_unexpected_state',
+          );
+        }
+        const amount = params.amount_to_capture ? Number(params.amount_to_capture) : intent.amount_capturable;
+        if (amount > intent.amount_capturable) {
+          return error(
+            400,
+            'invalid_request_error',
+            'amount_to_capture is greater than amount_capturable',
+            'amount_too_large',
+          );
+        }
+        Object.assign(intent, { status: 'succeeded', amount_received: amount, amount_capturable: 0 });
+        return ok(intent);
+      }
+      if (action === 'cancel') {
+        if (intent.status === 'succeeded' || intent.status === 'canceled') {
+          return error(
+            400,
+            'invalid_request_error',
+            `You cannot cancel this PaymentIntent because it has a status of ${intent.status}.`,
+            'payment_intent_unexpected_state',
+          );
+        }
+        Object.assign(intent, { status: 'canceled', amount_capturable: 0 });
+        return ok(intent);
+      }
+    }
+    if (resource === 'refunds' && request.method === 'POST') {
+      const intent = this.intents.get(text(params.payment_intent));
+      if (!intent) return error(404, 'invalid_request_error', 'No such payment_intent', 'resource_missing');
+      const already = [...this.refunds.values()]
+        .filter((refund) => refund.payment_intent === intent.id)
+        .reduce((sum, refund) => sum + refund.amount, 0);
+      const amount = params.amount ? Number(params.amount) : intent.amount_received - already;
+      if (intent.status !== 'succeeded' || already + amount > intent.amount_received) {
+        return error(
+          400,
+          'invalid_request_error',
+          'Refund amount is greater than unrefunded amount on charge',
+          'charge_already_refunded',
+        );
+      }
+      const refund = {
+        id: randomId('re_'),
+        object: 'refund',
+        amount,
+        currency: intent.currency,
+        payment_intent: intent.id,
+        status: 'succeeded',
+        metadata: params.metadata ?? {},
+        created: now(),
+      };
+      this.refunds.set(refund.id, refund);
+      return ok(refund);
+    }
+    if (resource === 'payment_methods' && request.method === 'GET' && id) {
+      const card = CARDS[id];
+      if (!card)
+        return error(404, 'invalid_request_error', `No such PaymentMethod: '${id}'`, 'resource_missing');
+      return ok({
+        id,
+        object: 'payment_method',
+        type: 'card',
+        card: { brand: card.brand, last4: card.last4, exp_month: 12, exp_year: 2030 },
+        created: now(),
+      });
+    }
+    return error(404, 'invalid_request_error', 'Unrecognized request URL');
+  }
+
+  private createIntent(params: Params): FakeResponse {
+    const amount = Number(params.amount);
+    if (!Number.isInteger(amount) || amount < 1)
+      return error(400, 'invalid_request_error', 'Invalid integer: amount', 'parameter_invalid_integer');
+    const method = typeof params.payment_method === 'string' ? params.payment_method : null;
+    const manual = params.capture_method === 'manual';
+    const intent: Intent = {
+      id: randomId('pi_'),
+      object: 'payment_intent',
+      amount,
+      amount_capturable: 0,
+      amount_received: 0,
+      currency: text(params.currency),
+      capture_method: manual ? 'manual' : 'automatic',
+      status: 'requires_payment_method',
+      created: now(),
+      metadata: (params.metadata as Record<string, string> | undefined) ?? {},
+      payment_method: method,
+      last_payment_error: null,
+      next_action: null,
+      latest_charge: null,
+      livemode: false,
+    };
+    this.intents.set(intent.id, intent);
+    const card = method ? CARDS[method] : undefined;
+    if (!card)
+      return error(
+        400,
+        'invalid_request_error',
+        'A payment method is required to confirm',
+        'payment_intent_unexpected_state',
+      );
+    if (card.decline) {
+      intent.last_payment_error = {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: card.decline,
+        message: 'Your card was declined.',
+      };
+      return {
+        status: 402,
+        body: {
+          error: {
+            type: 'card_error',
+            code: 'card_declined',
+            decline_code: card.decline,
+            message: 'Your card was declined.',
+            payment_intent: intent,
+          },
+        },
+      };
+    }
+    intent.latest_charge = randomId('ch_');
+    if (manual) Object.assign(intent, { status: 'requires_capture', amount_capturable: amount });
+    else Object.assign(intent, { status: 'succeeded', amount_received: amount });
+    return ok(intent);
+  }
+
+  private listIntents(query: URLSearchParams): FakeResponse {
+    const gte = Number(query.get('created[gte]') ?? 0);
+    const lt = Number(query.get('created[lt]') ?? Number.MAX_SAFE_INTEGER);
+    const data = [...this.intents.values()].filter((intent) => intent.created >= gte && intent.created < lt);
+    return ok({ object: 'list', data, has_more: false, url: '/v1/payment_intents' });
+  }
+}
+
+const text = (value: string | Params | undefined): string => (typeof value === 'string' ? value : '');
+const now = () => Math.floor(Date.now() / 1000);
+const ok = (body: unknown): FakeResponse => ({ status: 200, body });
+function error(status: number, type: string, message: string, code?: string): FakeResponse {
+  return { status, body: { error: { type, message, ...(code ? { code } : {}) } } };
+}
