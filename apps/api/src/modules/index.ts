@@ -3,6 +3,9 @@ import type { Consumer } from '../platform/events/bus';
 import { AppError } from '../platform/errors';
 import type { AccessTokenVerifier } from '../platform/http/auth-guard';
 import type { Platform } from '../platform/platform';
+import { createCatalogModule } from './catalog';
+import { createInventoryModule } from './inventory';
+import { createOrdersModule } from './orders';
 
 /** A module as the composition root sees it: its routes and its event consumers. */
 export interface ModuleInstance {
@@ -25,6 +28,9 @@ const noTokenIsValid: AccessTokenVerifier = {
  * The composition root: creates each module once, handing it the platform and the public faces
  * of the modules it builds on. Modules never reach into each other's files.
  */
-export function createModules(_platform: Platform): Modules {
-  return { list: [], verifier: noTokenIsValid };
+export function createModules(platform: Platform): Modules {
+  const inventory = createInventoryModule(platform);
+  const catalog = createCatalogModule(platform, { inventory: inventory.service });
+  const orders = createOrdersModule(platform, { catalog: catalog.service, inventory: inventory.service });
+  return { list: [catalog.module, inventory.module, orders.module], verifier: noTokenIsValid };
 }

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   email_taken: { status: 409, title: 'The email is already registered' },
   sku_taken: { status: 409, title: 'The SKU is already used in this tenant' },
   insufficient_stock: { status: 409, title: 'Not enough stock' },
+  product_inactive: { status: 409, title: 'The product is archived and cannot be ordered' },
   invalid_state_transition: { status: 409, title: 'This action is not allowed in the current state' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still running' },
   refund_exceeds_captured: { status: 409, title: 'The refunds would exceed the captured amount' },

@@ -1,0 +1,262 @@
+import { sql } from 'kysely';
+import type {
+  EventActor,
+  OrderLineData,
+  OrderPaymentStatus,
+  OrderStatus,
+  PaymentStatus,
+} from '@tessera/contracts';
+import type { Executor } from '../../platform/db/tenant';
+
+declare module '../../platform/db/tables' {
+  interface DB {
+    order_counters: { tenant_id: string; last_number: number };
+    orders: OrdersTable;
+    order_lines: OrderLinesTable;
+    order_status_history: OrderStatusHistoryTable;
+    order_payments: OrderPaymentsTable;
+  }
+}
+
+export interface OrdersTable {
+  id: string;
+  tenant_id: string;
+  number: number;
+  status: OrderStatus;
+  payment_status: OrderPaymentStatus;
+  currency: string;
+  subtotal: number;
+  total: number;
+  amount_paid: number;
+  amount_refunded: number;
+  customer_email: string | null;
+  note: string | null;
+  created_at: Date | undefined;
+  updated_at: Date | undefined;
+}
+
+export interface OrderLinesTable extends OrderLineData {
+  order_id: string;
+  position: number;
+  tenant_id: string;
+}
+
+export interface OrderStatusHistoryTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  from_status: OrderStatus | null;
+  to_status: OrderStatus;
+  actor_type: 'user' | 'system';
+  actor_id: string | null;
+  reason: string | null;
+  created_at: Date | undefined;
+}
+
+export interface OrderPaymentsTable {
+  payment_id: string;
+  tenant_id: string;
+  order_id: string;
+  status: PaymentStatus;
+  currency: string;
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  last_event_id: string;
+  updated_at: Date | undefined;
+}
+
+export type OrderRow = Omit<OrdersTable, 'tenant_id' | 'created_at' | 'updated_at'> & {
+  created_at: Date;
+  updated_at: Date;
+};
+export type HistoryRow = Omit<OrderStatusHistoryTable, 'tenant_id' | 'order_id' | 'created_at'> & {
+  created_at: Date;
+};
+
+const ORDER_COLUMNS = [
+  'id',
+  'number',
+  'status',
+  'payment_status',
+  'currency',
+  'subtotal',
+  'total',
+  'amount_paid',
+  'amount_refunded',
+  'customer_email',
+  'note',
+  'created_at',
+  'updated_at',
+] as const;
+
+export interface NewOrder {
+  id: string;
+  tenantId: string;
+  currency: string;
+  customerEmail: string | null;
+  note: string | null;
+  historyId: string;
+  actor: EventActor;
+  lines: Omit<OrderLineData, 'line_total'>[];
+}
+
+export interface PaymentTotals {
+  amount_paid: number;
+  amount_refunded: number;
+  authorized: boolean;
+}
+
+export const ordersRepository = {
+  /** The tenant's next order number; the counter row stays locked until the order's transaction ends. */
+  async nextNumber(tx: Executor, tenantId: string): Promise<number> {
+    const row = await tx
+      .insertInto('order_counters')
+      .values({ tenant_id: tenantId, last_number: 1 })
+      .onConflict((conflict) =>
+        conflict
+          .column('tenant_id')
+          .doUpdateSet({ last_number: sql<number>`order_counters.last_number + 1` }),
+      )
+      .returning('last_number')
+      .executeTakeFirstOrThrow();
+    return row.last_number;
+  },
+
+  /**
+   * Inserts the order, its lines and its first history entry in one statement; line totals,
+   * subtotal and total are computed by the database in integer arithmetic.
+   */
+  async insert(
+    tx: Executor,
+    order: NewOrder,
+    number: number,
+  ): Promise<OrderRow & { lines: OrderLineData[] }> {
+    const { rows } = await sql<OrderRow & { lines: OrderLineData[] }>`
+      with l as (
+        select * from unnest(${order.lines.map((_, i) => i)}::int[], ${order.lines.map((l) => l.product_id)}::uuid[],
+                             ${order.lines.map((l) => l.sku)}::text[], ${order.lines.map((l) => l.name)}::text[],
+                             ${order.lines.map((l) => l.quantity)}::int[], ${order.lines.map((l) => l.unit_price)}::bigint[])
+          as l(position, product_id, sku, name, quantity, unit_price)
+      ),
+      o as (
+        insert into orders (id, tenant_id, number, status, payment_status, currency, subtotal, total, customer_email, note)
+        select ${order.id}, ${order.tenantId}, ${number}, 'pending', 'unpaid', ${order.currency},
+               sum(quantity::numeric * unit_price), sum(quantity::numeric * unit_price), ${order.customerEmail}, ${order.note}
+        from l
+        returning ${sql.join(ORDER_COLUMNS.map((column) => sql.ref(column)))}
+      ),
+      inserted_lines as (
+        insert into order_lines (order_id, position, tenant_id, product_id, sku, name, quantity, unit_price, line_total)
+        select ${order.id}, position, ${order.tenantId}, product_id, sku, name, quantity, unit_price, quantity::numeric * unit_price
+        from l
+        returning position, product_id, sku, name, quantity, unit_price, line_total
+      ),
+      history as (
+        insert into order_status_history (id, tenant_id, order_id, from_status, to_status, actor_type, actor_id)
+        select ${order.historyId}, ${order.tenantId}, id, null, 'pending', ${order.actor.type}, ${order.actor.id} from o
+      )
+      select o.*,
+             (select json_agg(json_build_object('product_id', product_id, 'sku', sku, 'name', name, 'quantity', quantity,
+                                                'unit_price', unit_price, 'line_total', line_total) order by position)
+              from inserted_lines) as lines
+      from o`.execute(tx);
+    return rows[0]!;
+  },
+
+  async find(tx: Executor, id: string, options: { forUpdate?: boolean } = {}): Promise<OrderRow | undefined> {
+    let query = tx.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', id);
+    if (options.forUpdate) query = query.forUpdate();
+    return (await query.executeTakeFirst()) as OrderRow | undefined;
+  },
+
+  async linesOf(tx: Executor, orderIds: string[]): Promise<Map<string, OrderLineData[]>> {
+    const byOrder = new Map<string, OrderLineData[]>(orderIds.map((id) => [id, []]));
+    if (orderIds.length === 0) return byOrder;
+    const rows = await tx
+      .selectFrom('order_lines')
+      .select(['order_id', 'product_id', 'sku', 'name', 'quantity', 'unit_price', 'line_total'])
+      .where('order_id', 'in', orderIds)
+      .orderBy('order_id')
+      .orderBy('position')
+      .execute();
+    for (const { order_id, ...line } of rows) byOrder.get(order_id)?.push(line);
+    return byOrder;
+  },
+
+  /** Newest first; the id (UUID v7) is the keyset cursor. */
+  async list(
+    tx: Executor,
+    filter: { status?: OrderStatus; beforeId?: string; limit: number },
+  ): Promise<OrderRow[]> {
+    let query = tx.selectFrom('orders').select(ORDER_COLUMNS).orderBy('id', 'desc').limit(filter.limit);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
+    return (await query.execute()) as OrderRow[];
+  },
+
+  async update(
+    tx: Executor,
+    id: string,
+    changes: Partial<Pick<OrdersTable, 'status' | 'payment_status' | 'amount_paid' | 'amount_refunded'>>,
+  ): Promise<OrderRow> {
+    return (await tx
+      .updateTable('orders')
+      .set({ ...changes, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returning(ORDER_COLUMNS)
+      .executeTakeFirstOrThrow()) as OrderRow;
+  },
+
+  async insertHistory(tx: Executor, entry: Omit<OrderStatusHistoryTable, 'created_at'>): Promise<void> {
+    await tx.insertInto('order_status_history').values(entry).execute();
+  },
+
+  async history(tx: Executor, orderId: string): Promise<HistoryRow[]> {
+    return (await tx
+      .selectFrom('order_status_history')
+      .select(['id', 'from_status', 'to_status', 'actor_type', 'actor_id', 'reason', 'created_at'])
+      .where('order_id', '=', orderId)
+      .orderBy('id')
+      .execute()) as HistoryRow[];
+  },
+
+  /**
+   * Records a payment's latest state, unless a newer event already did (event ids are UUID v7,
+   * ordered by time). Returns false for a stale event.
+   */
+  async recordPayment(tx: Executor, payment: Omit<OrderPaymentsTable, 'updated_at'>): Promise<boolean> {
+    const row = await tx
+      .insertInto('order_payments')
+      .values(payment)
+      .onConflict((conflict) =>
+        conflict
+          .column('payment_id')
+          .doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            amount: eb.ref('excluded.amount'),
+            amount_captured: eb.ref('excluded.amount_captured'),
+            amount_refunded: eb.ref('excluded.amount_refunded'),
+            last_event_id: eb.ref('excluded.last_event_id'),
+            updated_at: sql<Date>`now()`,
+          }))
+          .where('order_payments.last_event_id', '<', (eb) => eb.ref('excluded.last_event_id')),
+      )
+      .returning('payment_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  async paymentTotals(tx: Executor, orderId: string): Promise<PaymentTotals> {
+    const row = await tx
+      .selectFrom('order_payments')
+      .select([
+        sql<number>`coalesce(sum(amount_captured), 0)`.as('amount_paid'),
+        sql<number>`coalesce(sum(amount_refunded), 0)`.as('amount_refunded'),
+        sql<boolean>`coalesce(bool_or(status = 'authorized'), false)`.as('authorized'),
+      ])
+      .where('order_id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    return row;
+  },
+};

@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables';
+import { withTenant } from '../../platform/db/tenant';
+import { userActor } from '../../platform/events/outbox';
+import { principalOf } from '../../platform/http/auth-guard';
+import type { IdempotencyHooks } from '../../platform/http/idempotency';
+import { IdParams, Page, problems } from '../../platform/http/schemas';
+import { CreateOrderBody, Order, OrderListQuery, StatusChange } from './schemas';
+import type { OrdersService } from './service';
+
+const tags = ['orders'];
+const IdempotencyHeader = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'Replays the first answer for the same request' }),
+  ),
+});
+
+export function ordersRoutes(
+  db: Kysely<DB>,
+  orders: OrdersService,
+  idempotency: IdempotencyHooks,
+): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.addSchema(Order);
+    app.addSchema(StatusChange);
+
+    app.post(
+      '/commerce/orders',
+      {
+        ...idempotency,
+        config: { permission: 'write:orders' },
+        schema: {
+          tags,
+          summary: 'Place an order, reserving the stock of every line (all or nothing)',
+          headers: IdempotencyHeader,
+          body: CreateOrderBody,
+          response: { 201: Type.Ref('Order'), ...problems(400, 401, 403, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const { tenantId, userId } = principalOf(request);
+        const order = await withTenant(db, tenantId, (tx) =>
+          orders.create(tx, { tenantId, actor: userActor(userId) }, request.body),
+        );
+        return reply.code(201).send(order);
+      },
+    );
+
+    app.get(
+      '/commerce/orders',
+      {
+        config: { permission: 'read:orders' },
+        schema: {
+          tags,
+          summary: 'List orders, newest first, optionally by status',
+          querystring: OrderListQuery,
+          response: { 200: Page(Type.Ref('Order')), ...problems(400, 401, 403) },
+        },
+      },
+      async (request) =>
+        withTenant(db, principalOf(request).tenantId, (tx) => orders.list(tx, request.query)),
+    );
+
+    app.get(
+      '/commerce/orders/:id',
+      {
+        config: { permission: 'read:orders' },
+        schema: {
+          tags,
+          summary: 'Get an order',
+          params: IdParams,
+          response: { 200: Type.Ref('Order'), ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) =>
+        withTenant(db, principalOf(request).tenantId, (tx) => orders.get(tx, request.params.id)),
+    );
+
+    app.get(
+      '/commerce/orders/:id/history',
+      {
+        config: { permission: 'read:orders' },
+        schema: {
+          tags,
+          summary: 'Every status change of an order, oldest first, with time and actor',
+          params: IdParams,
+          response: {
+            200: Type.Object({ data: Type.Array(Type.Ref('OrderStatusChange')) }),
+            ...problems(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) => ({
+        data: await withTenant(db, principalOf(request).tenantId, (tx) =>
+          orders.history(tx, request.params.id),
+        ),
+      }),
+    );
+
+    app.post(
+      '/commerce/orders/:id/cancel',
+      {
+        ...idempotency,
+        config: { permission: 'write:orders' },
+        schema: {
+          tags,
+          summary: 'Cancel a pending order and release its stock (409 once money was captured)',
+          headers: IdempotencyHeader,
+          params: IdParams,
+          body: Type.Optional(
+            Type.Union([
+              Type.Object(
+                { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+                { additionalProperties: false },
+              ),
+              Type.Null(),
+            ]),
+          ),
+          response: { 200: Type.Ref('Order'), ...problems(400, 401, 403, 404, 409, 422) },
+        },
+      },
+      async (request) => {
+        const { tenantId, userId } = principalOf(request);
+        return withTenant(db, tenantId, (tx) =>
+          orders.cancel(
+            tx,
+            { tenantId, actor: userActor(userId) },
+            request.params.id,
+            request.body?.reason ?? null,
+          ),
+        );
+      },
+    );
+
+    app.post(
+      '/commerce/orders/:id/fulfill',
+      {
+        ...idempotency,
+        config: { permission: 'write:orders' },
+        schema: {
+          tags,
+          summary: 'Fulfil a paid order: its reserved stock leaves on_hand',
+          headers: IdempotencyHeader,
+          params: IdParams,
+          response: { 200: Type.Ref('Order'), ...problems(400, 401, 403, 404, 409, 422) },
+        },
+      },
+      async (request) => {
+        const { tenantId, userId } = principalOf(request);
+        return withTenant(db, tenantId, (tx) =>
+          orders.fulfil(tx, { tenantId, actor: userActor(userId) }, request.params.id),
+        );
+      },
+    );
+  };
+}

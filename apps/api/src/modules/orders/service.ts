@@ -1,0 +1,364 @@
+import {
+  isUuid,
+  uuidv7,
+  type EventActor,
+  type EventEnvelope,
+  type OrderPaymentStatus,
+  type OrderStatus,
+  type PaymentEventData,
+} from '@tessera/contracts';
+import type { Tx } from '../../platform/db/tenant';
+import { AppError, notFound } from '../../platform/errors';
+import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
+import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import type { CatalogService } from '../catalog';
+import type { InventoryService, StockActor } from '../inventory';
+import { ordersRepository, type HistoryRow, type OrderRow } from './repository';
+import type { CreateOrderBody, Order, OrderListQuery, StatusChange } from './schemas';
+
+/** The order status machine of the contract: every other move is 409 invalid_state_transition. */
+const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ['paid', 'cancelled'],
+  paid: ['fulfilled', 'refunded'],
+  fulfilled: ['refunded'],
+  cancelled: [],
+  refunded: [],
+};
+
+export function canMove(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** payment_status from the money the order's payments moved. */
+export function paymentStatusOf(
+  total: number,
+  money: { amount_paid: number; amount_refunded: number; authorized: boolean },
+): OrderPaymentStatus {
+  if (money.amount_refunded > 0) {
+    return money.amount_refunded >= money.amount_paid ? 'refunded' : 'partially_refunded';
+  }
+  if (money.amount_paid > 0) return money.amount_paid >= total ? 'paid' : 'partially_paid';
+  return money.authorized ? 'authorized' : 'unpaid';
+}
+
+/** What the payments module needs to know about an order to take money for it. */
+export interface OrderForPayment {
+  id: string;
+  number: number;
+  status: OrderStatus;
+  payment_status: OrderPaymentStatus;
+  currency: string;
+  total: number;
+  amount_paid: number;
+  amount_refunded: number;
+}
+
+export interface OrderPage {
+  data: Order[];
+  next_cursor: string | null;
+}
+
+const toOrder = (row: OrderRow, lines: Order['lines']): Order => ({
+  id: row.id,
+  number: row.number,
+  status: row.status,
+  payment_status: row.payment_status,
+  currency: row.currency,
+  lines,
+  subtotal: row.subtotal,
+  total: row.total,
+  amount_paid: row.amount_paid,
+  amount_refunded: row.amount_refunded,
+  customer_email: row.customer_email,
+  note: row.note,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+});
+
+const toStatusChange = (row: HistoryRow): StatusChange => ({
+  id: row.id,
+  from: row.from_status,
+  to: row.to_status,
+  actor: { type: row.actor_type, id: row.actor_id },
+  reason: row.reason,
+  created_at: row.created_at.toISOString(),
+});
+
+function isCheckOrRangeViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '22003' || code === '23514';
+}
+
+export class OrdersService {
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly inventory: InventoryService,
+  ) {}
+
+  /**
+   * Places an order in the caller's transaction: prices are taken from the catalog, every line's
+   * stock is reserved (all or nothing), the number is the tenant's next, totals are summed by the
+   * database, and commerce.order.created goes out with the commit.
+   */
+  async create(tx: Tx, who: StockActor, body: CreateOrderBody): Promise<Order> {
+    const seen = new Set<string>();
+    body.lines.forEach((line, index) => {
+      if (seen.has(line.product_id)) {
+        throw new AppError('validation_failed', 'Each product may appear on one line only', {
+          errors: [{ path: `lines.${index}.product_id`, message: 'appears on an earlier line' }],
+        });
+      }
+      seen.add(line.product_id);
+    });
+    const products = new Map(
+      (await this.catalog.findProductsByIds(tx, [...seen])).map((product) => [product.id, product]),
+    );
+    const missing = body.lines.flatMap((line, index) =>
+      products.has(line.product_id)
+        ? []
+        : [{ path: `lines.${index}.product_id`, message: 'is not a product' }],
+    );
+    if (missing.length)
+      throw new AppError('validation_failed', 'An order line names an unknown product', { errors: missing });
+    const priced = body.lines.map((line) => ({ ...line, product: products.get(line.product_id)! }));
+    const inactive = priced.filter((line) => !line.product.active);
+    if (inactive.length) {
+      throw new AppError(
+        'product_inactive',
+        `Archived products cannot be ordered: ${inactive.map((l) => l.product.sku).join(', ')}`,
+      );
+    }
+    const currency = priced[0]!.product.currency;
+    const foreign = priced.filter((line) => line.product.currency !== currency);
+    if (foreign.length) {
+      throw new AppError(
+        'currency_mismatch',
+        `All lines of an order must share one currency; found ${currency} and ${foreign[0]!.product.currency}`,
+      );
+    }
+
+    const orderId = uuidv7();
+    await this.inventory.reserve(tx, who, orderId, body.lines);
+    // Taken after the reservation, so an order refused for stock uses no number.
+    const number = await ordersRepository.nextNumber(tx, who.tenantId);
+    let row;
+    try {
+      row = await ordersRepository.insert(
+        tx,
+        {
+          id: orderId,
+          tenantId: who.tenantId,
+          currency,
+          customerEmail: body.customer_email ?? null,
+          note: body.note ?? null,
+          historyId: uuidv7(),
+          actor: who.actor,
+          lines: priced.map((line) => ({
+            product_id: line.product_id,
+            sku: line.product.sku,
+            name: line.product.name,
+            quantity: line.quantity,
+            unit_price: line.product.price,
+          })),
+        },
+        number,
+      );
+    } catch (error) {
+      if (isCheckOrRangeViolation(error)) {
+        throw new AppError('validation_failed', 'The order total is too large', {
+          errors: [{ path: 'lines', message: 'the total exceeds the largest amount supported' }],
+        });
+      }
+      throw error;
+    }
+    const order = toOrder(row, row.lines);
+    await addEvents(tx, [
+      {
+        type: 'commerce.order.created',
+        tenantId: who.tenantId,
+        actor: who.actor,
+        data: {
+          order_id: order.id,
+          number: order.number,
+          status: order.status,
+          payment_status: order.payment_status,
+          currency: order.currency,
+          subtotal: order.subtotal,
+          total: order.total,
+          customer_email: order.customer_email,
+          lines: order.lines,
+        },
+      },
+    ]);
+    return order;
+  }
+
+  async get(tx: Tx, id: string): Promise<Order> {
+    const row = await ordersRepository.find(tx, id);
+    if (!row) throw notFound('order');
+    const lines = await ordersRepository.linesOf(tx, [id]);
+    return toOrder(row, lines.get(id) ?? []);
+  }
+
+  async list(tx: Tx, query: OrderListQuery): Promise<OrderPage> {
+    const limit = query.limit ?? 50;
+    const before = decodeCursor<{ id: string }>(query.cursor);
+    const rows = await ordersRepository.list(tx, {
+      limit: limit + 1,
+      ...(query.status ? { status: query.status } : {}),
+      ...(before && typeof before.id === 'string' && isUuid(before.id) ? { beforeId: before.id } : {}),
+    });
+    const page = rows.slice(0, limit);
+    const lines = await ordersRepository.linesOf(
+      tx,
+      page.map((row) => row.id),
+    );
+    const last = page.at(-1);
+    return {
+      data: page.map((row) => toOrder(row, lines.get(row.id) ?? [])),
+      next_cursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
+    };
+  }
+
+  async history(tx: Tx, id: string): Promise<StatusChange[]> {
+    if (!(await ordersRepository.find(tx, id))) throw notFound('order');
+    return (await ordersRepository.history(tx, id)).map(toStatusChange);
+  }
+
+  /**
+   * Cancels a pending order and releases its reservations. Once money was captured the order
+   * must be refunded instead (409). Payments voids open authorizations on the status event.
+   */
+  async cancel(tx: Tx, who: StockActor, id: string, reason: string | null = null): Promise<Order> {
+    const row = await ordersRepository.find(tx, id, { forUpdate: true });
+    if (!row) throw notFound('order');
+    this.requireMove(row, 'cancelled');
+    if (row.amount_paid > 0) {
+      throw new AppError(
+        'invalid_state_transition',
+        'Money was captured for this order; refund it instead of cancelling',
+      );
+    }
+    const lines = (await ordersRepository.linesOf(tx, [id])).get(id) ?? [];
+    await this.inventory.release(tx, who, id, lines);
+    const updated = await this.moveTo(tx, who, row, 'cancelled', {}, reason);
+    return toOrder(updated, lines);
+  }
+
+  /** Ships a paid order: its reserved stock leaves on_hand. */
+  async fulfil(tx: Tx, who: StockActor, id: string): Promise<Order> {
+    const row = await ordersRepository.find(tx, id, { forUpdate: true });
+    if (!row) throw notFound('order');
+    this.requireMove(row, 'fulfilled');
+    const lines = (await ordersRepository.linesOf(tx, [id])).get(id) ?? [];
+    await this.inventory.fulfil(tx, who, id, lines);
+    const updated = await this.moveTo(tx, who, row, 'fulfilled', {});
+    return toOrder(updated, lines);
+  }
+
+  /** The order as payments sees it; null for an unknown id or another tenant's. */
+  async getOrderForPayment(
+    tx: Tx,
+    orderId: string,
+    options: { forUpdate?: boolean } = {},
+  ): Promise<OrderForPayment | null> {
+    if (!isUuid(orderId)) return null;
+    const row = await ordersRepository.find(tx, orderId, options);
+    if (!row) return null;
+    const { id, number, status, payment_status, currency, total, amount_paid, amount_refunded } = row;
+    return { id, number, status, payment_status, currency, total, amount_paid, amount_refunded };
+  }
+
+  /**
+   * Applies a commerce.payment.processed event: records the payment's state (ignoring a stale
+   * event), recomputes the order's money, and moves it to paid when completed payments cover the
+   * total, or to refunded when everything paid was refunded.
+   */
+  async applyPaymentEvent(
+    tx: Tx,
+    event: EventEnvelope<'commerce.payment.processed', PaymentEventData>,
+  ): Promise<void> {
+    const payment = event.data;
+    const row = await ordersRepository.find(tx, payment.order_id, { forUpdate: true });
+    if (!row) return;
+    const fresh = await ordersRepository.recordPayment(tx, {
+      payment_id: payment.payment_id,
+      tenant_id: event.tenant_id,
+      order_id: payment.order_id,
+      status: payment.status,
+      currency: payment.currency,
+      amount: payment.amount,
+      amount_captured: payment.amount_captured,
+      amount_refunded: payment.amount_refunded,
+      last_event_id: event.id,
+    });
+    if (!fresh) return;
+    const money = await ordersRepository.paymentTotals(tx, row.id);
+    const paymentStatus = paymentStatusOf(row.total, money);
+    const who: StockActor = { tenantId: event.tenant_id, actor: SYSTEM_ACTOR };
+    const amounts = {
+      payment_status: paymentStatus,
+      amount_paid: money.amount_paid,
+      amount_refunded: money.amount_refunded,
+    };
+    let current = row;
+    if (current.status === 'pending' && money.amount_paid >= current.total && money.amount_paid > 0) {
+      current = await this.moveTo(tx, who, current, 'paid', amounts, `payment ${payment.payment_id}`);
+    }
+    if ((current.status === 'paid' || current.status === 'fulfilled') && paymentStatus === 'refunded') {
+      if (current.status === 'paid') {
+        // Never shipped: its reserved units go back on sale.
+        const lines = (await ordersRepository.linesOf(tx, [current.id])).get(current.id) ?? [];
+        await this.inventory.release(tx, who, current.id, lines);
+      }
+      current = await this.moveTo(tx, who, current, 'refunded', amounts, `payment ${payment.payment_id}`);
+    }
+    if (current === row) await ordersRepository.update(tx, row.id, amounts);
+  }
+
+  private requireMove(row: OrderRow, to: OrderStatus): void {
+    if (!canMove(row.status, to)) {
+      throw new AppError('invalid_state_transition', `An order that is ${row.status} cannot become ${to}`, {
+        extensions: { status: row.status },
+      });
+    }
+  }
+
+  private async moveTo(
+    tx: Tx,
+    who: { tenantId: string; actor: EventActor },
+    row: OrderRow,
+    to: OrderStatus,
+    changes: { payment_status?: OrderPaymentStatus; amount_paid?: number; amount_refunded?: number },
+    reason: string | null = null,
+  ): Promise<OrderRow> {
+    this.requireMove(row, to);
+    const updated = await ordersRepository.update(tx, row.id, { ...changes, status: to });
+    await ordersRepository.insertHistory(tx, {
+      id: uuidv7(),
+      tenant_id: who.tenantId,
+      order_id: row.id,
+      from_status: row.status,
+      to_status: to,
+      actor_type: who.actor.type,
+      actor_id: who.actor.id,
+      reason,
+    });
+    const event: NewEvent = {
+      type: 'commerce.order.status_changed',
+      tenantId: who.tenantId,
+      actor: who.actor,
+      data: {
+        order_id: row.id,
+        number: row.number,
+        from: row.status,
+        to,
+        payment_status: updated.payment_status,
+        total: updated.total,
+        currency: updated.currency,
+      },
+    };
+    await addEvents(tx, [event]);
+    return updated;
+  }
+}

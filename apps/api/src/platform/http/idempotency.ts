@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import type {
+  FastifyReply,
+  FastifyRequest,
+  onSendAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/tables';
+import { withTenant } from '../db/tenant';
+import { AppError } from '../errors';
+import { principalOf } from './auth-guard';
+
+declare module '../db/tables' {
+  interface DB {
+    idempotency_keys: IdempotencyKeysTable;
+  }
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  scope: string;
+  key: string;
+  fingerprint: string;
+  state: 'running' | 'completed';
+  locked_until: Date;
+  response_status: number | null;
+  response_type: string | null;
+  response_body: string | null;
+  created_at: Date | undefined;
+  expires_at: Date;
+}
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** Printable ASCII, as Stripe and the IETF draft allow; long enough for any UUID or hash. */
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const PURGE_BATCH = 20;
+
+export interface IdempotencyOptions {
+  /** How long a completed response is replayed (the contract asks for at least 24 h). */
+  ttlSeconds?: number;
+  /**
+   * How long a running claim blocks others. A process that dies mid-request leaves its claim
+   * running; once the lease is over, a retry with the same request may take it over.
+   */
+  leaseSeconds?: number;
+}
+
+export interface IdempotencyHooks {
+  preHandler: preHandlerAsyncHookHandler;
+  onSend: onSendAsyncHookHandler;
+}
+
+interface Claim {
+  tenantId: string;
+  scope: string;
+  key: string;
+  fingerprint: string;
+}
+
+type ClaimOutcome =
+  | { kind: 'claimed' }
+  | { kind: 'conflict' }
+  | { kind: 'running' }
+  | { kind: 'completed'; status: number; type: string | null; body: string };
+
+/** JSON with object keys sorted, so that the same body always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([name, item]) => `${JSON.stringify(name)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** What makes two requests "the same": method, the concrete path and query, and the body. */
+export function requestFingerprint(method: string, url: string, body: unknown): string {
+  return createHash('sha256')
+    .update(method)
+    .update('\n')
+    .update(url)
+    .update('\n')
+    .update(canonicalJson(body ?? null))
+    .digest('hex');
+}
+
+async function claim(
+  db: Kysely<DB>,
+  request: Claim,
+  ttlSeconds: number,
+  leaseSeconds: number,
+): Promise<ClaimOutcome> {
+  return withTenant(db, request.tenantId, async (tx) => {
+    // Taken when new, when expired, or when a dead process left it running past its lease.
+    const taken = await sql<{ taken: boolean }>`
+      insert into idempotency_keys (tenant_id, scope, key, fingerprint, state, locked_until, expires_at)
+      values (${request.tenantId}, ${request.scope}, ${request.key}, ${request.fingerprint}, 'running',
+              now() + make_interval(secs => ${leaseSeconds}), now() + make_interval(secs => ${ttlSeconds}))
+      on conflict (tenant_id, scope, key) do update
+        set fingerprint = excluded.fingerprint, state = 'running', locked_until = excluded.locked_until,
+            response_status = null, response_type = null, response_body = null,
+            created_at = now(), expires_at = excluded.expires_at
+        where idempotency_keys.expires_at <= now()
+           or (idempotency_keys.state = 'running' and idempotency_keys.locked_until <= now()
+               and idempotency_keys.fingerprint = excluded.fingerprint)
+      returning true as taken`.execute(tx);
+    if (taken.rows.length > 0) {
+      // Expired keys are replaced when reused; this keeps the ones never reused from piling up.
+      await sql`
+        delete from idempotency_keys
+        where (scope, key) in (
+          select scope, key from idempotency_keys where expires_at <= now() limit ${PURGE_BATCH})`.execute(
+        tx,
+      );
+      return { kind: 'claimed' };
+    }
+    const existing = await tx
+      .selectFrom('idempotency_keys')
+      .select(['fingerprint', 'state', 'response_status', 'response_type', 'response_body'])
+      .where('scope', '=', request.scope)
+      .where('key', '=', request.key)
+      .executeTakeFirstOrThrow();
+    if (existing.fingerprint !== request.fingerprint) return { kind: 'conflict' };
+    if (existing.state === 'running') return { kind: 'running' };
+    return {
+      kind: 'completed',
+      status: existing.response_status ?? 200,
+      type: existing.response_type,
+      body: existing.response_body ?? '',
+    };
+  });
+}
+
+function payloadText(payload: unknown): string | null {
+  if (payload === null || payload === undefined) return '';
+  if (typeof payload === 'string') return payload;
+  if (Buffer.isBuffer(payload)) return payload.toString('utf8');
+  return null;
+}
+
+/**
+ * The Idempotency-Key mechanism, as route hooks: spread the result into a route's options
+ * (`{ ...idempotency.hooks, schema, config }`) on every POST that creates or moves money or stock.
+ *
+ * Keys are scoped per tenant and route. The key is claimed in a transaction of its own, committed
+ * before the handler runs, so a second process sees it at once: the same request while the first
+ * runs gets 409 idempotency_in_progress, another request with the key gets 422
+ * idempotency_conflict, and after completion the first response (status and body) is replayed.
+ * A 5xx answer releases the key, so the client may retry the same request.
+ */
+export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): IdempotencyHooks {
+  const ttlSeconds = options.ttlSeconds ?? 24 * 60 * 60;
+  const leaseSeconds = options.leaseSeconds ?? 60;
+  const claims = new WeakMap<FastifyRequest, Claim>();
+
+  const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const key = request.headers[IDEMPOTENCY_HEADER];
+    if (key === undefined) return;
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+      throw new AppError(
+        'validation_failed',
+        'The Idempotency-Key header must be 1 to 255 printable ASCII characters',
+        {
+          errors: [
+            { path: 'headers.idempotency-key', message: 'must be 1 to 255 printable ASCII characters' },
+          ],
+        },
+      );
+    }
+    const current: Claim = {
+      tenantId: principalOf(request).tenantId,
+      scope: `${request.method} ${request.routeOptions.url ?? request.url}`,
+      key,
+      fingerprint: requestFingerprint(request.method, request.url, request.body),
+    };
+    const outcome = await claim(db, current, ttlSeconds, leaseSeconds);
+    switch (outcome.kind) {
+      case 'claimed':
+        claims.set(request, current);
+        return;
+      case 'conflict':
+        throw new AppError(
+          'idempotency_conflict',
+          'This Idempotency-Key was already used with another request',
+        );
+      case 'running':
+        throw new AppError(
+          'idempotency_in_progress',
+          'A request with this Idempotency-Key is still running; retry later',
+          {
+            headers: { 'retry-after': '1' },
+          },
+        );
+      case 'completed':
+        reply.code(outcome.status).header('idempotent-replayed', 'true');
+        if (outcome.type) reply.type(outcome.type);
+        return reply.send(outcome.body);
+    }
+  };
+
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const current = claims.get(request);
+    if (!current) return payload;
+    claims.delete(request);
+    const body = payloadText(payload);
+    try {
+      await withTenant(db, current.tenantId, async (tx) => {
+        const row = tx
+          .updateTable('idempotency_keys')
+          .where('scope', '=', current.scope)
+          .where('key', '=', current.key)
+          .where('fingerprint', '=', current.fingerprint)
+          .where('state', '=', 'running');
+        if (reply.statusCode >= 500 || body === null) {
+          // Nothing worth replaying happened (or the body cannot be kept): free the key for a retry.
+          await tx
+            .deleteFrom('idempotency_keys')
+            .where('scope', '=', current.scope)
+            .where('key', '=', current.key)
+            .where('fingerprint', '=', current.fingerprint)
+            .where('state', '=', 'running')
+            .execute();
+          return;
+        }
+        const type = reply.getHeader('content-type');
+        await row
+          .set({
+            state: 'completed',
+            response_status: reply.statusCode,
+            response_type: typeof type === 'string' ? type : null,
+            response_body: body,
+          })
+          .execute();
+      });
+    } catch (error) {
+      // The work is done and committed; the client still gets its answer. The key stays
+      // claimed until its lease ends, so a retry meanwhile gets 409 rather than a second run.
+      request.log.error({ err: error }, 'could not record the idempotent response');
+    }
+    return payload;
+  };
+
+  return { preHandler, onSend };
+}
