@@ -22,7 +22,7 @@ describe('the web app served by the platform', () => {
     for (const path of ['/', '/some/deep/link']) {
       const response = await page.goto(platform.url + path);
       expect(response?.status()).toBe(200);
-      await page.getByRole('heading', { name: 'Tessera' }).waitFor({ state: 'visible', timeout: 10_000 });
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor({ state: 'visible', timeout: 10_000 });
       expect(await horizontalOverflow(page)).toBe(0);
     }
     await screenshot(page, 'home-phone');

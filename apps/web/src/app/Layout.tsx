@@ -1,0 +1,132 @@
+import type { Permission, Web } from '@tessera/contracts';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Suspense, useEffect, useRef, useState } from 'react';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { Loading } from '../components/ui';
+import { api } from '../lib/api';
+import { logout, reloadMe, useCan, useUser } from '../lib/auth';
+import { setTimeZone } from '../lib/format';
+import { focusTitleOnNextPage } from './focus';
+import { Notifications, useLiveUpdates } from './live';
+import { VerifyBanner } from './VerifyBanner';
+
+const NAV: { to: string; label: string; permission?: Permission; end?: boolean }[] = [
+  { to: '/', label: 'Dashboard', permission: 'read:analytics', end: true },
+  { to: '/orders', label: 'Orders', permission: 'read:orders' },
+  { to: '/products', label: 'Products', permission: 'read:products' },
+  { to: '/inventory', label: 'Inventory', permission: 'read:inventory' },
+  { to: '/payments', label: 'Payments', permission: 'read:payments' },
+  { to: '/refunds', label: 'Refund approvals', permission: 'write:refunds' },
+  { to: '/users', label: 'Users', permission: 'manage:users' },
+  { to: '/settings', label: 'Settings', permission: 'manage:tenant' },
+  { to: '/account', label: 'Account' },
+];
+
+/** The signed-in frame: header, navigation (a menu on phones), live updates, the page. */
+export function Layout() {
+  const user = useUser();
+  const can = useCan();
+  const { pathname } = useLocation();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  // The menu is open on the page where it was opened: navigating closes it.
+  const [menuOpenOn, setMenuOpenOn] = useState<string | null>(null);
+  const menuOpen = menuOpenOn === pathname;
+  const setMenuOpen = (open: boolean) => setMenuOpenOn(open ? pathname : null);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const live = useLiveUpdates(queryClient);
+
+  const tenant = useQuery({
+    queryKey: ['tenant'],
+    queryFn: async () => {
+      const found = await api<Web.Tenant>('/tenants/current');
+      setTimeZone(found.time_zone ?? found.timezone);
+      return found;
+    },
+    retry: false,
+    staleTime: 5 * 60_000,
+  });
+
+  // Moving focus on navigation: the page changed under the user.
+  useEffect(() => focusTitleOnNextPage, [pathname]);
+
+  // A user who verified their address in the mailed link's tab sees the banner go here too.
+  useEffect(() => {
+    if (user.email_verified) return;
+    const onFocus = () => void reloadMe().catch(() => undefined);
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
+  }, [user.email_verified]);
+
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        setMenuOpenOn(null);
+        menuButton.current?.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [menuOpen]);
+
+  const signOut = async () => {
+    await logout().catch(() => undefined);
+    void navigate('/login', { replace: true });
+  };
+
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <button
+          ref={menuButton}
+          type="button"
+          className="icon-button menu-button"
+          aria-label={menuOpen ? 'Close menu' : 'Open menu'}
+          aria-expanded={menuOpen}
+          aria-controls="sidebar"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          <span aria-hidden="true">{menuOpen ? '×' : '☰'}</span>
+        </button>
+        <span className="brand">Tessera</span>
+        <span className="tenant-name">{tenant.data?.name}</span>
+        <span className={`live-status live-${live.status}`} role="status" aria-live="polite">
+          <span className="visually-hidden">Live updates: </span>
+          {live.status === 'live' ? 'Live' : live.status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        </span>
+        <Notifications live={live} />
+        <button type="button" className="button button-ghost sign-out" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      <div className="body">
+        <nav id="sidebar" className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Main">
+          <p className="signed-in-as">
+            <span className="visually-hidden">Signed in as </span>
+            {user.name}
+            <span className="muted">{user.email}</span>
+          </p>
+          <ul>
+            {NAV.filter((item) => !item.permission || can(item.permission)).map((item) => (
+              <li key={item.to}>
+                <NavLink to={item.to} end={item.end}>
+                  {item.label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main id="main" className="main">
+          {!user.email_verified && <VerifyBanner />}
+          <Suspense fallback={<Loading />}>
+            <Outlet />
+          </Suspense>
+        </main>
+      </div>
+    </div>
+  );
+}

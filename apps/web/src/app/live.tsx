@@ -1,0 +1,199 @@
+import type { Web } from '@tessera/contracts';
+import type { QueryClient } from '@tanstack/react-query';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { Link } from 'react-router';
+import { useCan, useUser } from '../lib/auth';
+import { formatMoney, formatTime, label } from '../lib/format';
+import { RealtimeClient, type RealtimeEvent, type RealtimeStatus } from '../lib/realtime';
+
+export interface Notice {
+  id: string;
+  text: string;
+  href: string | null;
+  occurred_at: string;
+}
+
+export interface LiveState {
+  status: RealtimeStatus;
+  notices: Notice[];
+  unread: number;
+  markRead: () => void;
+}
+
+const MAX_NOTICES = 50;
+
+function str(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
+/** What a person should hear about an event, or null for the ones that only refresh data. */
+function noticeOf(event: RealtimeEvent): Notice | null {
+  const data = event.data;
+  const orderHref = data.order_id ? `/orders/${str(data.order_id)}` : null;
+  const money = (amount: unknown) =>
+    typeof amount === 'number' && typeof data.currency === 'string' ? formatMoney(amount, data.currency) : '';
+  const base = { id: event.id, occurred_at: event.occurred_at };
+  switch (event.event_type) {
+    case 'commerce.order.created':
+      return { ...base, text: `Order #${str(data.number)} placed (${money(data.total)})`, href: orderHref };
+    case 'commerce.order.status_changed':
+      return { ...base, text: `Order #${str(data.number)} is ${label(str(data.to))}`, href: orderHref };
+    case 'inventory.stock.updated':
+      return data.low_stock === true
+        ? {
+            ...base,
+            text: `${str(data.sku)} is low on stock (${str(data.available)} left)`,
+            href: `/inventory/${str(data.product_id)}`,
+          }
+        : null;
+    case 'payment.completed':
+      return { ...base, text: `Payment of ${money(data.amount)} received`, href: orderHref };
+    case 'payment.failed':
+      return { ...base, text: `A payment of ${money(data.amount)} failed`, href: orderHref };
+    case 'refund.created':
+      return { ...base, text: `Refund of ${money(data.amount)} requested`, href: '/refunds' };
+    case 'refund.processed':
+      return { ...base, text: `Refund of ${money(data.amount)} ${str(data.status)}`, href: orderHref };
+    default:
+      return event.channel === 'notifications'
+        ? { ...base, text: str(data.message) || label(event.event_type.split('.').join(' ')), href: null }
+        : null;
+  }
+}
+
+/** Marks the cached data an event changes as stale: TanStack Query refetches what is on screen. */
+function invalidate(queryClient: QueryClient, event: RealtimeEvent): void {
+  const data = event.data;
+  const keys: unknown[][] = [['dashboard']];
+  if (event.channel === 'orders' || data.order_id) keys.push(['orders'], ['payments']);
+  if (data.order_id) keys.push(['order', str(data.order_id)]);
+  if (event.channel === 'inventory' || event.event_type.startsWith('inventory.')) keys.push(['inventory']);
+  if (data.product_id) keys.push(['stock', str(data.product_id)]);
+  if (event.event_type.startsWith('refund.')) keys.push(['refunds']);
+  for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
+}
+
+/** The tab's live connection: keeps queries fresh and collects notices. */
+export function useLiveUpdates(queryClient: QueryClient): LiveState {
+  const can = useCan();
+  const user = useUser();
+  const [status, setStatus] = useState<RealtimeStatus>('connecting');
+  const [notices, setNotices] = useState<Notice[]>([]);
+  const [readUpTo, setReadUpTo] = useState<string | null>(null);
+  const channels = useMemo(() => {
+    const list: Web.RealtimeChannel[] = ['notifications'];
+    if (can('read:orders')) list.push('orders');
+    if (can('read:inventory')) list.push('inventory');
+    if (can('read:analytics')) list.push('dashboard');
+    return list;
+  }, [can]);
+  const channelKey = channels.join(',');
+
+  useEffect(() => {
+    const client = new RealtimeClient(
+      channelKey.split(',') as Web.RealtimeChannel[],
+      (event) => {
+        invalidate(queryClient, event);
+        const notice = noticeOf(event);
+        if (notice) {
+          setNotices((list) =>
+            list.some((existing) => existing.id === notice.id)
+              ? list
+              : [notice, ...list].slice(0, MAX_NOTICES),
+          );
+        }
+      },
+      setStatus,
+    );
+    client.start();
+    return () => client.stop();
+  }, [channelKey, queryClient, user.id, user.tenant_id]);
+
+  const unread = readUpTo === null ? notices.length : notices.findIndex((notice) => notice.id === readUpTo);
+  return {
+    status,
+    notices,
+    unread: unread < 0 ? notices.length : unread,
+    markRead: () => setReadUpTo(notices[0]?.id ?? null),
+  };
+}
+
+/** The bell with its unread count, opening the list of recent notices. */
+export function Notifications({ live }: { live: LiveState }) {
+  const [open, setOpen] = useState(false);
+  const panelId = useId();
+  const wrapper = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        setOpen(false);
+        button.current?.focus();
+      }
+    };
+    const onClick = (event: MouseEvent) => {
+      if (!wrapper.current?.contains(event.target as Node)) setOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('mousedown', onClick);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('mousedown', onClick);
+    };
+  }, [open]);
+
+  const toggle = () => {
+    if (!open) live.markRead();
+    setOpen(!open);
+  };
+
+  return (
+    <div className="notifications" ref={wrapper}>
+      <button
+        ref={button}
+        type="button"
+        className="icon-button"
+        aria-label={`Notifications, ${live.unread} unread`}
+        aria-expanded={open}
+        aria-controls={panelId}
+        onClick={toggle}
+      >
+        <span aria-hidden="true">🔔</span>
+        {live.unread > 0 && (
+          <span className="count" aria-hidden="true">
+            {live.unread > 99 ? '99+' : live.unread}
+          </span>
+        )}
+      </button>
+      {open && (
+        <section id={panelId} className="notifications-panel" aria-label="Notifications">
+          <h2>Notifications</h2>
+          {live.notices.length === 0 ? (
+            <p className="muted">
+              Nothing new yet. Orders, payments and low stock show up here as they happen.
+            </p>
+          ) : (
+            <ul>
+              {live.notices.map((notice) => (
+                <li key={notice.id}>
+                  {notice.href ? (
+                    <Link to={notice.href} onClick={() => setOpen(false)}>
+                      {notice.text}
+                    </Link>
+                  ) : (
+                    notice.text
+                  )}
+                  <time dateTime={notice.occurred_at} className="muted">
+                    {formatTime(notice.occurred_at)}
+                  </time>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+    </div>
+  );
+}

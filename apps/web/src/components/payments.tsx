@@ -1,0 +1,436 @@
+import type { Web } from '@tessera/contracts';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api } from '../lib/api';
+import { formatMoney, minorToInput, parseMoney } from '../lib/format';
+import { useFieldErrors, type FieldErrors } from '../lib/forms';
+import { useIdempotencyKey } from '../lib/idempotency';
+import { Button, Dialog, FormError, Money, SelectField, TextField } from './ui';
+
+const CARD_GATEWAYS: { value: Web.Gateway; label: string }[] = [
+  { value: 'stripe', label: 'Stripe' },
+  { value: 'square', label: 'Square' },
+  { value: 'square_terminal', label: 'Square Terminal' },
+  { value: 'paypal', label: 'PayPal' },
+];
+
+/** Refetches everything a payment changes. */
+async function paymentChanged(
+  queryClient: ReturnType<typeof useQueryClient>,
+  orderId: string,
+): Promise<void> {
+  await Promise.all([
+    queryClient.invalidateQueries({ queryKey: ['order', orderId] }),
+    queryClient.invalidateQueries({ queryKey: ['orders'] }),
+    queryClient.invalidateQueries({ queryKey: ['payments'] }),
+    queryClient.invalidateQueries({ queryKey: ['refunds'] }),
+    queryClient.invalidateQueries({ queryKey: ['dashboard'] }),
+  ]);
+}
+
+/** What the customer or the terminal must do next, when the gateway says. */
+export function NextAction({ payment }: { payment: Web.Payment }) {
+  const action = payment.next_action as {
+    type?: string;
+    url?: string;
+    redirect_url?: string;
+    approve_url?: string;
+  } | null;
+  if (!action || payment.status !== 'pending') return null;
+  const url = action.url ?? action.redirect_url ?? action.approve_url;
+  return (
+    <p className="alert alert-info">
+      Waiting for the customer{action.type ? ` (${action.type.replace(/_/g, ' ')})` : ''}.{' '}
+      {url && (
+        <a href={url} target="_blank" rel="noreferrer">
+          Open the approval page
+        </a>
+      )}
+    </p>
+  );
+}
+
+/** Take a payment for an order: cash with change due, or a card through a gateway. */
+export function TakePaymentDialog({
+  order,
+  open,
+  onClose,
+}: {
+  order: Web.Order;
+  open: boolean;
+  onClose: () => void;
+}) {
+  const queryClient = useQueryClient();
+  const due = Math.max(0, order.total - order.amount_paid);
+  const [method, setMethod] = useState<'cash' | 'card'>('cash');
+  const [amount, setAmount] = useState(minorToInput(due, order.currency));
+  const [tendered, setTendered] = useState('');
+  const [gateway, setGateway] = useState<Web.Gateway>('stripe');
+  const [methodId, setMethodId] = useState('');
+  const [cardToken, setCardToken] = useState('');
+  const [capture, setCapture] = useState(true);
+  const [result, setResult] = useState<Web.Payment | null>(null);
+  const fields = useFieldErrors();
+  const idempotency = useIdempotencyKey();
+
+  const methods = useQuery({
+    queryKey: ['payment-methods'],
+    queryFn: ({ signal }) =>
+      api<Web.Page<Web.PaymentMethod>>('/commerce/payment-methods', { signal, query: { limit: 200 } }),
+    enabled: open && method === 'card',
+    retry: false,
+  });
+  const cards = (methods.data?.data ?? []).filter(
+    (saved) => saved.gateway === gateway && saved.type !== 'cash',
+  );
+
+  const pay = useMutation({
+    mutationFn: async (body: Record<string, unknown>) => {
+      let paymentMethodId = body.payment_method_id;
+      if (method === 'card' && !paymentMethodId && cardToken.trim()) {
+        const saved = await api<Web.PaymentMethod>('/commerce/payment-methods', {
+          method: 'POST',
+          body: { gateway, type: 'card', gateway_token: cardToken.trim() },
+        });
+        paymentMethodId = saved.id;
+      }
+      const request = { ...body, ...(paymentMethodId ? { payment_method_id: paymentMethodId } : {}) };
+      return api<Web.Payment>('/commerce/payments', {
+        method: 'POST',
+        body: request,
+        idempotencyKey: idempotency.keyFor(body),
+      });
+    },
+    onSettled: (_payment, error) => idempotency.settle(error),
+    onSuccess: async (payment) => {
+      setResult(payment);
+      await paymentChanged(queryClient, order.id);
+    },
+    onError: (error) => fields.fromApi(error, ['amount', 'cash_tendered', 'payment_method_id', 'gateway']),
+  });
+
+  const amountMinor = parseMoney(amount, order.currency);
+  const tenderedMinor = parseMoney(tendered, order.currency);
+  const change = amountMinor !== null && tenderedMinor !== null ? tenderedMinor - amountMinor : null;
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const found: FieldErrors = {};
+    if (amountMinor === null || amountMinor <= 0) found.amount = 'Enter the amount to take.';
+    if (
+      method === 'cash' &&
+      tendered &&
+      (tenderedMinor === null || (amountMinor !== null && tenderedMinor < amountMinor))
+    ) {
+      found.cash_tendered = 'The cash handed over must cover the amount.';
+    }
+    if (!fields.check(found) || amountMinor === null) return;
+    pay.mutate(
+      method === 'cash'
+        ? {
+            order_id: order.id,
+            amount: amountMinor,
+            currency: order.currency,
+            gateway: 'manual',
+            ...(tenderedMinor !== null ? { cash_tendered: tenderedMinor } : {}),
+          }
+        : {
+            order_id: order.id,
+            amount: amountMinor,
+            currency: order.currency,
+            gateway,
+            capture,
+            ...(methodId ? { payment_method_id: methodId } : {}),
+          },
+    );
+  };
+
+  const close = () => {
+    setResult(null);
+    pay.reset();
+    onClose();
+  };
+
+  return (
+    <Dialog title={`Take payment for order #${order.number}`} open={open} onClose={close}>
+      {result ? (
+        <div className="payment-result" role="status">
+          {result.status === 'failed' ? (
+            <p className="alert alert-error">
+              The payment failed{result.failure_message ? `: ${result.failure_message}` : '.'}
+            </p>
+          ) : (
+            <p>
+              Payment{' '}
+              {result.status === 'authorized'
+                ? 'authorized'
+                : result.status === 'pending'
+                  ? 'started'
+                  : 'received'}
+              : <Money amount={result.amount} currency={result.currency} />
+            </p>
+          )}
+          {result.change_due !== null && result.change_due !== undefined && (
+            <p className="change-due">
+              Change due: <strong>{formatMoney(result.change_due, result.currency)}</strong>
+            </p>
+          )}
+          <NextAction payment={result} />
+          <Button onClick={close}>Done</Button>
+        </div>
+      ) : (
+        <form onSubmit={onSubmit} noValidate className="form">
+          <p>
+            Due: <Money amount={due} currency={order.currency} />
+          </p>
+          <fieldset className="segmented">
+            <legend>Method</legend>
+            <label>
+              <input
+                type="radio"
+                name="method"
+                value="cash"
+                checked={method === 'cash'}
+                onChange={() => setMethod('cash')}
+              />{' '}
+              Cash
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="method"
+                value="card"
+                checked={method === 'card'}
+                onChange={() => setMethod('card')}
+              />{' '}
+              Card
+            </label>
+          </fieldset>
+          <TextField
+            label={`Amount (${order.currency})`}
+            inputMode="decimal"
+            value={amount}
+            error={fields.errors.amount}
+            onChange={(e) => {
+              setAmount(e.target.value);
+              fields.clear('amount');
+            }}
+          />
+          {method === 'cash' ? (
+            <>
+              <TextField
+                label={`Cash handed over (${order.currency}, optional)`}
+                inputMode="decimal"
+                value={tendered}
+                error={fields.errors.cash_tendered}
+                onChange={(e) => {
+                  setTendered(e.target.value);
+                  fields.clear('cash_tendered');
+                }}
+              />
+              {change !== null && change >= 0 && (
+                <p className="change-due" aria-live="polite">
+                  Change due: <strong>{formatMoney(change, order.currency)}</strong>
+                </p>
+              )}
+            </>
+          ) : (
+            <>
+              <SelectField
+                label="Gateway"
+                value={gateway}
+                onChange={(e) => setGateway(e.target.value as Web.Gateway)}
+              >
+                {CARD_GATEWAYS.map((option) => (
+                  <option key={option.value} value={option.value}>
+                    {option.label}
+                  </option>
+                ))}
+              </SelectField>
+              {cards.length > 0 && (
+                <SelectField
+                  label="Saved card"
+                  value={methodId}
+                  onChange={(e) => setMethodId(e.target.value)}
+                  error={fields.errors.payment_method_id}
+                >
+                  <option value="">None: use a new card token</option>
+                  {cards.map((card) => (
+                    <option key={card.id} value={card.id}>
+                      {card.label ?? `${card.brand ?? 'Card'} •••• ${card.last4 ?? '????'}`}
+                    </option>
+                  ))}
+                </SelectField>
+              )}
+              {!methodId && gateway !== 'square_terminal' && gateway !== 'paypal' && (
+                <TextField
+                  label="Card token from the gateway (optional)"
+                  hint="Card numbers never reach Tessera: the gateway's card reader or form gives this token."
+                  value={cardToken}
+                  onChange={(e) => setCardToken(e.target.value)}
+                />
+              )}
+              <label className="checkbox">
+                <input type="checkbox" checked={!capture} onChange={(e) => setCapture(!e.target.checked)} />
+                Authorize only (capture later)
+              </label>
+            </>
+          )}
+          {pay.isError && Object.keys(fields.errors).length === 0 && <FormError error={pay.error} />}
+          <div className="actions">
+            <Button type="submit" busy={pay.isPending}>
+              {method === 'cash' ? 'Take cash' : capture ? 'Charge card' : 'Authorize card'}
+            </Button>
+            <Button variant="ghost" onClick={close}>
+              Cancel
+            </Button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+/** Capture (all or part of) an authorization, or void it. */
+export function AuthorizationActions({ payment }: { payment: Web.Payment }) {
+  const queryClient = useQueryClient();
+  const [amount, setAmount] = useState(
+    minorToInput(payment.amount_authorized || payment.amount, payment.currency),
+  );
+  const fields = useFieldErrors();
+  const captureKey = useIdempotencyKey();
+  const voidKey = useIdempotencyKey();
+  const capture = useMutation({
+    mutationFn: (body: { amount: number }) =>
+      api<Web.Payment>(`/commerce/payments/${payment.id}/capture`, {
+        method: 'POST',
+        body,
+        idempotencyKey: captureKey.keyFor(body),
+      }),
+    onSettled: (_payment, error) => captureKey.settle(error),
+    onSuccess: () => paymentChanged(queryClient, payment.order_id),
+    onError: (error) => fields.fromApi(error, ['amount']),
+  });
+  const voidIt = useMutation({
+    mutationFn: () =>
+      api<Web.Payment>(`/commerce/payments/${payment.id}/void`, {
+        method: 'POST',
+        idempotencyKey: voidKey.keyFor({ void: payment.id }),
+      }),
+    onSettled: (_payment, error) => voidKey.settle(error),
+    onSuccess: () => paymentChanged(queryClient, payment.order_id),
+  });
+  if (payment.status !== 'authorized' && payment.status !== 'pending') return null;
+  const onCapture = (event: FormEvent) => {
+    event.preventDefault();
+    const minor = parseMoney(amount, payment.currency);
+    const limit = payment.amount_authorized || payment.amount;
+    if (minor === null || minor <= 0 || minor > limit) {
+      fields.check({ amount: `Enter an amount up to ${formatMoney(limit, payment.currency)}.` });
+      return;
+    }
+    if (fields.check({})) capture.mutate({ amount: minor });
+  };
+  return (
+    <div className="inline-actions">
+      {payment.status === 'authorized' && (
+        <form onSubmit={onCapture} noValidate className="inline-form">
+          <TextField
+            label={`Capture amount (${payment.currency})`}
+            inputMode="decimal"
+            value={amount}
+            error={fields.errors.amount}
+            onChange={(e) => setAmount(e.target.value)}
+          />
+          <Button type="submit" variant="secondary" busy={capture.isPending}>
+            Capture
+          </Button>
+        </form>
+      )}
+      <Button variant="danger" busy={voidIt.isPending} onClick={() => voidIt.mutate()}>
+        Void
+      </Button>
+      {capture.isError && !fields.errors.amount && <FormError error={capture.error} />}
+      {voidIt.isError && <FormError error={voidIt.error} />}
+    </div>
+  );
+}
+
+/** Ask for a refund of (part of) a captured payment; someone with write:refunds processes it. */
+export function RequestRefund({ payment }: { payment: Web.Payment }) {
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const refundable = payment.amount_captured - payment.amount_refunded;
+  const [amount, setAmount] = useState(minorToInput(refundable, payment.currency));
+  const [reason, setReason] = useState('');
+  const fields = useFieldErrors();
+  const idempotency = useIdempotencyKey();
+  const request = useMutation({
+    mutationFn: (body: Record<string, unknown>) =>
+      api<Web.Refund>('/commerce/refunds', {
+        method: 'POST',
+        body,
+        idempotencyKey: idempotency.keyFor(body),
+      }),
+    onSettled: (_refund, error) => idempotency.settle(error),
+    onSuccess: async () => {
+      setOpen(false);
+      await paymentChanged(queryClient, payment.order_id);
+    },
+    onError: (error) => fields.fromApi(error, ['amount', 'reason'], { refund_exceeds_captured: 'amount' }),
+  });
+  if (refundable <= 0) return null;
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const minor = parseMoney(amount, payment.currency);
+    if (minor === null || minor <= 0 || minor > refundable) {
+      fields.check({ amount: `Enter an amount up to ${formatMoney(refundable, payment.currency)}.` });
+      return;
+    }
+    if (fields.check({}))
+      request.mutate({
+        payment_id: payment.id,
+        amount: minor,
+        ...(reason.trim() ? { reason: reason.trim() } : {}),
+      });
+  };
+  return (
+    <>
+      <Button variant="secondary" onClick={() => setOpen(true)}>
+        Request refund
+      </Button>
+      <Dialog title="Request a refund" open={open} onClose={() => setOpen(false)}>
+        <form onSubmit={onSubmit} noValidate className="form">
+          <p>
+            Up to <Money amount={refundable} currency={payment.currency} /> can be refunded.
+          </p>
+          <TextField
+            label={`Amount (${payment.currency})`}
+            inputMode="decimal"
+            value={amount}
+            error={fields.errors.amount}
+            onChange={(e) => {
+              setAmount(e.target.value);
+              fields.clear('amount');
+            }}
+          />
+          <TextField
+            label="Reason (optional)"
+            value={reason}
+            error={fields.errors.reason}
+            onChange={(e) => setReason(e.target.value)}
+          />
+          {request.isError && Object.keys(fields.errors).length === 0 && <FormError error={request.error} />}
+          <div className="actions">
+            <Button type="submit" busy={request.isPending}>
+              Request refund
+            </Button>
+            <Button variant="ghost" onClick={() => setOpen(false)}>
+              Cancel
+            </Button>
+          </div>
+        </form>
+      </Dialog>
+    </>
+  );
+}

@@ -1,0 +1,85 @@
+import { uuidv7 } from '@tessera/contracts';
+import { ApiError } from './problem';
+import { session } from './session';
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  body?: unknown;
+  /** Sent as `Idempotency-Key`: the same key for retries of one action replays its first answer. */
+  idempotencyKey?: string;
+  /** Public routes (register, login, reset...) go without a token. */
+  auth?: boolean;
+  query?: Record<string, string | number | boolean | null | undefined>;
+  signal?: AbortSignal;
+}
+
+export function newIdempotencyKey(): string {
+  return uuidv7();
+}
+
+function withQuery(path: string, query: RequestOptions['query']): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const search = params.toString();
+  return search ? `${path}?${search}` : path;
+}
+
+async function send(path: string, options: RequestOptions, token: string | null): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+  try {
+    return await fetch(withQuery(path, options.query), {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError(0, { title: 'Network error' });
+  }
+}
+
+/** A 401 that judges what the user typed (a wrong current password), not the access token. */
+async function isCredentialCheck(response: Response): Promise<boolean> {
+  const problem = (await response
+    .clone()
+    .json()
+    .catch(() => ({}))) as { code?: string };
+  return problem.code === 'invalid_credentials';
+}
+
+/** Calls the API: JSON in and out, the access token attached and renewed once on a 401. */
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const auth = options.auth ?? true;
+  let token = auth ? await session.token() : null;
+  if (auth && !token) throw new ApiError(401, { code: 'unauthenticated', title: 'Please sign in' });
+  let response = await send(path, options, token);
+  if (auth && response.status === 401 && !(await isCredentialCheck(response))) {
+    token = await session.refresh(token);
+    if (!token) throw new ApiError(401, { code: 'unauthenticated', title: 'Please sign in' });
+    response = await send(path, options, token);
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let body: unknown = undefined;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { detail: text };
+    }
+  }
+  if (!response.ok) {
+    const problem = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const retryAfter = response.headers.get('retry-after');
+    if (retryAfter) problem.retry_after = Number(retryAfter);
+    throw new ApiError(response.status, problem);
+  }
+  return body as T;
+}

@@ -1,0 +1,140 @@
+import type { Web } from '@tessera/contracts';
+import { useQuery } from '@tanstack/react-query';
+import { lazy, Suspense } from 'react';
+import { Link } from 'react-router';
+import { DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } from '../components/ui';
+import { api } from '../lib/api';
+import { formatMoney, label, startOfToday } from '../lib/format';
+
+// recharts is big: it loads with the chart, after the numbers are on screen.
+const SalesChart = lazy(() => import('../components/SalesChart'));
+
+export default function Dashboard() {
+  const tenant = useQuery<Web.Tenant>({ queryKey: ['tenant'], enabled: false });
+  const dashboard = useQuery({
+    queryKey: ['dashboard', 'today'],
+    queryFn: ({ signal }) =>
+      api<Web.Dashboard>('/api/analytics/dashboard', {
+        query: { from: startOfToday(), to: new Date().toISOString(), interval: 'hour' },
+        signal,
+      }),
+    // Live events refresh it; this only covers a socket that cannot connect at all.
+    refetchInterval: 60_000,
+  });
+  const currency =
+    dashboard.data?.currency ?? tenant.data?.currency ?? tenant.data?.default_currency ?? 'USD';
+
+  return (
+    <>
+      <PageHeader title="Dashboard">
+        <p className="muted">Today so far. Updates live as orders and payments come in.</p>
+      </PageHeader>
+      {dashboard.isPending ? (
+        <Loading />
+      ) : dashboard.isError ? (
+        <ErrorState error={dashboard.error} retry={() => void dashboard.refetch()} />
+      ) : (
+        <DashboardView data={dashboard.data} currency={currency} />
+      )}
+    </>
+  );
+}
+
+function DashboardView({ data, currency }: { data: Web.Dashboard; currency: string }) {
+  return (
+    <>
+      <dl className="kpis" aria-label="Today">
+        <div>
+          <dt>Revenue today</dt>
+          <dd data-testid="revenue-today">
+            <Money amount={data.revenue} currency={currency} />
+          </dd>
+        </div>
+        <div>
+          <dt>Orders today</dt>
+          <dd data-testid="orders-today">{data.orders}</dd>
+        </div>
+        <div>
+          <dt>Average order</dt>
+          <dd>
+            <Money amount={data.average_order_value} currency={currency} />
+          </dd>
+        </div>
+        <div>
+          <dt>Items sold</dt>
+          <dd>{data.items_sold}</dd>
+        </div>
+        <div>
+          <dt>Refunded</dt>
+          <dd>
+            <Money amount={data.refunded} currency={currency} />
+          </dd>
+        </div>
+      </dl>
+      <section className="card" aria-labelledby="series-title">
+        <h2 id="series-title">Revenue by hour</h2>
+        {data.series.length === 0 ? (
+          <EmptyState title="No sales yet today." />
+        ) : (
+          <Suspense fallback={<Loading label="Loading chart…" />}>
+            <SalesChart series={data.series} currency={currency} />
+          </Suspense>
+        )}
+      </section>
+      <div className="grid-3">
+        <section className="card" aria-labelledby="top-title">
+          <h2 id="top-title">Top products</h2>
+          {data.top_products.length === 0 ? (
+            <EmptyState title="Nothing sold yet." />
+          ) : (
+            <DataTable
+              caption="Top products"
+              rows={data.top_products}
+              rowKey={(row) => row.product_id}
+              columns={[
+                { header: 'Product', cell: (row) => row.name },
+                { header: 'Sold', numeric: true, cell: (row) => row.quantity },
+                { header: 'Revenue', numeric: true, cell: (row) => formatMoney(row.revenue, currency) },
+              ]}
+            />
+          )}
+        </section>
+        <section className="card" aria-labelledby="mix-title">
+          <h2 id="mix-title">Payment mix</h2>
+          {data.payment_mix.length === 0 ? (
+            <EmptyState title="No payments yet." />
+          ) : (
+            <DataTable
+              caption="Payment mix"
+              rows={data.payment_mix}
+              rowKey={(row) => row.gateway}
+              columns={[
+                {
+                  header: 'Method',
+                  cell: (row) => (row.gateway === 'manual' ? 'Cash / manual' : label(row.gateway)),
+                },
+                { header: 'Payments', numeric: true, cell: (row) => row.count },
+                { header: 'Amount', numeric: true, cell: (row) => formatMoney(row.amount, currency) },
+              ]}
+            />
+          )}
+        </section>
+        <section className="card" aria-labelledby="low-title">
+          <h2 id="low-title">Low stock</h2>
+          {data.low_stock.length === 0 ? (
+            <EmptyState title="Everything is stocked." />
+          ) : (
+            <ul className="plain-list">
+              {data.low_stock.map((level) => (
+                <li key={level.product_id} className="low-stock">
+                  <Link to={`/inventory/${level.product_id}`}>{level.sku}</Link>: {level.available} available
+                  (low at {level.low_stock_threshold})
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,293 @@
+import type { Web } from '@tessera/contracts';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { AuthorizationActions, NextAction, RequestRefund, TakePaymentDialog } from '../components/payments';
+import {
+  Badge,
+  Button,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  FormError,
+  Loading,
+  Money,
+  PageHeader,
+} from '../components/ui';
+import { api } from '../lib/api';
+import { useCan } from '../lib/auth';
+import { formatDateTime, label } from '../lib/format';
+import { useIdempotencyKey } from '../lib/idempotency';
+import { ApiError } from '../lib/problem';
+import NotFound from './NotFound';
+
+function useOrderMove(order: Web.Order, move: 'fulfill' | 'cancel') {
+  const queryClient = useQueryClient();
+  const idempotency = useIdempotencyKey();
+  return useMutation({
+    mutationFn: () =>
+      api<Web.Order>(`/commerce/orders/${order.id}/${move}`, {
+        method: 'POST',
+        idempotencyKey: idempotency.keyFor({ move, order: order.id }),
+      }),
+    onSettled: (_order, error) => idempotency.settle(error),
+    onSuccess: async (updated) => {
+      queryClient.setQueryData(['order', order.id], updated);
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['order', order.id] }),
+        queryClient.invalidateQueries({ queryKey: ['orders'] }),
+        queryClient.invalidateQueries({ queryKey: ['inventory'] }),
+      ]);
+    },
+  });
+}
+
+function History({ orderId }: { orderId: string }) {
+  const history = useQuery({
+    queryKey: ['order', orderId, 'history'],
+    queryFn: ({ signal }) =>
+      api<Web.OrderHistoryEntry[] | Web.Page<Web.OrderHistoryEntry>>(`/commerce/orders/${orderId}/history`, {
+        signal,
+      }),
+    select: (answer) => (Array.isArray(answer) ? answer : answer.data),
+  });
+  if (history.isPending) return <Loading />;
+  if (history.isError) return <ErrorState error={history.error} />;
+  if (history.data.length === 0) return <EmptyState title="No changes yet." />;
+  return (
+    <ol className="timeline">
+      {history.data.map((entry, index) => (
+        <li key={entry.id ?? index}>
+          <time dateTime={entry.occurred_at ?? entry.created_at}>
+            {formatDateTime(entry.occurred_at ?? entry.created_at)}
+          </time>{' '}
+          {entry.from ? `${label(entry.from)} → ${label(entry.to)}` : `Placed (${label(entry.to)})`}
+          {entry.reason && <span className="muted"> · {entry.reason}</span>}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Payments({ order }: { order: Web.Order }) {
+  const can = useCan();
+  const payments = useQuery({
+    queryKey: ['payments', 'order', order.id],
+    queryFn: ({ signal }) =>
+      api<Web.Page<Web.Payment>>('/commerce/payments', { query: { order_id: order.id }, signal }),
+  });
+  const refunds = useQuery({
+    queryKey: ['refunds', 'order', order.id, payments.data?.data.map((payment) => payment.id).join(',')],
+    enabled: Boolean(payments.data?.data.length),
+    queryFn: async ({ signal }) => {
+      const pages = await Promise.all(
+        (payments.data?.data ?? []).map((payment) =>
+          api<Web.Page<Web.Refund>>('/commerce/refunds', { query: { payment_id: payment.id }, signal }),
+        ),
+      );
+      return pages.flatMap((page) => page.data);
+    },
+  });
+  if (payments.isPending) return <Loading />;
+  if (payments.isError) return <ErrorState error={payments.error} />;
+  return (
+    <>
+      {payments.data.data.length === 0 ? (
+        <EmptyState title="No payments yet." />
+      ) : (
+        <ul className="payment-list">
+          {payments.data.data.map((payment) => (
+            <li key={payment.id} className="card">
+              <div className="payment-line">
+                <Link to={`/payments/${payment.id}`}>{label(payment.gateway)} payment</Link>
+                <Money amount={payment.amount} currency={payment.currency} />
+                <Badge value={payment.status} />
+                <span className="muted">{formatDateTime(payment.created_at)}</span>
+              </div>
+              {payment.change_due ? (
+                <p className="muted">
+                  Change given: <Money amount={payment.change_due} currency={payment.currency} />
+                </p>
+              ) : null}
+              <NextAction payment={payment} />
+              {can('write:payments') && (
+                <div className="inline-actions">
+                  <AuthorizationActions payment={payment} />
+                  <RequestRefund payment={payment} />
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>Refunds</h3>
+      {refunds.data && refunds.data.length > 0 ? (
+        <DataTable
+          caption="Refunds"
+          rows={refunds.data}
+          rowKey={(refund) => refund.id}
+          columns={[
+            { header: 'Requested', cell: (refund) => formatDateTime(refund.created_at) },
+            {
+              header: 'Amount',
+              numeric: true,
+              cell: (refund) => <Money amount={refund.amount} currency={refund.currency} />,
+            },
+            { header: 'Status', cell: (refund) => <Badge value={refund.status} /> },
+            { header: 'Reason', cell: (refund) => refund.reason ?? '—' },
+          ]}
+        />
+      ) : (
+        <p className="muted">No refunds.</p>
+      )}
+    </>
+  );
+}
+
+export default function OrderDetail() {
+  const { id = '' } = useParams();
+  const can = useCan();
+  const [paying, setPaying] = useState(false);
+  const order = useQuery({
+    queryKey: ['order', id],
+    queryFn: ({ signal }) => api<Web.Order>(`/commerce/orders/${id}`, { signal }),
+  });
+  if (order.isPending) return <Loading />;
+  if (order.isError) {
+    return order.error instanceof ApiError && order.error.status === 404 ? (
+      <NotFound />
+    ) : (
+      <ErrorState error={order.error} retry={() => void order.refetch()} />
+    );
+  }
+  return (
+    <OrderView
+      order={order.data}
+      canWrite={can('write:orders')}
+      canPay={can('write:payments')}
+      paying={paying}
+      setPaying={setPaying}
+    />
+  );
+}
+
+function OrderView({
+  order,
+  canWrite,
+  canPay,
+  paying,
+  setPaying,
+}: {
+  order: Web.Order;
+  canWrite: boolean;
+  canPay: boolean;
+  paying: boolean;
+  setPaying: (open: boolean) => void;
+}) {
+  const fulfil = useOrderMove(order, 'fulfill');
+  const cancel = useOrderMove(order, 'cancel');
+  const due = order.total - order.amount_paid;
+  return (
+    <>
+      <PageHeader
+        title={`Order #${order.number}`}
+        actions={
+          <>
+            {canPay && order.status === 'pending' && due > 0 && (
+              <Button onClick={() => setPaying(true)}>Take payment</Button>
+            )}
+            {canWrite && order.status === 'paid' && (
+              <Button variant="secondary" busy={fulfil.isPending} onClick={() => fulfil.mutate()}>
+                Fulfil
+              </Button>
+            )}
+            {canWrite && order.status === 'pending' && (
+              <Button
+                variant="danger"
+                busy={cancel.isPending}
+                onClick={() => {
+                  if (window.confirm(`Cancel order #${order.number}? Its reserved stock is released.`))
+                    cancel.mutate();
+                }}
+              >
+                Cancel order
+              </Button>
+            )}
+          </>
+        }
+      >
+        <p className="badges">
+          <Badge value={order.status} /> <Badge value={order.payment_status} />
+          <span className="muted">Placed {formatDateTime(order.created_at)}</span>
+        </p>
+      </PageHeader>
+      <FormError error={fulfil.error ?? cancel.error} />
+      <section aria-labelledby="lines-title">
+        <h2 id="lines-title">Lines</h2>
+        <DataTable
+          caption="Order lines"
+          rows={order.lines}
+          rowKey={(line) => line.product_id}
+          columns={[
+            { header: 'Product', cell: (line) => line.name },
+            { header: 'SKU', cell: (line) => <code>{line.sku}</code> },
+            { header: 'Quantity', numeric: true, cell: (line) => line.quantity },
+            {
+              header: 'Unit price',
+              numeric: true,
+              cell: (line) => <Money amount={line.unit_price} currency={order.currency} />,
+            },
+            {
+              header: 'Total',
+              numeric: true,
+              cell: (line) => <Money amount={line.line_total} currency={order.currency} />,
+            },
+          ]}
+        />
+        <dl className="totals">
+          <div>
+            <dt>Subtotal</dt>
+            <dd>
+              <Money amount={order.subtotal} currency={order.currency} />
+            </dd>
+          </div>
+          <div>
+            <dt>Total</dt>
+            <dd>
+              <Money amount={order.total} currency={order.currency} />
+            </dd>
+          </div>
+          <div>
+            <dt>Paid</dt>
+            <dd>
+              <Money amount={order.amount_paid} currency={order.currency} />
+            </dd>
+          </div>
+          {order.amount_refunded > 0 && (
+            <div>
+              <dt>Refunded</dt>
+              <dd>
+                <Money amount={order.amount_refunded} currency={order.currency} />
+              </dd>
+            </div>
+          )}
+        </dl>
+        {order.customer_email && <p>Customer: {order.customer_email}</p>}
+        {order.note && <p>Note: {order.note}</p>}
+      </section>
+      <div className="grid-2">
+        <section aria-labelledby="payments-title">
+          <h2 id="payments-title">Payments</h2>
+          <Payments order={order} />
+        </section>
+        <section aria-labelledby="history-title">
+          <h2 id="history-title">History</h2>
+          <History orderId={order.id} />
+        </section>
+      </div>
+      {/* Mounted per opening: it starts from the amount then due, and keeps its result (the change
+          due) while the order refetches underneath. */}
+      {canPay && paying && <TakePaymentDialog order={order} open onClose={() => setPaying(false)} />}
+    </>
+  );
+}

@@ -1,0 +1,112 @@
+import type { Web } from '@tessera/contracts';
+import { useQuery } from '@tanstack/react-query';
+import { Link, useParams } from 'react-router';
+import { AuthorizationActions, NextAction, RequestRefund } from '../components/payments';
+import { Badge, DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } from '../components/ui';
+import { api } from '../lib/api';
+import { useCan } from '../lib/auth';
+import { formatDateTime, label } from '../lib/format';
+import { ApiError } from '../lib/problem';
+import NotFound from './NotFound';
+
+export default function PaymentDetail() {
+  const { id = '' } = useParams();
+  const can = useCan();
+  const payment = useQuery({
+    queryKey: ['payments', 'detail', id],
+    queryFn: ({ signal }) => api<Web.Payment>(`/commerce/payments/${id}`, { signal }),
+  });
+  if (payment.isPending) return <Loading />;
+  if (payment.isError) {
+    return payment.error instanceof ApiError && payment.error.status === 404 ? (
+      <NotFound />
+    ) : (
+      <ErrorState error={payment.error} retry={() => void payment.refetch()} />
+    );
+  }
+  const p = payment.data;
+  return (
+    <>
+      <PageHeader title={`${label(p.gateway)} payment`}>
+        <p className="badges">
+          <Badge value={p.status} /> <span className="muted">{formatDateTime(p.created_at)}</span>
+        </p>
+      </PageHeader>
+      <NextAction payment={p} />
+      <dl className="stats">
+        <div>
+          <dt>Amount</dt>
+          <dd>
+            <Money amount={p.amount} currency={p.currency} />
+          </dd>
+        </div>
+        <div>
+          <dt>Authorized</dt>
+          <dd>
+            <Money amount={p.amount_authorized} currency={p.currency} />
+          </dd>
+        </div>
+        <div>
+          <dt>Captured</dt>
+          <dd>
+            <Money amount={p.amount_captured} currency={p.currency} />
+          </dd>
+        </div>
+        <div>
+          <dt>Refunded</dt>
+          <dd>
+            <Money amount={p.amount_refunded} currency={p.currency} />
+          </dd>
+        </div>
+      </dl>
+      {p.failure_message && (
+        <p className="alert alert-error">
+          {p.failure_code ? `${p.failure_code}: ` : ''}
+          {p.failure_message}
+        </p>
+      )}
+      <p>
+        <Link to={`/orders/${p.order_id}`}>Open the order</Link>
+        {p.gateway_reference && (
+          <span className="muted">
+            {' '}
+            · Gateway reference <code>{p.gateway_reference}</code>
+          </span>
+        )}
+      </p>
+      {can('write:payments') && (
+        <div className="inline-actions">
+          <AuthorizationActions payment={p} />
+          <RequestRefund payment={p} />
+        </div>
+      )}
+      <section aria-labelledby="audit-title">
+        <h2 id="audit-title">Gateway calls</h2>
+        {p.transactions && p.transactions.length > 0 ? (
+          <DataTable
+            caption="Gateway calls"
+            rows={p.transactions}
+            rowKey={(entry) => entry.id ?? `${entry.kind}:${entry.created_at}`}
+            columns={[
+              { header: 'When', cell: (entry) => formatDateTime(entry.created_at) },
+              { header: 'Call', cell: (entry) => label(entry.kind) },
+              {
+                header: 'Amount',
+                numeric: true,
+                cell: (entry) =>
+                  entry.amount === null ? '—' : <Money amount={entry.amount} currency={p.currency} />,
+              },
+              { header: 'Outcome', cell: (entry) => <Badge value={entry.outcome} /> },
+              {
+                header: 'Reference',
+                cell: (entry) => (entry.gateway_reference ? <code>{entry.gateway_reference}</code> : '—'),
+              },
+            ]}
+          />
+        ) : (
+          <EmptyState title="No gateway calls recorded." />
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,88 @@
+import type { Web } from '@tessera/contracts';
+import { Link, useSearchParams } from 'react-router';
+import { LoadMore } from '../components/LoadMore';
+import {
+  Badge,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  Loading,
+  Money,
+  PageHeader,
+  SelectField,
+} from '../components/ui';
+import { formatDateTime, label } from '../lib/format';
+import { usePagedList } from '../lib/queries';
+
+const STATUSES: Web.PaymentStatus[] = [
+  'pending',
+  'authorized',
+  'completed',
+  'failed',
+  'voided',
+  'partially_refunded',
+  'refunded',
+  'unknown',
+];
+
+export default function Payments() {
+  const [params, setParams] = useSearchParams();
+  const status = params.get('status') ?? '';
+  const list = usePagedList<Web.Payment>(['payments', 'list'], '/commerce/payments', {
+    status: status || undefined,
+  });
+  return (
+    <>
+      <PageHeader title="Payments" />
+      <div className="filters">
+        <SelectField
+          label="Status"
+          value={status}
+          onChange={(event) => setParams(event.target.value ? { status: event.target.value } : {})}
+        >
+          <option value="">All</option>
+          {STATUSES.map((value) => (
+            <option key={value} value={value}>
+              {label(value)}
+            </option>
+          ))}
+        </SelectField>
+      </div>
+      {list.isPending ? (
+        <Loading />
+      ) : list.isError ? (
+        <ErrorState error={list.error} retry={() => void list.refetch()} />
+      ) : list.items.length === 0 ? (
+        <EmptyState title="No payments yet." />
+      ) : (
+        <>
+          <DataTable
+            caption="Payments"
+            rows={list.items}
+            rowKey={(payment) => payment.id}
+            columns={[
+              {
+                header: 'When',
+                cell: (payment) => (
+                  <Link to={`/payments/${payment.id}`}>{formatDateTime(payment.created_at)}</Link>
+                ),
+              },
+              { header: 'Gateway', cell: (payment) => label(payment.gateway) },
+              { header: 'Status', cell: (payment) => <Badge value={payment.status} /> },
+              {
+                header: 'Amount',
+                numeric: true,
+                cell: (payment) => <Money amount={payment.amount} currency={payment.currency} />,
+              },
+              {
+                header: 'Order',
+                cell: (payment) => <Link to={`/orders/${payment.order_id}`}>View order</Link>,
+              },
+            ]}
+          />
+          <LoadMore {...list} />
+        </>
+      )}
+    </>
+  );
+}

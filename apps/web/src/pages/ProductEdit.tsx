@@ -1,0 +1,203 @@
+import type { Web } from '@tessera/contracts';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import {
+  Badge,
+  Button,
+  ErrorState,
+  FormError,
+  Loading,
+  PageHeader,
+  SelectField,
+  TextArea,
+  TextField,
+} from '../components/ui';
+import { api } from '../lib/api';
+import { useCan } from '../lib/auth';
+import { minorToInput, parseMoney } from '../lib/format';
+import { requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
+import { CURRENCIES } from '../lib/queries';
+import { ApiError } from '../lib/problem';
+import NotFound from './NotFound';
+
+interface ProductForm {
+  sku: string;
+  name: string;
+  description: string;
+  price: string;
+  currency: string;
+}
+
+function formOf(product: Web.Product | undefined): ProductForm {
+  return product
+    ? {
+        sku: product.sku,
+        name: product.name,
+        description: product.description ?? '',
+        price: minorToInput(product.price, product.currency),
+        currency: product.currency,
+      }
+    : { sku: '', name: '', description: '', price: '', currency: 'USD' };
+}
+
+const FIELDS = ['sku', 'name', 'description', 'price', 'currency'];
+
+function ProductFormView({ product }: { product?: Web.Product }) {
+  const can = useCan();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const editable = can('write:products');
+  const [values, setValues] = useState<ProductForm>(() => formOf(product));
+  const fields = useFieldErrors();
+  const set = (name: keyof ProductForm) => (value: string) => {
+    setValues((current) => ({ ...current, [name]: value }));
+    fields.clear(name);
+  };
+
+  const save = useMutation({
+    mutationFn: (body: Record<string, unknown>) =>
+      product
+        ? api<Web.Product>(`/commerce/products/${product.id}`, { method: 'PATCH', body })
+        : api<Web.Product>('/commerce/products', { method: 'POST', body }),
+    onSuccess: async (saved) => {
+      queryClient.setQueryData(['product', saved.id], saved);
+      await queryClient.invalidateQueries({ queryKey: ['products'] });
+      void navigate(product ? `/products/${saved.id}` : '/products', { replace: Boolean(product) });
+    },
+    onError: (error) => fields.fromApi(error, FIELDS, { sku_taken: 'sku' }),
+  });
+  const archive = useMutation({
+    mutationFn: (active: boolean) =>
+      api<Web.Product>(`/commerce/products/${product!.id}`, { method: 'PATCH', body: { active } }),
+    onSuccess: async (saved) => {
+      queryClient.setQueryData(['product', saved.id], saved);
+      await queryClient.invalidateQueries({ queryKey: ['products'] });
+    },
+  });
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const found: FieldErrors = {};
+    const price = parseMoney(values.price, values.currency);
+    const sku = requiredProblem(values.sku, 'a SKU');
+    const name = requiredProblem(values.name, 'a name');
+    if (sku) found.sku = sku;
+    if (name) found.name = name;
+    if (price === null) found.price = `Enter a price like ${minorToInput(1999, values.currency)}.`;
+    if (!fields.check(found) || price === null) return;
+    save.mutate({
+      sku: values.sku.trim(),
+      name: values.name.trim(),
+      // Creating leaves an empty description out; editing clears it.
+      ...(values.description.trim() || product ? { description: values.description.trim() || null } : {}),
+      price,
+      currency: values.currency,
+    });
+  };
+
+  const title = product ? product.name : 'New product';
+  return (
+    <>
+      <PageHeader
+        title={title}
+        actions={
+          product &&
+          editable && (
+            <Button
+              variant="secondary"
+              busy={archive.isPending}
+              onClick={() => archive.mutate(!product.active)}
+            >
+              {product.active ? 'Archive' : 'Restore'}
+            </Button>
+          )
+        }
+      >
+        {product && <Badge value={product.active ? 'active' : 'archived'} />}
+      </PageHeader>
+      {archive.isError && <FormError error={archive.error} />}
+      <form className="card form" onSubmit={onSubmit} noValidate>
+        <fieldset disabled={!editable}>
+          <legend className="visually-hidden">Product details</legend>
+          <TextField
+            label="Name"
+            value={values.name}
+            error={fields.errors.name}
+            onChange={(e) => set('name')(e.target.value)}
+            required
+          />
+          <TextField
+            label="SKU"
+            value={values.sku}
+            error={fields.errors.sku}
+            onChange={(e) => set('sku')(e.target.value)}
+            required
+          />
+          <div className="row">
+            <TextField
+              label="Price"
+              inputMode="decimal"
+              value={values.price}
+              error={fields.errors.price}
+              onChange={(e) => set('price')(e.target.value)}
+              required
+            />
+            <SelectField
+              label="Currency"
+              value={values.currency}
+              error={fields.errors.currency}
+              onChange={(e) => set('currency')(e.target.value)}
+            >
+              {[...new Set([values.currency, ...CURRENCIES])].map((code) => (
+                <option key={code}>{code}</option>
+              ))}
+            </SelectField>
+          </div>
+          <TextArea
+            label="Description (optional)"
+            rows={3}
+            value={values.description}
+            error={fields.errors.description}
+            onChange={(e) => set('description')(e.target.value)}
+          />
+          {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}
+          {editable && (
+            <div className="actions">
+              <Button type="submit" busy={save.isPending}>
+                {product ? 'Save changes' : 'Create product'}
+              </Button>
+              <Link to="/products" className="button button-ghost">
+                Cancel
+              </Link>
+            </div>
+          )}
+        </fieldset>
+      </form>
+      {product && can('read:inventory') && (
+        <p>
+          <Link to={`/inventory/${product.id}`}>Stock and ledger for this product</Link>
+        </p>
+      )}
+    </>
+  );
+}
+
+export default function ProductEdit() {
+  const { id } = useParams();
+  const product = useQuery({
+    queryKey: ['product', id],
+    queryFn: ({ signal }) => api<Web.Product>(`/commerce/products/${id}`, { signal }),
+    enabled: Boolean(id),
+  });
+  if (!id) return <ProductFormView />;
+  if (product.isPending) return <Loading />;
+  if (product.isError) {
+    return product.error instanceof ApiError && product.error.status === 404 ? (
+      <NotFound />
+    ) : (
+      <ErrorState error={product.error} retry={() => void product.refetch()} />
+    );
+  }
+  return <ProductFormView key={product.data.updated_at} product={product.data} />;
+}

@@ -1,0 +1,108 @@
+import type { Web } from '@tessera/contracts';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Link, useSearchParams } from 'react-router';
+import { LoadMore } from '../components/LoadMore';
+import {
+  Badge,
+  Button,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  FormError,
+  Loading,
+  Money,
+  PageHeader,
+  SelectField,
+} from '../components/ui';
+import { api } from '../lib/api';
+import { formatDateTime } from '../lib/format';
+import { usePagedList } from '../lib/queries';
+
+function ProcessButton({ refund }: { refund: Web.Refund }) {
+  const queryClient = useQueryClient();
+  const process = useMutation({
+    // The refund's own id makes the key: processing one refund twice must send money back once.
+    mutationFn: () =>
+      api<Web.Refund>(`/commerce/refunds/${refund.id}/process`, {
+        method: 'POST',
+        idempotencyKey: `process-${refund.id}`,
+      }),
+    onSuccess: async () => {
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['refunds'] }),
+        queryClient.invalidateQueries({ queryKey: ['payments'] }),
+        queryClient.invalidateQueries({ queryKey: ['orders'] }),
+      ]);
+    },
+  });
+  if (refund.status !== 'pending') return null;
+  return (
+    <>
+      <Button
+        variant="secondary"
+        busy={process.isPending}
+        onClick={() => process.mutate()}
+        aria-label={`Approve and process refund of ${refund.amount} ${refund.currency}`}
+      >
+        Approve and process
+      </Button>
+      <FormError error={process.error} />
+    </>
+  );
+}
+
+/** Refund approvals: requested refunds, sent to the gateway by someone with write:refunds. */
+export default function Refunds() {
+  const [params, setParams] = useSearchParams();
+  const status = params.get('status') ?? 'pending';
+  const list = usePagedList<Web.Refund>(['refunds', 'list'], '/commerce/refunds');
+  const rows = status === 'all' ? list.items : list.items.filter((refund) => refund.status === status);
+  return (
+    <>
+      <PageHeader title="Refund approvals" />
+      <div className="filters">
+        <SelectField
+          label="Show"
+          value={status}
+          onChange={(event) => setParams({ status: event.target.value })}
+        >
+          <option value="pending">Awaiting approval</option>
+          <option value="processed">Processed</option>
+          <option value="failed">Failed</option>
+          <option value="all">All</option>
+        </SelectField>
+      </div>
+      {list.isPending ? (
+        <Loading />
+      ) : list.isError ? (
+        <ErrorState error={list.error} retry={() => void list.refetch()} />
+      ) : rows.length === 0 ? (
+        <EmptyState title={status === 'pending' ? 'No refund awaits approval.' : 'No refunds here.'} />
+      ) : (
+        <>
+          <DataTable
+            caption="Refunds"
+            rows={rows}
+            rowKey={(refund) => refund.id}
+            columns={[
+              { header: 'Requested', cell: (refund) => formatDateTime(refund.created_at) },
+              {
+                header: 'Amount',
+                numeric: true,
+                cell: (refund) => <Money amount={refund.amount} currency={refund.currency} />,
+              },
+              { header: 'Reason', cell: (refund) => refund.reason ?? '—' },
+              { header: 'Status', cell: (refund) => <Badge value={refund.status} /> },
+              {
+                header: 'Payment',
+                cell: (refund) => <Link to={`/payments/${refund.payment_id}`}>View payment</Link>,
+              },
+              { header: 'Action', cell: (refund) => <ProcessButton refund={refund} /> },
+            ]}
+          />
+          <LoadMore {...list} />
+        </>
+      )}
+    </>
+  );
+}

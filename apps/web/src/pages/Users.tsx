@@ -1,0 +1,213 @@
+import { ROLES, type Web } from '@tessera/contracts';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import {
+  Button,
+  DataTable,
+  Dialog,
+  EmptyState,
+  ErrorState,
+  FormError,
+  Loading,
+  PageHeader,
+  TextField,
+} from '../components/ui';
+import { api } from '../lib/api';
+import { useUser } from '../lib/auth';
+import { label } from '../lib/format';
+import { emailProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
+
+const ROLE_HINTS: Record<string, string> = {
+  admin: 'everything, including users and settings',
+  manager: 'catalog, stock, orders, payments, refunds, reports',
+  staff: 'sell: orders and payments; sees catalog and stock',
+  user: 'sees the catalog',
+};
+
+function RolePicker({
+  value,
+  onChange,
+  error,
+}: {
+  value: string[];
+  onChange: (roles: string[]) => void;
+  error?: string;
+}) {
+  return (
+    <fieldset className="roles" aria-describedby={error ? 'roles-error' : undefined}>
+      <legend>Roles</legend>
+      {ROLES.map((role) => (
+        <label key={role} className="checkbox">
+          <input
+            type="checkbox"
+            checked={value.includes(role)}
+            onChange={(event) =>
+              onChange(event.target.checked ? [...value, role] : value.filter((r) => r !== role))
+            }
+          />
+          <span>
+            {label(role)} <span className="muted">— {ROLE_HINTS[role]}</span>
+          </span>
+        </label>
+      ))}
+      {error && (
+        <p className="field-error" id="roles-error">
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function InviteForm() {
+  const [email, setEmail] = useState('');
+  const [roles, setRoles] = useState<string[]>(['staff']);
+  const fields = useFieldErrors();
+  const invite = useMutation({
+    mutationFn: (body: { email: string; roles: string[] }) =>
+      api('/tenants/current/invitations', { method: 'POST', body }),
+    onSuccess: () => setEmail(''),
+    onError: (error) => fields.fromApi(error, ['email', 'roles']),
+  });
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const found: FieldErrors = {};
+    const problem = emailProblem(email);
+    if (problem) found.email = problem;
+    if (roles.length === 0) found.roles = 'Choose at least one role.';
+    if (fields.check(found)) invite.mutate({ email: email.trim(), roles });
+  };
+  return (
+    <form className="card form" onSubmit={onSubmit} noValidate aria-labelledby="invite-title">
+      <h2 id="invite-title">Invite someone</h2>
+      <TextField
+        label="E-mail"
+        type="email"
+        value={email}
+        error={fields.errors.email}
+        onChange={(event) => {
+          setEmail(event.target.value);
+          fields.clear('email');
+        }}
+      />
+      <RolePicker value={roles} onChange={setRoles} error={fields.errors.roles} />
+      {invite.isError && Object.keys(fields.errors).length === 0 && <FormError error={invite.error} />}
+      {invite.isSuccess && <p role="status">Invitation sent to {invite.variables.email}.</p>}
+      <Button type="submit" busy={invite.isPending}>
+        Send invitation
+      </Button>
+    </form>
+  );
+}
+
+function EditRoles({ user, onClose }: { user: Web.TenantUser; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const [roles, setRoles] = useState(user.roles);
+  const save = useMutation({
+    mutationFn: () => api(`/tenants/current/users/${user.id}`, { method: 'PATCH', body: { roles } }),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ['users'] });
+      onClose();
+    },
+  });
+  return (
+    <Dialog title={`Roles of ${user.name}`} open onClose={onClose}>
+      <form
+        className="form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (roles.length > 0) save.mutate();
+        }}
+      >
+        <RolePicker
+          value={roles}
+          onChange={setRoles}
+          error={roles.length === 0 ? 'Choose at least one role.' : undefined}
+        />
+        <FormError error={save.error} />
+        <div className="actions">
+          <Button type="submit" busy={save.isPending} disabled={roles.length === 0}>
+            Save roles
+          </Button>
+          <Button variant="ghost" onClick={onClose}>
+            Cancel
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export default function Users() {
+  const me = useUser();
+  const queryClient = useQueryClient();
+  const [editing, setEditing] = useState<Web.TenantUser | null>(null);
+  const users = useQuery({
+    queryKey: ['users'],
+    queryFn: ({ signal }) =>
+      api<Web.Page<Web.TenantUser> | Web.TenantUser[]>('/tenants/current/users', { signal }),
+    select: (answer) => (Array.isArray(answer) ? answer : answer.data),
+  });
+  const remove = useMutation({
+    mutationFn: (user: Web.TenantUser) => api(`/tenants/current/users/${user.id}`, { method: 'DELETE' }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['users'] }),
+  });
+  return (
+    <>
+      <PageHeader title="Users" />
+      <div className="grid-2 wide-first">
+        <section aria-labelledby="members-title">
+          <h2 id="members-title">Team</h2>
+          {users.isPending ? (
+            <Loading />
+          ) : users.isError ? (
+            <ErrorState error={users.error} retry={() => void users.refetch()} />
+          ) : users.data.length === 0 ? (
+            <EmptyState title="No users." />
+          ) : (
+            <DataTable
+              caption="Users"
+              rows={users.data}
+              rowKey={(user) => user.id}
+              columns={[
+                { header: 'Name', cell: (user) => user.name },
+                { header: 'E-mail', cell: (user) => <span className="break">{user.email}</span> },
+                { header: 'Roles', cell: (user) => user.roles.map(label).join(', ') },
+                {
+                  header: 'Actions',
+                  cell: (user) =>
+                    user.id === me.id ? (
+                      <span className="muted">You</span>
+                    ) : (
+                      <span className="inline-actions">
+                        <Button
+                          variant="secondary"
+                          onClick={() => setEditing(user)}
+                          aria-label={`Change roles of ${user.name}`}
+                        >
+                          Roles
+                        </Button>
+                        <Button
+                          variant="danger"
+                          aria-label={`Remove ${user.name}`}
+                          busy={remove.isPending && remove.variables.id === user.id}
+                          onClick={() => {
+                            if (window.confirm(`Remove ${user.name} from the business?`)) remove.mutate(user);
+                          }}
+                        >
+                          Remove
+                        </Button>
+                      </span>
+                    ),
+                },
+              ]}
+            />
+          )}
+          <FormError error={remove.error} />
+        </section>
+        <InviteForm />
+      </div>
+      {editing && <EditRoles user={editing} onClose={() => setEditing(null)} />}
+    </>
+  );
+}

@@ -1,0 +1,232 @@
+/**
+ * The API's answers as the web app reads them (api-contract.md). Exported from the index as the
+ * `Web` namespace (`import type { Web } from '@tessera/contracts'`) so these names never clash with
+ * the DTO types the API modules declare.
+ */
+import type { FieldError } from './problem';
+import type {
+  Gateway,
+  OrderLineData,
+  OrderPaymentStatus,
+  OrderStatus,
+  PaymentStatus,
+  RefundStatus,
+} from './event-data';
+import type { Permission } from './permissions';
+
+export type { FieldError, Gateway, OrderPaymentStatus, OrderStatus, PaymentStatus, RefundStatus };
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface Me {
+  id: string;
+  email: string;
+  name: string;
+  email_verified: boolean;
+  tenant_id: string;
+  roles: string[];
+  permissions: Permission[];
+  session_id: string;
+  created_at: string;
+}
+
+export interface TokenAnswer {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  user: Me;
+  tenant?: { id: string; name: string };
+}
+
+export interface Session {
+  id: string;
+  created_at: string;
+  last_used_at?: string | null;
+  expires_at?: string | null;
+  user_agent?: string | null;
+  ip?: string | null;
+  current?: boolean;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  time_zone?: string | null;
+  timezone?: string | null;
+  currency?: string | null;
+  default_currency?: string | null;
+  created_at?: string;
+}
+
+export interface TenantUser {
+  id: string;
+  email: string;
+  name: string;
+  roles: string[];
+  email_verified?: boolean;
+  created_at?: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  roles: string[];
+  expires_at?: string;
+  created_at?: string;
+}
+
+export interface Product {
+  id: string;
+  sku: string;
+  name: string;
+  description: string | null;
+  price: number;
+  currency: string;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StockLevel {
+  product_id: string;
+  sku: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+  low_stock_threshold: number;
+  updated_at: string;
+}
+
+export interface StockAdjustment {
+  id: string;
+  product_id: string;
+  delta: number;
+  reason: string;
+  on_hand_after?: number;
+  actor_id?: string | null;
+  created_at: string;
+}
+
+export type OrderLine = OrderLineData;
+
+export interface Order {
+  id: string;
+  number: number;
+  status: OrderStatus;
+  payment_status: OrderPaymentStatus;
+  currency: string;
+  lines: OrderLine[];
+  subtotal: number;
+  total: number;
+  amount_paid: number;
+  amount_refunded: number;
+  customer_email: string | null;
+  note?: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrderHistoryEntry {
+  id?: string;
+  from: OrderStatus | null;
+  to: OrderStatus;
+  actor_id?: string | null;
+  actor?: { type: string; id: string | null } | null;
+  reason?: string | null;
+  occurred_at?: string;
+  created_at?: string;
+}
+
+export interface Payment {
+  id: string;
+  order_id: string;
+  gateway: Gateway;
+  payment_method_id: string | null;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  capture: boolean;
+  amount_authorized: number;
+  amount_captured: number;
+  amount_refunded: number;
+  gateway_reference: string | null;
+  next_action: unknown;
+  failure_code: string | null;
+  failure_message: string | null;
+  change_due: number | null;
+  created_at: string;
+  updated_at: string;
+  transactions?: PaymentTransaction[];
+}
+
+export interface PaymentTransaction {
+  id?: string;
+  kind: string;
+  amount: number | null;
+  gateway_reference: string | null;
+  outcome: string;
+  created_at: string;
+}
+
+export interface PaymentMethod {
+  id: string;
+  gateway: Gateway;
+  type: 'card' | 'cash' | 'check' | 'paypal';
+  brand: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+  label: string | null;
+  is_default: boolean;
+  created_at: string;
+}
+
+export interface Refund {
+  id: string;
+  payment_id: string;
+  order_id?: string;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: string | null;
+  failure_message?: string | null;
+  created_at: string;
+  updated_at?: string;
+}
+
+export interface Dashboard {
+  revenue: number;
+  orders: number;
+  average_order_value: number;
+  items_sold: number;
+  refunded: number;
+  currency?: string;
+  series: { bucket: string; revenue: number; orders: number }[];
+  top_products: { product_id: string; name: string; quantity: number; revenue: number }[];
+  payment_mix: { gateway: string; count: number; amount: number }[];
+  low_stock: StockLevel[];
+}
+
+export type RealtimeChannel = 'orders' | 'inventory' | 'notifications' | 'dashboard';
+
+export type WsClientMessage =
+  | { type: 'auth'; token: string }
+  | { type: 'subscribe'; channel: RealtimeChannel; last_event_id?: string }
+  | { type: 'unsubscribe'; channel: RealtimeChannel }
+  | { type: 'ping' };
+
+export type WsServerMessage =
+  | {
+      type: 'event';
+      channel: RealtimeChannel;
+      id: string;
+      event_type: string;
+      data: Record<string, unknown>;
+      occurred_at: string;
+    }
+  | { type: 'error'; code: string; message: string }
+  | { type: string; [key: string]: unknown };
