@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,7 @@ export async function startCluster(options: {
   apis: number;
   workers: number;
   env?: Record<string, string>;
+  redisUrl?: string;
 }): Promise<Cluster> {
   const database = await createTestDatabase({ poolSize: 2 });
   const redisPrefix = `cluster:${randomBytes(4).toString('hex')}:`;
@@ -80,7 +82,7 @@ export async function startCluster(options: {
           PUBLIC_URL: url,
           DATABASE_URL: database.url,
           DATABASE_POOL_SIZE: '5',
-          REDIS_URL: TEST_REDIS_URL,
+          REDIS_URL: options.redisUrl ?? TEST_REDIS_URL,
           REDIS_KEY_PREFIX: redisPrefix,
           MASTER_KEY: masterKey,
           DATA_DIR: dataDir,
@@ -128,4 +130,71 @@ export async function startCluster(options: {
       await database.drop();
     },
   };
+}
+
+export interface PrivateRedis {
+  url: string;
+  /** SIGKILLs the server and starts it again on the same port and files (append-only file on). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A Redis server of the test's own, so that restarting it disturbs no other test. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-redis-'));
+  const launch = async () => {
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!(await portOpen(port))) {
+      if (Date.now() > deadline) throw new Error('redis-server did not start');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return child;
+  };
+  let child = await launch();
+  const kill = async (signal: NodeJS.Signals) => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async restart() {
+      await kill('SIGKILL');
+      child = await launch();
+    },
+    async stop() {
+      await kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
