@@ -1,0 +1,412 @@
+import { sql, type Generated } from 'kysely';
+import type { Timestamp } from '../../platform/db/tables';
+import type { Executor } from '../../platform/db/tenant';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  email_verified_at: Date | null;
+  password_changed_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  roles: string[];
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  idle_expires_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Buffer;
+  tenant_id: string;
+  session_id: string;
+  generation: number;
+  created_at: Timestamp;
+  spent_at: Date | null;
+  replacement_sealed: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: unknown;
+  private_key_sealed: string;
+  created_at: Timestamp;
+  retired_at: Date | null;
+  publish_until: Date | null;
+}
+
+export interface OneTimeTokensTable {
+  id: string;
+  token_hash: Buffer;
+  purpose: 'reset' | 'verify';
+  user_id: string;
+  expires_at: Timestamp;
+  used_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export interface InvitationsTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  roles: string[];
+  token_hash: Buffer;
+  invited_by: string;
+  expires_at: Timestamp;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+  created_at: Timestamp;
+}
+
+declare module '../../platform/db/tables' {
+  interface DB {
+    users: UsersTable;
+    memberships: MembershipsTable;
+    sessions: SessionsTable;
+    refresh_tokens: RefreshTokensTable;
+    signing_keys: SigningKeysTable;
+    one_time_tokens: OneTimeTokensTable;
+    invitations: InvitationsTable;
+  }
+}
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  email_verified_at: Date | null;
+  created_at: Date;
+}
+
+export interface SessionRow {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  idle_expires_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+}
+
+const USER_COLUMNS = ['id', 'email', 'name', 'password_hash', 'email_verified_at', 'created_at'] as const;
+
+/** Users: a global identity (no tenant); looked up by email case-insensitively. */
+export const users = {
+  findByEmail(db: Executor, email: string): Promise<UserRow | undefined> {
+    return db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+      .executeTakeFirst();
+  },
+
+  findById(db: Executor, id: string): Promise<UserRow | undefined> {
+    return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+  },
+
+  async insert(
+    db: Executor,
+    user: { id: string; email: string; name: string; password_hash: string; email_verified_at?: Date | null },
+  ): Promise<UserRow> {
+    return await db
+      .insertInto('users')
+      .values({ ...user, email_verified_at: user.email_verified_at ?? null })
+      .returning(USER_COLUMNS)
+      .executeTakeFirstOrThrow();
+  },
+
+  async setPassword(db: Executor, id: string, passwordHash: string): Promise<void> {
+    await db
+      .updateTable('users')
+      .set({ password_hash: passwordHash, password_changed_at: new Date(), updated_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async markEmailVerified(db: Executor, id: string): Promise<void> {
+    await db
+      .updateTable('users')
+      .set({ email_verified_at: new Date(), updated_at: new Date() })
+      .where('id', '=', id)
+      .where('email_verified_at', 'is', null)
+      .execute();
+  },
+};
+
+export const memberships = {
+  /** Every membership of a user, oldest first (a cross-tenant read: run it in withSystem). */
+  listForUser(db: Executor, userId: string): Promise<{ tenant_id: string; roles: string[] }[]> {
+    return db
+      .selectFrom('memberships')
+      .select(['tenant_id', 'roles'])
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .orderBy('tenant_id')
+      .execute();
+  },
+
+  find(
+    db: Executor,
+    tenantId: string,
+    userId: string,
+  ): Promise<{ roles: string[]; created_at: Date } | undefined> {
+    return db
+      .selectFrom('memberships')
+      .select(['roles', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  },
+
+  async insert(db: Executor, tenantId: string, userId: string, roles: string[]): Promise<void> {
+    await db.insertInto('memberships').values({ tenant_id: tenantId, user_id: userId, roles }).execute();
+  },
+};
+
+export const sessions = {
+  async insert(
+    db: Executor,
+    session: Omit<SessionRow, 'revoked_at' | 'last_used_at' | 'created_at'> & { created_at: Date },
+  ): Promise<void> {
+    await db
+      .insertInto('sessions')
+      .values({ ...session, last_used_at: session.created_at })
+      .execute();
+  },
+
+  find(db: Executor, id: string): Promise<SessionRow | undefined> {
+    return db
+      .selectFrom('sessions')
+      .select([
+        'id',
+        'tenant_id',
+        'user_id',
+        'user_agent',
+        'ip',
+        'created_at',
+        'last_used_at',
+        'idle_expires_at',
+        'absolute_expires_at',
+        'revoked_at',
+      ])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  /** The user's live sessions in the current tenant, newest first, after `before` (keyset). */
+  listActive(db: Executor, userId: string, limit: number, before: string | null): Promise<SessionRow[]> {
+    let query = db
+      .selectFrom('sessions')
+      .select([
+        'id',
+        'tenant_id',
+        'user_id',
+        'user_agent',
+        'ip',
+        'created_at',
+        'last_used_at',
+        'idle_expires_at',
+        'absolute_expires_at',
+        'revoked_at',
+      ])
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('idle_expires_at', '>', new Date())
+      .where('absolute_expires_at', '>', new Date());
+    if (before) query = query.where('id', '<', before);
+    return query.orderBy('id', 'desc').limit(limit).execute();
+  },
+
+  async touch(db: Executor, id: string, now: Date, idleExpiresAt: Date): Promise<void> {
+    await db
+      .updateTable('sessions')
+      .set({ last_used_at: now, idle_expires_at: idleExpiresAt })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /** Revokes live sessions matching the filter; answers the ids revoked. */
+  async revoke(
+    db: Executor,
+    filter: { id?: string; userId?: string; tenantId?: string; exceptId?: string },
+    reason: string,
+  ): Promise<string[]> {
+    let query = db
+      .updateTable('sessions')
+      .set({ revoked_at: new Date(), revoked_reason: reason })
+      .where('revoked_at', 'is', null);
+    if (filter.id) query = query.where('id', '=', filter.id);
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.tenantId) query = query.where('tenant_id', '=', filter.tenantId);
+    if (filter.exceptId) query = query.where('id', '!=', filter.exceptId);
+    const rows = await query.returning('id').execute();
+    return rows.map((row) => row.id);
+  },
+};
+
+export const refreshTokens = {
+  async insert(
+    db: Executor,
+    token: { token_hash: Buffer; tenant_id: string; session_id: string; generation: number },
+  ): Promise<void> {
+    await db.insertInto('refresh_tokens').values(token).execute();
+  },
+
+  /** The token's row, locked: two refreshes with one token are serialized. */
+  findForUpdate(db: Executor, tokenHash: Buffer) {
+    return db
+      .selectFrom('refresh_tokens')
+      .select(['session_id', 'generation', 'spent_at', 'replacement_sealed'])
+      .where('token_hash', '=', tokenHash)
+      .forUpdate()
+      .executeTakeFirst();
+  },
+
+  async spend(db: Executor, tokenHash: Buffer, replacementSealed: string | null): Promise<void> {
+    await db
+      .updateTable('refresh_tokens')
+      .set({ spent_at: new Date(), replacement_sealed: replacementSealed })
+      .where('token_hash', '=', tokenHash)
+      .execute();
+  },
+
+  /** Drops the sealed successors of a session (on revocation they must never be handed out). */
+  async forgetReplacements(db: Executor, sessionIds: string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    await db
+      .updateTable('refresh_tokens')
+      .set({ replacement_sealed: null })
+      .where('session_id', 'in', sessionIds)
+      .where('replacement_sealed', 'is not', null)
+      .execute();
+  },
+};
+
+export const signingKeys = {
+  list(db: Executor) {
+    return db
+      .selectFrom('signing_keys')
+      .select(['kid', 'alg', 'public_jwk', 'private_key_sealed', 'created_at', 'retired_at', 'publish_until'])
+      .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', new Date())]))
+      .orderBy('created_at', 'desc')
+      .execute();
+  },
+
+  async insert(
+    db: Executor,
+    key: { kid: string; alg: string; public_jwk: unknown; private_key_sealed: string; created_at: Date },
+  ): Promise<void> {
+    await db
+      .insertInto('signing_keys')
+      .values({ ...key, public_jwk: JSON.stringify(key.public_jwk) })
+      .execute();
+  },
+
+  /** Retires every signing key but `keepKid`; each stays published until `publishUntil`. */
+  async retireOthers(db: Executor, keepKid: string, now: Date, publishUntil: Date): Promise<void> {
+    await db
+      .updateTable('signing_keys')
+      .set({ retired_at: now, publish_until: publishUntil })
+      .where('kid', '!=', keepKid)
+      .where('retired_at', 'is', null)
+      .execute();
+  },
+};
+
+export const oneTimeTokens = {
+  async insert(
+    db: Executor,
+    token: { id: string; token_hash: Buffer; purpose: 'reset' | 'verify'; user_id: string; expires_at: Date },
+  ): Promise<void> {
+    await db.insertInto('one_time_tokens').values(token).execute();
+  },
+
+  /** Spends a live token of the purpose at most once; answers its user, or undefined. */
+  async spend(db: Executor, tokenHash: Buffer, purpose: 'reset' | 'verify'): Promise<string | undefined> {
+    const row = await db
+      .updateTable('one_time_tokens')
+      .set({ used_at: new Date() })
+      .where('token_hash', '=', tokenHash)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .returning('user_id')
+      .executeTakeFirst();
+    return row?.user_id;
+  },
+
+  /** Spends every live token of the purpose for the user (a new reset makes older links void). */
+  async spendAll(db: Executor, userId: string, purpose: 'reset' | 'verify'): Promise<void> {
+    await db
+      .updateTable('one_time_tokens')
+      .set({ used_at: new Date() })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .execute();
+  },
+};
+
+export const invitations = {
+  async insert(
+    db: Executor,
+    invitation: {
+      id: string;
+      tenant_id: string;
+      email: string;
+      roles: string[];
+      token_hash: Buffer;
+      invited_by: string;
+      expires_at: Date;
+      created_at: Date;
+    },
+  ): Promise<void> {
+    await db.insertInto('invitations').values(invitation).execute();
+  },
+
+  /** Accepts a live invitation at most once; answers it, or undefined. */
+  accept(db: Executor, tokenHash: Buffer, userId: string) {
+    return db
+      .updateTable('invitations')
+      .set({ accepted_at: new Date(), accepted_by: userId })
+      .where('token_hash', '=', tokenHash)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .returning(['id', 'tenant_id', 'email', 'roles'])
+      .executeTakeFirst();
+  },
+
+  findLive(db: Executor, tokenHash: Buffer) {
+    return db
+      .selectFrom('invitations')
+      .select(['id', 'tenant_id', 'email', 'roles'])
+      .where('token_hash', '=', tokenHash)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .executeTakeFirst();
+  },
+};

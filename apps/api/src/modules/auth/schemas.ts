@@ -1,0 +1,81 @@
+import { MeSchema, SessionSchema, TenantSummarySchema, TokenAnswerSchema, ROLES } from '@tessera/contracts';
+import { Type, type Static } from '@sinclair/typebox';
+import { Page } from '../../platform/http/schemas';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords';
+
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 320 });
+export const Password = Type.String({
+  minLength: PASSWORD_MIN_LENGTH,
+  maxLength: PASSWORD_MAX_LENGTH,
+  description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters; common passwords are refused`,
+});
+/** A password being checked, not chosen: any length up to the maximum (no hint about policy). */
+const GivenPassword = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
+const OpaqueToken = Type.String({ minLength: 16, maxLength: 200 });
+export const RoleList = Type.Array(Type.Union(ROLES.map((role) => Type.Literal(role))), {
+  minItems: 1,
+  maxItems: ROLES.length,
+  uniqueItems: true,
+});
+
+export const RegisterBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    tenant_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    invitation_token: Type.Optional(OpaqueToken),
+  },
+  { additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const RegisterAnswer = Type.Composite([
+  TokenAnswerSchema,
+  Type.Object({ tenant: TenantSummarySchema }),
+]);
+
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    password: GivenPassword,
+    tenant_id: Type.Optional(Type.String({ format: 'uuid' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export const ForgotBody = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 320 }) },
+  { additionalProperties: false },
+);
+export const ResetBody = Type.Object(
+  { token: OpaqueToken, password: Password },
+  { additionalProperties: false },
+);
+export const ChangePasswordBody = Type.Object(
+  { current_password: GivenPassword, new_password: Password },
+  { additionalProperties: false },
+);
+export const TokenBody = Type.Object({ token: OpaqueToken }, { additionalProperties: false });
+export const VerifiedAnswer = Type.Object({ email_verified: Type.Literal(true) });
+
+export const SessionsPage = Page(SessionSchema);
+
+export const Jwks = Type.Object({
+  keys: Type.Array(
+    Type.Object({
+      kty: Type.String(),
+      crv: Type.String(),
+      x: Type.String(),
+      kid: Type.String(),
+      alg: Type.String(),
+      use: Type.String(),
+    }),
+  ),
+});
+
+export { MeSchema, TokenAnswerSchema };

@@ -1,0 +1,94 @@
+import type { Invitation, Tenant, TenantUser } from '@tessera/contracts';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables';
+import { withTenant } from '../../platform/db/tenant';
+import { AppError, notFound } from '../../platform/errors';
+import type { Principal } from '../../platform/http/auth-guard';
+import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import type { AuthService } from '../auth';
+import { tenantAdmin, type TenantUserRow } from './repository';
+
+function userDto(row: TenantUserRow): TenantUser {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    email_verified: row.email_verified_at !== null,
+    roles: row.roles,
+    joined_at: row.joined_at.toISOString(),
+  };
+}
+
+/**
+ * Tenant administration: the tenant, its members, invitations, role changes, removal. A member
+ * whose roles shrink or who is removed loses their sessions in the tenant at once; the tenant
+ * always keeps at least one admin.
+ */
+export class TenantService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly auth: AuthService,
+  ) {}
+
+  async current(principal: Principal): Promise<Tenant> {
+    const tenant = await withTenant(this.db, principal.tenantId, (tx) =>
+      tenantAdmin.tenant(tx, principal.tenantId),
+    );
+    if (!tenant) throw notFound('tenant');
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      time_zone: tenant.time_zone,
+      created_at: tenant.created_at.toISOString(),
+    };
+  }
+
+  async users(
+    principal: Principal,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<{ data: TenantUser[]; next_cursor: string | null }> {
+    const after = decodeCursor<string>(page.cursor);
+    const rows = await withTenant(this.db, principal.tenantId, (tx) =>
+      tenantAdmin.listUsers(tx, principal.tenantId, page.limit + 1, typeof after === 'string' ? after : null),
+    );
+    const data = rows.slice(0, page.limit).map(userDto);
+    return { data, next_cursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
+  }
+
+  invite(principal: Principal, input: { email: string; roles: string[] }): Promise<Invitation> {
+    return this.auth.invite(principal, input);
+  }
+
+  async changeRoles(principal: Principal, userId: string, roles: string[]): Promise<TenantUser> {
+    const wanted = [...new Set(roles)];
+    const { user, reduced } = await withTenant(this.db, principal.tenantId, async (tx) => {
+      const admins = await tenantAdmin.adminIds(tx, principal.tenantId);
+      const member = await tenantAdmin.findUser(tx, principal.tenantId, userId);
+      if (!member) throw notFound('user');
+      if (member.roles.includes('admin') && !wanted.includes('admin') && admins.length <= 1) {
+        throw new AppError('last_admin', 'The tenant must keep at least one admin');
+      }
+      await tenantAdmin.setRoles(tx, principal.tenantId, userId, wanted);
+      return {
+        user: { ...member, roles: wanted },
+        reduced: member.roles.some((role) => !wanted.includes(role)),
+      };
+    });
+    // Tokens carry roles: when a role is taken away, the member's tokens must not keep it.
+    if (reduced) await this.auth.revokeUserSessions(principal.tenantId, userId, 'roles_reduced');
+    return userDto(user);
+  }
+
+  async remove(principal: Principal, userId: string): Promise<void> {
+    await withTenant(this.db, principal.tenantId, async (tx) => {
+      const admins = await tenantAdmin.adminIds(tx, principal.tenantId);
+      const member = await tenantAdmin.findUser(tx, principal.tenantId, userId);
+      if (!member) throw notFound('user');
+      if (member.roles.includes('admin') && admins.length <= 1) {
+        throw new AppError('last_admin', 'The tenant must keep at least one admin');
+      }
+      await tenantAdmin.remove(tx, principal.tenantId, userId);
+    });
+    await this.auth.revokeUserSessions(principal.tenantId, userId, 'removed_from_tenant');
+  }
+}

@@ -1,0 +1,10 @@
+export {
+  createRateLimiter,
+  gcra,
+  MemoryRateLimiter,
+  rateLimitHeaders,
+  RedisRateLimiter,
+  type LimitOptions,
+  type LimitResult,
+  type RateLimiter,
+} from './limiter';

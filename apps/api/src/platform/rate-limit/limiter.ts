@@ -1,0 +1,197 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * A shared rate limiter: GCRA (the generic cell rate algorithm, a leaky bucket kept as one
+ * timestamp per key). `limit` requests are allowed in any `windowMs`, as a burst or spread out;
+ * each spent unit is earned back after windowMs / limit. With Redis the state lives in one key per
+ * limited thing (prefixed with REDIS_KEY_PREFIX) and is updated by one atomic Lua script, so the
+ * limit holds across every API process; without Redis an in-process map does the same arithmetic.
+ */
+export interface LimitOptions {
+  /** How many units the window allows. */
+  limit: number;
+  windowMs: number;
+  /** Units this call spends (default 1). */
+  cost?: number;
+}
+
+export interface LimitResult {
+  allowed: boolean;
+  limit: number;
+  /** Units still available right now after this call. */
+  remaining: number;
+  /** Milliseconds until the bucket is full again (every unit earned back). */
+  resetMs: number;
+  /** Milliseconds to wait before this call would be allowed; 0 when allowed. */
+  retryAfterMs: number;
+}
+
+export interface RateLimiter {
+  /** Spends `cost` units if the limit allows it; a refused call spends nothing. */
+  consume(key: string, options: LimitOptions): Promise<LimitResult>;
+  /** Whether `cost` units could be spent now, spending nothing. */
+  peek(key: string, options: LimitOptions): Promise<LimitResult>;
+  /** Forgets a key: its full limit is available again. */
+  reset(key: string): Promise<void>;
+}
+
+interface Gcra {
+  allowed: boolean;
+  newTat: number;
+  result: LimitResult;
+}
+
+/** The GCRA step in JavaScript; the Lua script below is the same arithmetic. */
+export function gcra(tat: number | null, now: number, options: LimitOptions): Gcra {
+  const cost = options.cost ?? 1;
+  const interval = options.windowMs / options.limit;
+  const base = Math.max(tat ?? now, now);
+  const newTat = base + cost * interval;
+  const allowAt = newTat - options.windowMs;
+  if (now < allowAt) {
+    const current = base - now;
+    return {
+      allowed: false,
+      newTat: base,
+      result: {
+        allowed: false,
+        limit: options.limit,
+        remaining: Math.max(0, Math.floor((options.windowMs - current) / interval)),
+        resetMs: Math.ceil(current),
+        retryAfterMs: Math.ceil(allowAt - now),
+      },
+    };
+  }
+  const used = newTat - now;
+  return {
+    allowed: true,
+    newTat,
+    result: {
+      allowed: true,
+      limit: options.limit,
+      remaining: Math.max(0, Math.floor((options.windowMs - used) / interval + 1e-9)),
+      resetMs: Math.ceil(used),
+      retryAfterMs: 0,
+    },
+  };
+}
+
+// KEYS[1] the bucket; ARGV: limit, windowMs, cost, dryRun (1|0). The clock is Redis' own, so
+// processes with drifting clocks agree. Answers {allowed, remaining, resetMs, retryAfterMs}.
+const GCRA_SCRIPT = `
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local dry = ARGV[4] == '1'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = window / limit
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local base = math.max(tat, now)
+local newTat = base + cost * interval
+local allowAt = newTat - window
+if now < allowAt then
+  local current = base - now
+  return {0, math.max(0, math.floor((window - current) / interval)), math.ceil(current), math.ceil(allowAt - now)}
+end
+local used = newTat - now
+if not dry and cost > 0 then
+  redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.max(1, math.ceil(used)))
+end
+return {1, math.max(0, math.floor((window - used) / interval + 1e-9)), math.ceil(used), 0}
+`;
+
+type RedisWithGcra = Redis & {
+  tesseraGcra(key: string, limit: number, windowMs: number, cost: number, dry: number): Promise<number[]>;
+};
+
+export class RedisRateLimiter implements RateLimiter {
+  private readonly redis: RedisWithGcra;
+
+  constructor(
+    redis: Redis,
+    private readonly keyPrefix: string,
+  ) {
+    if (!('tesseraGcra' in redis)) redis.defineCommand('tesseraGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+    this.redis = redis as RedisWithGcra;
+  }
+
+  consume(key: string, options: LimitOptions): Promise<LimitResult> {
+    return this.run(key, options, false);
+  }
+
+  peek(key: string, options: LimitOptions): Promise<LimitResult> {
+    return this.run(key, options, true);
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.redis.del(this.keyOf(key));
+  }
+
+  private keyOf(key: string): string {
+    return `${this.keyPrefix}ratelimit:${key}`;
+  }
+
+  private async run(key: string, options: LimitOptions, dry: boolean): Promise<LimitResult> {
+    const [allowed, remaining, resetMs, retryAfterMs] = await this.redis.tesseraGcra(
+      this.keyOf(key),
+      options.limit,
+      options.windowMs,
+      options.cost ?? 1,
+      dry ? 1 : 0,
+    );
+    return {
+      allowed: allowed === 1,
+      limit: options.limit,
+      remaining: remaining ?? 0,
+      resetMs: resetMs ?? 0,
+      retryAfterMs: retryAfterMs ?? 0,
+    };
+  }
+}
+
+/** The embedded default: the same limits, for one process. Expired buckets are swept as it goes. */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly buckets = new Map<string, number>();
+  private lastSweep = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  consume(key: string, options: LimitOptions): Promise<LimitResult> {
+    const now = this.now();
+    this.sweep(now);
+    const step = gcra(this.buckets.get(key) ?? null, now, options);
+    if (step.allowed && (options.cost ?? 1) > 0) this.buckets.set(key, step.newTat);
+    return Promise.resolve(step.result);
+  }
+
+  peek(key: string, options: LimitOptions): Promise<LimitResult> {
+    return Promise.resolve(gcra(this.buckets.get(key) ?? null, this.now(), options).result);
+  }
+
+  reset(key: string): Promise<void> {
+    this.buckets.delete(key);
+    return Promise.resolve();
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 60_000) return;
+    this.lastSweep = now;
+    for (const [key, tat] of this.buckets) if (tat <= now) this.buckets.delete(key);
+  }
+}
+
+export function createRateLimiter(redis: Redis | null, keyPrefix: string): RateLimiter {
+  return redis ? new RedisRateLimiter(redis, keyPrefix) : new MemoryRateLimiter();
+}
+
+/** The RateLimit-* headers (IETF draft) for a result, plus Retry-After when refused. */
+export function rateLimitHeaders(result: LimitResult): Record<string, string> {
+  const headers: Record<string, string> = {
+    'ratelimit-limit': String(result.limit),
+    'ratelimit-remaining': String(result.remaining),
+    'ratelimit-reset': String(Math.ceil(result.resetMs / 1000)),
+  };
+  if (!result.allowed) headers['retry-after'] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+  return headers;
+}

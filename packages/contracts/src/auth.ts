@@ -1,0 +1,73 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { UUID_PATTERN } from './uuid';
+
+/** Auth and tenant-administration answers (api-contract.md, "Auth"), shared by the API and the web app. */
+const Id = Type.String({ pattern: UUID_PATTERN, description: 'UUID' });
+const Time = Type.String({ format: 'date-time', description: 'ISO 8601 UTC' });
+const Roles = Type.Array(Type.String());
+
+export const MeSchema = Type.Object({
+  id: Id,
+  email: Type.String(),
+  name: Type.String(),
+  email_verified: Type.Boolean(),
+  tenant_id: Id,
+  roles: Roles,
+  permissions: Type.Array(Type.String()),
+  session_id: Id,
+  created_at: Time,
+});
+export type Me = Static<typeof MeSchema>;
+
+export const TokenAnswerSchema = Type.Object({
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'access-token lifetime, seconds' }),
+  user: MeSchema,
+});
+export type TokenAnswer = Static<typeof TokenAnswerSchema>;
+
+export const TenantSummarySchema = Type.Object({ id: Id, name: Type.String() });
+export type TenantSummary = Static<typeof TenantSummarySchema>;
+
+/** The answer of POST /auth/register: a token answer plus the tenant. */
+export type RegisterAnswer = TokenAnswer & { tenant: TenantSummary };
+
+export const SessionSchema = Type.Object({
+  id: Id,
+  created_at: Time,
+  last_used_at: Time,
+  expires_at: Time,
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean({ description: 'whether this is the session of the calling token' }),
+});
+export type SessionInfo = Static<typeof SessionSchema>;
+
+export const TenantSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  time_zone: Type.String(),
+  created_at: Time,
+});
+export type Tenant = Static<typeof TenantSchema>;
+
+export const TenantUserSchema = Type.Object({
+  id: Id,
+  email: Type.String(),
+  name: Type.String(),
+  email_verified: Type.Boolean(),
+  roles: Roles,
+  joined_at: Time,
+});
+export type TenantUser = Static<typeof TenantUserSchema>;
+
+export const InvitationSchema = Type.Object({
+  id: Id,
+  email: Type.String(),
+  roles: Roles,
+  expires_at: Time,
+  created_at: Time,
+});
+export type Invitation = Static<typeof InvitationSchema>;
