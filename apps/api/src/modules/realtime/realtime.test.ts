@@ -1,0 +1,328 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RealtimeEventMessage, ServerMessage } from '@tessera/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app';
+import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
+import { serviceAvailable } from '../../../test/support/services';
+import { SocketClient } from './testing';
+
+const postgresUp = await serviceAvailable('postgres');
+const redisUp = postgresUp && (await serviceAvailable('redis'));
+const apiRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const isEvent = (type: string, channel?: string) => (message: ServerMessage) =>
+  message.type === 'event' && message.event_type === type && (!channel || message.channel === channel);
+const isOrderEvent = (orderId: string) => (message: ServerMessage) =>
+  message.type === 'event' &&
+  message.event_type === 'commerce.order.created' &&
+  (message.data as { order_id: string }).order_id === orderId;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A product with stock, and a way to order it: the commerce API as a client uses it. */
+async function shop(testApp: TestApp, auth: AuthHeaders) {
+  const product = await testApp.app.inject({
+    method: 'POST',
+    url: '/commerce/products',
+    headers: auth,
+    payload: {
+      sku: `SKU-${Math.random().toString(36).slice(2, 8)}`,
+      name: 'Mug',
+      price: 1250,
+      currency: 'EUR',
+    },
+  });
+  expect(product.statusCode).toBe(201);
+  const productId = product.json<{ id: string }>().id;
+  const stock = await testApp.app.inject({
+    method: 'PUT',
+    url: `/commerce/inventory/${productId}`,
+    headers: auth,
+    payload: { on_hand: 1000, low_stock_threshold: 2 },
+  });
+  expect(stock.statusCode).toBe(200);
+  return {
+    productId,
+    order: async (quantity = 1): Promise<{ id: string; committedAt: number }> => {
+      const response = await testApp.app.inject({
+        method: 'POST',
+        url: '/commerce/orders',
+        headers: auth,
+        payload: { lines: [{ product_id: productId, quantity }] },
+      });
+      expect(response.statusCode).toBe(201);
+      return { id: response.json<{ id: string }>().id, committedAt: Date.now() };
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.runIf(redisUp)('realtime over Redis streams', () => {
+  let testApp: TestApp;
+  let base: string;
+  let admin: TestTenant;
+  let other: TestTenant;
+
+  const connect = async (token: string) => {
+    const client = await SocketClient.open(`${base}/ws?access_token=${encodeURIComponent(token)}`);
+    await client.next((message) => message.type === 'ready');
+    return client;
+  };
+  const subscribed = async (token: string, channel: string, lastEventId?: string) => {
+    const client = await connect(token);
+    client.send({ type: 'subscribe', channel, ...(lastEventId ? { last_event_id: lastEventId } : {}) });
+    await client.next((message) => message.type === 'subscribed' && message.channel === channel);
+    return client;
+  };
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ redis: true, env: { REALTIME_AUTH_TIMEOUT_MS: '300' } });
+    const address = await testApp.app.listen({ port: 0, host: '127.0.0.1' });
+    base = address.replace(/^http/, 'ws');
+    // The relay runs as in production (woken by NOTIFY), so the latency measured is the real one.
+    testApp.platform.relay.start();
+    admin = await registerTenant(testApp);
+    other = await registerTenant(testApp);
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('refuses a socket without a valid token', async () => {
+    await expect(SocketClient.open(`${base}/ws?access_token=not-a-token`)).rejects.toThrow('401');
+    const silent = await SocketClient.open(`${base}/ws`);
+    expect((await silent.closed).code).toBe(4401);
+    const wrong = await SocketClient.open(`${base}/ws`);
+    wrong.send({ type: 'auth', token: 'forged' });
+    expect(await wrong.next((m) => m.type === 'error')).toMatchObject({ code: 'unauthenticated' });
+    expect((await wrong.closed).code).toBe(4401);
+  });
+
+  it('accepts the token in a first auth message', async () => {
+    const client = await SocketClient.open(`${base}/ws`);
+    client.send({ type: 'auth', token: admin.accessToken });
+    expect(await client.next((m) => m.type === 'ready')).toMatchObject({
+      user_id: admin.user.id,
+      tenant_id: admin.tenant.id,
+    });
+    client.send({ type: 'ping' });
+    await client.next((m) => m.type === 'pong');
+    client.close();
+  });
+
+  it('delivers commerce.order.created within 1 s of the commit, and nothing to another tenant', async () => {
+    const mine = await subscribed(admin.accessToken, 'orders');
+    const theirs = await subscribed(other.accessToken, 'orders');
+    const theirNotices = await subscribed(other.accessToken, 'notifications');
+    const { order } = await shop(testApp, admin.auth);
+    const placed = await order();
+    const event = await mine.next<RealtimeEventMessage>(isOrderEvent(placed.id), 1000);
+    const latency = Date.now() - placed.committedAt;
+    expect(latency).toBeLessThan(1000);
+    expect(event).toMatchObject({ channel: 'orders', event_type: 'commerce.order.created' });
+    expect(event.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Date.parse(event.occurred_at)).not.toBeNaN();
+    await sleep(300);
+    expect(theirs.messages.filter((m) => m.type === 'event')).toEqual([]);
+    expect(theirNotices.messages.filter((m) => m.type === 'event')).toEqual([]);
+    for (const client of [mine, theirs, theirNotices]) client.close();
+  });
+
+  it('needs the read permission of a channel; notifications go only to users who may act on them', async () => {
+    const shopper = await addMember(testApp, admin, ['user']);
+    const client = await connect(shopper.accessToken);
+    client.send({ type: 'subscribe', channel: 'orders' });
+    expect(await client.next((m) => m.type === 'error')).toMatchObject({
+      code: 'forbidden',
+      channel: 'orders',
+    });
+    client.send({ type: 'subscribe', channel: 'notifications' });
+    await client.next((m) => m.type === 'subscribed');
+    const adminNotices = await subscribed(admin.accessToken, 'notifications');
+
+    const { order } = await shop(testApp, admin.auth);
+    const placed = await order();
+    const cancel = await testApp.app.inject({
+      method: 'POST',
+      url: `/commerce/orders/${placed.id}/cancel`,
+      headers: admin.auth,
+    });
+    expect(cancel.statusCode).toBe(200);
+    const notice = await adminNotices.next<RealtimeEventMessage>(
+      isEvent('commerce.order.status_changed', 'notifications'),
+    );
+    expect(notice.data).toMatchObject({ kind: 'order_status', order_id: placed.id });
+    await sleep(300);
+    expect(client.messages.filter((m) => m.type === 'event')).toEqual([]);
+    client.close();
+    adminNotices.close();
+  });
+
+  it('replays exactly the missed events on resume, and says when the gap is too old', async () => {
+    const { order } = await shop(testApp, admin.auth);
+    const first = await subscribed(admin.accessToken, 'orders');
+    const seen = await order();
+    const last = await first.next<RealtimeEventMessage>(isOrderEvent(seen.id));
+    first.close();
+    await first.closed;
+
+    const missed = [await order(), await order(), await order()];
+    const resumed = await connect(admin.accessToken);
+    resumed.send({ type: 'subscribe', channel: 'orders', last_event_id: last.id });
+    const done = await resumed.next((m) => m.type === 'subscribed');
+    expect(done).toMatchObject({ replayed: 3 });
+    const replayed = resumed.messages.filter((m): m is RealtimeEventMessage => m.type === 'event');
+    expect(replayed.map((m) => (m.data as { order_id: string }).order_id)).toEqual(missed.map((o) => o.id));
+
+    // Live events follow the replay, once each.
+    const after = await order();
+    await resumed.next(isOrderEvent(after.id));
+    await sleep(200);
+    const ids = resumed.messages.filter((m) => m.type === 'event').map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(4);
+    resumed.close();
+
+    // Another tenant's event id is unknown here: a gap, never their events.
+    const stranger = await connect(other.accessToken);
+    stranger.send({ type: 'subscribe', channel: 'orders', last_event_id: last.id });
+    expect(await stranger.next((m) => m.type === 'error')).toMatchObject({
+      code: 'replay_gap',
+      channel: 'orders',
+    });
+    expect(await stranger.next((m) => m.type === 'subscribed')).toMatchObject({ replayed: 0 });
+    expect(stranger.messages.filter((m) => m.type === 'event')).toEqual([]);
+    stranger.close();
+  });
+
+  it('pushes the dashboard figures as orders happen', async () => {
+    const client = await subscribed(admin.accessToken, 'dashboard');
+    const { order } = await shop(testApp, admin.auth);
+    const placed = await order(2);
+    const pushed = await client.next<RealtimeEventMessage>(isEvent('commerce.order.created', 'dashboard'));
+    expect(pushed.data).toMatchObject({ date: new Date().toISOString().slice(0, 10) });
+    expect((pushed.data as { orders: number }).orders).toBeGreaterThanOrEqual(1);
+    expect(placed.id).toBeTruthy();
+    client.close();
+  });
+
+  it('a logout closes the sockets of that session only', async () => {
+    const member = await addMember(testApp, admin, ['staff']);
+    const ofSession = await subscribed(member.accessToken, 'orders');
+    const ofAdmin = await subscribed(admin.accessToken, 'orders');
+    const logout = await testApp.app.inject({ method: 'POST', url: '/auth/logout', headers: member.auth });
+    expect(logout.statusCode).toBe(204);
+    const closed = await Promise.race([ofSession.closed, sleep(2000).then(() => null)]);
+    expect(closed?.code).toBe(4403);
+    expect(ofAdmin.socket.readyState).toBe(ofAdmin.socket.OPEN);
+    ofAdmin.close();
+  });
+
+  describe('across API processes', () => {
+    let child: ChildProcess | null = null;
+    let childBase = '';
+
+    beforeAll(async () => {
+      const port = await freePort();
+      child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: apiRoot,
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'warn',
+          ROLE: 'api',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_URL: testApp.config.DATABASE_URL,
+          REDIS_URL: testApp.config.REDIS_URL,
+          REDIS_KEY_PREFIX: testApp.config.REDIS_KEY_PREFIX,
+          // The same master key, so the second process opens the same signing keys.
+          DATA_DIR: testApp.config.DATA_DIR,
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      childBase = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const ready = await fetch(`${childBase}/health/ready`).then(
+          (response) => response.ok,
+          () => false,
+        );
+        if (ready) break;
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error('the second API process did not start');
+        await sleep(200);
+      }
+    }, 60_000);
+
+    afterAll(async () => {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    });
+
+    it('an order made through one process reaches a socket on the other', async () => {
+      const remote = await SocketClient.open(
+        `${childBase.replace(/^http/, 'ws')}/ws?access_token=${admin.accessToken}`,
+      );
+      await remote.next((m) => m.type === 'ready');
+      remote.send({ type: 'subscribe', channel: 'orders' });
+      await remote.next((m) => m.type === 'subscribed');
+      const { order } = await shop(testApp, admin.auth);
+      const placed = await order();
+      await remote.next(isOrderEvent(placed.id), 1000);
+      expect(Date.now() - placed.committedAt).toBeLessThan(1000);
+
+      // A logout on this process closes the session's socket on the other one.
+      const member = await addMember(testApp, admin, ['staff']);
+      const elsewhere = await SocketClient.open(
+        `${childBase.replace(/^http/, 'ws')}/ws?access_token=${member.accessToken}`,
+      );
+      await elsewhere.next((m) => m.type === 'ready');
+      await testApp.app.inject({ method: 'POST', url: '/auth/logout', headers: member.auth });
+      const closed = await Promise.race([elsewhere.closed, sleep(2000).then(() => null)]);
+      expect(closed?.code).toBe(4403);
+      remote.close();
+    });
+  });
+});
+
+describe.runIf(postgresUp)('realtime in the embedded default (in-process bus)', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    await testApp.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('delivers committed events to the sockets of the tenant', async () => {
+    const admin = await registerTenant(testApp);
+    const address = testApp.app.server.address() as net.AddressInfo;
+    const client = await SocketClient.open(
+      `ws://127.0.0.1:${address.port}/ws?access_token=${admin.accessToken}`,
+    );
+    await client.next((m) => m.type === 'ready');
+    client.send({ type: 'subscribe', channel: 'inventory' });
+    await client.next((m) => m.type === 'subscribed');
+    const { productId } = await shop(testApp, admin.auth);
+    await testApp.flushEvents();
+    const event = await client.next<RealtimeEventMessage>(isEvent('inventory.stock.updated', 'inventory'));
+    expect(event.data).toMatchObject({ product_id: productId, on_hand: 1000 });
+    client.close();
+  });
+});

@@ -1,0 +1,261 @@
+import websocket from '@fastify/websocket';
+import {
+  CHANNEL_PERMISSIONS,
+  REALTIME_CLOSE,
+  isRealtimeChannel,
+  isUuid,
+  type ClientMessage,
+  type RealtimeChannel,
+} from '@tessera/contracts';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type WebSocket from 'ws';
+import type { Config } from '../../platform/config';
+import { AppError } from '../../platform/errors';
+import { bearerToken, type AccessTokenVerifier, type Principal } from '../../platform/http/auth-guard';
+import type { Platform } from '../../platform/platform';
+import { carries } from './channels';
+import { eventMessage, type Connection, type RealtimeHub, type Subscription } from './hub';
+import { missedEvents } from './replay';
+
+interface SocketState {
+  connection: Connection | null;
+  alive: boolean;
+}
+
+export interface RealtimeRouteDeps {
+  platform: Platform;
+  hub: RealtimeHub;
+  verifier: AccessTokenVerifier;
+}
+
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+function tokenOf(request: FastifyRequest): string | null {
+  const query = request.query as { access_token?: unknown } | undefined;
+  if (typeof query?.access_token === 'string' && query.access_token) return query.access_token;
+  return bearerToken(request);
+}
+
+/** Parses a client message; null when it is not one the protocol knows. */
+function parse(raw: WebSocket.RawData): ClientMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(textOf(raw));
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const message = value as Record<string, unknown>;
+  switch (message.type) {
+    case 'auth':
+      return typeof message.token === 'string' ? { type: 'auth', token: message.token } : null;
+    case 'subscribe':
+    case 'unsubscribe':
+      if (!isRealtimeChannel(message.channel)) return null;
+      if (message.type === 'unsubscribe') return { type: 'unsubscribe', channel: message.channel };
+      if (message.last_event_id !== undefined && message.last_event_id !== null) {
+        if (typeof message.last_event_id !== 'string' || !isUuid(message.last_event_id)) return null;
+        return { type: 'subscribe', channel: message.channel, last_event_id: message.last_event_id };
+      }
+      return { type: 'subscribe', channel: message.channel };
+    case 'ping':
+      return { type: 'ping' };
+    default:
+      return null;
+  }
+}
+
+/**
+ * `GET /ws`: the realtime socket. The access token comes as `?access_token=` (refused with 401
+ * before the upgrade when invalid) or in a first `auth` message within REALTIME_AUTH_TIMEOUT_MS.
+ * A ping goes out every REALTIME_HEARTBEAT_MS: a socket that missed the previous pong is
+ * terminated, and each token is verified again, so a revoked session's sockets close.
+ */
+export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): FastifyPluginAsync {
+  const config: Config = platform.config;
+  const logger = platform.logger.child({ module: 'realtime' });
+  const states = new Map<WebSocket, SocketState>();
+
+  const refuse = (socket: WebSocket, message: string) => {
+    socket.send(JSON.stringify({ type: 'error', code: 'unauthenticated', message }));
+    socket.close(REALTIME_CLOSE.unauthenticated, 'unauthenticated');
+  };
+
+  const attach = (socket: WebSocket, state: SocketState, principal: Principal, token: string) => {
+    if (state.connection) {
+      const same =
+        state.connection.principal.userId === principal.userId &&
+        state.connection.principal.tenantId === principal.tenantId;
+      if (!same) return refuse(socket, 'A socket stays with the user it was opened by');
+      state.connection.principal = principal;
+      state.connection.token = token;
+      return;
+    }
+    state.connection = { socket, principal, token, subscriptions: new Map() };
+    hub.add(state.connection);
+    hub.send(state.connection, { type: 'ready', user_id: principal.userId, tenant_id: principal.tenantId });
+  };
+
+  const subscribe = async (connection: Connection, channel: RealtimeChannel, lastEventId?: string) => {
+    const permission = CHANNEL_PERMISSIONS[channel];
+    if (permission && !connection.principal.permissions.includes(permission)) {
+      hub.send(connection, {
+        type: 'error',
+        code: 'forbidden',
+        channel,
+        message: `The ${channel} channel needs the ${permission} permission`,
+      });
+      return;
+    }
+    const subscription: Subscription = { pending: lastEventId ? [] : null, skip: new Set() };
+    connection.subscriptions.set(channel, subscription);
+    if (!lastEventId || channel === 'dashboard') {
+      subscription.pending = null;
+      hub.send(connection, { type: 'subscribed', channel, replayed: 0 });
+      return;
+    }
+    const result = await missedEvents(
+      platform.db,
+      connection.principal.tenantId,
+      channel,
+      lastEventId,
+      config.REALTIME_REPLAY_MAX_EVENTS,
+    ).catch((error: unknown) => {
+      logger.error({ err: error }, 'replay failed');
+      return { kind: 'gap' as const, reason: 'The missed events could not be read; refetch' };
+    });
+    if (connection.subscriptions.get(channel) !== subscription) return;
+    const sent = new Set<string>();
+    if (result.kind === 'gap') {
+      hub.send(connection, { type: 'error', code: 'replay_gap', channel, message: result.reason });
+    } else {
+      for (const event of result.events) {
+        sent.add(event.id);
+        if (carries(channel, event) && hub.mayReceive(connection, channel, event))
+          hub.send(connection, eventMessage(channel, event));
+      }
+      for (const id of result.unpublished) subscription.skip.add(id);
+    }
+    // Live events that came during the replay follow it, without those the replay already sent.
+    const waiting = subscription.pending ?? [];
+    subscription.pending = null;
+    for (const event of waiting) {
+      subscription.skip.delete(event.id);
+      if (!sent.has(event.id) && hub.mayReceive(connection, channel, event))
+        hub.send(connection, eventMessage(channel, event));
+    }
+    hub.send(connection, { type: 'subscribed', channel, replayed: sent.size });
+  };
+
+  const onMessage = async (socket: WebSocket, state: SocketState, raw: WebSocket.RawData) => {
+    const message = parse(raw);
+    if (!message) {
+      socket.send(JSON.stringify({ type: 'error', code: 'invalid_message', message: 'Unknown message' }));
+      return;
+    }
+    if (message.type === 'auth') {
+      const principal = await verifier.verify(message.token).catch(() => null);
+      if (!principal) return refuse(socket, 'The access token is not valid');
+      return attach(socket, state, principal, message.token);
+    }
+    const connection = state.connection;
+    if (!connection) return refuse(socket, 'Authenticate first: {"type":"auth","token":...}');
+    switch (message.type) {
+      case 'subscribe':
+        return subscribe(connection, message.channel, message.last_event_id);
+      case 'unsubscribe':
+        connection.subscriptions.delete(message.channel);
+        return hub.send(connection, { type: 'unsubscribed', channel: message.channel });
+      case 'ping':
+        return hub.send(connection, { type: 'pong' });
+    }
+  };
+
+  const heartbeat = async () => {
+    for (const [socket, state] of states) {
+      if (!state.alive) {
+        socket.terminate();
+        continue;
+      }
+      state.alive = false;
+      socket.ping();
+      const connection = state.connection;
+      if (!connection) continue;
+      const principal = await verifier.verify(connection.token).catch(() => null);
+      if (principal) connection.principal = principal;
+      else if (states.has(socket)) {
+        hub.remove(connection);
+        refuse(socket, 'The access token expired or its session was revoked');
+      }
+    }
+  };
+
+  return async (app) => {
+    await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
+    let beating: Promise<void> | null = null;
+    const timer = setInterval(() => {
+      beating ??= heartbeat()
+        .catch((error: unknown) => logger.error({ err: error }, 'heartbeat failed'))
+        .finally(() => (beating = null));
+    }, config.REALTIME_HEARTBEAT_MS);
+    timer.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      for (const socket of states.keys()) socket.close(REALTIME_CLOSE.shuttingDown, 'server shutting down');
+    });
+
+    app.get(
+      '/ws',
+      {
+        websocket: true,
+        config: { public: true },
+        schema: {
+          tags: ['realtime'],
+          summary: 'Realtime events over WebSocket (JSON messages; see the contract)',
+          querystring: {
+            type: 'object',
+            properties: { access_token: { type: 'string', maxLength: 4096 } },
+          },
+        },
+        // A token given at connect is checked before the upgrade: a bad one gets a plain 401.
+        preValidation: async (request) => {
+          const token = tokenOf(request);
+          if (!token) return;
+          request.principalOrNull = await verifier.verify(token).catch(() => {
+            throw new AppError('unauthenticated', 'The access token is not valid', {
+              headers: { 'www-authenticate': 'Bearer' },
+            });
+          });
+        },
+      },
+      (socket, request) => {
+        const state: SocketState = { connection: null, alive: true };
+        states.set(socket, state);
+        socket.on('pong', () => (state.alive = true));
+        socket.on('close', () => {
+          clearTimeout(authTimer);
+          states.delete(socket);
+          if (state.connection) hub.remove(state.connection);
+        });
+        socket.on('message', (raw) => {
+          state.alive = true;
+          onMessage(socket, state, raw).catch((error: unknown) => {
+            logger.error({ err: error }, 'realtime message failed');
+          });
+        });
+        const authTimer = setTimeout(() => {
+          if (!state.connection) refuse(socket, 'No access token within the time allowed');
+        }, config.REALTIME_AUTH_TIMEOUT_MS);
+        const token = tokenOf(request);
+        if (request.principalOrNull && token) attach(socket, state, request.principalOrNull, token);
+      },
+    );
+  };
+}
+
+/** The text of a WebSocket message, whichever of ws' buffer shapes it arrived in. */
+export function textOf(raw: WebSocket.RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw).toString('utf8');
+}
