@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +13,10 @@ export interface Figure {
   goal?: string;
 }
 
-const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
+export const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+/** Every figure reported in this run, in order; `npm run bench` writes them to results/latest.json. */
+export const figures: Figure[] = [];
 
 export function report(figure: Figure): Figure {
   const ratio = figure.baseline ? figure.value / figure.baseline.value : undefined;
@@ -25,11 +27,7 @@ export function report(figure: Figure): Figure {
   console.log(
     `${figure.benchmark.padEnd(14)} ${figure.metric.padEnd(28)} ${fmt(figure.value)} ${figure.unit}${base}${figure.goal ? `  (goal ${figure.goal})` : ''}`,
   );
-  fs.mkdirSync(resultsDir, { recursive: true });
-  fs.appendFileSync(
-    path.join(resultsDir, 'latest.ndjson'),
-    JSON.stringify({ ...withRatio, at: new Date().toISOString() }) + '\n',
-  );
+  figures.push(withRatio);
   return withRatio;
 }
 

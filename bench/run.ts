@@ -1,8 +1,11 @@
 /**
  * `npm run bench [name ...]`: runs the named benchmarks (all by default) against the local
- * PostgreSQL and Redis, printing each figure beside its same-run baseline; results are appended to
- * bench/results/latest.ndjson.
+ * PostgreSQL and Redis, printing each figure beside its same-run baseline as a ratio; every figure
+ * is written to bench/results/latest.json. Each benchmark is bounded in time and stops by itself.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { figures, RESULTS_DIR } from './lib';
 import { benchOutbox } from './outbox';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -15,7 +18,17 @@ if (unknown.length) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
   process.exit(2);
 }
+const failed: string[] = [];
 for (const name of wanted.length ? wanted : Object.keys(BENCHMARKS)) {
-  await BENCHMARKS[name]!();
+  try {
+    await BENCHMARKS[name]!();
+  } catch (error) {
+    failed.push(name);
+    console.error(`${name} failed:`, error);
+  }
 }
-process.exit(0);
+fs.mkdirSync(RESULTS_DIR, { recursive: true });
+const file = path.join(RESULTS_DIR, 'latest.json');
+fs.writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), figures, failed }, null, 2) + '\n');
+console.log(`\n${figures.length} figures written to ${path.relative(process.cwd(), file)}`);
+process.exit(failed.length ? 1 : 0);
