@@ -1,3 +1,4 @@
+export * from './analytics';
 export * from './event-data';
 export * from './events';
 export * from './permissions';

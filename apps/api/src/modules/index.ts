@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Consumer } from '../platform/events/bus';
 import type { AccessTokenVerifier } from '../platform/http/auth-guard';
 import type { Platform } from '../platform/platform';
+import { createAnalyticsModule } from './analytics';
 import { createAuthModule } from './auth';
 import { createCatalogModule } from './catalog';
 import { createInventoryModule } from './inventory';
@@ -30,8 +31,9 @@ export function createModules(platform: Platform): Modules {
   const inventory = createInventoryModule(platform);
   const catalog = createCatalogModule(platform, { inventory: inventory.service });
   const orders = createOrdersModule(platform, { catalog: catalog.service, inventory: inventory.service });
+  const analytics = createAnalyticsModule(platform, { products: catalog.service, lowStock: inventory.service });
   return {
-    list: [auth, tenants, catalog.module, inventory.module, orders.module],
+    list: [auth, tenants, catalog.module, inventory.module, orders.module, analytics.module],
     verifier: auth.verifier,
   };
 }

@@ -1,0 +1,438 @@
+import { uuidv7, type Gateway, type OrderLineData } from '@tessera/contracts';
+import fc from 'fast-check';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app';
+import { serviceAvailable } from '../../../test/support/services';
+import type { DB } from '../../platform/db/tables';
+import { withTenant } from '../../platform/db/tenant';
+import { AnalyticsService } from './service';
+import { emitDated, insertTenant, type DatedEvent } from './testing';
+
+const postgresUp = await serviceAvailable('postgres');
+
+const PRODUCTS = Array.from({ length: 6 }, (_, i) => ({
+  product_id: uuidv7(),
+  sku: `SKU-${i}`,
+  name: `Product ${i}`,
+}));
+const GATEWAYS: Gateway[] = ['stripe', 'square', 'paypal', 'manual'];
+const ZONES = ['UTC', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/New_York', 'Australia/Adelaide'];
+// Spans the 2026 US DST change (8 March), so local days of 23 hours are in play.
+const START = Date.parse('2026-03-06T00:00:00Z');
+const WINDOW_MINUTES = 5 * 24 * 60;
+
+const orderArb = fc.record({
+  currency: fc.constantFrom('EUR', 'EUR', 'USD'),
+  lines: fc.array(
+    fc.record({
+      product: fc.integer({ min: 0, max: PRODUCTS.length - 1 }),
+      quantity: fc.integer({ min: 1, max: 5 }),
+      unit_price: fc.integer({ min: 50, max: 5_000 }),
+    }),
+    { minLength: 1, maxLength: 4 },
+  ),
+  created: fc.integer({ min: 0, max: WINDOW_MINUTES }),
+  paidAfter: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
+  gateway: fc.constantFrom(...GATEWAYS),
+  // Captures in one or two steps: the first as a share of the total in percent.
+  firstCapture: fc.integer({ min: 0, max: 100 }),
+  refund: fc.option(
+    fc.record({
+      percent: fc.integer({ min: 1, max: 100 }),
+      after: fc.integer({ min: 1, max: 3_000 }),
+      failed: fc.boolean(),
+    }),
+    { nil: null },
+  ),
+});
+
+type OrderModel = typeof orderArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** The events a real order, its payment and its refund would raise, in time order. */
+function eventsOf(order: OrderModel): DatedEvent[] {
+  const orderId = uuidv7();
+  const lines: OrderLineData[] = order.lines.map((line) => ({
+    ...PRODUCTS[line.product]!,
+    quantity: line.quantity,
+    unit_price: line.unit_price,
+    line_total: line.quantity * line.unit_price,
+  }));
+  const total = lines.reduce((sum, line) => sum + line.line_total, 0);
+  const at = (minute: number) => new Date(START + minute * 60_000);
+  const events: DatedEvent[] = [
+    {
+      type: 'commerce.order.created',
+      at: at(order.created),
+      data: {
+        order_id: orderId,
+        number: 1,
+        status: 'pending',
+        payment_status: 'unpaid',
+        currency: order.currency,
+        subtotal: total,
+        total,
+        customer_email: null,
+        lines,
+      },
+    },
+  ];
+  if (order.paidAfter === null) return events;
+  const paymentId = uuidv7();
+  const payment = (amountCaptured: number, status: 'pending' | 'authorized' | 'completed') => ({
+    payment_id: paymentId,
+    order_id: orderId,
+    gateway: order.gateway,
+    status,
+    amount: total,
+    amount_captured: amountCaptured,
+    amount_refunded: 0,
+    currency: order.currency,
+    failure_code: null,
+    failure_message: null,
+  });
+  const first = Math.floor((total * order.firstCapture) / 100);
+  const paidAt = order.created + order.paidAfter;
+  events.push(
+    { type: 'payment.created', at: at(order.created), data: payment(0, 'pending') },
+    {
+      type: 'payment.captured',
+      at: at(paidAt - 1),
+      data: payment(first, first === total ? 'completed' : 'authorized'),
+    },
+    { type: 'payment.completed', at: at(paidAt), data: payment(total, 'completed') },
+    // Orders' listener and a redelivered-looking repeat: neither may count the capture again.
+    { type: 'commerce.payment.processed', at: at(paidAt), data: payment(total, 'completed') },
+    {
+      type: 'commerce.order.status_changed',
+      at: at(paidAt),
+      data: {
+        order_id: orderId,
+        number: 1,
+        from: 'pending',
+        to: 'paid',
+        payment_status: 'paid',
+        total,
+        currency: order.currency,
+      },
+    },
+  );
+  if (order.refund) {
+    const refund = {
+      refund_id: uuidv7(),
+      payment_id: paymentId,
+      order_id: orderId,
+      gateway: order.gateway,
+      status: order.refund.failed ? ('failed' as const) : ('processed' as const),
+      amount: Math.max(1, Math.floor((total * order.refund.percent) / 100)),
+      currency: order.currency,
+      reason: null,
+    };
+    events.push(
+      {
+        type: 'refund.created',
+        at: at(paidAt + order.refund.after - 1),
+        data: { ...refund, status: 'pending' },
+      },
+      { type: 'refund.processed', at: at(paidAt + order.refund.after), data: refund },
+    );
+  }
+  return events;
+}
+
+/** Time order, every instant distinct, so that "before" means the same to every computation. */
+function chronological(events: DatedEvent[]): DatedEvent[] {
+  const sorted = [...events].sort((a, b) => a.at.getTime() - b.at.getTime());
+  let last = 0;
+  return sorted.map((event) => {
+    const ms = Math.max(event.at.getTime(), last + 1);
+    last = ms;
+    return { ...event, at: new Date(ms) };
+  });
+}
+
+interface Scratch {
+  totals: { orders: number; order_value: number; items_sold: number; revenue: number; refunded: number };
+  series: { bucket: string; revenue: number; orders: number }[];
+  top: { product_id: string; quantity: number; revenue: number }[];
+  mix: { gateway: string; count: number; amount: number }[];
+}
+
+/**
+ * The dashboard computed from scratch: straight from the raw events in the historical store, with
+ * none of the rollups, counters or snapshots.
+ */
+async function fromScratch(
+  db: Kysely<DB>,
+  tenantId: string,
+  q: { currency: string; from: string; to: string; unit: 'hour' | 'day'; tz: string },
+): Promise<Scratch> {
+  return withTenant(db, tenantId, async (tx) => {
+    const facts = sql`
+      with payment_steps as (
+        select occurred_at, data->>'gateway' as gateway, data->>'currency' as currency,
+               (data->>'amount_captured')::bigint as captured,
+               coalesce(max((data->>'amount_captured')::bigint) over (
+                 partition by data->>'payment_id' order by occurred_at, id
+                 rows between unbounded preceding and 1 preceding), 0) as before
+        from analytics_events
+        where type in ('payment.created', 'payment.captured', 'payment.completed', 'payment.failed', 'commerce.payment.processed')
+      ),
+      refunds as (
+        select distinct on (data->>'refund_id') occurred_at, data->>'currency' as currency, (data->>'amount')::bigint as amount
+        from analytics_events where type = 'refund.processed' and data->>'status' = 'processed'
+        order by data->>'refund_id', occurred_at
+      ),
+      paid as (
+        select distinct on (data->>'order_id') data->>'order_id' as order_id, occurred_at
+        from analytics_events where type = 'commerce.order.status_changed' and data->>'to' = 'paid'
+        order by data->>'order_id', occurred_at
+      ),
+      paid_lines as (
+        select paid.occurred_at, created.data->>'currency' as currency, line->>'product_id' as product_id,
+               (line->>'quantity')::bigint as quantity, (line->>'line_total')::bigint as line_total
+        from paid
+        join analytics_events created on created.type = 'commerce.order.created' and created.data->>'order_id' = paid.order_id
+        cross join jsonb_array_elements(created.data->'lines') as line
+      ),
+      facts as (
+        select occurred_at, 1 as orders, (data->>'total')::bigint as order_value, 0::bigint as items_sold,
+               0::bigint as revenue, 0::bigint as refunded, data->>'currency' as currency
+        from analytics_events where type = 'commerce.order.created'
+        union all
+        select occurred_at, 0, 0, 0, greatest(captured - before, 0), 0, currency from payment_steps
+        union all
+        select occurred_at, 0, 0, 0, 0, amount, currency from refunds
+        union all
+        select occurred_at, 0, 0, quantity, 0, 0, currency from paid_lines
+      )`;
+    const inRange = sql`currency = ${q.currency} and occurred_at >= ${q.from}::timestamptz and occurred_at < ${q.to}::timestamptz`;
+    const series = await sql<
+      Scratch['series'][number] & { order_value: number; items_sold: number; refunded: number }
+    >`
+      ${facts}
+      select to_char(date_trunc(${q.unit}, occurred_at at time zone ${q.tz}) at time zone ${q.tz} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as bucket,
+             sum(revenue)::bigint as revenue, sum(orders)::bigint as orders, sum(order_value)::bigint as order_value,
+             sum(items_sold)::bigint as items_sold, sum(refunded)::bigint as refunded
+      from facts where ${inRange}
+      group by 1 order by 1`.execute(tx);
+    const top = await sql<Scratch['top'][number]>`
+      ${facts}
+      select product_id::uuid as product_id, sum(quantity)::bigint as quantity, sum(line_total)::bigint as revenue
+      from paid_lines where ${inRange}
+      group by product_id order by revenue desc, quantity desc, product_id limit 10`.execute(tx);
+    const mix = await sql<Scratch['mix'][number]>`
+      ${facts}
+      select gateway, count(*) filter (where before = 0 and captured > 0)::bigint as count,
+             sum(greatest(captured - before, 0))::bigint as amount
+      from payment_steps where ${inRange} and captured > before
+      group by gateway order by amount desc, gateway`.execute(tx);
+    const sum = (key: 'orders' | 'order_value' | 'items_sold' | 'revenue' | 'refunded') =>
+      series.rows.reduce((total, row) => total + Number(row[key]), 0);
+    return {
+      totals: {
+        orders: sum('orders'),
+        order_value: sum('order_value'),
+        items_sold: sum('items_sold'),
+        revenue: sum('revenue'),
+        refunded: sum('refunded'),
+      },
+      series: series.rows.map((row) => ({ bucket: row.bucket, revenue: row.revenue, orders: row.orders })),
+      top: top.rows,
+      mix: mix.rows,
+    };
+  });
+}
+
+describe.runIf(postgresUp)('dashboard', () => {
+  let testApp: TestApp;
+  let db: Kysely<DB>;
+  const service = new AnalyticsService();
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    db = testApp.platform.db;
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('equals a from-scratch computation over the raw events, for random orders, payments and refunds', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(orderArb, { minLength: 1, maxLength: 10 }),
+        fc.constantFrom(...ZONES),
+        fc.constantFrom('hour' as const, 'day' as const),
+        fc.integer({ min: 0, max: WINDOW_MINUTES }),
+        fc.integer({ min: 1, max: WINDOW_MINUTES }),
+        fc.constantFrom('EUR', 'USD', undefined),
+        async (orders, tz, interval, fromMinute, span, currency) => {
+          const tenantId = await insertTenant(db, tz);
+          await emitDated(db, tenantId, chronological(orders.flatMap(eventsOf)));
+          await testApp.flushEvents();
+          const requested = {
+            from: new Date(START + fromMinute * 60_000 + 7_000).toISOString(),
+            to: new Date(START + (fromMinute + span) * 60_000 + 13_000).toISOString(),
+            interval,
+            ...(currency ? { currency } : {}),
+          };
+          const dashboard = await withTenant(db, tenantId, (tx) => service.dashboard(tx, requested));
+
+          // The default currency is the one with most orders (ties: alphabetical).
+          const counts = new Map<string, number>();
+          for (const order of orders) counts.set(order.currency, (counts.get(order.currency) ?? 0) + 1);
+          const mostUsed = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0];
+          expect(dashboard.currency).toBe(currency ?? mostUsed);
+          // The range widens to whole 15-minute buckets.
+          expect(Date.parse(dashboard.from) % 900_000).toBe(0);
+          expect(Date.parse(dashboard.to) % 900_000).toBe(0);
+          expect(Date.parse(dashboard.from)).toBeLessThanOrEqual(Date.parse(requested.from));
+          expect(Date.parse(dashboard.to)).toBeGreaterThanOrEqual(Date.parse(requested.to));
+
+          const scratch = await fromScratch(db, tenantId, {
+            currency: dashboard.currency!,
+            from: dashboard.from,
+            to: dashboard.to,
+            unit: interval,
+            tz,
+          });
+          expect({
+            revenue: dashboard.revenue,
+            orders: dashboard.orders,
+            items_sold: dashboard.items_sold,
+            refunded: dashboard.refunded,
+            average_order_value: dashboard.average_order_value,
+          }).toEqual({
+            revenue: scratch.totals.revenue,
+            orders: scratch.totals.orders,
+            items_sold: scratch.totals.items_sold,
+            refunded: scratch.totals.refunded,
+            average_order_value:
+              scratch.totals.orders === 0
+                ? 0
+                : Math.round(scratch.totals.order_value / scratch.totals.orders),
+          });
+          const nonEmpty = dashboard.series.filter((point) => point.revenue !== 0 || point.orders !== 0);
+          expect(nonEmpty).toEqual(
+            scratch.series.filter((point) => point.revenue !== 0 || point.orders !== 0),
+          );
+          // Every local bucket of the range is present once, in order.
+          const buckets = dashboard.series.map((point) => Date.parse(point.bucket));
+          expect([...buckets].sort((a, b) => a - b)).toEqual(buckets);
+          expect(new Set(buckets).size).toBe(buckets.length);
+          expect(
+            dashboard.top_products.map(({ product_id, quantity, revenue }) => ({
+              product_id,
+              quantity,
+              revenue,
+            })),
+          ).toEqual(scratch.top);
+          for (const product of dashboard.top_products)
+            expect(product.name).toBe(
+              PRODUCTS.find((known) => known.product_id === product.product_id)!.name,
+            );
+          expect(dashboard.payment_mix).toEqual(scratch.mix);
+          expect(dashboard.payment_mix.reduce((sum, gateway) => sum + gateway.amount, 0)).toBe(
+            dashboard.revenue,
+          );
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 240_000);
+
+  it('counts a paid order whose paid event arrives before its created event', async () => {
+    const tenantId = await insertTenant(db);
+    const [event] = chronological(
+      eventsOf({
+        currency: 'EUR',
+        lines: [{ product: 0, quantity: 3, unit_price: 1_000 }],
+        created: 60,
+        paidAfter: 30,
+        gateway: 'stripe',
+        firstCapture: 100,
+        refund: null,
+      }),
+    );
+    const paid = chronological(
+      eventsOf({
+        currency: 'EUR',
+        lines: [{ product: 0, quantity: 3, unit_price: 1_000 }],
+        created: 60,
+        paidAfter: 30,
+        gateway: 'stripe',
+        firstCapture: 100,
+        refund: null,
+      }),
+    ).find((candidate) => candidate.type === 'commerce.order.status_changed')!;
+    // The paid event of the created event's order, delivered first.
+    const created = event as Extract<DatedEvent, { type: 'commerce.order.created' }>;
+    const paidForCreated = {
+      ...paid,
+      data: { ...paid.data, order_id: created.data.order_id },
+    } as DatedEvent;
+    await emitDated(db, tenantId, [paidForCreated, created]);
+    await testApp.flushEvents();
+    const dashboard = await withTenant(db, tenantId, (tx) =>
+      service.dashboard(tx, {
+        from: new Date(START).toISOString(),
+        to: new Date(START + 86_400_000).toISOString(),
+      }),
+    );
+    expect(dashboard).toMatchObject({ orders: 1, items_sold: 3, average_order_value: 3_000 });
+    expect(dashboard.top_products).toEqual([
+      { product_id: PRODUCTS[0]!.product_id, name: PRODUCTS[0]!.name, quantity: 3, revenue: 3_000 },
+    ]);
+  });
+
+  it("gives today's figures per currency in the tenant's time zone", async () => {
+    const tenantId = await insertTenant(db, 'Asia/Kathmandu');
+    const now = new Date();
+    const order = (currency: 'EUR' | 'USD', minutesAgo: number) =>
+      eventsOf({
+        currency,
+        lines: [{ product: 1, quantity: 1, unit_price: 700 }],
+        created: 0,
+        paidAfter: 1,
+        gateway: 'manual',
+        firstCapture: 100,
+        refund: null,
+      }).map((event) => ({
+        ...event,
+        at: new Date(now.getTime() - minutesAgo * 60_000 + (event.at.getTime() - START)),
+      }));
+    const startOfDay = await withTenant(
+      db,
+      tenantId,
+      async (tx) =>
+        (
+          await sql<{
+            start: Date;
+          }>`select date_trunc('day', now() at time zone 'Asia/Kathmandu') at time zone 'Asia/Kathmandu' as start`.execute(
+            tx,
+          )
+        ).rows[0]!.start,
+    );
+    const minutesToday = Math.floor((now.getTime() - startOfDay.getTime()) / 60_000);
+    const events = [...order('EUR', Math.min(5, minutesToday)), ...order('USD', Math.min(5, minutesToday))];
+    // One from before the local midnight: not today.
+    events.push(
+      ...order('EUR', minutesToday + 20).filter((event) => event.at.getTime() < startOfDay.getTime()),
+    );
+    await emitDated(
+      db,
+      tenantId,
+      chronological(events).filter((event) => event.at <= now),
+    );
+    await testApp.flushEvents();
+    const today = await withTenant(db, tenantId, (tx) => service.todayMetrics(tx, now));
+    expect(today.time_zone).toBe('Asia/Kathmandu');
+    expect(today.from).toBe(startOfDay.toISOString());
+    expect(today.orders).toBe(2);
+    expect(today.revenue).toEqual([
+      { currency: 'EUR', amount: 700 },
+      { currency: 'USD', amount: 700 },
+    ]);
+  });
+});

@@ -1,0 +1,770 @@
+import type { EventEnvelope } from '@tessera/contracts';
+import { streamOf } from '@tessera/contracts';
+import { sql, type Generated, type Insertable } from 'kysely';
+import type { Json, Timestamp } from '../../platform/db/tables';
+import type { Executor, Tx } from '../../platform/db/tenant';
+
+export interface AnalyticsEventsTable {
+  tenant_id: string;
+  occurred_at: Timestamp;
+  id: string;
+  type: string;
+  stream: string;
+  version: number;
+  actor_type: string;
+  actor_id: string | null;
+  data: Json<unknown>;
+  stored_at: Generated<Date>;
+}
+
+interface SalesBucketsTable {
+  tenant_id: string;
+  currency: string;
+  bucket: Timestamp;
+  orders: Generated<number>;
+  order_value: Generated<number>;
+  items_sold: Generated<number>;
+  revenue: Generated<number>;
+  refunded: Generated<number>;
+}
+
+interface GatewayBucketsTable {
+  tenant_id: string;
+  currency: string;
+  bucket: Timestamp;
+  gateway: string;
+  payments: Generated<number>;
+  amount: Generated<number>;
+}
+
+interface ProductBucketsTable {
+  tenant_id: string;
+  currency: string;
+  bucket: Timestamp;
+  product_id: string;
+  quantity: Generated<number>;
+  revenue: Generated<number>;
+}
+
+interface ProductDaysTable {
+  tenant_id: string;
+  currency: string;
+  day: string;
+  product_id: string;
+  quantity: Generated<number>;
+  revenue: Generated<number>;
+}
+
+interface CurrenciesTable {
+  tenant_id: string;
+  currency: string;
+  orders: Generated<number>;
+}
+
+export interface StoredOrderLine {
+  product_id: string;
+  quantity: number;
+  line_total: number;
+}
+
+interface OrdersTable {
+  tenant_id: string;
+  order_id: string;
+  currency: string | null;
+  total: number | null;
+  lines: Json<StoredOrderLine[]>;
+  created_seen: Generated<boolean>;
+  paid_at: Timestamp | null;
+}
+
+interface PaymentsTable {
+  tenant_id: string;
+  payment_id: string;
+  gateway: string;
+  currency: string;
+  captured: Generated<number>;
+}
+
+interface RefundsTable {
+  tenant_id: string;
+  refund_id: string;
+  amount: number;
+  currency: string;
+  processed_at: Timestamp;
+}
+
+interface ProductsTable {
+  tenant_id: string;
+  product_id: string;
+  sku: string | null;
+  name: string | null;
+  paid_orders: Generated<number>;
+  quantity: Generated<number>;
+}
+
+interface ProductPairsTable {
+  tenant_id: string;
+  product_id: string;
+  other_id: string;
+  orders: Generated<number>;
+}
+
+export interface StockTable {
+  tenant_id: string;
+  product_id: string;
+  sku: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+  low_stock_threshold: number;
+  low_stock: boolean;
+  updated_at: Timestamp;
+  event_id: string;
+}
+
+declare module '../../platform/db/tables' {
+  interface DB {
+    analytics_events: AnalyticsEventsTable;
+    analytics_sales_buckets: SalesBucketsTable;
+    analytics_gateway_buckets: GatewayBucketsTable;
+    analytics_product_buckets: ProductBucketsTable;
+    analytics_product_days: ProductDaysTable;
+    analytics_currencies: CurrenciesTable;
+    analytics_orders: OrdersTable;
+    analytics_payments: PaymentsTable;
+    analytics_refunds: RefundsTable;
+    analytics_products: ProductsTable;
+    analytics_product_pairs: ProductPairsTable;
+    analytics_stock: StockTable;
+  }
+}
+
+export interface StoredEvent {
+  id: string;
+  position_at: string;
+  tenant_id: string;
+  type: string;
+  stream: string;
+  occurred_at: Date;
+  version: number;
+  actor_type: string;
+  actor_id: string | null;
+  data: unknown;
+  stored_at: Date;
+}
+
+export interface EventFilter {
+  type?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** Keyset position: the last row's (occurred_at, id). */
+export interface EventPosition {
+  occurred_at: string;
+  id: string;
+}
+
+export interface SalesIncrement {
+  orders?: number;
+  order_value?: number;
+  items_sold?: number;
+  revenue?: number;
+  refunded?: number;
+}
+
+export interface SalesTotals {
+  orders: number;
+  order_value: number;
+  items_sold: number;
+  revenue: number;
+  refunded: number;
+}
+
+export interface SeriesRow extends SalesTotals {
+  bucket: Date;
+}
+
+export interface ProductTotal {
+  product_id: string;
+  quantity: number;
+  revenue: number;
+}
+
+export interface GatewayTotal {
+  gateway: string;
+  count: number;
+  amount: number;
+}
+
+export interface PairScore {
+  product_id: string;
+  score: number;
+}
+
+export interface ProductSnapshot {
+  product_id: string;
+  sku: string | null;
+  name: string | null;
+}
+
+export interface StockRow {
+  product_id: string;
+  sku: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+  low_stock_threshold: number;
+  updated_at: Date;
+}
+
+/** The SQL of the analytics module; every function takes the caller's tenant transaction. */
+export const analyticsRepository = {
+  async ensurePartition(tx: Tx, at: Date): Promise<void> {
+    await sql`select analytics_ensure_partition(${at.toISOString()}::timestamptz)`.execute(tx);
+  },
+
+  async storeEvent(tx: Tx, event: EventEnvelope): Promise<void> {
+    await tx
+      .insertInto('analytics_events')
+      .values({
+        tenant_id: event.tenant_id,
+        occurred_at: event.occurred_at,
+        id: event.id,
+        type: event.type,
+        stream: streamOf(event.type),
+        version: event.version,
+        actor_type: event.actor.type,
+        actor_id: event.actor.id,
+        data: JSON.stringify(event.data),
+      })
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+  },
+
+  /** Events in (occurred_at, id) order after `after`, ascending or descending. */
+  async listEvents(
+    db: Executor,
+    filter: EventFilter,
+    after: EventPosition | null,
+    limit: number,
+    direction: 'asc' | 'desc',
+  ): Promise<StoredEvent[]> {
+    let query = db.selectFrom('analytics_events').select([
+      'id',
+      'tenant_id',
+      'type',
+      'stream',
+      'occurred_at',
+      'version',
+      'actor_type',
+      'actor_id',
+      'data',
+      'stored_at',
+      // The exact stored instant (microseconds), so that the next page starts right after it.
+      sql<string>`to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('position_at'),
+    ]);
+    if (filter.type) query = query.where('type', '=', filter.type);
+    if (filter.from) query = query.where('occurred_at', '>=', filter.from);
+    if (filter.to) query = query.where('occurred_at', '<', filter.to);
+    if (after) {
+      const position = sql<boolean>`(occurred_at, id) ${sql.raw(direction === 'asc' ? '>' : '<')} (${after.occurred_at}::timestamptz, ${after.id}::uuid)`;
+      query = query.where(position);
+    }
+    const rows = await query
+      .orderBy('occurred_at', direction)
+      .orderBy('id', direction)
+      .limit(limit)
+      .execute();
+    return rows;
+  },
+
+  async bumpSales(
+    tx: Tx,
+    tenantId: string,
+    currency: string,
+    bucket: Date,
+    by: SalesIncrement,
+  ): Promise<void> {
+    const values = {
+      orders: by.orders ?? 0,
+      order_value: by.order_value ?? 0,
+      items_sold: by.items_sold ?? 0,
+      revenue: by.revenue ?? 0,
+      refunded: by.refunded ?? 0,
+    };
+    await tx
+      .insertInto('analytics_sales_buckets')
+      .values({ tenant_id: tenantId, currency, bucket, ...values })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'currency', 'bucket']).doUpdateSet({
+          orders: sql`analytics_sales_buckets.orders + excluded.orders`,
+          order_value: sql`analytics_sales_buckets.order_value + excluded.order_value`,
+          items_sold: sql`analytics_sales_buckets.items_sold + excluded.items_sold`,
+          revenue: sql`analytics_sales_buckets.revenue + excluded.revenue`,
+          refunded: sql`analytics_sales_buckets.refunded + excluded.refunded`,
+        }),
+      )
+      .execute();
+  },
+
+  async bumpCurrency(tx: Tx, tenantId: string, currency: string): Promise<void> {
+    await tx
+      .insertInto('analytics_currencies')
+      .values({ tenant_id: tenantId, currency, orders: 1 })
+      .onConflict((conflict) =>
+        conflict
+          .columns(['tenant_id', 'currency'])
+          .doUpdateSet({ orders: sql`analytics_currencies.orders + 1` }),
+      )
+      .execute();
+  },
+
+  async bumpGateway(
+    tx: Tx,
+    tenantId: string,
+    currency: string,
+    bucket: Date,
+    gateway: string,
+    payments: number,
+    amount: number,
+  ): Promise<void> {
+    await tx
+      .insertInto('analytics_gateway_buckets')
+      .values({ tenant_id: tenantId, currency, bucket, gateway, payments, amount })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'currency', 'bucket', 'gateway']).doUpdateSet({
+          payments: sql`analytics_gateway_buckets.payments + excluded.payments`,
+          amount: sql`analytics_gateway_buckets.amount + excluded.amount`,
+        }),
+      )
+      .execute();
+  },
+
+  /** Adds a paid order's lines (one per product) to the product rollups and popularity. */
+  async bumpProducts(
+    tx: Tx,
+    tenantId: string,
+    currency: string,
+    bucket: Date,
+    day: string,
+    lines: StoredOrderLine[],
+  ): Promise<void> {
+    if (lines.length === 0) return;
+    await tx
+      .insertInto('analytics_product_buckets')
+      .values(
+        lines.map((line) => ({
+          tenant_id: tenantId,
+          currency,
+          bucket,
+          product_id: line.product_id,
+          quantity: line.quantity,
+          revenue: line.line_total,
+        })),
+      )
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'currency', 'bucket', 'product_id']).doUpdateSet({
+          quantity: sql`analytics_product_buckets.quantity + excluded.quantity`,
+          revenue: sql`analytics_product_buckets.revenue + excluded.revenue`,
+        }),
+      )
+      .execute();
+    await tx
+      .insertInto('analytics_product_days')
+      .values(
+        lines.map((line) => ({
+          tenant_id: tenantId,
+          currency,
+          day,
+          product_id: line.product_id,
+          quantity: line.quantity,
+          revenue: line.line_total,
+        })),
+      )
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'currency', 'day', 'product_id']).doUpdateSet({
+          quantity: sql`analytics_product_days.quantity + excluded.quantity`,
+          revenue: sql`analytics_product_days.revenue + excluded.revenue`,
+        }),
+      )
+      .execute();
+    await tx
+      .insertInto('analytics_products')
+      .values(
+        lines.map((line) => ({
+          tenant_id: tenantId,
+          product_id: line.product_id,
+          sku: null,
+          name: null,
+          paid_orders: 1,
+          quantity: line.quantity,
+        })),
+      )
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'product_id']).doUpdateSet({
+          paid_orders: sql`analytics_products.paid_orders + 1`,
+          quantity: sql`analytics_products.quantity + excluded.quantity`,
+        }),
+      )
+      .execute();
+  },
+
+  /** Counts one more paid order for every ordered pair of distinct products in it. */
+  async bumpPairs(tx: Tx, tenantId: string, productIds: string[]): Promise<void> {
+    if (productIds.length < 2) return;
+    await sql`
+      insert into analytics_product_pairs (tenant_id, product_id, other_id, orders)
+      select ${tenantId}::uuid, a.id, b.id, 1
+      from unnest(${productIds}::uuid[]) as a(id)
+      cross join unnest(${productIds}::uuid[]) as b(id)
+      where a.id <> b.id
+      on conflict (tenant_id, product_id, other_id)
+      do update set orders = analytics_product_pairs.orders + 1`.execute(tx);
+  },
+
+  async rememberProducts(tx: Tx, tenantId: string, products: ProductSnapshot[]): Promise<void> {
+    if (products.length === 0) return;
+    await tx
+      .insertInto('analytics_products')
+      .values(products.map((product) => ({ tenant_id: tenantId, ...product })))
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'product_id']).doUpdateSet({
+          sku: sql`coalesce(excluded.sku, analytics_products.sku)`,
+          name: sql`coalesce(excluded.name, analytics_products.name)`,
+        }),
+      )
+      .execute();
+  },
+
+  /**
+   * Records an order's lines from its created event. Returns the paid time if the paid event came
+   * first (its effects were waiting for these lines), else null.
+   */
+  async recordOrderCreated(
+    tx: Tx,
+    tenantId: string,
+    orderId: string,
+    currency: string,
+    total: number,
+    lines: StoredOrderLine[],
+  ): Promise<Date | null> {
+    const row = await tx
+      .insertInto('analytics_orders')
+      .values({
+        tenant_id: tenantId,
+        order_id: orderId,
+        currency,
+        total,
+        lines: JSON.stringify(lines),
+        created_seen: true,
+      })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'order_id']).doUpdateSet({
+          currency,
+          total,
+          lines: JSON.stringify(lines),
+          created_seen: true,
+        }),
+      )
+      .returning('paid_at')
+      .executeTakeFirstOrThrow();
+    return row.paid_at;
+  },
+
+  /**
+   * Marks an order paid once. Returns its lines when they are known (the created event came
+   * first), null when the order was already paid or its lines are still to come.
+   */
+  async recordOrderPaid(
+    tx: Tx,
+    tenantId: string,
+    orderId: string,
+    paidAt: Date,
+  ): Promise<{ currency: string; lines: StoredOrderLine[] } | null> {
+    await tx
+      .insertInto('analytics_orders')
+      .values({ tenant_id: tenantId, order_id: orderId, currency: null, total: null, lines: '[]' })
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+    const row = await tx
+      .updateTable('analytics_orders')
+      .set({ paid_at: paidAt })
+      .where('order_id', '=', orderId)
+      .where('paid_at', 'is', null)
+      .returning(['currency', 'lines', 'created_seen'])
+      .executeTakeFirst();
+    if (!row?.created_seen || !row.currency) return null;
+    return { currency: row.currency, lines: row.lines };
+  },
+
+  /** Locks the payment's counter row (creating it at zero) and returns what was counted so far. */
+  async lockPayment(
+    tx: Tx,
+    tenantId: string,
+    paymentId: string,
+    gateway: string,
+    currency: string,
+  ): Promise<number> {
+    await tx
+      .insertInto('analytics_payments')
+      .values({ tenant_id: tenantId, payment_id: paymentId, gateway, currency })
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+    const row = await tx
+      .selectFrom('analytics_payments')
+      .select('captured')
+      .where('payment_id', '=', paymentId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    return row.captured;
+  },
+
+  async setPaymentCaptured(tx: Tx, paymentId: string, captured: number): Promise<void> {
+    await tx
+      .updateTable('analytics_payments')
+      .set({ captured })
+      .where('payment_id', '=', paymentId)
+      .execute();
+  },
+
+  /** True when the refund was not counted before. */
+  async recordRefund(
+    tx: Tx,
+    tenantId: string,
+    refundId: string,
+    amount: number,
+    currency: string,
+    processedAt: Date,
+  ): Promise<boolean> {
+    const row = await tx
+      .insertInto('analytics_refunds')
+      .values({ tenant_id: tenantId, refund_id: refundId, amount, currency, processed_at: processedAt })
+      .onConflict((conflict) => conflict.doNothing())
+      .returning('refund_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  /** Keeps the newest stock level per product (uuidv7 event ids order the updates). */
+  async upsertStock(tx: Tx, row: Insertable<StockTable>): Promise<void> {
+    await tx
+      .insertInto('analytics_stock')
+      .values(row)
+      .onConflict((conflict) =>
+        conflict
+          .columns(['tenant_id', 'product_id'])
+          .doUpdateSet({
+            sku: sql`excluded.sku`,
+            on_hand: sql`excluded.on_hand`,
+            reserved: sql`excluded.reserved`,
+            available: sql`excluded.available`,
+            low_stock_threshold: sql`excluded.low_stock_threshold`,
+            low_stock: sql`excluded.low_stock`,
+            updated_at: sql`excluded.updated_at`,
+            event_id: sql`excluded.event_id`,
+          })
+          .where(sql<boolean>`analytics_stock.event_id < excluded.event_id`),
+      )
+      .execute();
+  },
+
+  async timeZone(db: Executor): Promise<string> {
+    const row = await db.selectFrom('tenants').select('time_zone').executeTakeFirst();
+    return row?.time_zone ?? 'UTC';
+  },
+
+  /** When the local day holding `at` began in `timeZone` (DST-aware). */
+  async startOfLocalDay(db: Executor, at: Date, timeZone: string): Promise<Date> {
+    const result = await sql<{ start: Date }>`
+      select date_trunc('day', ${at.toISOString()}::timestamptz at time zone ${timeZone}) at time zone ${timeZone} as start`.execute(
+      db,
+    );
+    return result.rows[0]!.start;
+  },
+
+  async localDate(db: Executor, at: Date, timeZone: string): Promise<string> {
+    const result = await sql<{ date: string }>`
+      select to_char(${at.toISOString()}::timestamptz at time zone ${timeZone}, 'YYYY-MM-DD') as date`.execute(
+      db,
+    );
+    return result.rows[0]!.date;
+  },
+
+  async mostUsedCurrency(db: Executor): Promise<string | null> {
+    const row = await db
+      .selectFrom('analytics_currencies')
+      .select('currency')
+      .orderBy('orders', 'desc')
+      .orderBy('currency')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.currency ?? null;
+  },
+
+  /**
+   * The sales rollup of [from, to) grouped into the tenant's local hours or days, every bucket of
+   * the range present (zero when empty). A local bucket's key is its start as an instant.
+   */
+  async salesSeries(
+    db: Executor,
+    currency: string,
+    from: Date,
+    to: Date,
+    unit: 'hour' | 'day',
+    timeZone: string,
+  ): Promise<SeriesRow[]> {
+    const result = await sql<SeriesRow>`
+      with keys as (
+        -- Distinct round trips drop local times that do not exist (a DST gap) as their own bucket.
+        select distinct date_trunc(${unit}, (l at time zone ${timeZone}) at time zone ${timeZone}) as local_bucket
+        from generate_series(
+          date_trunc(${unit}, ${from.toISOString()}::timestamptz at time zone ${timeZone}),
+          (${to.toISOString()}::timestamptz - interval '1 microsecond') at time zone ${timeZone},
+          ${'1 ' + unit}::interval
+        ) as l
+      ),
+      data as (
+        select date_trunc(${unit}, bucket at time zone ${timeZone}) as local_bucket,
+               sum(orders)::bigint as orders, sum(order_value)::bigint as order_value,
+               sum(items_sold)::bigint as items_sold, sum(revenue)::bigint as revenue,
+               sum(refunded)::bigint as refunded
+        from analytics_sales_buckets
+        where currency = ${currency}
+          and bucket >= ${from.toISOString()}::timestamptz and bucket < ${to.toISOString()}::timestamptz
+        group by 1
+      )
+      select keys.local_bucket at time zone ${timeZone} as bucket,
+             coalesce(data.orders, 0) as orders, coalesce(data.order_value, 0) as order_value,
+             coalesce(data.items_sold, 0) as items_sold, coalesce(data.revenue, 0) as revenue,
+             coalesce(data.refunded, 0) as refunded
+      from keys left join data using (local_bucket)
+      order by keys.local_bucket`.execute(db);
+    return result.rows;
+  },
+
+  /** Sales totals of [from, to) per currency, straight from the buckets. */
+  async salesTotalsByCurrency(
+    db: Executor,
+    from: Date,
+    to: Date,
+  ): Promise<(SalesTotals & { currency: string })[]> {
+    return db
+      .selectFrom('analytics_sales_buckets')
+      .select([
+        'currency',
+        sql<number>`sum(orders)::bigint`.as('orders'),
+        sql<number>`sum(order_value)::bigint`.as('order_value'),
+        sql<number>`sum(items_sold)::bigint`.as('items_sold'),
+        sql<number>`sum(revenue)::bigint`.as('revenue'),
+        sql<number>`sum(refunded)::bigint`.as('refunded'),
+      ])
+      .where('bucket', '>=', from)
+      .where('bucket', '<', to)
+      .groupBy('currency')
+      .orderBy('currency')
+      .execute();
+  },
+
+  /**
+   * Products by revenue over [from, to): whole UTC days inside the range from the daily rollup,
+   * the ragged ends from the 15-minute one.
+   */
+  async topProducts(
+    db: Executor,
+    currency: string,
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<ProductTotal[]> {
+    const dayMs = 86_400_000;
+    const firstDay = new Date(Math.ceil(from.getTime() / dayMs) * dayMs);
+    const endDay = new Date(Math.floor(to.getTime() / dayMs) * dayMs);
+    const wholeDays = firstDay < endDay;
+    const daySql = (date: Date) => date.toISOString().slice(0, 10);
+    const result = await sql<ProductTotal>`
+      select product_id, sum(quantity)::bigint as quantity, sum(revenue)::bigint as revenue
+      from (
+        select product_id, quantity, revenue from analytics_product_days
+        where ${wholeDays} and currency = ${currency}
+          and day >= ${daySql(firstDay)}::date and day < ${daySql(endDay)}::date
+        union all
+        select product_id, quantity, revenue from analytics_product_buckets
+        where currency = ${currency}
+          and bucket >= ${from.toISOString()}::timestamptz and bucket < ${to.toISOString()}::timestamptz
+          and (not ${wholeDays} or bucket < ${firstDay.toISOString()}::timestamptz
+               or bucket >= ${endDay.toISOString()}::timestamptz)
+      ) as sold
+      group by product_id
+      order by revenue desc, quantity desc, product_id
+      limit ${limit}`.execute(db);
+    return result.rows;
+  },
+
+  async gatewayTotals(db: Executor, currency: string, from: Date, to: Date): Promise<GatewayTotal[]> {
+    return db
+      .selectFrom('analytics_gateway_buckets')
+      .select([
+        'gateway',
+        sql<number>`sum(payments)::bigint`.as('count'),
+        sql<number>`sum(amount)::bigint`.as('amount'),
+      ])
+      .where('currency', '=', currency)
+      .where('bucket', '>=', from)
+      .where('bucket', '<', to)
+      .groupBy('gateway')
+      .orderBy('amount', 'desc')
+      .orderBy('gateway')
+      .execute();
+  },
+
+  async productSnapshots(db: Executor, productIds: string[]): Promise<ProductSnapshot[]> {
+    if (productIds.length === 0) return [];
+    return db
+      .selectFrom('analytics_products')
+      .select(['product_id', 'sku', 'name'])
+      .where('product_id', 'in', productIds)
+      .execute();
+  },
+
+  async lowStock(db: Executor, limit: number): Promise<StockRow[]> {
+    return db
+      .selectFrom('analytics_stock')
+      .select(['product_id', 'sku', 'on_hand', 'reserved', 'available', 'low_stock_threshold', 'updated_at'])
+      .where('low_stock', '=', true)
+      .orderBy('available')
+      .orderBy('product_id')
+      .limit(limit)
+      .execute();
+  },
+
+  /**
+   * Products bought with `productId` in paid orders, by cosine similarity of their order sets:
+   * together / sqrt(orders with A × orders with B), so a best seller's sheer volume does not win.
+   */
+  async boughtTogether(db: Executor, productId: string, limit: number, offset: number): Promise<PairScore[]> {
+    const result = await sql<PairScore>`
+      select pairs.other_id as product_id,
+             pairs.orders / sqrt(mine.paid_orders::float8 * theirs.paid_orders::float8) as score
+      from analytics_product_pairs as pairs
+      join analytics_products as mine on mine.product_id = pairs.product_id
+      join analytics_products as theirs on theirs.product_id = pairs.other_id
+      where pairs.product_id = ${productId}::uuid
+        and mine.paid_orders > 0 and theirs.paid_orders > 0
+      order by score desc, pairs.orders desc, pairs.other_id
+      limit ${limit} offset ${offset}`.execute(db);
+    return result.rows;
+  },
+
+  /** Best sellers by paid orders holding them; the score is relative to the best seller's (1). */
+  async popular(db: Executor, limit: number, offset: number): Promise<PairScore[]> {
+    const result = await sql<PairScore>`
+      select product_id,
+             paid_orders::float8 / (select max(paid_orders) from analytics_products)::float8 as score
+      from analytics_products
+      where paid_orders > 0
+      order by paid_orders desc, quantity desc, product_id
+      limit ${limit} offset ${offset}`.execute(db);
+    return result.rows;
+  },
+};

@@ -1,0 +1,589 @@
+import {
+  isEventType,
+  type Dashboard,
+  type DashboardInterval,
+  type EventDataMap,
+  type EventEnvelope,
+  type EventType,
+  type PaymentEventData,
+  type Recommendations,
+  type StoredEventDto,
+  type TodayMetrics,
+  type WarehouseEventRow,
+} from '@tessera/contracts';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables';
+import { withTenant, type Tx } from '../../platform/db/tenant';
+import { AppError } from '../../platform/errors';
+import { addEvents, userActor } from '../../platform/events/outbox';
+import type { Principal } from '../../platform/http/auth-guard';
+import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import {
+  analyticsRepository as repo,
+  type EventFilter,
+  type EventPosition,
+  type SalesTotals,
+  type StockRow,
+  type StoredEvent,
+  type StoredOrderLine,
+} from './repository';
+
+/** The rollups' granularity: every real time zone's offset is a whole number of these. */
+export const BUCKET_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
+const DEFAULT_RANGE_MS = 30 * DAY_MS;
+const MAX_SERIES_BUCKETS = 5_000;
+const TOP_PRODUCTS = 10;
+const LOW_STOCK_ITEMS = 20;
+const EXPORT_CHUNK = 1_000;
+export const MAX_TRACK_BATCH = 100;
+const MAX_PROPERTIES_BYTES = 16_384;
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The catalog's view of products (CatalogService.findProductsByIds), when the catalog is wired in. */
+export interface ProductDirectory {
+  findProductsByIds(
+    tx: Tx,
+    ids: string[],
+  ): Promise<{ id: string; sku: string; name: string; active: boolean }[]>;
+}
+
+/** Inventory's low-stock list (InventoryService.listLowStock), when inventory is wired in. */
+export interface LowStockSource {
+  listLowStock(
+    tx: Tx,
+    limit: number,
+  ): Promise<
+    {
+      product_id: string;
+      sku: string;
+      on_hand: number;
+      reserved: number;
+      available: number;
+      low_stock_threshold: number;
+      updated_at: string | Date;
+    }[]
+  >;
+}
+
+export interface AnalyticsDeps {
+  products?: ProductDirectory;
+  lowStock?: LowStockSource;
+}
+
+export interface TrackInput {
+  name: string;
+  properties?: Record<string, unknown>;
+  occurred_at?: string;
+  anonymous_id?: string;
+}
+
+export interface DashboardQuery {
+  from?: string;
+  to?: string;
+  interval?: DashboardInterval;
+  currency?: string;
+}
+
+export interface EventsQuery {
+  type?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const floorToBucket = (ms: number): number => Math.floor(ms / BUCKET_MS) * BUCKET_MS;
+const ceilToBucket = (ms: number): number => Math.ceil(ms / BUCKET_MS) * BUCKET_MS;
+
+const invalid = (path: string, message: string) =>
+  new AppError('validation_failed', message, { errors: [{ path, message }] });
+
+function parseInstant(value: string | undefined, path: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalid(path, 'must be an ISO 8601 date-time');
+  return date;
+}
+
+const average = (sum: number, count: number) => (count === 0 ? 0 : Math.round(sum / count));
+
+function data<T extends EventType>(event: EventEnvelope, _type: T): EventDataMap[T] {
+  return event.data as EventDataMap[T];
+}
+
+/** Sums an order's lines per product: one rollup row and one pair per product. */
+function linesByProduct(lines: StoredOrderLine[]): StoredOrderLine[] {
+  const byProduct = new Map<string, StoredOrderLine>();
+  for (const line of lines) {
+    const seen = byProduct.get(line.product_id);
+    if (seen) {
+      seen.quantity += line.quantity;
+      seen.line_total += line.line_total;
+    } else {
+      byProduct.set(line.product_id, { ...line });
+    }
+  }
+  return [...byProduct.values()];
+}
+
+function toDto(row: StoredEvent): StoredEventDto {
+  return {
+    id: row.id,
+    type: row.type as EventType,
+    stream: row.stream,
+    occurred_at: row.occurred_at.toISOString(),
+    version: row.version,
+    actor: { type: row.actor_type as 'user' | 'system', id: row.actor_id },
+    data: row.data,
+    stored_at: row.stored_at.toISOString(),
+  };
+}
+
+/** The warehouse row: the stored columns as they are (docs/analytics.md gives its BigQuery schema). */
+export function toWarehouseRow(row: StoredEvent): WarehouseEventRow {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    type: row.type,
+    stream: row.stream,
+    occurred_at: row.position_at,
+    version: row.version,
+    actor_type: row.actor_type,
+    actor_id: row.actor_id,
+    data: row.data,
+    stored_at: row.stored_at.toISOString(),
+  };
+}
+
+function stockDto(row: StockRow | Awaited<ReturnType<LowStockSource['listLowStock']>>[number]) {
+  return {
+    product_id: row.product_id,
+    sku: row.sku,
+    on_hand: row.on_hand,
+    reserved: row.reserved,
+    available: row.available,
+    low_stock_threshold: row.low_stock_threshold,
+    updated_at: row.updated_at instanceof Date ? row.updated_at.toISOString() : row.updated_at,
+  };
+}
+
+/**
+ * Analytics: keeps the historical store and the rollups from domain events, and answers the
+ * dashboard, recommendations, event listing and export from them.
+ */
+export class AnalyticsService {
+  /** Months whose store partition is known to exist (creating one takes a lock: do it rarely). */
+  private readonly partitions = new Set<string>();
+
+  constructor(private readonly deps: AnalyticsDeps = {}) {}
+
+  /** Writes one domain event to the historical store (the consumer's exactly-once makes it once). */
+  async storeEvent(tx: Tx, event: EventEnvelope): Promise<void> {
+    const at = new Date(event.occurred_at);
+    const month = event.occurred_at.slice(0, 7);
+    if (!this.partitions.has(month)) {
+      await repo.ensurePartition(tx, at);
+      // The next month too, so that the first event of a month rarely has to create it.
+      await repo.ensurePartition(tx, new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)));
+      this.partitions.add(month);
+    }
+    await repo.storeEvent(tx, event);
+  }
+
+  /** Applies a domain event to the rollups, counters and snapshots. */
+  async applyMetrics(tx: Tx, event: EventEnvelope): Promise<void> {
+    const tenantId = event.tenant_id;
+    const at = new Date(event.occurred_at);
+    const bucket = new Date(floorToBucket(at.getTime()));
+    switch (event.type) {
+      case 'payment.created':
+      case 'payment.captured':
+      case 'payment.completed':
+      case 'payment.failed':
+      case 'commerce.payment.processed':
+        await this.applyPayment(tx, tenantId, bucket, event.data as PaymentEventData);
+        return;
+      case 'commerce.order.created': {
+        const order = data(event, 'commerce.order.created');
+        const lines = order.lines.map((line) => ({
+          product_id: line.product_id,
+          quantity: line.quantity,
+          line_total: line.line_total,
+        }));
+        await repo.bumpSales(tx, tenantId, order.currency, bucket, { orders: 1, order_value: order.total });
+        await repo.bumpCurrency(tx, tenantId, order.currency);
+        await repo.rememberProducts(
+          tx,
+          tenantId,
+          linesByProduct(lines).map((line) => {
+            const named = order.lines.find((candidate) => candidate.product_id === line.product_id)!;
+            return { product_id: line.product_id, sku: named.sku, name: named.name };
+          }),
+        );
+        const paidAt = await repo.recordOrderCreated(
+          tx,
+          tenantId,
+          order.order_id,
+          order.currency,
+          order.total,
+          lines,
+        );
+        if (paidAt) await this.applyPaidOrder(tx, tenantId, order.currency, paidAt, lines);
+        return;
+      }
+      case 'commerce.order.status_changed': {
+        const change = data(event, 'commerce.order.status_changed');
+        if (change.to !== 'paid') return;
+        const order = await repo.recordOrderPaid(tx, tenantId, change.order_id, at);
+        if (order) await this.applyPaidOrder(tx, tenantId, order.currency, at, order.lines);
+        return;
+      }
+      case 'refund.processed': {
+        const refund = data(event, 'refund.processed');
+        if (refund.status !== 'processed') return;
+        const counted = await repo.recordRefund(
+          tx,
+          tenantId,
+          refund.refund_id,
+          refund.amount,
+          refund.currency,
+          at,
+        );
+        if (counted) await repo.bumpSales(tx, tenantId, refund.currency, bucket, { refunded: refund.amount });
+        return;
+      }
+      case 'inventory.stock.updated': {
+        const stock = data(event, 'inventory.stock.updated');
+        await repo.upsertStock(tx, {
+          tenant_id: tenantId,
+          product_id: stock.product_id,
+          sku: stock.sku,
+          on_hand: stock.on_hand,
+          reserved: stock.reserved,
+          available: stock.available,
+          low_stock_threshold: stock.low_stock_threshold,
+          low_stock: stock.low_stock,
+          updated_at: at,
+          event_id: event.id,
+        });
+        await repo.rememberProducts(tx, tenantId, [
+          { product_id: stock.product_id, sku: stock.sku, name: null },
+        ]);
+        return;
+      }
+      case 'refund.created':
+      case 'auth.user.created':
+      case 'auth.user.login':
+      case 'analytics.event.tracked':
+        return;
+    }
+  }
+
+  /** Revenue is money captured: each payment event adds what its captured amount grew by. */
+  private async applyPayment(tx: Tx, tenantId: string, bucket: Date, payment: PaymentEventData) {
+    const counted = await repo.lockPayment(
+      tx,
+      tenantId,
+      payment.payment_id,
+      payment.gateway,
+      payment.currency,
+    );
+    const grown = payment.amount_captured - counted;
+    if (grown <= 0) return;
+    await repo.setPaymentCaptured(tx, payment.payment_id, payment.amount_captured);
+    await repo.bumpSales(tx, tenantId, payment.currency, bucket, { revenue: grown });
+    await repo.bumpGateway(
+      tx,
+      tenantId,
+      payment.currency,
+      bucket,
+      payment.gateway,
+      counted === 0 ? 1 : 0,
+      grown,
+    );
+  }
+
+  private async applyPaidOrder(
+    tx: Tx,
+    tenantId: string,
+    currency: string,
+    paidAt: Date,
+    lines: StoredOrderLine[],
+  ): Promise<void> {
+    const bucket = new Date(floorToBucket(paidAt.getTime()));
+    const products = linesByProduct(lines);
+    const units = products.reduce((sum, line) => sum + line.quantity, 0);
+    await repo.bumpSales(tx, tenantId, currency, bucket, { items_sold: units });
+    await repo.bumpProducts(tx, tenantId, currency, bucket, paidAt.toISOString().slice(0, 10), products);
+    await repo.bumpPairs(
+      tx,
+      tenantId,
+      products.map((line) => line.product_id),
+    );
+  }
+
+  /** Publishes client events as analytics.event.tracked through the outbox. */
+  async track(tx: Tx, principal: Principal, inputs: TrackInput[]): Promise<string[]> {
+    if (inputs.length === 0) throw invalid('/events', 'must hold at least one event');
+    if (inputs.length > MAX_TRACK_BATCH)
+      throw invalid('/events', `must hold at most ${MAX_TRACK_BATCH} events`);
+    const now = Date.now();
+    const events = inputs.map((input, index) => {
+      const path = inputs.length > 1 ? `/events/${index}` : '';
+      const occurredAt = parseInstant(input.occurred_at, `${path}/occurred_at`);
+      if (occurredAt && occurredAt.getTime() > now + CLOCK_SKEW_MS)
+        throw invalid(`${path}/occurred_at`, 'must not be in the future');
+      const properties = input.properties ?? {};
+      if (Buffer.byteLength(JSON.stringify(properties)) > MAX_PROPERTIES_BYTES)
+        throw invalid(`${path}/properties`, `must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`);
+      return {
+        type: 'analytics.event.tracked' as const,
+        tenantId: principal.tenantId,
+        actor: userActor(principal.userId),
+        data: {
+          name: input.name,
+          properties,
+          anonymous_id: input.anonymous_id ?? null,
+          user_id: principal.userId,
+          occurred_at: (occurredAt ?? new Date(now)).toISOString(),
+        },
+      };
+    });
+    const envelopes = await addEvents(tx, events);
+    return envelopes.map((envelope) => envelope.id);
+  }
+
+  private eventFilter(query: { type?: string; from?: string; to?: string }): EventFilter {
+    if (query.type !== undefined && !isEventType(query.type)) throw invalid('/type', 'is not an event type');
+    const from = parseInstant(query.from, '/from');
+    const to = parseInstant(query.to, '/to');
+    if (from && to && from >= to) throw invalid('/to', 'must be after from');
+    return {
+      ...(query.type ? { type: query.type } : {}),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+    };
+  }
+
+  /** The historical store, newest first, keyset-paginated. */
+  async listEvents(
+    tx: Tx,
+    query: EventsQuery,
+  ): Promise<{ data: StoredEventDto[]; next_cursor: string | null }> {
+    const filter = this.eventFilter(query);
+    const limit = query.limit ?? 50;
+    const after = decodeCursor<EventPosition>(query.cursor);
+    if (query.cursor && (!after || typeof after.occurred_at !== 'string' || typeof after.id !== 'string'))
+      throw invalid('/cursor', 'is not a cursor of this list');
+    const rows = await repo.listEvents(tx, filter, after, limit + 1, 'desc');
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      data: page.map(toDto),
+      next_cursor:
+        rows.length > limit && last ? encodeCursor({ occurred_at: last.position_at, id: last.id }) : null,
+    };
+  }
+
+  /** Validates an export's range before the response starts (errors after that cannot be told). */
+  exportFilter(query: { type?: string; from?: string; to?: string }): EventFilter {
+    return this.eventFilter(query);
+  }
+
+  /**
+   * The store as NDJSON, oldest first, one chunk per keyset page: each page is its own short
+   * transaction, and the next is read only when the consumer asks for more (backpressure).
+   */
+  async *exportLines(db: Kysely<DB>, tenantId: string, filter: EventFilter): AsyncGenerator<string> {
+    let after: EventPosition | null = null;
+    for (;;) {
+      const rows = await withTenant(db, tenantId, (tx) =>
+        repo.listEvents(tx, filter, after, EXPORT_CHUNK, 'asc'),
+      );
+      if (rows.length === 0) return;
+      yield rows.map((row) => JSON.stringify(toWarehouseRow(row))).join('\n') + '\n';
+      if (rows.length < EXPORT_CHUNK) return;
+      const last = rows.at(-1)!;
+      after = { occurred_at: last.position_at, id: last.id };
+    }
+  }
+
+  async dashboard(tx: Tx, query: DashboardQuery, now = new Date()): Promise<Dashboard> {
+    const interval = query.interval ?? 'day';
+    const requestedTo = parseInstant(query.to, '/to') ?? now;
+    const requestedFrom =
+      parseInstant(query.from, '/from') ?? new Date(requestedTo.getTime() - DEFAULT_RANGE_MS);
+    if (requestedFrom >= requestedTo) throw invalid('/to', 'must be after from');
+    const from = new Date(floorToBucket(requestedFrom.getTime()));
+    const to = new Date(ceilToBucket(requestedTo.getTime()));
+    const unitMs = interval === 'hour' ? 3_600_000 : DAY_MS;
+    if ((to.getTime() - from.getTime()) / unitMs > MAX_SERIES_BUCKETS)
+      throw invalid('/from', `the range holds more than ${MAX_SERIES_BUCKETS} ${interval}s`);
+
+    const timeZone = await repo.timeZone(tx);
+    const currency = query.currency ?? (await repo.mostUsedCurrency(tx));
+    const lowStock = await this.lowStock(tx);
+    const base = { time_zone: timeZone, interval, from: from.toISOString(), to: to.toISOString() };
+    if (!currency) {
+      return {
+        currency: null,
+        ...base,
+        ...this.figures({ orders: 0, order_value: 0, items_sold: 0, revenue: 0, refunded: 0 }),
+        series: [],
+        top_products: [],
+        payment_mix: [],
+        low_stock: lowStock,
+      };
+    }
+    const series = await repo.salesSeries(tx, currency, from, to, interval, timeZone);
+    const totals = series.reduce<SalesTotals>(
+      (sum, point) => ({
+        orders: sum.orders + point.orders,
+        order_value: sum.order_value + point.order_value,
+        items_sold: sum.items_sold + point.items_sold,
+        revenue: sum.revenue + point.revenue,
+        refunded: sum.refunded + point.refunded,
+      }),
+      { orders: 0, order_value: 0, items_sold: 0, revenue: 0, refunded: 0 },
+    );
+    const top = await repo.topProducts(tx, currency, from, to, TOP_PRODUCTS);
+    const names = await this.productNames(
+      tx,
+      top.map((product) => product.product_id),
+    );
+    return {
+      currency,
+      ...base,
+      ...this.figures(totals),
+      series: series.map((point) => ({
+        bucket: point.bucket.toISOString(),
+        revenue: point.revenue,
+        orders: point.orders,
+      })),
+      top_products: top.map((product) => ({
+        product_id: product.product_id,
+        name: names.get(product.product_id)?.name ?? null,
+        quantity: product.quantity,
+        revenue: product.revenue,
+      })),
+      payment_mix: await repo.gatewayTotals(tx, currency, from, to),
+      low_stock: lowStock,
+    };
+  }
+
+  private figures(totals: SalesTotals) {
+    return {
+      revenue: totals.revenue,
+      orders: totals.orders,
+      average_order_value: average(totals.order_value, totals.orders),
+      items_sold: totals.items_sold,
+      refunded: totals.refunded,
+    };
+  }
+
+  /**
+   * Today's figures in the tenant's time zone, per currency, from the same rollups as the
+   * dashboard: for the realtime dashboard channel.
+   */
+  async todayMetrics(tx: Tx, now = new Date()): Promise<TodayMetrics> {
+    const timeZone = await repo.timeZone(tx);
+    const start = await repo.startOfLocalDay(tx, now, timeZone);
+    const from = new Date(floorToBucket(start.getTime()));
+    const to = new Date(floorToBucket(now.getTime()) + BUCKET_MS);
+    const rows = await repo.salesTotalsByCurrency(tx, from, to);
+    const amounts = (pick: (row: (typeof rows)[number]) => number) =>
+      rows.filter((row) => pick(row) !== 0).map((row) => ({ currency: row.currency, amount: pick(row) }));
+    return {
+      date: await repo.localDate(tx, now, timeZone),
+      time_zone: timeZone,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      orders: rows.reduce((sum, row) => sum + row.orders, 0),
+      revenue: amounts((row) => row.revenue),
+      refunded: amounts((row) => row.refunded),
+    };
+  }
+
+  private async lowStock(tx: Tx) {
+    const rows = this.deps.lowStock
+      ? await this.deps.lowStock.listLowStock(tx, LOW_STOCK_ITEMS)
+      : await repo.lowStock(tx, LOW_STOCK_ITEMS);
+    return rows.map(stockDto);
+  }
+
+  /**
+   * Names and activity of products: analytics' snapshots from order lines, overridden by the
+   * catalog when it is wired in (then a product the catalog does not know counts as inactive).
+   */
+  private async productNames(
+    tx: Tx,
+    ids: string[],
+  ): Promise<Map<string, { sku: string | null; name: string | null; active: boolean }>> {
+    if (ids.length === 0) return new Map();
+    const snapshots = await repo.productSnapshots(tx, ids);
+    const known = new Map(
+      snapshots.map((product) => [
+        product.product_id,
+        { sku: product.sku, name: product.name, active: !this.deps.products },
+      ]),
+    );
+    if (this.deps.products) {
+      for (const product of await this.deps.products.findProductsByIds(tx, ids))
+        known.set(product.id, { sku: product.sku, name: product.name, active: product.active });
+    }
+    return known;
+  }
+
+  /**
+   * Products bought together with `productId` in paid orders; the tenant's best sellers when
+   * there are none (or no product is given). Never the product itself nor an inactive product.
+   */
+  async recommendations(tx: Tx, productId: string | undefined, limit: number): Promise<Recommendations> {
+    if (productId && this.deps.products) {
+      const [product] = await this.deps.products.findProductsByIds(tx, [productId]);
+      if (!product) throw new AppError('not_found', 'The product does not exist');
+    }
+    if (productId) {
+      const together = await this.pickActive(tx, productId, limit, (take, skip) =>
+        repo.boughtTogether(tx, productId, take, skip),
+      );
+      if (together.length > 0) return { strategy: 'frequently_bought_together', items: together };
+    }
+    return {
+      strategy: 'popular',
+      items: await this.pickActive(tx, productId, limit, (take, skip) => repo.popular(tx, take, skip)),
+    };
+  }
+
+  /** Reads ranked candidates page by page until `limit` active ones other than `exclude` are found. */
+  private async pickActive(
+    tx: Tx,
+    exclude: string | undefined,
+    limit: number,
+    candidates: (take: number, skip: number) => Promise<{ product_id: string; score: number }[]>,
+  ) {
+    const picked: Recommendations['items'] = [];
+    const pageSize = Math.max(limit * 2, 20);
+    for (let skip = 0; picked.length < limit; skip += pageSize) {
+      const page = await candidates(pageSize, skip);
+      const products = await this.productNames(
+        tx,
+        page.map((candidate) => candidate.product_id),
+      );
+      for (const candidate of page) {
+        const product = products.get(candidate.product_id);
+        if (candidate.product_id === exclude || !product?.active) continue;
+        picked.push({
+          product_id: candidate.product_id,
+          sku: product?.sku ?? null,
+          name: product?.name ?? null,
+          score: Math.round(candidate.score * 1e6) / 1e6,
+        });
+        if (picked.length === limit) break;
+      }
+      if (page.length < pageSize) break;
+    }
+    return picked;
+  }
+}
