@@ -153,7 +153,7 @@ describe.runIf(postgresUp)('fuzzing every route from the OpenAPI document', () =
       encodeURIComponent(asText(request.path[index++] ?? 'x')),
     );
     const query = new URLSearchParams(
-      Object.entries(request.query).map(([name, value]) => [
+      Object.entries(request.query).map(([name, value]): [string, string] => [
         name,
         typeof value === 'string' ? value : JSON.stringify(value),
       ]),
