@@ -15,7 +15,9 @@ import { registerAuthGuard } from './platform/http/auth-guard';
 import { healthRoutes } from './platform/http/health';
 import { isApiPath } from './platform/http/paths';
 import { registerProblemHandlers, type NotFoundFallback } from './platform/http/problem';
+import { registerRateLimits } from './platform/http/rate-limits';
 import { ProblemSchema } from './platform/http/schemas';
+import { registerMetrics } from './platform/metrics';
 import type { Platform } from './platform/platform';
 
 export interface AppDeps {
@@ -108,6 +110,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   registerAuthGuard(app, deps.modules.verifier);
+  registerRateLimits(app, deps.platform);
+  registerMetrics(app, deps.platform);
   await app.register(healthRoutes(deps.platform));
   for (const module of deps.modules.list) {
     if (module.routes) await app.register(module.routes);

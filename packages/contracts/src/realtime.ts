@@ -113,7 +113,10 @@ export interface NotificationData {
   refund_id?: string;
 }
 
-/** `data` of a dashboard-channel event: today's figures (UTC day) after the event, per currency. */
+/**
+ * `data` of a dashboard-channel event: today's figures after the event (the tenant's local day),
+ * revenue per currency as captured money; the analytics TodayMetrics, which carries more fields.
+ */
 export interface DashboardData {
   date: string;
   orders: number;

@@ -7,6 +7,7 @@ import { createAuthModule } from './auth';
 import { createCatalogModule } from './catalog';
 import { createInventoryModule } from './inventory';
 import { createOrdersModule } from './orders';
+import { createRealtimeModule } from './realtime';
 import { createTenantsModule } from './tenants';
 
 /** A module as the composition root sees it: its routes and its event consumers. */
@@ -32,8 +33,13 @@ export function createModules(platform: Platform): Modules {
   const catalog = createCatalogModule(platform, { inventory: inventory.service });
   const orders = createOrdersModule(platform, { catalog: catalog.service, inventory: inventory.service });
   const analytics = createAnalyticsModule(platform, { products: catalog.service, lowStock: inventory.service });
+  const realtime = createRealtimeModule(platform, {
+    verifier: auth.verifier,
+    revocations: auth.sessionRevocations,
+    todayFigures: (tx) => analytics.service.todayMetrics(tx),
+  });
   return {
-    list: [auth, tenants, catalog.module, inventory.module, orders.module, analytics.module],
+    list: [auth, tenants, catalog.module, inventory.module, orders.module, analytics.module, realtime],
     verifier: auth.verifier,
   };
 }

@@ -51,8 +51,17 @@ export const ConfigSchema = Type.Object({
 
   RATE_LIMIT_USER_PER_MINUTE: Int(600, 1),
   RATE_LIMIT_IP_PER_MINUTE: Int(1200, 1),
+  RATE_LIMIT_TENANT_PER_MINUTE: Int(6000, 1),
   RATE_LIMIT_REGISTER_PER_HOUR: Int(100, 1),
   RATE_LIMIT_LOGIN_PER_MINUTE: Int(5, 1),
+
+  REALTIME_AUTH_TIMEOUT_MS: Int(5000, 100, 60_000),
+  REALTIME_HEARTBEAT_MS: Int(25_000, 100, 300_000),
+  REALTIME_MAX_BUFFERED_BYTES: Int(1_048_576, 1024),
+  REALTIME_REPLAY_MAX_EVENTS: Int(1000, 1, 100_000),
+  METRICS_TOKEN: Opt(Type.String({ minLength: 16 })),
+  GRAPHQL_MAX_DEPTH: Int(8, 2, 50),
+  GRAPHQL_MAX_COST: Int(5000, 10, 1_000_000),
 
   STRIPE_API_BASE: Opt(Url),
   STRIPE_SECRET_KEY: Opt(Type.String({ minLength: 1 })),
@@ -60,6 +69,7 @@ export const ConfigSchema = Type.Object({
   SQUARE_API_BASE: Opt(Url),
   SQUARE_ACCESS_TOKEN: Opt(Type.String({ minLength: 1 })),
   SQUARE_LOCATION_ID: Opt(Type.String({ minLength: 1 })),
+  SQUARE_DEVICE_ID: Opt(Type.String({ minLength: 1 })),
   SQUARE_WEBHOOK_SIGNATURE_KEY: Opt(Type.String({ minLength: 1 })),
   PAYPAL_API_BASE: Opt(Url),
   PAYPAL_CLIENT_ID: Opt(Type.String({ minLength: 1 })),

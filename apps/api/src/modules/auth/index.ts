@@ -4,6 +4,7 @@ import type { Platform } from '../../platform/platform';
 import { createRateLimiter, type RateLimiter } from '../../platform/rate-limit';
 import { AccessTokens } from './access-tokens';
 import { SigningKeys } from './keys';
+import { SessionRevocationSignal } from '../realtime';
 import { createRevocationList } from './revocation';
 import { authRoutes } from './routes';
 import { AuthService } from './service';
@@ -22,6 +23,8 @@ export interface AuthModule extends ModuleInstance {
   limiter: RateLimiter;
   /** The signing keys (rotation: `keys.rotate()` or `service.rotateSigningKey()`). */
   keys: SigningKeys;
+  /** Announces revoked sessions (realtime listens). */
+  sessionRevocations: SessionRevocationSignal;
 }
 
 /**
@@ -31,7 +34,11 @@ export interface AuthModule extends ModuleInstance {
 export function createAuthModule(platform: Platform): AuthModule {
   const { config, logger } = platform;
   const keys = new SigningKeys(platform.db, platform.secrets, logger, config.ACCESS_TOKEN_TTL);
-  const revocations = createRevocationList(platform.redis, config.REDIS_KEY_PREFIX, config.ACCESS_TOKEN_TTL);
+  // Revocations are also announced to every API process, so realtime closes the sockets at once.
+  const sessionRevocations = new SessionRevocationSignal(platform.redis, config.REDIS_KEY_PREFIX, logger);
+  const revocations = sessionRevocations.announcing(
+    createRevocationList(platform.redis, config.REDIS_KEY_PREFIX, config.ACCESS_TOKEN_TTL),
+  );
   const accessTokens = new AccessTokens(keys, revocations, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
@@ -58,6 +65,7 @@ export function createAuthModule(platform: Platform): AuthModule {
     mailer,
     limiter,
     keys,
+    sessionRevocations,
     routes: async (app) => {
       await keys.init();
       app.addHook('onClose', async () => mailer.close());

@@ -1,87 +1,85 @@
 import type { DashboardData, EventEnvelope } from '@tessera/contracts';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, type Tx } from '../../platform/db/tenant';
 import { DASHBOARD_EVENT_TYPES } from './channels';
 import type { RealtimeHub } from './hub';
 
-/** Today's figures of a tenant (UTC day). */
-export interface DashboardFigures {
-  today(tenantId: string): Promise<DashboardData>;
-}
+/** Today's figures of the tenant of the transaction (the analytics module's rollups). */
+export type TodayFigures = (tx: Tx) => Promise<DashboardData>;
 
-/**
- * Today's figures derived from the day's committed events in the outbox (kept for 24 h, so the
- * current UTC day is always whole): orders placed, and revenue as payments completed less refunds
- * processed, per currency.
- */
-export function outboxDashboardFigures(db: Kysely<DB>): DashboardFigures {
-  return {
-    async today(tenantId) {
-      const now = new Date();
-      const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-      const { rows } = await withTenant(db, tenantId, (tx) =>
-        sql<{ type: string; currency: string | null; count: number; amount: number }>`
-          select type, payload->'data'->>'currency' as currency, count(*)::int as count,
-                 coalesce(sum(case type
-                   when 'payment.completed' then (payload->'data'->>'amount_captured')::bigint
-                   when 'refund.processed' then -(payload->'data'->>'amount')::bigint
-                   else 0 end), 0)::bigint as amount
-          from outbox_events
-          where created_at >= ${start}
-            and type in ('commerce.order.created', 'payment.completed', 'refund.processed')
-            and (type <> 'refund.processed' or payload->'data'->>'status' = 'processed')
-          group by 1, 2`.execute(tx),
-      );
-      const revenue = new Map<string, number>();
-      let orders = 0;
-      for (const row of rows) {
-        if (row.type === 'commerce.order.created') orders += row.count;
-        else if (row.currency)
-          revenue.set(row.currency, (revenue.get(row.currency) ?? 0) + Number(row.amount));
-      }
-      return {
-        date: start.toISOString().slice(0, 10),
-        orders,
-        revenue: [...revenue]
-          .map(([currency, amount]) => ({ currency, amount }))
-          .sort((a, b) => a.currency.localeCompare(b.currency)),
-      };
-    },
-  };
+export interface DashboardPusherOptions {
+  /** Events within this window are coalesced into one push. */
+  coalesceMs?: number;
+  /**
+   * The figures are read again this long after a push, and pushed again if they changed: the
+   * rollups are written by the analytics consumer, which may apply an event after this process
+   * has seen it.
+   */
+  settleMs?: number;
 }
 
 /**
  * Pushes a tenant's fresh figures to its dashboard subscribers after orders and payments. Bursts
- * are coalesced: at most one recomputation per tenant per `coalesceMs`, carrying the id of the
- * latest event it includes.
+ * are coalesced (one read per tenant per window), and a push whose figures did not change is not
+ * sent again.
  */
 export class DashboardPusher {
-  private readonly scheduled = new Map<string, EventEnvelope>();
+  private readonly latest = new Map<string, EventEnvelope>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly pushed = new Map<string, string>();
+  private readonly coalesceMs: number;
+  private readonly settleMs: number;
 
   constructor(
+    private readonly db: Kysely<DB>,
     private readonly hub: RealtimeHub,
-    private readonly figures: DashboardFigures,
+    private readonly figures: TodayFigures,
     private readonly logger: Logger,
-    private readonly coalesceMs = 100,
-  ) {}
+    options: DashboardPusherOptions = {},
+  ) {
+    this.coalesceMs = options.coalesceMs ?? 50;
+    this.settleMs = options.settleMs ?? 1000;
+  }
 
   onEvent(event: EventEnvelope): void {
     if (!DASHBOARD_EVENT_TYPES.includes(event.type)) return;
     if (!this.hub.hasSubscribers(event.tenant_id, 'dashboard')) return;
-    const waiting = this.scheduled.has(event.tenant_id);
-    this.scheduled.set(event.tenant_id, event);
-    if (waiting) return;
-    setTimeout(() => void this.push(event.tenant_id), this.coalesceMs).unref();
+    this.latest.set(event.tenant_id, event);
+    this.schedule(event.tenant_id, this.coalesceMs, true);
+  }
+
+  stop(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private schedule(tenantId: string, delayMs: number, settle: boolean): void {
+    if (this.timers.has(tenantId)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(tenantId);
+      void this.push(tenantId).then(() => {
+        if (settle) this.schedule(tenantId, this.settleMs, false);
+      });
+    }, delayMs);
+    timer.unref();
+    this.timers.set(tenantId, timer);
   }
 
   private async push(tenantId: string): Promise<void> {
-    const latest = this.scheduled.get(tenantId);
-    this.scheduled.delete(tenantId);
+    const latest = this.latest.get(tenantId);
     if (!latest) return;
+    if (!this.hub.hasSubscribers(tenantId, 'dashboard')) {
+      this.latest.delete(tenantId);
+      this.pushed.delete(tenantId);
+      return;
+    }
     try {
-      const data = await this.figures.today(tenantId);
+      const data = await withTenant(this.db, tenantId, (tx) => this.figures(tx));
+      const text = JSON.stringify(data);
+      if (this.pushed.get(tenantId) === text) return;
+      this.pushed.set(tenantId, text);
       this.hub.broadcast(tenantId, 'dashboard', {
         type: 'event',
         channel: 'dashboard',

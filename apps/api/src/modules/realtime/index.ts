@@ -4,20 +4,21 @@ import type { AccessTokenVerifier } from '../../platform/http/auth-guard';
 import type { Platform } from '../../platform/platform';
 import type { ModuleInstance } from '../index';
 import { REALTIME_EVENT_TYPES } from './channels';
-import { DashboardPusher, outboxDashboardFigures, type DashboardFigures } from './dashboard';
+import { DashboardPusher, type TodayFigures } from './dashboard';
 import { RealtimeHub } from './hub';
 import { realtimeRoutes } from './routes';
 import type { SessionRevocationSignal } from './revocations';
 import { StreamTail } from './stream-tail';
 
-export type { DashboardFigures } from './dashboard';
+export type { TodayFigures } from './dashboard';
 
 export { SessionRevocationSignal } from './revocations';
 
 export interface RealtimeDeps {
   verifier: AccessTokenVerifier;
   revocations?: SessionRevocationSignal;
-  dashboard?: DashboardFigures;
+  /** Today's figures for the dashboard channel (analytics' rollups). */
+  todayFigures: TodayFigures;
 }
 
 export interface RealtimeModule extends ModuleInstance {
@@ -34,7 +35,7 @@ export interface RealtimeModule extends ModuleInstance {
 export function createRealtimeModule(platform: Platform, deps: RealtimeDeps): RealtimeModule {
   const logger = platform.logger.child({ module: 'realtime' });
   const hub = new RealtimeHub({ maxBufferedBytes: platform.config.REALTIME_MAX_BUFFERED_BYTES, logger });
-  const dashboard = new DashboardPusher(hub, deps.dashboard ?? outboxDashboardFigures(platform.db), logger);
+  const dashboard = new DashboardPusher(platform.db, hub, deps.todayFigures, logger);
   const onEvent = (event: EventEnvelope) => {
     hub.deliver(event);
     dashboard.onEvent(event);
@@ -56,6 +57,7 @@ export function createRealtimeModule(platform: Platform, deps: RealtimeDeps): Re
     streamLagMs: () => tail?.lagMs ?? 0,
     ...(tail ? {} : { consumers: [consumer] }),
     routes: async (app) => {
+      app.addHook('onClose', async () => dashboard.stop());
       if (tail) {
         app.addHook('onReady', () => tail.start());
         app.addHook('onClose', () => tail.stop());

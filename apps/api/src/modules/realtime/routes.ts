@@ -12,6 +12,7 @@ import type WebSocket from 'ws';
 import type { Config } from '../../platform/config';
 import { AppError } from '../../platform/errors';
 import { bearerToken, type AccessTokenVerifier, type Principal } from '../../platform/http/auth-guard';
+import { problems } from '../../platform/http/schemas';
 import type { Platform } from '../../platform/platform';
 import { carries } from './channels';
 import { eventMessage, type Connection, type RealtimeHub, type Subscription } from './hub';
@@ -192,6 +193,10 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
 
   return async (app) => {
     await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
+    // @fastify/websocket hides its routes from OpenAPI; /ws is part of the contract, so shown.
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/ws' && route.schema) route.schema.hide = false;
+    });
     let beating: Promise<void> | null = null;
     const timer = setInterval(() => {
       beating ??= heartbeat()
@@ -211,10 +216,23 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
         config: { public: true },
         schema: {
           tags: ['realtime'],
-          summary: 'Realtime events over WebSocket (JSON messages; see the contract)',
+          summary: 'Realtime events over WebSocket',
+          description: [
+            'Upgrade to a WebSocket of JSON messages (types in @tessera/contracts, realtime.ts).',
+            'Authenticate with `?access_token=` or a first `{"type":"auth","token":...}` message.',
+            'Client: `{"type":"subscribe","channel":"orders"|"inventory"|"notifications"|"dashboard","last_event_id"?}`,',
+            '`unsubscribe`, `ping`. Server: `ready`, `subscribed` (after any replay), `event`',
+            '`{type,channel,id,event_type,data,occurred_at}`, `error` `{type,code,message}` with codes',
+            '`unauthenticated`, `forbidden`, `invalid_message`, `replay_gap`, `slow_consumer`; `pong`.',
+            'Close codes: 4401 unauthenticated, 4403 session revoked, 4408 slow consumer.',
+          ].join(' '),
           querystring: {
             type: 'object',
             properties: { access_token: { type: 'string', maxLength: 4096 } },
+          },
+          response: {
+            101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' },
+            ...problems(401),
           },
         },
         // A token given at connect is checked before the upgrade: a bad one gets a plain 401.

@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config';
+import { AppError } from '../errors';
+import type { Platform } from '../platform';
+import { createRateLimiter, rateLimitHeaders, type LimitResult, type RateLimiter } from '../rate-limit';
+
+const MINUTE = 60_000;
+
+/** Route groups (by path prefix) and how each is limited; the first match wins. */
+type Group = 'exempt' | 'webhooks' | 'api';
+const GROUPS: [prefix: string, group: Group][] = [
+  // Probes and scrapes come from the platform itself, at its own pace.
+  ['/health', 'exempt'],
+  ['/metrics', 'exempt'],
+  // Gateways post from a few addresses in bursts; they are limited per address, apart from users.
+  ['/webhooks', 'webhooks'],
+];
+
+function groupOf(url: string): Group {
+  for (const [prefix, group] of GROUPS) if (url === prefix || url.startsWith(prefix + '/')) return group;
+  return 'api';
+}
+
+interface Check {
+  key: string;
+  limit: number;
+}
+
+/** The limits a request is counted against: its user and tenant when authenticated, else its IP. */
+function checksOf(request: FastifyRequest, group: Group, config: Config): Check[] {
+  if (group === 'webhooks')
+    return [{ key: `webhooks:ip:${request.ip}`, limit: config.RATE_LIMIT_IP_PER_MINUTE }];
+  const principal = request.principalOrNull;
+  if (!principal) return [{ key: `ip:${request.ip}`, limit: config.RATE_LIMIT_IP_PER_MINUTE }];
+  return [
+    { key: `user:${principal.userId}`, limit: config.RATE_LIMIT_USER_PER_MINUTE },
+    { key: `tenant:${principal.tenantId}`, limit: config.RATE_LIMIT_TENANT_PER_MINUTE },
+  ];
+}
+
+/**
+ * Request limits for every API route group, on the shared GCRA store (Redis when configured, so
+ * they hold across processes). Runs after the auth guard, so an authenticated request counts
+ * against its user and its tenant, an anonymous one against its IP. Every limited answer carries
+ * RateLimit-Limit/-Remaining/-Reset (of the tightest limit); a refusal is 429 `rate_limited`
+ * with Retry-After. The auth routes add their own, stricter limits (failed logins, registrations).
+ */
+export function registerRateLimits(
+  app: FastifyInstance,
+  platform: Platform,
+  limiter: RateLimiter = createRateLimiter(platform.redis, platform.config.REDIS_KEY_PREFIX),
+): void {
+  const config = platform.config;
+  app.addHook('onRequest', async (request, reply) => {
+    const url = request.routeOptions.url;
+    if (!url) return;
+    const group = groupOf(url);
+    if (group === 'exempt') return;
+    const results = await Promise.all(
+      checksOf(request, group, config).map((check) =>
+        limiter.consume(check.key, { limit: check.limit, windowMs: MINUTE }),
+      ),
+    );
+    const refused = results.find((result) => !result.allowed);
+    const tightest = refused ?? results.reduce((a: LimitResult, b) => (b.remaining < a.remaining ? b : a));
+    const headers = rateLimitHeaders(tightest);
+    if (refused) {
+      const seconds = Number(headers['retry-after']);
+      throw new AppError('rate_limited', `Too many requests; retry in ${seconds} s`, {
+        headers,
+        extensions: { retry_after: seconds },
+      });
+    }
+    void reply.headers(headers);
+  });
+}
