@@ -84,6 +84,7 @@ describe.runIf(postgresUp)('fuzzing every route from the OpenAPI document', () =
     testApp = await createTestApp({
       env: {
         RATE_LIMIT_USER_PER_MINUTE: '1000000',
+        RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
         RATE_LIMIT_IP_PER_MINUTE: '1000000',
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
         RATE_LIMIT_REGISTER_PER_HOUR: '1000000',
