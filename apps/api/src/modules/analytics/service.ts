@@ -36,6 +36,7 @@ const MAX_SERIES_BUCKETS = 5_000;
 const TOP_PRODUCTS = 10;
 const LOW_STOCK_ITEMS = 20;
 const EXPORT_CHUNK = 1_000;
+const EXPORT_SLICE = 100;
 export const MAX_TRACK_BATCH = 100;
 const MAX_PROPERTIES_BYTES = 16_384;
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -402,7 +403,12 @@ export class AnalyticsService {
         repo.listEvents(tx, filter, after, EXPORT_CHUNK, 'asc'),
       );
       if (rows.length === 0) return;
-      yield rows.map((row) => JSON.stringify(toWarehouseRow(row))).join('\n') + '\n';
+      // Slices of ~100 kB: large strings would go straight to V8's large-object space.
+      for (let start = 0; start < rows.length; start += EXPORT_SLICE)
+        yield rows
+          .slice(start, start + EXPORT_SLICE)
+          .map((row) => JSON.stringify(toWarehouseRow(row)) + '\n')
+          .join('');
       if (rows.length < EXPORT_CHUNK) return;
       const last = rows.at(-1)!;
       after = { occurred_at: last.position_at, id: last.id };
