@@ -40,10 +40,9 @@ export class Mailer {
 
   /** An absolute link into the web app: `link('/reset-password', { token })`. */
   link(pathname: string, query: Record<string, string> = {}): string {
-    const url = new URL(
-      pathname,
-      this.config.PUBLIC_URL.endsWith('/') ? this.config.PUBLIC_URL : this.config.PUBLIC_URL + '/',
-    );
+    // Relative to PUBLIC_URL, which may carry a path of its own (an app served under /shop).
+    const base = this.config.PUBLIC_URL.endsWith('/') ? this.config.PUBLIC_URL : `${this.config.PUBLIC_URL}/`;
+    const url = new URL(pathname.replace(/^\/+/, ''), base);
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     return url.toString();
   }

@@ -125,7 +125,7 @@ export async function mailedToken(
 export function tokenInLink(body: string, page: string): string | null {
   for (const match of body.matchAll(/https?:\/\/[^\s"<>]+/g)) {
     const url = new URL(match[0].replace(/&amp;/g, '&'));
-    if (url.pathname === page) return url.searchParams.get('token');
+    if (url.pathname.endsWith(page)) return url.searchParams.get('token');
   }
   return null;
 }

@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app';
+import {
+  addMember,
+  bearer,
+  login,
+  registerTenant,
+  TEST_PASSWORD,
+  tokenInLink,
+  uniqueEmail,
+} from '../../../test/support/auth';
+import { serviceAvailable } from '../../../test/support/services';
+import { startSmtpServer, type TestSmtpServer } from '../../../test/support/smtp';
+
+const postgresUp = await serviceAvailable('postgres');
+
+describe.runIf(postgresUp)('tenants: invitations over SMTP', () => {
+  let t: TestApp;
+  let smtp: TestSmtpServer;
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+    t = await createTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: 'https://shop.example.test' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  const invite = (auth: Record<string, string>, email: string, roles: string[]) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/tenants/current/invitations',
+      headers: auth,
+      payload: { email, roles },
+    });
+  const join = (payload: object) => t.app.inject({ method: 'POST', url: '/auth/register', payload });
+  const invitationToken = async (email: string) =>
+    tokenInLink(
+      (await smtp.waitFor(email, (m) => m.text.includes('/accept-invitation'))).text,
+      '/accept-invitation',
+    )!;
+
+  it('mails a single-use invitation; registering with it joins the tenant with the roles', async () => {
+    const admin = await registerTenant(t, { tenant_name: 'Corner Shop' });
+    const email = uniqueEmail('clerk');
+    const invited = await invite(admin.auth, email, ['staff']);
+    expect(invited.statusCode).toBe(201);
+    expect(invited.json()).toMatchObject({ id: expect.any(String), email, roles: ['staff'] });
+    expect(new Date(invited.json().expires_at).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    const mail = await smtp.waitFor(email, (m) => m.text.includes('/accept-invitation'));
+    expect(mail.subject).toContain('Corner Shop');
+    expect(mail.html).toContain('https://shop.example.test/accept-invitation?token=');
+    const token = tokenInLink(mail.text, '/accept-invitation')!;
+
+    const joined = await join({ email, password: TEST_PASSWORD, name: 'Clerk', invitation_token: token });
+    expect(joined.statusCode).toBe(201);
+    expect(joined.json()).toMatchObject({
+      tenant: { id: admin.tenant.id, name: 'Corner Shop' },
+      user: { email, roles: ['staff'], tenant_id: admin.tenant.id, email_verified: true },
+    });
+    const again = await join({
+      email: uniqueEmail(),
+      password: TEST_PASSWORD,
+      name: 'Other',
+      invitation_token: token,
+    });
+    expect(again.statusCode).toBe(400);
+    expect(again.json().code).toBe('invalid_token');
+
+    const users = await t.app.inject({ url: '/tenants/current/users', headers: admin.auth });
+    expect(
+      users
+        .json()
+        .data.map((u: { email: string }) => u.email)
+        .sort(),
+    ).toEqual([admin.user.email, email].sort());
+  });
+
+  it('refuses an invitation for another address, an expired one, and a forged one', async () => {
+    const admin = await registerTenant(t);
+    const email = uniqueEmail('invitee');
+    await invite(admin.auth, email, ['user']);
+    const token = await invitationToken(email);
+    const other = await join({
+      email: uniqueEmail(),
+      password: TEST_PASSWORD,
+      name: 'X',
+      invitation_token: token,
+    });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().code).toBe('invalid_token');
+    const forged = await join({
+      email,
+      password: TEST_PASSWORD,
+      name: 'X',
+      invitation_token: `${token.split('.')[0]}.${'B'.repeat(43)}`,
+    });
+    expect(forged.statusCode).toBe(400);
+    await t.platform.db
+      .updateTable('invitations')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('email', '=', email)
+      .execute();
+    const expired = await join({ email, password: TEST_PASSWORD, name: 'X', invitation_token: token });
+    expect(expired.statusCode).toBe(400);
+    expect(expired.json().code).toBe('invalid_token');
+  });
+
+  it('an existing user joins a second tenant with their own password and picks it at login', async () => {
+    const first = await registerTenant(t);
+    const second = await registerTenant(t);
+    await invite(second.auth, first.user.email, ['manager']);
+    const token = await invitationToken(first.user.email);
+    const wrong = await join({
+      email: first.user.email,
+      password: 'not the password',
+      name: 'X',
+      invitation_token: token,
+    });
+    expect(wrong.statusCode).toBe(409);
+    const joined = await join({
+      email: first.user.email,
+      password: TEST_PASSWORD,
+      name: 'ignored',
+      invitation_token: token,
+    });
+    expect(joined.statusCode).toBe(201);
+    expect(joined.json().user).toMatchObject({
+      id: first.user.id,
+      tenant_id: second.tenant.id,
+      roles: ['manager'],
+    });
+    const intoSecond = await login(t, first.user.email, TEST_PASSWORD, second.tenant.id);
+    expect(intoSecond.user.tenant_id).toBe(second.tenant.id);
+    const byDefault = await login(t, first.user.email);
+    expect(byDefault.user.tenant_id).toBe(first.tenant.id);
+    const notMember = await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: {
+        email: first.user.email,
+        password: TEST_PASSWORD,
+        tenant_id: '0190a0a0-0000-7000-8000-000000000000',
+      },
+    });
+    expect(notMember.statusCode).toBe(401);
+    const duplicate = await invite(second.auth, first.user.email, ['staff']);
+    expect(duplicate.statusCode).toBe(409);
+    expect(duplicate.json().code).toBe('already_member');
+  });
+
+  it('validates invitation roles', async () => {
+    const admin = await registerTenant(t);
+    for (const roles of [[], ['owner'], ['staff', 'staff']]) {
+      const response = await invite(admin.auth, uniqueEmail(), roles);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().code).toBe('validation_failed');
+    }
+  });
+});
+
+describe.runIf(postgresUp)('tenants: administration', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('GET /tenants/current answers the tenant to an admin, 403 to others', async () => {
+    const admin = await registerTenant(t, { tenant_name: 'Bakery' });
+    const tenant = await t.app.inject({ url: '/tenants/current', headers: admin.auth });
+    expect(tenant.statusCode).toBe(200);
+    expect(tenant.json()).toMatchObject({ id: admin.tenant.id, name: 'Bakery', time_zone: 'UTC' });
+    const manager = await addMember(t, admin, ['manager']);
+    const refused = await t.app.inject({ url: '/tenants/current/users', headers: manager.auth });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('forbidden');
+  });
+
+  it('lists members with keyset pages', async () => {
+    const admin = await registerTenant(t);
+    await addMember(t, admin, ['staff']);
+    await addMember(t, admin, ['user']);
+    const first = await t.app.inject({ url: '/tenants/current/users?limit=2', headers: admin.auth });
+    expect(first.json().data).toHaveLength(2);
+    const rest = await t.app.inject({
+      url: `/tenants/current/users?limit=2&cursor=${first.json().next_cursor}`,
+      headers: admin.auth,
+    });
+    expect(rest.json().data).toHaveLength(1);
+    expect(rest.json().next_cursor).toBeNull();
+  });
+
+  it('changing roles answers the member; taking a role away signs the member out of the tenant', async () => {
+    const admin = await registerTenant(t);
+    const member = await addMember(t, admin, ['staff']);
+    const promoted = await t.app.inject({
+      method: 'PATCH',
+      url: `/tenants/current/users/${member.user.id}`,
+      headers: admin.auth,
+      payload: { roles: ['staff', 'manager'] },
+    });
+    expect(promoted.statusCode).toBe(200);
+    expect(promoted.json()).toMatchObject({ id: member.user.id, roles: ['staff', 'manager'] });
+    expect((await t.app.inject({ url: '/auth/me', headers: member.auth })).statusCode).toBe(200);
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refresh_token: member.refreshToken },
+    });
+    expect(refreshed.json().user.roles).toEqual(['staff', 'manager']);
+
+    const demoted = await t.app.inject({
+      method: 'PATCH',
+      url: `/tenants/current/users/${member.user.id}`,
+      headers: admin.auth,
+      payload: { roles: ['user'] },
+    });
+    expect(demoted.statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ url: '/auth/me', headers: bearer(refreshed.json().access_token) })).statusCode,
+    ).toBe(401);
+    const back = await login(t, member.user.email);
+    expect(back.user.roles).toEqual(['user']);
+  });
+
+  it('removal revokes the member’s sessions in the tenant; the last admin stays', async () => {
+    const admin = await registerTenant(t);
+    const member = await addMember(t, admin, ['staff']);
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/tenants/current/users/${member.user.id}`,
+      headers: admin.auth,
+    });
+    expect(removed.statusCode).toBe(204);
+    expect((await t.app.inject({ url: '/auth/me', headers: member.auth })).statusCode).toBe(401);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/auth/refresh',
+          payload: { refresh_token: member.refreshToken },
+        })
+      ).statusCode,
+    ).toBe(401);
+    const relogin = await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: member.user.email, password: TEST_PASSWORD },
+    });
+    expect(relogin.statusCode).toBe(401);
+
+    const lastAdmin = await t.app.inject({
+      method: 'DELETE',
+      url: `/tenants/current/users/${admin.user.id}`,
+      headers: admin.auth,
+    });
+    expect(lastAdmin.statusCode).toBe(409);
+    expect(lastAdmin.json().code).toBe('last_admin');
+    const demoteSelf = await t.app.inject({
+      method: 'PATCH',
+      url: `/tenants/current/users/${admin.user.id}`,
+      headers: admin.auth,
+      payload: { roles: ['user'] },
+    });
+    expect(demoteSelf.statusCode).toBe(409);
+
+    const second = await addMember(t, admin, ['admin']);
+    const nowFine = await t.app.inject({
+      method: 'PATCH',
+      url: `/tenants/current/users/${admin.user.id}`,
+      headers: second.auth,
+      payload: { roles: ['manager'] },
+    });
+    expect(nowFine.statusCode).toBe(200);
+  });
+
+  it("another tenant's member is not found", async () => {
+    const admin = await registerTenant(t);
+    const stranger = await registerTenant(t);
+    for (const request of [
+      { method: 'DELETE' as const, url: `/tenants/current/users/${stranger.user.id}` },
+      {
+        method: 'PATCH' as const,
+        url: `/tenants/current/users/${stranger.user.id}`,
+        payload: { roles: ['user'] },
+      },
+    ]) {
+      const response = await t.app.inject({ ...request, headers: admin.auth });
+      expect(response.statusCode).toBe(404);
+      expect(response.json().code).toBe('not_found');
+    }
+    expect((await t.app.inject({ url: '/auth/me', headers: stranger.auth })).statusCode).toBe(200);
+  });
+});
