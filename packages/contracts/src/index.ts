@@ -1,4 +1,5 @@
 export * from './analytics';
+export * from './commerce';
 export * from './event-data';
 export * from './events';
 export * from './permissions';

@@ -10,7 +10,8 @@ const Sku = Type.String({
   description: 'Unique per tenant',
 });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Description = Type.Union([Type.String({ maxLength: 5000 }), Type.Null()]);
+// Null first: with type coercion on, Ajv would otherwise turn null into "".
+const Description = Type.Union([Type.Null(), Type.String({ maxLength: 5000 })]);
 const Price = Type.Integer({
   minimum: 0,
   maximum: MAX_MINOR_UNITS,

@@ -32,6 +32,7 @@ export const StockMovement = Type.Object(
     id: Uuid,
     product_id: Uuid,
     kind: MovementKind,
+    delta: Type.Integer({ description: 'The change of on_hand (same as delta_on_hand)' }),
     delta_on_hand: Type.Integer(),
     delta_reserved: Type.Integer(),
     on_hand_after: Type.Integer(),

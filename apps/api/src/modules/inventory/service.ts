@@ -45,6 +45,7 @@ const toMovement = (row: MovementRow): StockMovement => ({
   id: row.id,
   product_id: row.product_id,
   kind: row.kind,
+  delta: row.delta_on_hand,
   delta_on_hand: row.delta_on_hand,
   delta_reserved: row.delta_reserved,
   on_hand_after: row.on_hand_after,

@@ -77,9 +77,9 @@ export const CreateOrderBody = Type.Object(
       { minItems: 1, maxItems: MAX_ORDER_LINES },
     ),
     customer_email: Type.Optional(
-      Type.Union([Type.String({ format: 'email', maxLength: 320 }), Type.Null()]),
+      Type.Union([Type.Null(), Type.String({ format: 'email', maxLength: 320 })]),
     ),
-    note: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+    note: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 2000 })])),
   },
   { additionalProperties: false },
 );

@@ -319,7 +319,7 @@ export class OrdersService {
   private requireMove(row: OrderRow, to: OrderStatus): void {
     if (!canMove(row.status, to)) {
       throw new AppError('invalid_state_transition', `An order that is ${row.status} cannot become ${to}`, {
-        extensions: { status: row.status },
+        extensions: { order_status: row.status },
       });
     }
   }

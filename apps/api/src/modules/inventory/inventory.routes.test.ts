@@ -1,0 +1,234 @@
+import { uuidv7 } from '@tessera/contracts';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app';
+import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
+import { serviceAvailable } from '../../../test/support/services';
+
+const postgresUp = await serviceAvailable('postgres');
+
+describe.runIf(postgresUp)('inventory routes', () => {
+  let testApp: TestApp;
+  let admin: TestTenant;
+  let staff: TestUser;
+  let stranger: TestTenant;
+  let sku = 0;
+
+  type Who = { auth: Record<string, string> };
+  const call = (who: Who, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
+    testApp.app.inject({
+      method,
+      url,
+      headers: who.auth,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+
+  const product = async (who: Who = admin) =>
+    (
+      await call(who, 'POST', '/commerce/products', {
+        sku: `INV-${++sku}`,
+        name: `Item ${sku}`,
+        price: 500,
+        currency: 'EUR',
+      })
+    ).json<{ id: string; sku: string; name: string }>();
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    admin = await registerTenant(testApp);
+    staff = await addMember(testApp, admin, ['staff']);
+    stranger = await registerTenant(testApp);
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('sets on_hand and the threshold, adjusts with a reason, and keeps the ledger with actor', async () => {
+    const item = await product();
+    const set = await call(admin, 'PUT', `/commerce/inventory/${item.id}`, {
+      on_hand: 10,
+      low_stock_threshold: 3,
+    });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toMatchObject({
+      product_id: item.id,
+      sku: item.sku,
+      on_hand: 10,
+      reserved: 0,
+      available: 10,
+      low_stock_threshold: 3,
+    });
+
+    const adjusted = await call(admin, 'POST', `/commerce/inventory/${item.id}/adjustments`, {
+      delta: -4,
+      reason: 'damaged in transit',
+    });
+    expect(adjusted.statusCode).toBe(200);
+    expect(adjusted.json()).toMatchObject({ on_hand: 6, available: 6 });
+    const order = await call(admin, 'POST', '/commerce/orders', {
+      lines: [{ product_id: item.id, quantity: 2 }],
+    });
+    expect(order.statusCode).toBe(201);
+
+    const ledger = await call(staff, 'GET', `/commerce/inventory/${item.id}/adjustments`);
+    expect(ledger.statusCode).toBe(200);
+    const entries = ledger.json().data;
+    expect(
+      entries.map((e: { kind: string; delta_on_hand: number; delta_reserved: number }) => [
+        e.kind,
+        e.delta_on_hand,
+        e.delta_reserved,
+      ]),
+    ).toEqual([
+      ['reservation', 0, 2],
+      ['adjustment', -4, 0],
+      ['set', 10, 0],
+    ]);
+    expect(entries[1]).toMatchObject({
+      delta: -4,
+      reason: 'damaged in transit',
+      on_hand_after: 6,
+      reserved_after: 0,
+      order_id: null,
+      actor: { type: 'user', id: admin.user.id },
+    });
+    expect(entries[0]).toMatchObject({
+      order_id: order.json().id,
+      reason: null,
+      on_hand_after: 6,
+      reserved_after: 2,
+    });
+    expect((await call(admin, 'GET', `/commerce/inventory/${item.id}`)).json()).toMatchObject({
+      on_hand: 6,
+      reserved: 2,
+      available: 4,
+    });
+  });
+
+  it('refuses to take on_hand below what is reserved (409 insufficient_stock)', async () => {
+    const item = await product();
+    await call(admin, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 5 });
+    await call(admin, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 4 }] });
+    const tooMuch = await call(admin, 'POST', `/commerce/inventory/${item.id}/adjustments`, {
+      delta: -2,
+      reason: 'lost',
+    });
+    expect(tooMuch.statusCode).toBe(409);
+    expect(tooMuch.json()).toMatchObject({ code: 'insufficient_stock' });
+    const setLow = await call(admin, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 3 });
+    expect(setLow.json()).toMatchObject({ code: 'insufficient_stock' });
+    expect(
+      (
+        await call(admin, 'POST', `/commerce/inventory/${item.id}/adjustments`, { delta: -1, reason: 'lost' })
+      ).json(),
+    ).toMatchObject({
+      on_hand: 4,
+      reserved: 4,
+      available: 0,
+    });
+  });
+
+  it('validates adjustments', async () => {
+    const item = await product();
+    for (const body of [
+      { delta: 0, reason: 'x' },
+      { delta: 2 },
+      { delta: 1.5, reason: 'x' },
+      { delta: 2, reason: '' },
+    ]) {
+      expect(
+        (await call(admin, 'POST', `/commerce/inventory/${item.id}/adjustments`, body)).statusCode,
+        JSON.stringify(body),
+      ).toBe(400);
+    }
+    expect((await call(admin, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: -1 })).statusCode).toBe(
+      400,
+    );
+    expect((await call(admin, 'PUT', `/commerce/inventory/${item.id}`, {})).statusCode).toBe(400);
+  });
+
+  it('raises inventory.stock.updated on every change', async () => {
+    const item = await product();
+    await call(admin, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 5, low_stock_threshold: 2 });
+    await call(admin, 'POST', `/commerce/inventory/${item.id}/adjustments`, { delta: -3, reason: 'count' });
+    const { rows } = await sql<{ data: Record<string, unknown> }>`
+      select payload->'data' as data from outbox_events
+      where type = 'inventory.stock.updated' and payload->'data'->>'product_id' = ${item.id} order by seq`.execute(
+      testApp.platform.db,
+    );
+    expect(rows.map((row) => row.data)).toEqual([
+      {
+        product_id: item.id,
+        sku: item.sku,
+        on_hand: 5,
+        reserved: 0,
+        available: 5,
+        low_stock_threshold: 2,
+        reason: 'set',
+        delta_on_hand: 5,
+        delta_reserved: 0,
+        low_stock: false,
+      },
+      {
+        product_id: item.id,
+        sku: item.sku,
+        on_hand: 2,
+        reserved: 0,
+        available: 2,
+        low_stock_threshold: 2,
+        reason: 'adjustment',
+        delta_on_hand: -3,
+        delta_reserved: 0,
+        low_stock: true,
+      },
+    ]);
+  });
+
+  it('lists levels by SKU with a cursor, and only the low ones on request', async () => {
+    const tenant = await registerTenant(testApp);
+    const items = [await product(tenant), await product(tenant), await product(tenant)];
+    await call(tenant, 'PUT', `/commerce/inventory/${items[0]!.id}`, { on_hand: 10, low_stock_threshold: 2 });
+    await call(tenant, 'PUT', `/commerce/inventory/${items[1]!.id}`, { on_hand: 1, low_stock_threshold: 2 });
+    await call(tenant, 'PUT', `/commerce/inventory/${items[2]!.id}`, { on_hand: 7 });
+    const first = (await call(tenant, 'GET', '/commerce/inventory?limit=2')).json();
+    expect(first.data.map((l: { sku: string }) => l.sku)).toEqual([items[0]!.sku, items[1]!.sku]);
+    const second = (
+      await call(tenant, 'GET', `/commerce/inventory?limit=2&cursor=${first.next_cursor}`)
+    ).json();
+    expect(second).toMatchObject({ data: [{ sku: items[2]!.sku }], next_cursor: null });
+    const low = (await call(tenant, 'GET', '/commerce/inventory?low_stock=true')).json();
+    expect(low.data.map((l: { sku: string }) => l.sku)).toEqual([items[1]!.sku]);
+  });
+
+  it('checks permissions: staff read stock but cannot change it; users cannot read it', async () => {
+    const item = await product();
+    const user = await addMember(testApp, admin, ['user']);
+    expect((await call(staff, 'GET', `/commerce/inventory/${item.id}`)).statusCode).toBe(200);
+    expect((await call(staff, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 4 })).statusCode).toBe(403);
+    expect(
+      (await call(staff, 'POST', `/commerce/inventory/${item.id}/adjustments`, { delta: 1, reason: 'x' }))
+        .statusCode,
+    ).toBe(403);
+    expect((await call(user, 'GET', '/commerce/inventory')).statusCode).toBe(403);
+    expect((await call(user, 'GET', `/commerce/inventory/${item.id}/adjustments`)).statusCode).toBe(403);
+  });
+
+  it("answers 404 for another tenant's product", async () => {
+    const theirs = await product(stranger);
+    for (const [method, url, body] of [
+      ['GET', `/commerce/inventory/${theirs.id}`, undefined],
+      ['PUT', `/commerce/inventory/${theirs.id}`, { on_hand: 99 }],
+      ['POST', `/commerce/inventory/${theirs.id}/adjustments`, { delta: 5, reason: 'x' }],
+      ['GET', `/commerce/inventory/${theirs.id}/adjustments`, undefined],
+      ['GET', `/commerce/inventory/${uuidv7()}`, undefined],
+    ] as const) {
+      const answer = await call(admin, method, url, body);
+      expect(answer.statusCode, `${method} ${url}`).toBe(404);
+      expect(answer.json()).toMatchObject({ code: 'not_found' });
+    }
+    expect((await call(stranger, 'GET', `/commerce/inventory/${theirs.id}`)).json()).toMatchObject({
+      on_hand: 0,
+    });
+  });
+});

@@ -1,0 +1,456 @@
+import { uuidv7, type PaymentEventData } from '@tessera/contracts';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app';
+import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
+import { serviceAvailable } from '../../../test/support/services';
+import { withTenant } from '../../platform/db/tenant';
+import { addEvents, SYSTEM_ACTOR } from '../../platform/events/outbox';
+
+const postgresUp = await serviceAvailable('postgres');
+
+describe.runIf(postgresUp)('orders routes', () => {
+  let testApp: TestApp;
+  let admin: TestTenant;
+  let staff: TestUser;
+  let stranger: TestTenant;
+  let sku = 0;
+
+  type Who = { auth: Record<string, string> };
+  const call = (
+    who: Who,
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    testApp.app.inject({
+      method,
+      url,
+      headers: { ...who.auth, ...headers },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+
+  async function product(stock: number, price = 1000, who: Who = admin) {
+    const created = (
+      await call(who, 'POST', '/commerce/products', {
+        sku: `ORD-${++sku}`,
+        name: `Thing ${sku}`,
+        price,
+        currency: 'EUR',
+      })
+    ).json<{ id: string; sku: string; name: string }>();
+    if (stock) await call(who, 'PUT', `/commerce/inventory/${created.id}`, { on_hand: stock });
+    return created;
+  }
+
+  const level = async (productId: string, who: Who = admin) =>
+    (await call(who, 'GET', `/commerce/inventory/${productId}`)).json<Record<string, number>>();
+
+  /** Payments tells orders about money through this event; here the test plays the payments module. */
+  async function paid(tenantId: string, orderId: string, amount: number) {
+    const data: PaymentEventData = {
+      payment_id: uuidv7(),
+      order_id: orderId,
+      gateway: 'manual',
+      status: 'completed',
+      amount,
+      amount_captured: amount,
+      amount_refunded: 0,
+      currency: 'EUR',
+      failure_code: null,
+      failure_message: null,
+    };
+    await withTenant(testApp.platform.db, tenantId, (tx) =>
+      addEvents(tx, [{ type: 'commerce.payment.processed', tenantId, actor: SYSTEM_ACTOR, data }]),
+    );
+    await testApp.flushEvents();
+    return data;
+  }
+
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    admin = await registerTenant(testApp);
+    staff = await addMember(testApp, admin, ['staff']);
+    stranger = await registerTenant(testApp);
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('places an order: 201 with lines, totals and a per-tenant number; stock reserved', async () => {
+    const mug = await product(5, 1299);
+    const tea = await product(5, 350);
+    const answer = await call(staff, 'POST', '/commerce/orders', {
+      lines: [
+        { product_id: mug.id, quantity: 2 },
+        { product_id: tea.id, quantity: 3 },
+      ],
+      customer_email: 'buyer@example.test',
+      note: 'gift wrap',
+    });
+    expect(answer.statusCode).toBe(201);
+    const order = answer.json();
+    expect(order).toEqual({
+      id: expect.any(String),
+      number: expect.any(Number),
+      status: 'pending',
+      payment_status: 'unpaid',
+      currency: 'EUR',
+      lines: [
+        { product_id: mug.id, sku: mug.sku, name: mug.name, quantity: 2, unit_price: 1299, line_total: 2598 },
+        { product_id: tea.id, sku: tea.sku, name: tea.name, quantity: 3, unit_price: 350, line_total: 1050 },
+      ],
+      subtotal: 3648,
+      total: 3648,
+      amount_paid: 0,
+      amount_refunded: 0,
+      customer_email: 'buyer@example.test',
+      note: 'gift wrap',
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    expect(await level(mug.id)).toMatchObject({ on_hand: 5, reserved: 2, available: 3 });
+    expect((await call(admin, 'GET', `/commerce/orders/${order.id}`)).json()).toEqual(order);
+
+    const { rows } = await sql<{ data: { order_id: string; total: number; lines: unknown[] } }>`
+      select payload->'data' as data from outbox_events where type = 'commerce.order.created' and payload->'data'->>'order_id' = ${order.id}`.execute(
+      testApp.platform.db,
+    );
+    expect(rows[0]!.data).toMatchObject({
+      order_id: order.id,
+      number: order.number,
+      total: 3648,
+      lines: order.lines,
+    });
+
+    // Numbers are per tenant: another tenant starts at 1.
+    const theirs = await product(1, 100, stranger);
+    expect(
+      (
+        await call(stranger, 'POST', '/commerce/orders', { lines: [{ product_id: theirs.id, quantity: 1 }] })
+      ).json(),
+    ).toMatchObject({
+      number: 1,
+    });
+  });
+
+  it('60 concurrent single-unit orders against stock 20: exactly 20 × 201 and 40 × 409, nothing oversold', async () => {
+    const item = await product(20);
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.statusCode);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(20);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(40);
+    for (const refused of answers.filter((answer) => answer.statusCode === 409)) {
+      expect(refused.json()).toMatchObject({
+        code: 'insufficient_stock',
+        lines: [{ product_id: item.id, requested: 1, available: 0 }],
+      });
+    }
+    expect(await level(item.id)).toMatchObject({ on_hand: 20, reserved: 20, available: 0 });
+  });
+
+  it('an order with one short line is refused (409) and reserves nothing', async () => {
+    const plenty = await product(10);
+    const scarce = await product(1);
+    const answer = await call(admin, 'POST', '/commerce/orders', {
+      lines: [
+        { product_id: plenty.id, quantity: 1 },
+        { product_id: scarce.id, quantity: 2 },
+      ],
+    });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json()).toMatchObject({
+      code: 'insufficient_stock',
+      lines: [{ product_id: scarce.id, requested: 2, available: 1 }],
+    });
+    expect(await level(plenty.id)).toMatchObject({ reserved: 0 });
+    expect(await level(scarce.id)).toMatchObject({ reserved: 0 });
+  });
+
+  it('validates order bodies', async () => {
+    const item = await product(3);
+    const jpy = (
+      await call(admin, 'POST', '/commerce/products', {
+        sku: `JPY-${++sku}`,
+        name: 'Yen thing',
+        price: 500,
+        currency: 'JPY',
+      })
+    ).json();
+    await call(admin, 'PUT', `/commerce/inventory/${jpy.id}`, { on_hand: 3 });
+    for (const [body, code] of [
+      [{ lines: [] }, 'validation_failed'],
+      [{ lines: [{ product_id: item.id, quantity: 0 }] }, 'validation_failed'],
+      [{ lines: [{ product_id: item.id }] }, 'validation_failed'],
+      [{ lines: [{ product_id: 'nope', quantity: 1 }] }, 'validation_failed'],
+      [{ lines: [{ product_id: uuidv7(), quantity: 1 }] }, 'validation_failed'],
+      [
+        {
+          lines: [
+            { product_id: item.id, quantity: 1 },
+            { product_id: item.id, quantity: 1 },
+          ],
+        },
+        'validation_failed',
+      ],
+      [
+        { lines: [{ product_id: item.id, quantity: 1 }], customer_email: 'not an email' },
+        'validation_failed',
+      ],
+      [{ lines: [{ product_id: item.id, quantity: 1 }], tenant_id: uuidv7() }, 'validation_failed'],
+      [
+        {
+          lines: [
+            { product_id: item.id, quantity: 1 },
+            { product_id: jpy.id, quantity: 1 },
+          ],
+        },
+        'currency_mismatch',
+      ],
+    ] as const) {
+      const answer = await call(admin, 'POST', '/commerce/orders', body);
+      expect(answer.statusCode, JSON.stringify(body)).toBe(400);
+      expect(answer.json()).toMatchObject({ code });
+    }
+    expect(await level(item.id)).toMatchObject({ reserved: 0 });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('replays the first answer for the same key and body, and refuses another body (422)', async () => {
+      const item = await product(10);
+      const body = { lines: [{ product_id: item.id, quantity: 2 }] };
+      const first = await call(staff, 'POST', '/commerce/orders', body, { 'idempotency-key': 'checkout-1' });
+      expect(first.statusCode).toBe(201);
+      const replay = await call(staff, 'POST', '/commerce/orders', body, { 'idempotency-key': 'checkout-1' });
+      expect(replay.statusCode).toBe(201);
+      expect(replay.json()).toEqual(first.json());
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(await level(item.id)).toMatchObject({ reserved: 2 });
+
+      const conflict = await call(
+        staff,
+        'POST',
+        '/commerce/orders',
+        { lines: [{ product_id: item.id, quantity: 3 }] },
+        { 'idempotency-key': 'checkout-1' },
+      );
+      expect(conflict.statusCode).toBe(422);
+      expect(conflict.json()).toMatchObject({ code: 'idempotency_conflict' });
+      // Keys are the tenant's: the same key in another tenant is unrelated.
+      const theirs = await product(1, 100, stranger);
+      expect(
+        (
+          await call(
+            stranger,
+            'POST',
+            '/commerce/orders',
+            { lines: [{ product_id: theirs.id, quantity: 1 }] },
+            { 'idempotency-key': 'checkout-1' },
+          )
+        ).statusCode,
+      ).toBe(201);
+    });
+
+    it('runs a burst of identical requests once: the others are replays or 409 idempotency_in_progress', async () => {
+      const item = await product(10);
+      const body = { lines: [{ product_id: item.id, quantity: 1 }] };
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          call(staff, 'POST', '/commerce/orders', body, { 'idempotency-key': 'burst-1' }),
+        ),
+      );
+      const created = answers.filter((answer) => answer.statusCode === 201);
+      const busy = answers.filter((answer) => answer.statusCode === 409);
+      expect(created.length + busy.length).toBe(8);
+      expect(new Set(created.map((answer) => answer.json<{ id: string }>().id)).size).toBe(1);
+      for (const answer of busy) expect(answer.json()).toMatchObject({ code: 'idempotency_in_progress' });
+      expect(busy.length).toBeGreaterThan(0);
+      expect(await level(item.id)).toMatchObject({ reserved: 1 });
+    });
+
+    it('replays a cancel', async () => {
+      const item = await product(2);
+      const order = (
+        await call(admin, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
+      ).json();
+      const first = await call(admin, 'POST', `/commerce/orders/${order.id}/cancel`, undefined, {
+        'idempotency-key': 'cancel-1',
+      });
+      expect(first.statusCode).toBe(200);
+      const replay = await call(admin, 'POST', `/commerce/orders/${order.id}/cancel`, undefined, {
+        'idempotency-key': 'cancel-1',
+      });
+      expect(replay.statusCode).toBe(200);
+      expect(replay.json()).toEqual(first.json());
+      // Without the key a second cancel is an invalid move.
+      expect((await call(admin, 'POST', `/commerce/orders/${order.id}/cancel`)).statusCode).toBe(409);
+    });
+  });
+
+  it('cancels a pending order, releasing its stock; invalid moves answer 409', async () => {
+    const item = await product(4);
+    const order = (
+      await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 3 }] })
+    ).json();
+    const fulfilPending = await call(staff, 'POST', `/commerce/orders/${order.id}/fulfill`);
+    expect(fulfilPending.statusCode).toBe(409);
+    expect(fulfilPending.json()).toMatchObject({ code: 'invalid_state_transition' });
+
+    const cancelled = await call(staff, 'POST', `/commerce/orders/${order.id}/cancel`, {
+      reason: 'customer changed their mind',
+    });
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({ id: order.id, status: 'cancelled' });
+    expect(await level(item.id)).toMatchObject({ on_hand: 4, reserved: 0, available: 4 });
+    for (const action of ['cancel', 'fulfill']) {
+      const again = await call(staff, 'POST', `/commerce/orders/${order.id}/${action}`);
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toMatchObject({ code: 'invalid_state_transition', status: 409 });
+    }
+    const history = (await call(admin, 'GET', `/commerce/orders/${order.id}/history`)).json().data;
+    expect(history).toEqual([
+      {
+        id: expect.any(String),
+        from: null,
+        to: 'pending',
+        actor: { type: 'user', id: staff.user.id },
+        reason: null,
+        created_at: expect.any(String),
+      },
+      {
+        id: expect.any(String),
+        from: 'pending',
+        to: 'cancelled',
+        actor: { type: 'user', id: staff.user.id },
+        reason: 'customer changed their mind',
+        created_at: expect.any(String),
+      },
+    ]);
+  });
+
+  it('becomes paid from payment events, then fulfils (stock leaves on_hand); cancel is refused once money was captured', async () => {
+    const item = await product(5, 800);
+    const order = (
+      await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 2 }] })
+    ).json();
+    await paid(admin.tenant.id, order.id, 600);
+    expect((await call(staff, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+      status: 'pending',
+      payment_status: 'partially_paid',
+      amount_paid: 600,
+    });
+    const cancel = await call(staff, 'POST', `/commerce/orders/${order.id}/cancel`);
+    expect(cancel.statusCode).toBe(409);
+    expect(cancel.json()).toMatchObject({ code: 'invalid_state_transition' });
+
+    await paid(admin.tenant.id, order.id, 1000);
+    expect((await call(staff, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+      status: 'paid',
+      payment_status: 'paid',
+      amount_paid: 1600,
+    });
+    const fulfilled = await call(staff, 'POST', `/commerce/orders/${order.id}/fulfill`);
+    expect(fulfilled.statusCode).toBe(200);
+    expect(fulfilled.json()).toMatchObject({ status: 'fulfilled' });
+    expect(await level(item.id)).toMatchObject({ on_hand: 3, reserved: 0, available: 3 });
+    const history = (await call(staff, 'GET', `/commerce/orders/${order.id}/history`)).json().data;
+    expect(
+      history.map((h: { from: string | null; to: string; actor: { type: string } }) => [
+        h.from,
+        h.to,
+        h.actor.type,
+      ]),
+    ).toEqual([
+      [null, 'pending', 'user'],
+      ['pending', 'paid', 'system'],
+      ['paid', 'fulfilled', 'user'],
+    ]);
+  });
+
+  it('lists orders newest first, by status, with a cursor', async () => {
+    const tenant = await registerTenant(testApp);
+    const item = await product(10, 100, tenant);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        (
+          await call(tenant, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
+        ).json().id,
+      );
+    }
+    await call(tenant, 'POST', `/commerce/orders/${ids[1]}/cancel`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: { id: string; lines: unknown[] }[]; next_cursor: string | null } = (
+        await call(tenant, 'GET', `/commerce/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json();
+      for (const order of page.data) expect(order.lines).toHaveLength(1);
+      seen.push(...page.data.map((order) => order.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const cancelled = (await call(tenant, 'GET', '/commerce/orders?status=cancelled')).json();
+    expect(cancelled).toMatchObject({ data: [{ id: ids[1], status: 'cancelled' }], next_cursor: null });
+    expect((await call(tenant, 'GET', '/commerce/orders?status=lost')).statusCode).toBe(400);
+  });
+
+  it('checks permissions per role', async () => {
+    const item = await product(5);
+    const user = await addMember(testApp, admin, ['user']);
+    const manager = await addMember(testApp, admin, ['manager']);
+    const refused = await call(user, 'POST', '/commerce/orders', {
+      lines: [{ product_id: item.id, quantity: 1 }],
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'forbidden' });
+    expect((await call(user, 'GET', '/commerce/orders')).statusCode).toBe(403);
+    const order = (
+      await call(manager, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
+    ).json();
+    expect((await call(user, 'GET', `/commerce/orders/${order.id}`)).statusCode).toBe(403);
+    expect((await call(user, 'GET', `/commerce/orders/${order.id}/history`)).statusCode).toBe(403);
+    expect((await call(user, 'POST', `/commerce/orders/${order.id}/cancel`)).statusCode).toBe(403);
+    expect((await call(user, 'POST', `/commerce/orders/${order.id}/fulfill`)).statusCode).toBe(403);
+    expect((await call(staff, 'POST', `/commerce/orders/${order.id}/cancel`)).statusCode).toBe(200);
+    expect(
+      (await testApp.app.inject({ method: 'GET', url: `/commerce/orders/${order.id}` })).statusCode,
+    ).toBe(401);
+  });
+
+  it("answers 404 for another tenant's order and never touches it", async () => {
+    const theirItem = await product(3, 100, stranger);
+    const theirs = (
+      await call(stranger, 'POST', '/commerce/orders', { lines: [{ product_id: theirItem.id, quantity: 1 }] })
+    ).json();
+    for (const [method, url] of [
+      ['GET', `/commerce/orders/${theirs.id}`],
+      ['GET', `/commerce/orders/${theirs.id}/history`],
+      ['POST', `/commerce/orders/${theirs.id}/cancel`],
+      ['POST', `/commerce/orders/${theirs.id}/fulfill`],
+      ['GET', `/commerce/orders/${uuidv7()}`],
+    ] as const) {
+      const answer = await call(admin, method, url);
+      expect(answer.statusCode, `${method} ${url}`).toBe(404);
+      expect(answer.json()).toMatchObject({ code: 'not_found' });
+    }
+    // Ordering another tenant's product: it does not exist here.
+    expect(
+      (await call(admin, 'POST', '/commerce/orders', { lines: [{ product_id: theirItem.id, quantity: 1 }] }))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (await call(admin, 'GET', '/commerce/orders')).json().data.map((o: { id: string }) => o.id),
+    ).not.toContain(theirs.id);
+    expect((await call(stranger, 'GET', `/commerce/orders/${theirs.id}`)).json()).toMatchObject({
+      status: 'pending',
+    });
+    expect(await level(theirItem.id, stranger)).toMatchObject({ reserved: 1 });
+  });
+});
