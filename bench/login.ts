@@ -1,0 +1,82 @@
+/**
+ * Logins per second through the real API (argon2id verify, session row, refresh token, signed
+ * access token, outbox event) beside the raw argon2id rate at the same parameters and the same
+ * concurrency, measured in the same run; and the API process's event-loop lag (p99) during the
+ * logins: argon2 runs on libuv's thread pool, so the loop should stay responsive.
+ * The load comes from an autocannon worker thread, so it does not weigh on the measured loop.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { verify } from '@node-rs/argon2';
+import autocannon from 'autocannon';
+import { hashPassword } from '../apps/api/src/modules/auth';
+import { createAuthBenchApp } from './auth-app';
+import { registerTenant, TEST_PASSWORD } from '../apps/api/test/support/auth';
+import { report } from './lib';
+
+const SECONDS = 10;
+const CONNECTIONS = 8;
+
+/** argon2id verifications per second with `concurrency` in flight, for `seconds`. */
+async function rawVerifyRate(concurrency: number, seconds: number): Promise<number> {
+  const hash = await hashPassword(TEST_PASSWORD);
+  const until = Date.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < until) {
+        if (!(await verify(hash, TEST_PASSWORD))) throw new Error('verify failed');
+        done += 1;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+export async function benchLogin(): Promise<void> {
+  const t = await createAuthBenchApp();
+  try {
+    const admin = await registerTenant(t.app);
+    const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const request = {
+      url: `${url}/auth/login`,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: admin.user.email, password: TEST_PASSWORD }),
+    };
+    await autocannon({ ...request, connections: CONNECTIONS, duration: 2 }); // warm-up
+
+    // The raw rate is measured before and after the logins and averaged: on a shared machine the
+    // load drifts, and the two halves bracket the login run.
+    const rawBefore = await rawVerifyRate(CONNECTIONS, SECONDS / 2);
+
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const result = await autocannon({ ...request, connections: CONNECTIONS, duration: SECONDS, workers: 1 });
+    lag.disable();
+    const raw = (rawBefore + (await rawVerifyRate(CONNECTIONS, SECONDS / 2))) / 2;
+    const ok = result['2xx'];
+    const failed = result.non2xx + result.errors + result.timeouts;
+    if (failed > 0)
+      throw new Error(`${failed} logins failed (non-2xx ${result.non2xx}, errors ${result.errors})`);
+    const loginRate = ok / result.duration;
+
+    report({
+      benchmark: 'login',
+      metric: 'logins/s',
+      value: loginRate,
+      unit: 'logins/s',
+      baseline: { name: 'raw argon2id verify (m=19456,t=2,p=1)', value: raw, unit: 'verifies/s' },
+      goal: '>= 0.9 of raw',
+    });
+    report({
+      benchmark: 'login',
+      metric: 'event-loop lag p99',
+      value: lag.percentile(99) / 1e6,
+      unit: 'ms',
+      goal: '<= 20 ms',
+    });
+    report({ benchmark: 'login', metric: 'login latency p99', value: result.latency.p99, unit: 'ms' });
+  } finally {
+    await t.close();
+  }
+}
