@@ -1,0 +1,355 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app';
+import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
+import { serviceAvailable } from '../../../test/support/services';
+
+const postgresUp = await serviceAvailable('postgres');
+
+interface GraphqlAnswer<T = Record<string, unknown>> {
+  data: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+const ORDER_QUERY = /* GraphQL */ `
+  query Order($id: ID!) {
+    order(id: $id) {
+      id
+      number
+      status
+      payment_status
+      currency
+      subtotal
+      total
+      amount_paid
+      amount_refunded
+      customer_email
+      note
+      created_at
+      updated_at
+      lines {
+        product_id
+        sku
+        name
+        quantity
+        unit_price
+        line_total
+        product {
+          id
+          sku
+          name
+          price
+          currency
+          active
+        }
+      }
+      payments {
+        id
+        order_id
+        gateway
+        payment_method_id
+        amount
+        currency
+        status
+        capture
+        amount_authorized
+        amount_captured
+        amount_refunded
+        gateway_reference
+        next_action
+        failure_code
+        failure_message
+        change_due
+        created_at
+        updated_at
+        refunds {
+          id
+          payment_id
+          amount
+          currency
+          status
+          reason
+          gateway_reference
+          failure_code
+          created_at
+          updated_at
+          processed_at
+        }
+      }
+      history {
+        id
+        from
+        to
+        actor {
+          type
+          id
+        }
+        reason
+        created_at
+      }
+    }
+  }
+`;
+
+describe.runIf(postgresUp)('GraphQL /graphql', () => {
+  let testApp: TestApp;
+  let admin: TestTenant;
+  let other: TestTenant;
+  let orderId: string;
+  let productId: string;
+
+  const rest = async <T>(
+    auth: AuthHeaders,
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    payload?: object,
+  ) => {
+    const response = await testApp.app.inject({
+      method,
+      url,
+      headers: auth,
+      ...(payload ? { payload } : {}),
+    });
+    expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
+    return response.json<T>();
+  };
+  const graphql = async <T>(auth: AuthHeaders, query: string, variables: object = {}) => {
+    const response = await testApp.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: auth,
+      payload: { query, variables },
+    });
+    return { status: response.statusCode, body: response.json<GraphqlAnswer<T>>() };
+  };
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { GRAPHQL_MAX_DEPTH: '4' } });
+    admin = await registerTenant(testApp);
+    other = await registerTenant(testApp);
+    productId = (
+      await rest<{ id: string }>(admin.auth, 'POST', '/commerce/products', {
+        sku: 'TEA-1',
+        name: 'Green tea',
+        price: 450,
+        currency: 'EUR',
+      })
+    ).id;
+    await rest(admin.auth, 'PUT', `/commerce/inventory/${productId}`, { on_hand: 40 });
+    const order = await rest<{ id: string; total: number }>(admin.auth, 'POST', '/commerce/orders', {
+      lines: [{ product_id: productId, quantity: 3 }],
+      customer_email: 'buyer@example.test',
+    });
+    orderId = order.id;
+    const payment = await rest<{ id: string }>(admin.auth, 'POST', '/commerce/payments', {
+      order_id: orderId,
+      amount: order.total,
+      currency: 'EUR',
+      gateway: 'manual',
+      cash_tendered: 2000,
+    });
+    await rest(admin.auth, 'POST', '/commerce/refunds', {
+      payment_id: payment.id,
+      amount: 450,
+      reason: 'broken',
+    });
+    await testApp.flushEvents();
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('answers an order with its lines, products, payments, refunds and history, as REST does', async () => {
+    const { status, body } = await graphql<{ order: Record<string, unknown> }>(admin.auth, ORDER_QUERY, {
+      id: orderId,
+    });
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    const order = body.data!.order as Record<string, unknown> & {
+      lines: Record<string, unknown>[];
+      payments: (Record<string, unknown> & { refunds: unknown[] })[];
+      history: unknown[];
+    };
+
+    const viaRest = await rest<Record<string, unknown>>(admin.auth, 'GET', `/commerce/orders/${orderId}`);
+    const { lines, payments, history, ...scalars } = order;
+    const { lines: restLines, ...restScalars } = viaRest as { lines: Record<string, unknown>[] };
+    expect(scalars).toEqual(restScalars);
+    expect(lines.map(({ product: _product, ...line }) => line)).toEqual(restLines);
+    const product = await rest<Record<string, unknown>>(admin.auth, 'GET', `/commerce/products/${productId}`);
+    expect(lines[0]!.product).toMatchObject({
+      id: productId,
+      sku: product.sku,
+      name: product.name,
+      price: 450,
+    });
+
+    const restPayments = await rest<{ data: { id: string }[] }>(
+      admin.auth,
+      'GET',
+      `/commerce/payments?order_id=${orderId}`,
+    );
+    expect(payments.map(({ refunds: _refunds, ...payment }) => payment)).toEqual(restPayments.data);
+    expect(payments).toHaveLength(1);
+    const restRefunds = await rest<{ data: unknown[] }>(
+      admin.auth,
+      'GET',
+      `/commerce/refunds?payment_id=${payments[0]!.id as string}`,
+    );
+    expect(payments[0]!.refunds).toEqual(restRefunds.data);
+    expect(payments[0]!.refunds).toHaveLength(1);
+
+    const restHistory = await rest<unknown>(admin.auth, 'GET', `/commerce/orders/${orderId}/history`);
+    expect(history).toEqual(
+      Array.isArray(restHistory) ? restHistory : (restHistory as { data: unknown[] }).data,
+    );
+  });
+
+  it('answers the lists and me as REST does', async () => {
+    const { body } = await graphql<{
+      me: { id: string; tenant_id: string };
+      products: { data: unknown[]; next_cursor: string | null };
+      inventory: { data: unknown[] };
+      orders: { data: { id: string }[] };
+      recommendations: { strategy: string };
+      dashboard: { orders: number };
+    }>(
+      admin.auth,
+      `{ me { id tenant_id permissions } products(limit: 10) { data { id sku name description price currency active created_at updated_at } next_cursor }
+         inventory { data { product_id sku on_hand reserved available low_stock_threshold updated_at } }
+         orders { data { id } } recommendations(product_id: "${productId}") { strategy items { product_id } }
+         dashboard { orders revenue currency } }`,
+    );
+    expect(body.errors).toBeUndefined();
+    const data = body.data!;
+    expect(data.me).toMatchObject({ id: admin.user.id, tenant_id: admin.tenant.id });
+    expect(data.products).toEqual(await rest(admin.auth, 'GET', '/commerce/products?limit=10'));
+    expect(data.inventory.data).toEqual(
+      (await rest<{ data: unknown[] }>(admin.auth, 'GET', '/commerce/inventory')).data,
+    );
+    expect(data.orders.data.map((order) => order.id)).toEqual([orderId]);
+    expect(data.dashboard.orders).toBe(
+      (await rest<{ orders: number }>(admin.auth, 'GET', '/api/analytics/dashboard')).orders,
+    );
+  });
+
+  it('shows nothing of another tenant', async () => {
+    const { body } = await graphql<{
+      order: unknown;
+      orders: { data: unknown[] };
+      products: { data: unknown[] };
+      product: unknown;
+    }>(
+      other.auth,
+      `
+        query ($id: ID!, $product: ID!) {
+          order(id: $id) {
+            id
+          }
+          orders {
+            data {
+              id
+            }
+          }
+          products {
+            data {
+              id
+            }
+          }
+          product(id: $product) {
+            id
+          }
+        }
+      `,
+      { id: orderId, product: productId },
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ order: null, orders: { data: [] }, products: { data: [] }, product: null });
+  });
+
+  it('applies the same permissions as REST', async () => {
+    const shopper = await addMember(testApp, admin, ['user']);
+    const { body } = await graphql<{ products: { data: unknown[] } }>(
+      shopper.auth,
+      '{ products { data { id } } orders { data { id } } }',
+    );
+    expect(body.data).toBeNull();
+    expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'forbidden' } });
+    const allowed = await graphql<{ products: { data: unknown[] } }>(
+      shopper.auth,
+      '{ products { data { id } } }',
+    );
+    expect(allowed.body.data?.products.data).toHaveLength(1);
+
+    const staff = await addMember(testApp, admin, ['staff']);
+    const noAnalytics = await graphql(staff.auth, '{ dashboard { orders } }');
+    expect(noAnalytics.body.errors?.[0]?.extensions?.code).toBe('forbidden');
+
+    const anonymous = await testApp.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: { query: '{ me { id } }' },
+    });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).toMatchObject({ code: 'unauthenticated' });
+  });
+
+  it('refuses bad arguments, too deep and too costly queries before running them', async () => {
+    const bad = await graphql(admin.auth, '{ orders(limit: 500) { data { id } } }');
+    expect(bad.body.errors?.[0]?.extensions?.code).toBe('validation_failed');
+
+    // This app allows 4 levels (GRAPHQL_MAX_DEPTH=4), fragments included.
+    const fourLevels = await graphql(
+      admin.auth,
+      `
+        query ($id: ID!) {
+          order(id: $id) {
+            payments {
+              refunds {
+                id
+              }
+            }
+          }
+        }
+      `,
+      {
+        id: orderId,
+      },
+    );
+    expect(fourLevels.body.errors).toBeUndefined();
+    const fiveLevels = await graphql(
+      admin.auth,
+      `
+        fragment P on Payment {
+          refunds {
+            id
+          }
+        }
+        query {
+          orders {
+            data {
+              payments {
+                ...P
+              }
+            }
+          }
+        }
+      `,
+    );
+    expect(fiveLevels.body.data).toBeNull();
+    expect(fiveLevels.body.errors?.[0]?.extensions?.code).toBe('query_too_deep');
+
+    const costly = await graphql(
+      admin.auth,
+      '{ orders(limit: 200) { data { id lines { sku } payments { id } history { id } } } }',
+    );
+    expect(costly.body.data).toBeNull();
+    expect(costly.body.errors?.map((error) => error.extensions?.code)).toEqual(['query_too_costly']);
+    // The same shape with a small page is cheap enough.
+    const cheap = await graphql(
+      admin.auth,
+      '{ orders(limit: 5) { data { id lines { sku } payments { id } history { id } } } }',
+    );
+    expect(cheap.body.errors).toBeUndefined();
+  });
+});

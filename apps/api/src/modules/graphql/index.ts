@@ -1,0 +1,67 @@
+import { GraphQLError, GraphQLScalarType, valueFromASTUntyped, type ExecutionResult } from 'graphql';
+import mercurius, { type MercuriusContext } from 'mercurius';
+import type { Platform } from '../../platform/platform';
+import type { ModuleInstance } from '../index';
+import { queryLimitRule } from './limits';
+import { contextOf, resolvers, type GraphqlServices } from './resolvers';
+import { schema } from './schema';
+
+export type { GraphqlServices } from './resolvers';
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast) => valueFromASTUntyped(ast),
+});
+
+/**
+ * Errors leave as GraphQL errors: the rules' own (AppError, with their stable `code`) and the
+ * query's (syntax, validation, limits) as they are; anything unexpected is logged and masked, as
+ * REST's problem handler does.
+ */
+function errorFormatter(
+  execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>,
+  context: MercuriusContext,
+) {
+  const errors = execution.errors.map((error) => {
+    const original: unknown = error.originalError;
+    const expected =
+      original === undefined ||
+      original instanceof mercurius.ErrorWithProps ||
+      original instanceof GraphQLError ||
+      Array.isArray((original as { errors?: unknown }).errors);
+    if (expected) return error;
+    context.reply.log.error({ err: original }, 'GraphQL resolver failed');
+    return new GraphQLError(`An internal error occurred; quote request id ${context.reply.request.id}`, {
+      nodes: error.nodes ?? null,
+      path: error.path ?? null,
+      extensions: { code: 'internal_error' },
+    });
+  });
+  return mercurius.defaultErrorFormatter({ ...execution, errors }, context);
+}
+
+/**
+ * `POST /graphql` (and GET): the contract's queries over the same services, permission checks and
+ * tenant transactions as REST, with depth and cost limits; GraphiQL at /graphiql in development.
+ */
+export function createGraphqlModule(platform: Platform, services: GraphqlServices): ModuleInstance {
+  const { config, db } = platform;
+  const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST };
+  return {
+    name: 'graphql',
+    routes: async (app) => {
+      await app.register(mercurius, {
+        schema,
+        resolvers: { ...resolvers(db, services), JSON: JSONScalar },
+        context: contextOf(db, services),
+        path: '/graphql',
+        graphiql: config.NODE_ENV === 'development',
+        allowBatchedQueries: false,
+        validationRules: [queryLimitRule(limits)],
+        errorFormatter,
+      });
+    },
+  };
+}
