@@ -6,10 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { figures, RESULTS_DIR } from './lib';
+import { benchAuthedRead } from './authed-read';
+import { benchLogin } from './login';
 import { benchDashboard } from './dashboard';
 import { benchOutbox } from './outbox';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
+  login: () => benchLogin(),
+  'authed-read': () => benchAuthedRead(),
   outbox: () => benchOutbox(),
   dashboard: () => benchDashboard(),
 };
