@@ -55,11 +55,9 @@ export interface Session {
 export interface Tenant {
   id: string;
   name: string;
-  time_zone?: string | null;
-  timezone?: string | null;
+  time_zone: string;
   currency?: string | null;
-  default_currency?: string | null;
-  created_at?: string;
+  created_at: string;
 }
 
 export interface TenantUser {
@@ -67,8 +65,8 @@ export interface TenantUser {
   email: string;
   name: string;
   roles: string[];
-  email_verified?: boolean;
-  created_at?: string;
+  email_verified: boolean;
+  joined_at: string;
 }
 
 export interface Invitation {
@@ -101,13 +99,19 @@ export interface StockLevel {
   updated_at: string;
 }
 
+/** A line of the stock ledger: every change of on hand or reserved, with its cause. */
 export interface StockAdjustment {
   id: string;
   product_id: string;
+  kind: 'adjustment' | 'set' | 'reservation' | 'release' | 'fulfilment';
   delta: number;
-  reason: string;
-  on_hand_after?: number;
-  actor_id?: string | null;
+  delta_on_hand: number;
+  delta_reserved: number;
+  on_hand_after: number;
+  reserved_after: number;
+  reason: string | null;
+  order_id: string | null;
+  actor: { type: 'user' | 'system'; id: string | null };
   created_at: string;
 }
 
@@ -131,14 +135,12 @@ export interface Order {
 }
 
 export interface OrderHistoryEntry {
-  id?: string;
+  id: string;
   from: OrderStatus | null;
   to: OrderStatus;
-  actor_id?: string | null;
-  actor?: { type: string; id: string | null } | null;
-  reason?: string | null;
-  occurred_at?: string;
-  created_at?: string;
+  actor: { type: 'user' | 'system'; id: string | null };
+  reason: string | null;
+  created_at: string;
 }
 
 export interface Payment {
@@ -199,14 +201,16 @@ export interface Refund {
 }
 
 export interface Dashboard {
+  /** The currency of every amount; null before the first sale. */
+  currency: string | null;
+  time_zone: string;
   revenue: number;
   orders: number;
   average_order_value: number;
   items_sold: number;
   refunded: number;
-  currency?: string;
   series: { bucket: string; revenue: number; orders: number }[];
-  top_products: { product_id: string; name: string; quantity: number; revenue: number }[];
+  top_products: { product_id: string; name: string | null; quantity: number; revenue: number }[];
   payment_mix: { gateway: string; count: number; amount: number }[];
   low_stock: StockLevel[];
 }
@@ -228,5 +232,5 @@ export type WsServerMessage =
       data: Record<string, unknown>;
       occurred_at: string;
     }
-  | { type: 'error'; code: string; message: string }
+  | { type: 'error'; code: string; message: string; channel?: RealtimeChannel }
   | { type: string; [key: string]: unknown };

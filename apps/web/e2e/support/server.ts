@@ -49,7 +49,9 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<R
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const deadline = Date.now() + 30_000;
+  // Generous: a fresh database is migrated at start, and CI machines are often busy.
+  const startTimeoutMs = Number(process.env.E2E_START_TIMEOUT_MS ?? 90_000);
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the platform exited with ${child.exitCode}`);
     try {
@@ -57,7 +59,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<R
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('the platform did not become ready in 30 s');
+    if (Date.now() > deadline) throw new Error(`the platform did not become ready in ${startTimeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {

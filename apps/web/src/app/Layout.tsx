@@ -40,9 +40,12 @@ export function Layout() {
     queryKey: ['tenant'],
     queryFn: async () => {
       const found = await api<Web.Tenant>('/tenants/current');
-      setTimeZone(found.time_zone ?? found.timezone);
+      setTimeZone(found.time_zone);
       return found;
     },
+    // Only administrators (manage:users) may read the tenant; others get its time zone from the
+    // dashboard, or keep the browser's.
+    enabled: can('manage:users'),
     retry: false,
     staleTime: 5 * 60_000,
   });

@@ -3,7 +3,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useCan, useUser } from '../lib/auth';
-import { formatMoney, formatTime, label } from '../lib/format';
+import { formatTime, label } from '../lib/format';
 import { RealtimeClient, type RealtimeEvent, type RealtimeStatus } from '../lib/realtime';
 
 export interface Notice {
@@ -26,50 +26,56 @@ function str(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }
 
-/** What a person should hear about an event, or null for the ones that only refresh data. */
+/** A notifications-channel event as a notice: the server words it and names its subject. */
 function noticeOf(event: RealtimeEvent): Notice | null {
-  const data = event.data;
-  const orderHref = data.order_id ? `/orders/${str(data.order_id)}` : null;
-  const money = (amount: unknown) =>
-    typeof amount === 'number' && typeof data.currency === 'string' ? formatMoney(amount, data.currency) : '';
-  const base = { id: event.id, occurred_at: event.occurred_at };
-  switch (event.event_type) {
-    case 'commerce.order.created':
-      return { ...base, text: `Order #${str(data.number)} placed (${money(data.total)})`, href: orderHref };
-    case 'commerce.order.status_changed':
-      return { ...base, text: `Order #${str(data.number)} is ${label(str(data.to))}`, href: orderHref };
-    case 'inventory.stock.updated':
-      return data.low_stock === true
-        ? {
-            ...base,
-            text: `${str(data.sku)} is low on stock (${str(data.available)} left)`,
-            href: `/inventory/${str(data.product_id)}`,
-          }
+  if (event.channel !== 'notifications') return null;
+  const data = event.data as { message?: string; order_id?: string; product_id?: string; refund_id?: string };
+  const href = data.order_id
+    ? `/orders/${data.order_id}`
+    : data.product_id
+      ? `/inventory/${data.product_id}`
+      : data.refund_id
+        ? '/refunds'
         : null;
-    case 'payment.completed':
-      return { ...base, text: `Payment of ${money(data.amount)} received`, href: orderHref };
-    case 'payment.failed':
-      return { ...base, text: `A payment of ${money(data.amount)} failed`, href: orderHref };
-    case 'refund.created':
-      return { ...base, text: `Refund of ${money(data.amount)} requested`, href: '/refunds' };
-    case 'refund.processed':
-      return { ...base, text: `Refund of ${money(data.amount)} ${str(data.status)}`, href: orderHref };
-    default:
-      return event.channel === 'notifications'
-        ? { ...base, text: str(data.message) || label(event.event_type.split('.').join(' ')), href: null }
-        : null;
+  return {
+    id: event.id,
+    text: data.message ?? label(event.event_type.split('.').join(' ')),
+    href,
+    occurred_at: event.occurred_at,
+  };
+}
+
+/**
+ * The dashboard's figures come from the analytics projection, which its own consumer updates from
+ * the same events: refetch now, and again shortly, so a projection a moment behind the push still
+ * shows up without a reload.
+ */
+const DASHBOARD_REFETCH_DELAYS_MS = [0, 1_500, 5_000];
+
+function refreshDashboard(queryClient: QueryClient): void {
+  for (const delay of DASHBOARD_REFETCH_DELAYS_MS) {
+    setTimeout(() => void queryClient.invalidateQueries({ queryKey: ['dashboard'] }), delay);
   }
 }
+
+/** What to refetch when a channel's replay had a gap: everything that channel keeps fresh. */
+const CHANNEL_KEYS: Record<Web.RealtimeChannel, string[]> = {
+  orders: ['orders', 'order', 'payments'],
+  inventory: ['inventory', 'stock'],
+  dashboard: ['dashboard'],
+  notifications: [],
+};
 
 /** Marks the cached data an event changes as stale: TanStack Query refetches what is on screen. */
 function invalidate(queryClient: QueryClient, event: RealtimeEvent): void {
   const data = event.data;
-  const keys: unknown[][] = [['dashboard']];
+  if (event.channel === 'dashboard' || event.channel === 'orders') refreshDashboard(queryClient);
+  if (event.channel === 'dashboard' || event.channel === 'notifications') return;
+  const keys: unknown[][] = [];
   if (event.channel === 'orders' || data.order_id) keys.push(['orders'], ['payments']);
   if (data.order_id) keys.push(['order', str(data.order_id)]);
   if (event.channel === 'inventory' || event.event_type.startsWith('inventory.')) keys.push(['inventory']);
   if (data.product_id) keys.push(['stock', str(data.product_id)]);
-  if (event.event_type.startsWith('refund.')) keys.push(['refunds']);
   for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
 }
 
@@ -90,9 +96,8 @@ export function useLiveUpdates(queryClient: QueryClient): LiveState {
   const channelKey = channels.join(',');
 
   useEffect(() => {
-    const client = new RealtimeClient(
-      channelKey.split(',') as Web.RealtimeChannel[],
-      (event) => {
+    const client = new RealtimeClient(channelKey.split(',') as Web.RealtimeChannel[], {
+      onEvent: (event) => {
         invalidate(queryClient, event);
         const notice = noticeOf(event);
         if (notice) {
@@ -103,8 +108,11 @@ export function useLiveUpdates(queryClient: QueryClient): LiveState {
           );
         }
       },
-      setStatus,
-    );
+      onGap: (channel) => {
+        for (const key of CHANNEL_KEYS[channel]) void queryClient.invalidateQueries({ queryKey: [key] });
+      },
+      onStatus: setStatus,
+    });
     client.start();
     return () => client.stop();
   }, [channelKey, queryClient, user.id, user.tenant_id]);

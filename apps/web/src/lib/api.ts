@@ -1,4 +1,3 @@
-import { uuidv7 } from '@tessera/contracts';
 import { ApiError } from './problem';
 import { session } from './session';
 
@@ -13,8 +12,17 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A random UUID (v4) for Idempotency-Key. Written out rather than imported from the contracts
+ * package, whose index also carries the API's runtime schemas; crypto.randomUUID needs a secure
+ * context, getRandomValues does not.
+ */
 export function newIdempotencyKey(): string {
-  return uuidv7();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function withQuery(path: string, query: RequestOptions['query']): string {

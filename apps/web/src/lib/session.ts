@@ -120,6 +120,11 @@ export class SessionManager {
     this.setState({ status: 'signed_out', user: null, endedReason: reason });
   }
 
+  /** When the current access token expires (ms since the epoch; 0 without one). */
+  accessExpiry(): number {
+    return this.accessToken ? this.accessExpiresAt : 0;
+  }
+
   private fresh(): boolean {
     return this.accessToken !== null && Date.now() < this.accessExpiresAt - EXPIRY_MARGIN_MS;
   }

@@ -4,7 +4,7 @@ import { lazy, Suspense } from 'react';
 import { Link } from 'react-router';
 import { DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } from '../components/ui';
 import { api } from '../lib/api';
-import { formatMoney, label, startOfToday } from '../lib/format';
+import { formatMoney, label, setTimeZone, startOfToday } from '../lib/format';
 
 // recharts is big: it loads with the chart, after the numbers are on screen.
 const SalesChart = lazy(() => import('../components/SalesChart'));
@@ -13,16 +13,18 @@ export default function Dashboard() {
   const tenant = useQuery<Web.Tenant>({ queryKey: ['tenant'], enabled: false });
   const dashboard = useQuery({
     queryKey: ['dashboard', 'today'],
-    queryFn: ({ signal }) =>
-      api<Web.Dashboard>('/api/analytics/dashboard', {
+    queryFn: async ({ signal }) => {
+      const answer = await api<Web.Dashboard>('/api/analytics/dashboard', {
         query: { from: startOfToday(), to: new Date().toISOString(), interval: 'hour' },
         signal,
-      }),
+      });
+      setTimeZone(answer.time_zone);
+      return answer;
+    },
     // Live events refresh it; this only covers a socket that cannot connect at all.
     refetchInterval: 60_000,
   });
-  const currency =
-    dashboard.data?.currency ?? tenant.data?.currency ?? tenant.data?.default_currency ?? 'USD';
+  const currency = dashboard.data?.currency ?? tenant.data?.currency ?? 'USD';
 
   return (
     <>
@@ -92,7 +94,7 @@ function DashboardView({ data, currency }: { data: Web.Dashboard; currency: stri
               rows={data.top_products}
               rowKey={(row) => row.product_id}
               columns={[
-                { header: 'Product', cell: (row) => row.name },
+                { header: 'Product', cell: (row) => row.name ?? 'Unnamed product' },
                 { header: 'Sold', numeric: true, cell: (row) => row.quantity },
                 { header: 'Revenue', numeric: true, cell: (row) => formatMoney(row.revenue, currency) },
               ]}

@@ -11,9 +11,11 @@ export function isLow(level: Web.StockLevel): boolean {
 export default function Inventory() {
   const [params, setParams] = useSearchParams();
   const lowOnly = params.get('low') === '1';
-  const list = usePagedList<Web.StockLevel>(['inventory', 'list'], '/commerce/inventory');
+  const list = usePagedList<Web.StockLevel>(['inventory', 'list'], '/commerce/inventory', {
+    low_stock: lowOnly || undefined,
+  });
   const products = useProductIndex();
-  const rows = lowOnly ? list.items.filter(isLow) : list.items;
+  const rows = list.items;
   const lowCount = list.items.filter(isLow).length;
 
   return (

@@ -17,12 +17,16 @@ import {
 import { api } from '../lib/api';
 import { useIdempotencyKey } from '../lib/idempotency';
 import { useCan } from '../lib/auth';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, label } from '../lib/format';
 import { useFieldErrors, type FieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
 import { usePagedList } from '../lib/queries';
 import { isLow } from './Inventory';
 import NotFound from './NotFound';
+
+function signed(value: number): string {
+  return value > 0 ? `+${value}` : String(value);
+}
 
 const REASONS = [
   'Delivery received',
@@ -227,7 +231,7 @@ export default function InventoryItem() {
       {can('write:inventory') && (
         <div className="grid-2">
           <AdjustForm productId={productId} />
-          <ThresholdForm key={stock.low_stock_threshold} level={stock} />
+          <ThresholdForm level={stock} />
         </div>
       )}
       <section aria-labelledby="ledger-title">
@@ -246,13 +250,19 @@ export default function InventoryItem() {
               rowKey={(entry) => entry.id}
               columns={[
                 { header: 'When', cell: (entry) => formatDateTime(entry.created_at) },
+                { header: 'What', cell: (entry) => label(entry.kind) },
+                { header: 'On hand', numeric: true, cell: (entry) => signed(entry.delta_on_hand) },
+                { header: 'Reserved', numeric: true, cell: (entry) => signed(entry.delta_reserved) },
                 {
-                  header: 'Change',
-                  numeric: true,
-                  cell: (entry) => (entry.delta > 0 ? `+${entry.delta}` : entry.delta),
+                  header: 'Reason',
+                  cell: (entry) =>
+                    entry.order_id ? (
+                      <Link to={`/orders/${entry.order_id}`}>{entry.reason ?? 'Order'}</Link>
+                    ) : (
+                      (entry.reason ?? '—')
+                    ),
                 },
-                { header: 'Reason', cell: (entry) => entry.reason },
-                { header: 'On hand after', numeric: true, cell: (entry) => entry.on_hand_after ?? '—' },
+                { header: 'On hand after', numeric: true, cell: (entry) => entry.on_hand_after },
               ]}
             />
             <LoadMore {...ledger} />

@@ -56,12 +56,11 @@ function History({ orderId }: { orderId: string }) {
   if (history.data.length === 0) return <EmptyState title="No changes yet." />;
   return (
     <ol className="timeline">
-      {history.data.map((entry, index) => (
-        <li key={entry.id ?? index}>
-          <time dateTime={entry.occurred_at ?? entry.created_at}>
-            {formatDateTime(entry.occurred_at ?? entry.created_at)}
-          </time>{' '}
+      {history.data.map((entry) => (
+        <li key={entry.id}>
+          <time dateTime={entry.created_at}>{formatDateTime(entry.created_at)}</time>{' '}
           {entry.from ? `${label(entry.from)} → ${label(entry.to)}` : `Placed (${label(entry.to)})`}
+          {entry.actor.type === 'system' && <span className="muted"> · automatic</span>}
           {entry.reason && <span className="muted"> · {entry.reason}</span>}
         </li>
       ))}

@@ -1,11 +1,22 @@
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { Button, FormError, PageHeader, TextField } from '../components/ui';
+import { Badge, Button, ErrorState, FormError, Loading, PageHeader, TextField } from '../components/ui';
 import { api } from '../lib/api';
+import { formatDateTime } from '../lib/format';
 import { useFieldErrors } from '../lib/forms';
 
-interface GatewaySpec {
+/** GET /tenants/current/gateways: what is configured, never the secrets themselves. */
+interface GatewaySettingsView {
   gateway: string;
+  configured: boolean;
+  source: 'tenant' | 'environment' | null;
+  settings: Record<string, string>;
+  secrets_set: string[];
+  updated_at: string | null;
+}
+
+interface GatewaySpec {
+  gateway: 'stripe' | 'square' | 'paypal';
   title: string;
   fields: { name: string; label: string; secret?: boolean; optional?: boolean }[];
 }
@@ -26,6 +37,7 @@ const GATEWAYS: GatewaySpec[] = [
     fields: [
       { name: 'access_token', label: 'Access token', secret: true },
       { name: 'location_id', label: 'Location ID' },
+      { name: 'device_id', label: 'Terminal device ID', optional: true },
       { name: 'webhook_signature_key', label: 'Webhook signature key', secret: true },
     ],
   },
@@ -40,40 +52,67 @@ const GATEWAYS: GatewaySpec[] = [
   },
 ];
 
-function GatewayForm({ spec }: { spec: GatewaySpec }) {
-  const [values, setValues] = useState<Record<string, string>>({});
+function statusOf(view: GatewaySettingsView | undefined): string {
+  if (!view?.configured) return 'not_configured';
+  return view.source === 'tenant' ? 'configured' : 'platform_default';
+}
+
+function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsView | undefined }) {
+  const queryClient = useQueryClient();
+  const [values, setValues] = useState<Record<string, string>>(() => ({ ...view?.settings }));
   const fields = useFieldErrors();
+  const own = view?.source === 'tenant';
   const save = useMutation({
     mutationFn: (body: Record<string, string>) =>
-      api(`/tenants/current/gateways/${spec.gateway}`, { method: 'PUT', body }),
-    // Secrets are never shown again once saved: the form empties.
-    onSuccess: () => setValues({}),
+      api<GatewaySettingsView>(`/tenants/current/gateways/${spec.gateway}`, { method: 'PUT', body }),
+    onSuccess: async (saved) => {
+      // Secrets are never shown again once saved: their fields empty.
+      setValues({ ...saved.settings });
+      await queryClient.invalidateQueries({ queryKey: ['gateways'] });
+    },
     onError: (error) =>
       fields.fromApi(
         error,
         spec.fields.map((field) => field.name),
       ),
   });
+  const isSet = (name: string) => own && (view?.secrets_set.includes(name) || Boolean(view?.settings[name]));
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     const found: Record<string, string> = {};
     for (const field of spec.fields) {
-      if (!field.optional && !values[field.name]?.trim())
+      // A secret already stored may stay as it is: leave its field empty.
+      if (!field.optional && !values[field.name]?.trim() && !isSet(field.name)) {
         found[field.name] = `Enter the ${field.label.toLowerCase()}.`;
+      }
     }
     if (fields.check(found)) {
-      save.mutate(Object.fromEntries(Object.entries(values).map(([name, value]) => [name, value.trim()])));
+      const body = Object.fromEntries(
+        Object.entries(values)
+          .map(([name, value]) => [name, value.trim()] as const)
+          .filter(([, value]) => value !== ''),
+      );
+      save.mutate(body);
     }
   };
   return (
     <form className="card form" onSubmit={onSubmit} noValidate aria-labelledby={`${spec.gateway}-title`}>
       <h2 id={`${spec.gateway}-title`}>{spec.title}</h2>
+      <p className="badges">
+        <Badge value={statusOf(view)} />
+        {view?.updated_at && <span className="muted">Saved {formatDateTime(view.updated_at)}</span>}
+      </p>
       {spec.fields.map((field) => (
         <TextField
           key={field.name}
-          label={field.label}
+          label={field.optional ? `${field.label} (optional)` : field.label}
           type={field.secret ? 'password' : 'text'}
           autoComplete="off"
+          hint={
+            field.secret && isSet(field.name)
+              ? 'Stored. Leave empty to keep it, or enter a new one.'
+              : undefined
+          }
           value={values[field.name] ?? ''}
           error={fields.errors[field.name]}
           onChange={(event) => {
@@ -84,7 +123,7 @@ function GatewayForm({ spec }: { spec: GatewaySpec }) {
         />
       ))}
       {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}
-      {save.isSuccess && <p role="status">{spec.title} settings saved. They are stored encrypted.</p>}
+      {save.isSuccess && <p role="status">{spec.title} settings saved. Secrets are stored encrypted.</p>}
       <Button type="submit" busy={save.isPending}>
         Save {spec.title}
       </Button>
@@ -93,19 +132,29 @@ function GatewayForm({ spec }: { spec: GatewaySpec }) {
 }
 
 export default function Settings() {
+  const gateways = useQuery({
+    queryKey: ['gateways'],
+    queryFn: ({ signal }) => api<{ data: GatewaySettingsView[] }>('/tenants/current/gateways', { signal }),
+  });
   return (
     <>
       <PageHeader title="Settings">
         <p className="muted">
-          Connect your own payment gateway accounts. Saved credentials are encrypted and never displayed
-          again; save new ones to replace them.
+          Connect your own payment gateway accounts. Saved secrets are encrypted and never displayed again.
         </p>
       </PageHeader>
-      <div className="grid-3">
-        {GATEWAYS.map((spec) => (
-          <GatewayForm key={spec.gateway} spec={spec} />
-        ))}
-      </div>
+      {gateways.isPending ? (
+        <Loading />
+      ) : gateways.isError ? (
+        <ErrorState error={gateways.error} retry={() => void gateways.refetch()} />
+      ) : (
+        <div className="grid-3">
+          {GATEWAYS.map((spec) => {
+            const view = gateways.data.data.find((entry) => entry.gateway === spec.gateway);
+            return <GatewayForm key={spec.gateway} spec={spec} view={view} />;
+          })}
+        </div>
+      )}
     </>
   );
 }

@@ -1,4 +1,4 @@
-import { ROLES, type Web } from '@tessera/contracts';
+import type { Role, Web } from '@tessera/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import {
@@ -17,7 +17,8 @@ import { useUser } from '../lib/auth';
 import { label } from '../lib/format';
 import { emailProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 
-const ROLE_HINTS: Record<string, string> = {
+/** What each role may do, in the order offered (the contract's role table). */
+const ROLE_HINTS: Record<Role, string> = {
   admin: 'everything, including users and settings',
   manager: 'catalog, stock, orders, payments, refunds, reports',
   staff: 'sell: orders and payments; sees catalog and stock',
@@ -36,7 +37,7 @@ function RolePicker({
   return (
     <fieldset className="roles" aria-describedby={error ? 'roles-error' : undefined}>
       <legend>Roles</legend>
-      {ROLES.map((role) => (
+      {(Object.keys(ROLE_HINTS) as Role[]).map((role) => (
         <label key={role} className="checkbox">
           <input
             type="checkbox"

@@ -1,0 +1,384 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { horizontalOverflow, launchBrowser, screenshot } from './support/browser';
+import { startMailCatcher, type MailCatcher } from './support/mail';
+import { startPlatform, type RunningPlatform } from './support/server';
+
+/**
+ * The merchant app in Chromium against the built platform on PostgreSQL, Redis and a real SMTP
+ * server. Access tokens live 30 s (the shortest the API allows), so every flow below also runs
+ * through token refreshes.
+ */
+const ACCESS_TOKEN_TTL_S = 30;
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 375, height: 740 };
+
+const admin = { name: 'Ada Merchant', email: 'ada@example.test', password: 'correct horse battery staple' };
+const staff = { name: 'Sam Staff', email: 'sam@example.test', password: 'staff member passphrase 42' };
+
+describe('the merchant web app', () => {
+  let platform: RunningPlatform;
+  let mail: MailCatcher;
+  let browser: Browser;
+  let desk: BrowserContext;
+  let page: Page;
+  const ids = { order: '', product: '', payment: '' };
+
+  beforeAll(async () => {
+    mail = await startMailCatcher();
+    platform = await startPlatform({ SMTP_URL: mail.url, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL_S) });
+    browser = await launchBrowser();
+    desk = await browser.newContext({ viewport: DESKTOP });
+    page = await desk.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.stop();
+    await mail?.stop();
+  });
+
+  const heading = (target: Page, name: string | RegExp) =>
+    target.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+
+  async function signIn(target: Page, email: string, password: string) {
+    await target.goto(platform.url + '/login');
+    await heading(target, 'Sign in');
+    await target.getByLabel('E-mail').fill(email);
+    await target.getByLabel('Password').fill(password);
+    await target.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('validates registration inline, then registers a business', async () => {
+    await page.goto(platform.url + '/register');
+    await heading(page, 'Create your business');
+    await page.getByLabel('Business name').fill('Corner Shop');
+    await page.getByLabel('Your name').fill(admin.name);
+    await page.getByLabel('E-mail').fill('not-an-email');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create business' }).click();
+    // Each message sits next to its field and is tied to it for assistive technology.
+    const password = page.getByLabel('Password');
+    expect(await password.getAttribute('aria-invalid')).toBe('true');
+    await page.getByText('Use at least 12 characters (5 so far).').waitFor();
+    await page.getByText('Enter an e-mail address like name@example.com.').waitFor();
+    await screenshot(page, 'desktop-register-validation');
+
+    await page.getByLabel('E-mail').fill(admin.email);
+    await password.fill(admin.password);
+    await page.getByRole('button', { name: 'Create business' }).click();
+    await heading(page, 'Dashboard');
+    await page.getByRole('region', { name: 'E-mail verification' }).waitFor();
+  });
+
+  it('verifies the e-mail address from the mailed link', async () => {
+    const link = await mail.link(admin.email, '/verify-email');
+    expect(new URL(link).origin).toBe(platform.url);
+    const tab = await desk.newPage();
+    await tab.goto(link);
+    await tab.getByText('Your e-mail address is verified.').waitFor({ timeout: 15_000 });
+    await tab.close();
+    // The first tab learns it when it gets focus back: the banner goes.
+    await page.bringToFront();
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await page
+      .getByRole('region', { name: 'E-mail verification' })
+      .waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  it('creates products, showing the API’s field errors where they belong', async () => {
+    for (const product of [
+      { name: 'Espresso beans 1 kg', sku: 'BEAN-1KG', price: '24.50' },
+      { name: 'Ceramic mug', sku: 'MUG-01', price: '9.90' },
+    ]) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Products' }).click();
+      await heading(page, 'Products');
+      await page.getByRole('link', { name: 'New product' }).click();
+      await heading(page, 'New product');
+      await page.getByLabel('Name').fill(product.name);
+      await page.getByLabel('SKU').fill(product.sku);
+      await page.getByLabel('Price').fill(product.price);
+      await page.getByLabel('Currency').selectOption('USD');
+      await page.getByRole('button', { name: 'Create product' }).click();
+      await heading(page, 'Products');
+      await page.getByRole('link', { name: product.name }).waitFor();
+    }
+    // A taken SKU: the API's 409 sku_taken lands on the SKU field.
+    await page.getByRole('link', { name: 'New product' }).click();
+    await page.getByLabel('Name').fill('Duplicate');
+    await page.getByLabel('SKU').fill('MUG-01');
+    await page.getByLabel('Price').fill('1');
+    await page.getByRole('button', { name: 'Create product' }).click();
+    await page.waitForFunction(() => document.querySelector('input[aria-invalid="true"]') !== null);
+    expect(await page.getByLabel('SKU').getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, 'desktop-product-new');
+
+    await page.goBack();
+    await heading(page, 'Products');
+    await page.getByLabel('Search by name or SKU').fill('mug');
+    await page.waitForURL(/q=mug/);
+    await page.getByRole('link', { name: 'Espresso beans 1 kg' }).waitFor({ state: 'detached' });
+    await screenshot(page, 'desktop-products');
+    await page.getByRole('link', { name: 'Ceramic mug' }).click();
+    await heading(page, 'Ceramic mug');
+    ids.product = page.url().split('/').pop()!;
+  });
+
+  it('stocks the products through adjustments with a reason, and shows the ledger', async () => {
+    for (const [sku, quantity] of [
+      ['BEAN-1KG', '12'],
+      ['MUG-01', '3'],
+    ] as const) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inventory' }).click();
+      await heading(page, 'Inventory');
+      await page
+        .getByRole('link', { name: sku === 'MUG-01' ? 'Ceramic mug' : 'Espresso beans 1 kg' })
+        .click();
+      await heading(page, /^Stock:/);
+      await page.getByLabel('Quantity').fill(quantity);
+      await page.getByLabel('Reason').selectOption('Delivery received');
+      await page.getByRole('button', { name: 'Record adjustment' }).click();
+      await page.getByRole('status').filter({ hasText: 'Stock updated.' }).waitFor();
+      await page.getByRole('cell', { name: 'Delivery received' }).waitFor();
+    }
+    // Mugs: 3 on hand with the default threshold shows as low stock.
+    await page.getByLabel('Warn when available stock is at or below').fill('5');
+    await page.getByRole('button', { name: 'Save level' }).click();
+    await page.getByText('Saved.').waitFor();
+    await screenshot(page, 'desktop-inventory-item');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inventory' }).click();
+    await page.locator('tr.low-stock').filter({ hasText: 'MUG-01' }).waitFor();
+    await screenshot(page, 'desktop-inventory');
+  });
+
+  it('sells at the point of sale, takes cash with change due, and the dashboard in another tab updates live', async () => {
+    const dashboard = await desk.newPage();
+    await dashboard.goto(platform.url + '/');
+    await heading(dashboard, 'Dashboard');
+    await dashboard.locator('.live-live').waitFor({ timeout: 15_000 });
+    await dashboard.evaluate(() => ((window as unknown as { marker: string }).marker = 'no reload'));
+    const revenueBefore = await dashboard.getByTestId('revenue-today').textContent();
+    expect(revenueBefore).toBe('$0.00');
+
+    await page.bringToFront();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click();
+    await heading(page, 'Orders');
+    await page.getByRole('link', { name: 'New order' }).click();
+    await heading(page, 'New order');
+    await page.getByRole('button', { name: 'Add Espresso beans 1 kg' }).click();
+    await page.getByRole('button', { name: 'Add Espresso beans 1 kg' }).click();
+    await page.getByRole('button', { name: 'Add Ceramic mug' }).click();
+    await page.locator('.total').getByText('$58.90').waitFor();
+    await screenshot(page, 'desktop-new-order');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await heading(page, /^Order #1$/);
+    ids.order = page.url().split('/').pop()!;
+
+    await page.getByRole('button', { name: 'Take payment' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Take payment for order #1' });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('Amount (USD)').inputValue()).toBe('58.90');
+    await dialog.getByLabel('Cash handed over (USD, optional)').fill('60');
+    await dialog.getByText('Change due: $1.10').waitFor();
+    await dialog.getByRole('button', { name: 'Take cash' }).click();
+    await dialog.getByText('Payment received').waitFor();
+    await dialog.locator('.change-due').getByText('$1.10').waitFor();
+    await screenshot(page, 'desktop-cash-change-due');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await page.locator('.badges').getByText('Paid', { exact: true }).first().waitFor({ timeout: 10_000 });
+    await page.getByRole('link', { name: 'Manual payment' }).waitFor();
+    ids.payment = (await page.getByRole('link', { name: 'Manual payment' }).getAttribute('href'))!
+      .split('/')
+      .pop()!;
+    await screenshot(page, 'desktop-order-detail');
+
+    // The other tab was never reloaded, yet shows today's revenue and order.
+    await dashboard.getByTestId('revenue-today').getByText('$58.90').waitFor({ timeout: 20_000 });
+    await dashboard.getByTestId('orders-today').getByText('1').waitFor();
+    expect(await dashboard.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe(
+      'no reload',
+    );
+    await dashboard.locator('.chart svg').first().waitFor({ timeout: 10_000 });
+    await screenshot(dashboard, 'desktop-dashboard');
+    await dashboard.close();
+
+    // Fulfil: the order moves on, the stock leaves on hand.
+    await page.getByRole('button', { name: 'Fulfil' }).click();
+    await page.locator('.badges').getByText('Fulfilled', { exact: true }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click();
+    await page.getByLabel('Status').selectOption('fulfilled');
+    await page.getByRole('link', { name: '#1' }).waitFor();
+    await screenshot(page, 'desktop-orders');
+  });
+
+  it('invites a staff member by mail, who cannot open refund approvals', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await heading(page, 'Users');
+    await page.getByLabel('E-mail').fill(staff.email);
+    await page.getByRole('checkbox', { name: /^Staff/ }).check();
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText(`Invitation sent to ${staff.email}.`).waitFor();
+    await screenshot(page, 'desktop-users');
+
+    const link = await mail.link(staff.email, '/accept-invitation');
+    const staffContext = await browser.newContext({ viewport: DESKTOP });
+    const staffPage = await staffContext.newPage();
+    await staffPage.goto(link);
+    await heading(staffPage, 'Join your team');
+    await staffPage.getByLabel('Your name').fill(staff.name);
+    await staffPage.getByLabel('E-mail').fill(staff.email);
+    await staffPage.getByLabel('Password').fill(staff.password);
+    await staffPage.getByRole('button', { name: 'Join' }).click();
+    // Staff may not read analytics: their start page is the orders.
+    await heading(staffPage, 'Orders');
+    const nav = staffPage.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Orders' }).waitFor();
+    for (const hidden of ['Refund approvals', 'Users', 'Settings', 'Dashboard']) {
+      expect(await nav.getByRole('link', { name: hidden }).count()).toBe(0);
+    }
+    // A deep link does not get them in either.
+    await staffPage.goto(platform.url + '/refunds');
+    await heading(staffPage, 'No access');
+    expect(await staffPage.getByRole('button', { name: /Approve and process/ }).count()).toBe(0);
+    await screenshot(staffPage, 'desktop-staff-no-access');
+    await staffContext.close();
+  });
+
+  it('resets a forgotten password from the mailed link', async () => {
+    const other = await browser.newContext({ viewport: DESKTOP });
+    const tab = await other.newPage();
+    await tab.goto(platform.url + '/login');
+    await tab.getByRole('link', { name: 'Forgot your password?' }).click();
+    await heading(tab, 'Forgot your password?');
+    await tab.getByLabel('E-mail').fill(staff.email);
+    await tab.getByRole('button', { name: 'Send the link' }).click();
+    await heading(tab, 'Check your mail');
+
+    await tab.goto(await mail.link(staff.email, '/reset-password'));
+    await heading(tab, 'Choose a new password');
+    await tab.getByLabel('New password', { exact: true }).fill('too short');
+    await tab.getByRole('button', { name: 'Set new password' }).click();
+    await tab.getByText('Use at least 12 characters (9 so far).').waitFor();
+    staff.password = 'a brand new staff passphrase';
+    await tab.getByLabel('New password', { exact: true }).fill(staff.password);
+    await tab.getByLabel('Repeat the new password').fill(staff.password);
+    await tab.getByRole('button', { name: 'Set new password' }).click();
+    await heading(tab, 'Password changed');
+
+    await signIn(tab, staff.email, 'staff member passphrase 42');
+    await tab.getByText('That e-mail and password do not match an account.').waitFor();
+    await signIn(tab, staff.email, staff.password);
+    await heading(tab, 'Orders');
+    await other.close();
+  });
+
+  it('keeps two tabs signed in through access-token refreshes', async () => {
+    const tabs = await browser.newContext({ viewport: DESKTOP });
+    const refreshes: number[] = [];
+    tabs.on('response', (response) => {
+      if (response.url().endsWith('/auth/refresh')) refreshes.push(response.status());
+    });
+    const first = await tabs.newPage();
+    await signIn(first, admin.email, admin.password);
+    await heading(first, 'Dashboard');
+    const second = await tabs.newPage();
+    await second.goto(platform.url + '/orders');
+    await heading(second, 'Orders');
+
+    // Past the access token's lifetime, several times over the refresh margin.
+    await new Promise((resolve) => setTimeout(resolve, (ACCESS_TOKEN_TTL_S + 5) * 1000));
+    // Both tabs act at the same moment: only one refresh may spend the refresh token.
+    await Promise.all(
+      [first, second].map(async (tab) => {
+        await tab.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Products' }).click();
+        await heading(tab, 'Products');
+        await tab.getByRole('link', { name: 'Ceramic mug' }).waitFor();
+      }),
+    );
+    await Promise.all([first.reload(), second.reload()]);
+    await heading(first, 'Products');
+    await heading(second, 'Products');
+    expect(refreshes.length).toBeGreaterThan(0);
+    expect(refreshes.every((status) => status === 200)).toBe(true);
+    expect(await first.getByRole('heading', { name: 'Sign in' }).count()).toBe(0);
+    expect(await second.getByRole('heading', { name: 'Sign in' }).count()).toBe(0);
+    await tabs.close();
+  });
+
+  it('takes screenshots of the remaining main pages on a desktop', async () => {
+    for (const [path, title, name] of [
+      [`/payments/${ids.payment}`, 'Manual payment', 'desktop-payment-detail'],
+      ['/payments', 'Payments', 'desktop-payments'],
+      ['/refunds', 'Refund approvals', 'desktop-refunds'],
+      ['/settings', 'Settings', 'desktop-settings'],
+      ['/account', 'Account', 'desktop-account'],
+      ['/no/such/page', 'Page not found', 'desktop-not-found'],
+    ] as const) {
+      await page.goto(platform.url + path);
+      await heading(page, title);
+      await page.waitForLoadState('networkidle');
+      await screenshot(page, name);
+    }
+  });
+
+  it('fits a 375-px phone screen on every page, with the menu behind a button', async () => {
+    const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+    const tab = await phone.newPage();
+    const publicPages = [
+      ['/login', 'Sign in', 'login'],
+      ['/register', 'Create your business', 'register'],
+      ['/forgot-password', 'Forgot your password?', 'forgot-password'],
+      ['/reset-password?token=abc', 'Choose a new password', 'reset-password'],
+      ['/accept-invitation?token=abc', 'Join your team', 'accept-invitation'],
+    ] as const;
+    for (const [path, title, name] of publicPages) {
+      await tab.goto(platform.url + path);
+      await heading(tab, title);
+      expect(await horizontalOverflow(tab), path).toBe(0);
+      await screenshot(tab, `phone-${name}`);
+    }
+    await signIn(tab, admin.email, admin.password);
+    await heading(tab, 'Dashboard');
+    const pages = [
+      ['/', 'Dashboard', 'dashboard'],
+      ['/orders', 'Orders', 'orders'],
+      ['/orders/new', 'New order', 'new-order'],
+      [`/orders/${ids.order}`, 'Order #1', 'order-detail'],
+      ['/products', 'Products', 'products'],
+      ['/products/new', 'New product', 'product-new'],
+      [`/products/${ids.product}`, 'Ceramic mug', 'product-edit'],
+      ['/inventory', 'Inventory', 'inventory'],
+      [`/inventory/${ids.product}`, 'Stock: Ceramic mug', 'inventory-item'],
+      ['/payments', 'Payments', 'payments'],
+      [`/payments/${ids.payment}`, 'Manual payment', 'payment-detail'],
+      ['/refunds', 'Refund approvals', 'refunds'],
+      ['/users', 'Users', 'users'],
+      ['/settings', 'Settings', 'settings'],
+      ['/account', 'Account', 'account'],
+      ['/no/such/page', 'Page not found', 'not-found'],
+    ] as const;
+    for (const [path, title, name] of pages) {
+      await tab.goto(platform.url + path);
+      await heading(tab, title);
+      await tab.waitForLoadState('networkidle');
+      expect(await horizontalOverflow(tab), path).toBe(0);
+      await screenshot(tab, `phone-${name}`);
+    }
+    // The sidebar is a menu on phones: closed, it takes no room; opened, it navigates.
+    const nav = tab.getByRole('navigation', { name: 'Main' });
+    expect(await nav.isVisible()).toBe(false);
+    await tab.getByRole('button', { name: 'Open menu' }).click();
+    await nav.getByRole('link', { name: 'Orders' }).waitFor();
+    expect(await horizontalOverflow(tab)).toBe(0);
+    await screenshot(tab, 'phone-menu-open');
+    await nav.getByRole('link', { name: 'Orders' }).click();
+    await heading(tab, 'Orders');
+    expect(await nav.isVisible()).toBe(false);
+    // Back and forward work through the app's own history.
+    await tab.goBack();
+    await heading(tab, 'Page not found');
+    await tab.goForward();
+    await heading(tab, 'Orders');
+    await phone.close();
+  });
+});
