@@ -387,7 +387,8 @@ function parsePayPalEvent(event: {
         amount_captured: status === 'completed' ? amount : null,
         failure_code: failure,
         failure_message: null,
-        related_reference: resource.id,
+        ...(status === 'authorized' ? { details: { authorization_id: resource.id } } : {}),
+        ...(status === 'completed' ? { details: { capture_id: resource.id } } : {}),
       };
     }
   };

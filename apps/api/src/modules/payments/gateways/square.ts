@@ -355,7 +355,9 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
         amount_captured: status === 'completed' ? (object.checkout.amount_money?.amount ?? 0) : null,
         failure_code: null,
         failure_message: null,
-        ...(object.checkout.payment_ids?.[0] ? { related_reference: object.checkout.payment_ids[0] } : {}),
+        ...(object.checkout.payment_ids?.[0]
+          ? { details: { payment_id: object.checkout.payment_ids[0] } }
+          : {}),
       };
     }
   } else if (object?.refund) {

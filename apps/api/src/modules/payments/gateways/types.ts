@@ -120,7 +120,8 @@ export interface GatewayWebhookEvent {
     amount_captured: number | null;
     failure_code: string | null;
     failure_message: string | null;
-    related_reference?: string;
+    /** Follow-up ids the event reveals (PayPal authorization/capture, Square Terminal payment). */
+    details?: Partial<GatewayReference>;
   };
   refund?: { reference: string; status: GatewayRefund['status']; failure_code: string | null };
 }

@@ -1,0 +1,73 @@
+import type { TypedEvent } from '@tessera/contracts';
+import type { Consumer } from '../../platform/events/bus';
+import { idempotency } from '../../platform/http/idempotency';
+import type { Platform } from '../../platform/platform';
+import type { ModuleInstance } from '../index';
+import type { OrdersService } from '../orders';
+import { paymentsRoutes } from './routes';
+import { PaymentsService } from './service';
+
+export { PaymentsService, type Caller } from './service';
+export type { Payment, PaymentDetail, Refund, PaymentMethod } from './schemas';
+
+/** A cancelled order gives back what it holds: its pending payments and open authorizations are voided. */
+export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
+  return {
+    name: 'payments.order-cancelled',
+    types: ['commerce.order.status_changed'],
+    async handle(event, tx) {
+      const { data } = event as TypedEvent<'commerce.order.status_changed'>;
+      if (data.to !== 'cancelled') return;
+      await payments.voidOpenPayments(tx, event.tenant_id, data.order_id);
+    },
+  };
+}
+
+/**
+ * The reconciler as a background job: settles unknown gateway outcomes every `intervalMs`.
+ * Returns the function that stops it. `PaymentsService.settleUnknown` is the same work on demand.
+ */
+export function startPaymentsReconciler(
+  platform: Platform,
+  payments: PaymentsService,
+  intervalMs = 30_000,
+): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    payments
+      .settleUnknown()
+      .then((settled) => {
+        if (settled) platform.logger.info({ settled }, 'payments reconciler settled unknown outcomes');
+      })
+      .catch((error: unknown) => platform.logger.error({ err: error }, 'payments reconciler failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Payments: methods, payments and refunds across Stripe, Square, PayPal and cash; webhooks; reconciliation. */
+export function createPaymentsModule(
+  platform: Platform,
+  deps: { orders: OrdersService },
+): { module: ModuleInstance; service: PaymentsService } {
+  const service = new PaymentsService(
+    platform.db,
+    platform.config,
+    platform.secrets,
+    deps.orders,
+    platform.logger,
+  );
+  return {
+    module: {
+      name: 'payments',
+      routes: paymentsRoutes(service, idempotency(platform.db)),
+      consumers: [cancelledOrderConsumer(service)],
+    },
+    service,
+  };
+}

@@ -1,0 +1,553 @@
+import type { Gateway, PaymentStatus, RefundStatus } from '@tessera/contracts';
+import { sql, type ColumnType, type Generated, type Insertable, type Selectable } from 'kysely';
+import type { Json, Timestamp } from '../../platform/db/tables';
+import type { Executor, Tx } from '../../platform/db/tenant';
+import type { GatewayReference, NextAction } from './gateways';
+
+declare module '../../platform/db/tables' {
+  interface DB {
+    payment_gateway_settings: PaymentGatewaySettingsTable;
+    payment_methods: PaymentMethodsTable;
+    payments: PaymentsTable;
+    refunds: RefundsTable;
+    payment_transactions: PaymentTransactionsTable;
+    payment_webhook_events: PaymentWebhookEventsTable;
+    payment_reconciliation: PaymentReconciliationTable;
+  }
+}
+
+type Money = ColumnType<number, number | undefined, number>;
+type Updated = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type ConfigurableGateway = 'stripe' | 'square' | 'paypal';
+export type TransactionKind = 'authorize' | 'charge' | 'capture' | 'void' | 'refund' | 'confirm';
+export type TransactionOutcome = 'pending' | 'succeeded' | 'declined' | 'unknown';
+export type ReconciliationResult =
+  'matched' | 'missing_local' | 'missing_gateway' | 'amount_mismatch' | 'status_mismatch';
+
+export interface PaymentGatewaySettingsTable {
+  tenant_id: string;
+  gateway: ConfigurableGateway;
+  settings: Json<Record<string, string>>;
+  secrets_sealed: string;
+  created_at: Generated<Date>;
+  updated_at: Updated;
+}
+
+export interface PaymentMethodsTable {
+  id: string;
+  tenant_id: string;
+  gateway: Gateway;
+  type: 'card' | 'cash' | 'check' | 'paypal';
+  gateway_token: string | null;
+  brand: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+  label: string | null;
+  is_default: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Updated;
+}
+
+export interface PaymentsTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  gateway: Gateway;
+  payment_method_id: string | null;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  capture: boolean;
+  amount_authorized: Money;
+  amount_captured: Money;
+  amount_refunded: Money;
+  gateway_reference: string | null;
+  gateway_data: ColumnType<Partial<GatewayReference>, string | undefined, string>;
+  next_action: Json<NextAction | null> | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  cash_tendered: number | null;
+  change_due: number | null;
+  pending_operation: TransactionKind | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Updated;
+}
+
+export interface RefundsTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: string | null;
+  gateway_reference: string | null;
+  failure_code: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Updated;
+  processed_at: Date | null;
+}
+
+export interface PaymentTransactionsTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  refund_id: string | null;
+  kind: TransactionKind;
+  amount: number;
+  currency: string;
+  idempotency_key: string;
+  request_fingerprint: string;
+  /** The request's parameters, so that a retry resends exactly the same request. */
+  request: Json<Record<string, unknown>>;
+  gateway_reference: string | null;
+  outcome: TransactionOutcome;
+  failure_code: string | null;
+  raw_response: Json<unknown> | null;
+  latency_ms: number | null;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Updated;
+}
+
+export interface PaymentWebhookEventsTable {
+  gateway: Gateway;
+  event_id: string;
+  tenant_id: string;
+  type: string;
+  payment_id: string | null;
+  refund_id: string | null;
+  payload: Json<unknown>;
+  received_at: Generated<Date>;
+}
+
+export interface PaymentReconciliationTable {
+  id: string;
+  tenant_id: string;
+  run_id: string;
+  gateway: Gateway;
+  period_from: Date;
+  period_to: Date;
+  result: ReconciliationResult;
+  payment_id: string | null;
+  gateway_reference: string | null;
+  currency: string | null;
+  local_amount: number | null;
+  gateway_amount: number | null;
+  local_status: string | null;
+  gateway_status: string | null;
+  created_at: Generated<Date>;
+}
+
+export type PaymentRow = Selectable<PaymentsTable>;
+export type RefundRow = Selectable<RefundsTable>;
+export type MethodRow = Selectable<PaymentMethodsTable>;
+export type TransactionRow = Selectable<PaymentTransactionsTable>;
+export type ReconciliationRow = Selectable<PaymentReconciliationTable>;
+export type PaymentPatch = Partial<
+  Pick<
+    PaymentRow,
+    | 'status'
+    | 'amount_authorized'
+    | 'amount_captured'
+    | 'amount_refunded'
+    | 'gateway_reference'
+    | 'failure_code'
+    | 'failure_message'
+    | 'pending_operation'
+  > & { gateway_data: Partial<GatewayReference>; next_action: NextAction | null }
+>;
+
+/** A gateway's raw answer as JSON; the Square SDK holds amounts as BigInt. */
+const rawJson = (value: unknown): string =>
+  JSON.stringify(value ?? null, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item));
+
+/** The SQL of the payments module, and nothing else. */
+export const paymentsRepository = {
+  async settings(db: Executor, gateway: ConfigurableGateway) {
+    return db
+      .selectFrom('payment_gateway_settings')
+      .selectAll()
+      .where('gateway', '=', gateway)
+      .executeTakeFirst();
+  },
+
+  async allSettings(db: Executor) {
+    return db.selectFrom('payment_gateway_settings').selectAll().orderBy('gateway').execute();
+  },
+
+  async saveSettings(
+    tx: Tx,
+    row: {
+      tenant_id: string;
+      gateway: ConfigurableGateway;
+      settings: Record<string, string>;
+      secrets_sealed: string;
+    },
+  ) {
+    return tx
+      .insertInto('payment_gateway_settings')
+      .values({ ...row, settings: JSON.stringify(row.settings) })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'gateway']).doUpdateSet({
+          settings: JSON.stringify(row.settings),
+          secrets_sealed: row.secrets_sealed,
+          updated_at: new Date(),
+        }),
+      )
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  async insertMethod(
+    tx: Tx,
+    row: Omit<PaymentMethodsTable, 'created_at' | 'updated_at' | 'is_default'> & { is_default: boolean },
+  ) {
+    if (row.is_default)
+      await tx
+        .updateTable('payment_methods')
+        .set({ is_default: false })
+        .where('is_default', '=', true)
+        .execute();
+    return tx.insertInto('payment_methods').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async updateMethod(tx: Tx, id: string, patch: { label?: string | null; is_default?: boolean }) {
+    if (patch.is_default) {
+      await tx
+        .updateTable('payment_methods')
+        .set({ is_default: false })
+        .where('is_default', '=', true)
+        .where('id', '!=', id)
+        .execute();
+    }
+    return tx
+      .updateTable('payment_methods')
+      .set({ ...patch, updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  async deleteMethod(tx: Tx, id: string) {
+    const result = await tx.deleteFrom('payment_methods').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  },
+
+  async method(db: Executor, id: string) {
+    return db.selectFrom('payment_methods').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async methods(db: Executor, limit: number, after: string | null) {
+    let query = db
+      .selectFrom('payment_methods')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (after) query = query.where('id', '<', after);
+    return query.execute();
+  },
+
+  async insertPayment(tx: Tx, row: Insertable<PaymentsTable>) {
+    return tx.insertInto('payments').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async payment(db: Executor, id: string, options: { forUpdate?: boolean } = {}) {
+    let query = db.selectFrom('payments').selectAll().where('id', '=', id);
+    if (options.forUpdate) query = query.forUpdate();
+    return query.executeTakeFirst();
+  },
+
+  async paymentByReference(
+    db: Executor,
+    gateways: Gateway[],
+    reference: string,
+    options: { forUpdate?: boolean } = {},
+  ) {
+    let query = db
+      .selectFrom('payments')
+      .selectAll()
+      .where('gateway', 'in', gateways)
+      .where('gateway_reference', '=', reference);
+    if (options.forUpdate) query = query.forUpdate();
+    return query.executeTakeFirst();
+  },
+
+  async updatePayment(tx: Tx, id: string, patch: PaymentPatch) {
+    const { gateway_data, next_action, ...rest } = patch;
+    return tx
+      .updateTable('payments')
+      .set({
+        ...rest,
+        ...(gateway_data ? { gateway_data: JSON.stringify(gateway_data) } : {}),
+        ...(next_action !== undefined
+          ? { next_action: next_action === null ? null : JSON.stringify(next_action) }
+          : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  async payments(
+    db: Executor,
+    filter: { order_id?: string | undefined; status?: PaymentStatus | undefined },
+    limit: number,
+    after: string | null,
+  ) {
+    let query = db
+      .selectFrom('payments')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (filter.order_id) query = query.where('order_id', '=', filter.order_id);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (after) query = query.where('id', '<', after);
+    return query.execute();
+  },
+
+  /** What an order's payments already hold or are taking, so a new one cannot overpay it. */
+  async committedToOrder(tx: Tx, orderId: string): Promise<number> {
+    const row = await tx
+      .selectFrom('payments')
+      .select(
+        sql<number>`coalesce(sum(case
+          when status in ('pending', 'unknown', 'authorized') then amount
+          when status in ('completed', 'partially_refunded', 'refunded') then amount_captured - amount_refunded
+          else 0 end), 0)::bigint`.as('committed'),
+      )
+      .where('order_id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    return row.committed;
+  },
+
+  async openPaymentsOfOrder(tx: Tx, orderId: string) {
+    return tx
+      .selectFrom('payments')
+      .select('id')
+      .where('order_id', '=', orderId)
+      .where('status', 'in', ['pending', 'authorized'])
+      .execute();
+  },
+
+  async insertTransaction(tx: Tx, row: Insertable<PaymentTransactionsTable>) {
+    return tx
+      .insertInto('payment_transactions')
+      .values(row)
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'idempotency_key']).doUpdateSet({
+          attempts: sql`payment_transactions.attempts + 1`,
+          outcome: 'pending',
+          updated_at: new Date(),
+        }),
+      )
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  async settleTransaction(
+    tx: Tx,
+    id: string,
+    patch: {
+      outcome: TransactionOutcome;
+      gateway_reference?: string | null;
+      failure_code?: string | null;
+      raw_response: unknown;
+      latency_ms: number;
+    },
+  ) {
+    await tx
+      .updateTable('payment_transactions')
+      .set({ ...patch, raw_response: rawJson(patch.raw_response), updated_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async transactions(db: Executor, paymentId: string) {
+    return db
+      .selectFrom('payment_transactions')
+      .selectAll()
+      .where('payment_id', '=', paymentId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  },
+
+  async transaction(db: Executor, id: string) {
+    return db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async unknownTransactions(db: Executor, limit: number) {
+    return db
+      .selectFrom('payment_transactions')
+      .select(['id', 'tenant_id'])
+      .where('outcome', '=', 'unknown')
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+  },
+
+  async insertRefund(tx: Tx, row: Insertable<RefundsTable>) {
+    return tx.insertInto('refunds').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async refund(db: Executor, id: string, options: { forUpdate?: boolean } = {}) {
+    let query = db.selectFrom('refunds').selectAll().where('id', '=', id);
+    if (options.forUpdate) query = query.forUpdate();
+    return query.executeTakeFirst();
+  },
+
+  async refundByReference(db: Executor, reference: string, options: { forUpdate?: boolean } = {}) {
+    let query = db.selectFrom('refunds').selectAll().where('gateway_reference', '=', reference);
+    if (options.forUpdate) query = query.forUpdate();
+    return query.executeTakeFirst();
+  },
+
+  async updateRefund(
+    tx: Tx,
+    id: string,
+    patch: Partial<Pick<RefundRow, 'status' | 'gateway_reference' | 'failure_code' | 'processed_at'>>,
+  ) {
+    return tx
+      .updateTable('refunds')
+      .set({ ...patch, updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  /** The sum of a payment's refunds that are not failed: what is promised back already. */
+  async refundedOrPending(tx: Tx, paymentId: string): Promise<number> {
+    const row = await tx
+      .selectFrom('refunds')
+      .select(sql<number>`coalesce(sum(amount), 0)::bigint`.as('total'))
+      .where('payment_id', '=', paymentId)
+      .where('status', '!=', 'failed')
+      .executeTakeFirstOrThrow();
+    return row.total;
+  },
+
+  async refunds(
+    db: Executor,
+    filter: { payment_id?: string | undefined },
+    limit: number,
+    after: string | null,
+  ) {
+    let query = db
+      .selectFrom('refunds')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (filter.payment_id) query = query.where('payment_id', '=', filter.payment_id);
+    if (after) query = query.where('id', '<', after);
+    return query.execute();
+  },
+
+  /** Stores a webhook delivery; false when this gateway event was stored before. */
+  async recordWebhook(
+    tx: Tx,
+    row: Omit<PaymentWebhookEventsTable, 'received_at' | 'payload'> & { payload: string },
+  ): Promise<boolean> {
+    const inserted = await tx
+      .insertInto('payment_webhook_events')
+      .values(row)
+      .onConflict((conflict) => conflict.columns(['gateway', 'event_id']).doNothing())
+      .returning('event_id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  },
+
+  /** The tenant a gateway object belongs to: webhooks arrive without one (a global lookup). */
+  async tenantOfReference(db: Executor, gateways: Gateway[], references: string[]): Promise<string | null> {
+    if (references.length === 0) return null;
+    const payment = await db
+      .selectFrom('payments')
+      .select('tenant_id')
+      .where('gateway', 'in', gateways)
+      .where('gateway_reference', 'in', references)
+      .executeTakeFirst();
+    if (payment) return payment.tenant_id;
+    const refund = await db
+      .selectFrom('refunds')
+      .select('tenant_id')
+      .where('gateway_reference', 'in', references)
+      .executeTakeFirst();
+    return refund?.tenant_id ?? null;
+  },
+
+  async paymentsCreatedBetween(db: Executor, gateways: Gateway[], from: Date, to: Date) {
+    return db
+      .selectFrom('payments')
+      .selectAll()
+      .where('gateway', 'in', gateways)
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .execute();
+  },
+
+  async paymentsByReferences(db: Executor, gateways: Gateway[], references: string[]) {
+    if (references.length === 0) return [];
+    return db
+      .selectFrom('payments')
+      .selectAll()
+      .where('gateway', 'in', gateways)
+      .where('gateway_reference', 'in', references)
+      .execute();
+  },
+
+  async insertReconciliation(tx: Tx, rows: Omit<PaymentReconciliationTable, 'created_at'>[]) {
+    if (rows.length === 0) return;
+    await tx.insertInto('payment_reconciliation').values(rows).execute();
+  },
+
+  async reconciliation(
+    db: Executor,
+    filter: { run_id?: string | undefined; result?: ReconciliationResult | undefined },
+    limit: number,
+    after: string | null,
+  ) {
+    let query = db
+      .selectFrom('payment_reconciliation')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (filter.run_id) query = query.where('run_id', '=', filter.run_id);
+    if (filter.result) query = query.where('result', '=', filter.result);
+    if (after) query = query.where('id', '<', after);
+    return query.execute();
+  },
+
+  /** The period's payments per currency, then split by gateway, status and UTC day: all in SQL. */
+  async summary(db: Executor, from: Date, to: Date) {
+    const totals = sql`count(*)::bigint as count, coalesce(sum(amount_captured), 0)::bigint as gross,
+      coalesce(sum(amount_refunded), 0)::bigint as refunded,
+      coalesce(sum(amount_captured - amount_refunded), 0)::bigint as net`;
+    const period = sql`created_at >= ${from} and created_at < ${to}`;
+    type Totals = { currency: string; count: number; gross: number; refunded: number; net: number };
+    const [currencies, byGateway, byStatus, byDay] = await Promise.all([
+      sql<Totals>`select currency, ${totals} from payments where ${period} group by currency order by currency`.execute(
+        db,
+      ),
+      sql<Totals & { gateway: Gateway }>`select currency, gateway, ${totals} from payments where ${period}
+        group by currency, gateway order by currency, gateway`.execute(db),
+      sql<{ currency: string; status: PaymentStatus; count: number; amount: number }>`
+        select currency, status, count(*)::bigint as count, coalesce(sum(amount), 0)::bigint as amount
+        from payments where ${period} group by currency, status order by currency, status`.execute(db),
+      sql<
+        Totals & { day: string }
+      >`select currency, to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as day,
+        ${totals} from payments where ${period} group by currency, 2 order by currency, 2`.execute(db),
+    ]);
+    return {
+      currencies: currencies.rows,
+      byGateway: byGateway.rows,
+      byStatus: byStatus.rows,
+      byDay: byDay.rows,
+    };
+  },
+};

@@ -1,0 +1,1419 @@
+import { createHash } from 'node:crypto';
+import {
+  uuidv7,
+  type EventActor,
+  type Gateway,
+  type PaymentEventData,
+  type PaymentStatus,
+  type RefundEventData,
+} from '@tessera/contracts';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../../platform/config';
+import type { SecretBox } from '../../platform/crypto';
+import type { DB } from '../../platform/db/tables';
+import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
+import { AppError, notFound } from '../../platform/errors';
+import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
+import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import type { OrdersService } from '../orders';
+import {
+  createGateway,
+  GatewayDeclined,
+  GatewayUnknown,
+  InvalidWebhookSignature,
+  PayPalGateway,
+  SquareGateway,
+  type AdapterOptions,
+  type CreatePaymentRequest,
+  type GatewayCredentials,
+  type GatewayPayment,
+  type GatewayReference,
+  type GatewayRefund,
+  type PaymentGateway,
+  type WebhookDelivery,
+} from './gateways';
+import { isKnownCurrency } from './money';
+import {
+  paymentsRepository as repo,
+  type ConfigurableGateway,
+  type MethodRow,
+  type PaymentPatch,
+  type PaymentRow,
+  type ReconciliationResult,
+  type ReconciliationRow,
+  type RefundRow,
+  type TransactionKind,
+  type TransactionRow,
+} from './repository';
+import type {
+  CreateMethodBody,
+  CreatePaymentBody,
+  CreateRefundBody,
+  GatewaySettingsBody,
+  GatewaySettingsView,
+  Payment,
+  PaymentDetail,
+  PaymentListQuery,
+  PaymentMethod,
+  PaymentSummary,
+  ReconcileBody,
+  ReconciliationItem,
+  ReconciliationQuery,
+  ReconciliationRun,
+  Refund,
+  RefundListQuery,
+  UpdateMethodBody,
+} from './schemas';
+import { assertPaymentMove, canMovePayment, statusAfterRefunds } from './state-machine';
+
+/** Who acts: the tenant, and the user (null for the system: webhooks, the reconciler, consumers). */
+export interface Caller {
+  tenantId: string;
+  userId: string | null;
+}
+
+type CallOutcome<T> =
+  | { kind: 'ok'; value: T; latency: number }
+  | { kind: 'declined'; error: GatewayDeclined; latency: number }
+  | { kind: 'unknown'; error: Error; latency: number };
+
+type PaymentOperation = 'create' | 'capture' | 'void' | 'confirm';
+
+/** Which settings of each gateway are secret (sealed, never returned) and which are required. */
+const GATEWAY_FIELDS: Record<ConfigurableGateway, { plain: string[]; secret: string[]; required: string[] }> =
+  {
+    stripe: { plain: ['api_base'], secret: ['secret_key', 'webhook_secret'], required: ['secret_key'] },
+    square: {
+      plain: ['api_base', 'location_id', 'device_id'],
+      secret: ['access_token', 'webhook_signature_key'],
+      required: ['access_token'],
+    },
+    paypal: {
+      plain: ['api_base', 'client_id', 'webhook_id'],
+      secret: ['client_secret'],
+      required: ['client_id', 'client_secret'],
+    },
+  };
+
+const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
+  gateway === 'manual' ? null : gateway === 'square_terminal' ? 'square' : gateway;
+
+const PAGE = 50;
+/** How long an unknown outcome of a Square create is retried before the payment is cancelled by key. */
+const GIVE_UP_AFTER_MS = 60 * 60 * 1000;
+
+const fingerprint = (request: unknown): string =>
+  createHash('sha256').update(JSON.stringify(request)).digest('hex');
+const actorOf = (caller: Caller): EventActor => (caller.userId ? userActor(caller.userId) : SYSTEM_ACTOR);
+const iso = (date: Date | string): string => new Date(date).toISOString();
+const referenceOf = (payment: PaymentRow): GatewayReference => ({
+  ...payment.gateway_data,
+  id: payment.gateway_reference ?? '',
+});
+
+function page<T extends { id: string }, D>(rows: T[], limit: number, map: (row: T) => D) {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { data: items.map(map), next_cursor: more ? encodeCursor(items.at(-1)!.id) : null };
+}
+
+function validation(path: string, message: string): AppError {
+  return new AppError('validation_failed', `${path} ${message}`, { errors: [{ path, message }] });
+}
+
+export function toPaymentDto(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    order_id: row.order_id,
+    gateway: row.gateway,
+    payment_method_id: row.payment_method_id,
+    amount: row.amount,
+    currency: row.currency,
+    status: row.status,
+    capture: row.capture,
+    amount_authorized: row.amount_authorized,
+    amount_captured: row.amount_captured,
+    amount_refunded: row.amount_refunded,
+    gateway_reference: row.gateway_reference,
+    next_action: row.next_action ?? null,
+    failure_code: row.failure_code,
+    failure_message: row.failure_message,
+    change_due: row.change_due,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function toRefundDto(row: RefundRow): Refund {
+  return {
+    id: row.id,
+    payment_id: row.payment_id,
+    amount: row.amount,
+    currency: row.currency,
+    status: row.status,
+    reason: row.reason,
+    gateway_reference: row.gateway_reference,
+    failure_code: row.failure_code,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    processed_at: row.processed_at ? iso(row.processed_at) : null,
+  };
+}
+
+function toMethodDto(row: MethodRow): PaymentMethod {
+  return {
+    id: row.id,
+    gateway: row.gateway,
+    type: row.type,
+    brand: row.brand,
+    last4: row.last4,
+    exp_month: row.exp_month,
+    exp_year: row.exp_year,
+    label: row.label,
+    is_default: row.is_default,
+    created_at: iso(row.created_at),
+  };
+}
+
+function toTransactionDto(row: TransactionRow): PaymentDetail['transactions'][number] {
+  return {
+    id: row.id,
+    kind: row.kind,
+    amount: row.amount,
+    currency: row.currency,
+    gateway_reference: row.gateway_reference,
+    idempotency_key: row.idempotency_key,
+    outcome: row.outcome,
+    failure_code: row.failure_code,
+    latency_ms: row.latency_ms,
+    attempts: row.attempts,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function toReconciliationDto(row: ReconciliationRow): ReconciliationItem {
+  return {
+    id: row.id,
+    run_id: row.run_id,
+    gateway: row.gateway,
+    result: row.result,
+    payment_id: row.payment_id,
+    gateway_reference: row.gateway_reference,
+    currency: row.currency,
+    local_amount: row.local_amount,
+    gateway_amount: row.gateway_amount,
+    local_status: row.local_status,
+    gateway_status: row.gateway_status,
+    period_from: iso(row.period_from),
+    period_to: iso(row.period_to),
+    created_at: iso(row.created_at),
+  };
+}
+
+function eventData(row: PaymentRow): PaymentEventData {
+  return {
+    payment_id: row.id,
+    order_id: row.order_id,
+    gateway: row.gateway,
+    status: row.status,
+    amount: row.amount,
+    amount_captured: row.amount_captured,
+    amount_refunded: row.amount_refunded,
+    currency: row.currency,
+    failure_code: row.failure_code,
+    failure_message: row.failure_message,
+  };
+}
+
+function refundEventData(refund: RefundRow, payment: PaymentRow): RefundEventData {
+  return {
+    refund_id: refund.id,
+    payment_id: payment.id,
+    order_id: payment.order_id,
+    gateway: payment.gateway,
+    status: refund.status,
+    amount: refund.amount,
+    currency: refund.currency,
+    reason: refund.reason,
+  };
+}
+
+async function call<T>(work: () => Promise<T>): Promise<CallOutcome<T>> {
+  const started = performance.now();
+  const latency = () => Math.round(performance.now() - started);
+  try {
+    const value = await work();
+    return { kind: 'ok', value, latency: latency() };
+  } catch (error) {
+    if (error instanceof GatewayDeclined) return { kind: 'declined', error, latency: latency() };
+    // Anything else (timeout, reset, 5xx, a surprise) leaves the outcome unknown: never assume no charge.
+    return {
+      kind: 'unknown',
+      error: error instanceof Error ? error : new GatewayUnknown(String(error)),
+      latency: latency(),
+    };
+  }
+}
+
+/**
+ * Payments, refunds, payment methods and gateway accounts. Every gateway call happens between two
+ * short transactions: the first records the attempt (with its own idempotency key), the second
+ * settles it. A call whose outcome is unknown leaves the payment `unknown` for the reconciler,
+ * which resends the very same request under the same key.
+ */
+export class PaymentsService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly config: Config,
+    private readonly secrets: SecretBox,
+    private readonly orders: OrdersService,
+    private readonly logger: Logger,
+  ) {}
+
+  // ---- gateway accounts ---------------------------------------------------------------------
+
+  private environmentCredentials(account: ConfigurableGateway): GatewayCredentials {
+    const c = this.config;
+    switch (account) {
+      case 'stripe':
+        return {
+          api_base: c.STRIPE_API_BASE,
+          secret_key: c.STRIPE_SECRET_KEY,
+          webhook_secret: c.STRIPE_WEBHOOK_SECRET,
+        };
+      case 'square':
+        return {
+          api_base: c.SQUARE_API_BASE,
+          access_token: c.SQUARE_ACCESS_TOKEN,
+          location_id: c.SQUARE_LOCATION_ID,
+          device_id: c.SQUARE_DEVICE_ID,
+          webhook_signature_key: c.SQUARE_WEBHOOK_SIGNATURE_KEY,
+        };
+      case 'paypal':
+        return {
+          api_base: c.PAYPAL_API_BASE,
+          client_id: c.PAYPAL_CLIENT_ID,
+          client_secret: c.PAYPAL_CLIENT_SECRET,
+          webhook_id: c.PAYPAL_WEBHOOK_ID,
+        };
+    }
+  }
+
+  private sealedFor(tenantId: string, account: ConfigurableGateway): string {
+    return `payment-gateway:${tenantId}:${account}`;
+  }
+
+  /** The tenant's own account over the environment's defaults (which serve development). */
+  private async credentials(tx: Tx, tenantId: string, account: ConfigurableGateway) {
+    const environment = Object.fromEntries(
+      Object.entries(this.environmentCredentials(account)).filter(([, value]) => value !== undefined),
+    ) as GatewayCredentials;
+    const row = await repo.settings(tx, account);
+    if (!row) {
+      const configured = GATEWAY_FIELDS[account].required.every(
+        (field) => environment[field as keyof GatewayCredentials],
+      );
+      return { credentials: environment, source: configured ? ('environment' as const) : null, row: null };
+    }
+    const secrets = JSON.parse(
+      this.secrets.open(row.secrets_sealed, this.sealedFor(tenantId, account)),
+    ) as GatewayCredentials;
+    return { credentials: { ...environment, ...row.settings, ...secrets }, source: 'tenant' as const, row };
+  }
+
+  private adapterOptions(credentials: GatewayCredentials): AdapterOptions {
+    return { credentials, timeoutMs: this.config.GATEWAY_TIMEOUT_MS, publicUrl: this.config.PUBLIC_URL };
+  }
+
+  private async adapter(tx: Tx, tenantId: string, gateway: Gateway): Promise<PaymentGateway> {
+    const account = accountOf(gateway);
+    if (!account) return createGateway('manual', this.adapterOptions({}));
+    const { credentials, source } = await this.credentials(tx, tenantId, account);
+    if (!source) throw new AppError('gateway_not_configured', `${gateway} is not configured for this tenant`);
+    return createGateway(gateway, this.adapterOptions(credentials));
+  }
+
+  async listGatewaySettings(tenantId: string): Promise<{ data: GatewaySettingsView[] }> {
+    return withTenant(this.db, tenantId, async (tx) => ({
+      data: await Promise.all(
+        (['stripe', 'square', 'paypal'] as const).map(async (account) =>
+          this.settingsView(tx, tenantId, account),
+        ),
+      ),
+    }));
+  }
+
+  private async settingsView(
+    tx: Tx,
+    tenantId: string,
+    account: ConfigurableGateway,
+  ): Promise<GatewaySettingsView> {
+    const { credentials, source, row } = await this.credentials(tx, tenantId, account);
+    const fields = GATEWAY_FIELDS[account];
+    const settings: Record<string, string> = {};
+    for (const field of fields.plain) {
+      const value = credentials[field as keyof GatewayCredentials];
+      if (value) settings[field] = value;
+    }
+    return {
+      gateway: account,
+      configured: source !== null,
+      source,
+      settings,
+      secrets_set: fields.secret.filter((field) => credentials[field as keyof GatewayCredentials]),
+      updated_at: row ? iso(row.updated_at) : null,
+    };
+  }
+
+  async putGatewaySettings(
+    tenantId: string,
+    account: ConfigurableGateway,
+    body: GatewaySettingsBody,
+  ): Promise<GatewaySettingsView> {
+    const fields = GATEWAY_FIELDS[account];
+    const allowed = new Set([...fields.plain, ...fields.secret]);
+    const errors = [
+      ...Object.keys(body)
+        .filter((field) => !allowed.has(field))
+        .map((field) => ({ path: field, message: `is not a ${account} setting` })),
+      ...fields.required
+        .filter((field) => !body[field as keyof GatewaySettingsBody])
+        .map((field) => ({ path: field, message: 'is required' })),
+    ];
+    if (errors.length) throw new AppError('validation_failed', `Invalid ${account} settings`, { errors });
+    const pick = (names: string[]) =>
+      Object.fromEntries(
+        names.flatMap((name) => {
+          const value = body[name as keyof GatewaySettingsBody];
+          return value ? [[name, value]] : [];
+        }),
+      ) as Record<string, string>;
+    return withTenant(this.db, tenantId, async (tx) => {
+      await repo.saveSettings(tx, {
+        tenant_id: tenantId,
+        gateway: account,
+        settings: pick(fields.plain),
+        secrets_sealed: this.secrets.seal(
+          JSON.stringify(pick(fields.secret)),
+          this.sealedFor(tenantId, account),
+        ),
+      });
+      return this.settingsView(tx, tenantId, account);
+    });
+  }
+
+  // ---- payment methods ----------------------------------------------------------------------
+
+  async createMethod(caller: Caller, body: CreateMethodBody): Promise<PaymentMethod> {
+    const cashLike = body.type === 'cash' || body.type === 'check';
+    if (cashLike !== (body.gateway === 'manual')) {
+      throw validation(
+        'type',
+        cashLike
+          ? 'cash and check go with the manual gateway'
+          : `${body.type} needs a card or PayPal gateway`,
+      );
+    }
+    if (body.type === 'card' && !body.gateway_token)
+      throw validation('gateway_token', "is required for a card (the gateway's token)");
+    if (body.type === 'paypal' && body.gateway !== 'paypal')
+      throw validation('gateway', 'must be paypal for a PayPal method');
+    const adapter = await withTenant(this.db, caller.tenantId, (tx) =>
+      this.adapter(tx, caller.tenantId, body.gateway),
+    );
+    // Card data never reaches us: brand and last4 come back from the gateway for its token.
+    const card =
+      body.type === 'card' && body.gateway_token
+        ? await call(() => adapter.fetchPaymentMethod(body.gateway_token!))
+        : null;
+    if (card?.kind === 'declined')
+      throw validation('gateway_token', `was refused by ${body.gateway}: ${card.error.message}`);
+    if (card?.kind === 'unknown')
+      throw new AppError('gateway_error', `${body.gateway} did not answer: ${card.error.message}`);
+    const details = card?.kind === 'ok' ? card.value : null;
+    return withTenant(this.db, caller.tenantId, async (tx) =>
+      toMethodDto(
+        await repo.insertMethod(tx, {
+          id: uuidv7(),
+          tenant_id: caller.tenantId,
+          gateway: body.gateway,
+          type: body.type,
+          gateway_token: body.gateway_token ?? null,
+          brand: details?.brand ?? null,
+          last4: details?.last4 ?? null,
+          exp_month: details?.exp_month ?? null,
+          exp_year: details?.exp_year ?? null,
+          label: body.label ?? null,
+          is_default: body.is_default ?? false,
+        }),
+      ),
+    );
+  }
+
+  async listMethods(tenantId: string, query: { limit?: number | undefined; cursor?: string | undefined }) {
+    const limit = query.limit ?? PAGE;
+    const rows = await withTenant(this.db, tenantId, (tx) =>
+      repo.methods(tx, limit, decodeCursor<string>(query.cursor)),
+    );
+    return page(rows, limit, toMethodDto);
+  }
+
+  async getMethod(tenantId: string, id: string): Promise<PaymentMethod> {
+    const row = await withTenant(this.db, tenantId, (tx) => repo.method(tx, id));
+    if (!row) throw notFound('payment method');
+    return toMethodDto(row);
+  }
+
+  async updateMethod(tenantId: string, id: string, body: UpdateMethodBody): Promise<PaymentMethod> {
+    const row = await withTenant(this.db, tenantId, (tx) => repo.updateMethod(tx, id, body));
+    if (!row) throw notFound('payment method');
+    return toMethodDto(row);
+  }
+
+  async deleteMethod(tenantId: string, id: string): Promise<void> {
+    const deleted = await withTenant(this.db, tenantId, (tx) => repo.deleteMethod(tx, id));
+    if (!deleted) throw notFound('payment method');
+  }
+
+  // ---- payments -----------------------------------------------------------------------------
+
+  async createPayment(caller: Caller, input: CreatePaymentBody): Promise<Payment> {
+    const capture = input.capture ?? true;
+    if (!isKnownCurrency(input.currency)) throw validation('currency', 'is not an ISO 4217 currency');
+    const manual = input.gateway === 'manual';
+    if (manual && !capture) throw validation('capture', 'must be true: cash and checks complete at once');
+    if (input.gateway === 'square_terminal' && !capture)
+      throw validation('capture', 'must be true for Square Terminal');
+    if (input.cash_tendered !== undefined && !manual) throw validation('cash_tendered', 'is only for cash');
+    if (input.cash_tendered !== undefined && input.cash_tendered < input.amount) {
+      throw validation('cash_tendered', 'must cover the amount');
+    }
+    const actor = actorOf(caller);
+    const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
+      const method = input.payment_method_id ? await repo.method(tx, input.payment_method_id) : null;
+      if (input.payment_method_id && !method) throw notFound('payment method');
+      if (method && method.gateway !== input.gateway)
+        throw validation('payment_method_id', `belongs to ${method.gateway}, not ${input.gateway}`);
+      if ((input.gateway === 'stripe' || input.gateway === 'square') && !method?.gateway_token) {
+        throw validation(
+          'payment_method_id',
+          `is required for ${input.gateway} (a card stored with its gateway token)`,
+        );
+      }
+      if (input.cash_tendered !== undefined && method && method.type !== 'cash')
+        throw validation('cash_tendered', 'is only for cash');
+      // The order row is locked: concurrent payments of one order are taken one at a time.
+      const order = await this.orders.getOrderForPayment(tx, input.order_id, { forUpdate: true });
+      if (!order) throw notFound('order');
+      if (order.currency !== input.currency) {
+        throw new AppError('currency_mismatch', `The order is in ${order.currency}, not ${input.currency}`);
+      }
+      if (order.status !== 'pending') {
+        throw new AppError('invalid_state_transition', `The order is ${order.status}; it takes no payment`);
+      }
+      const unpaid = order.total - (await repo.committedToOrder(tx, order.id));
+      if (input.amount > unpaid) {
+        throw new AppError('amount_exceeds_balance', `At most ${unpaid} of the order is left to pay`, {
+          extensions: { unpaid },
+        });
+      }
+      const adapter = await this.adapter(tx, caller.tenantId, input.gateway);
+      const id = uuidv7();
+      const kind: TransactionKind = capture ? 'charge' : 'authorize';
+      const request: CreatePaymentRequest = {
+        amount: input.amount,
+        currency: input.currency,
+        capture,
+        source: method?.gateway_token ?? null,
+        paymentId: id,
+        orderId: order.id,
+        idempotencyKey: `${id}:${kind}`,
+      };
+      const row = await repo.insertPayment(tx, {
+        id,
+        tenant_id: caller.tenantId,
+        order_id: order.id,
+        gateway: input.gateway,
+        payment_method_id: method?.id ?? null,
+        amount: input.amount,
+        currency: input.currency,
+        status: manual ? 'completed' : 'pending',
+        capture,
+        amount_authorized: manual ? input.amount : 0,
+        amount_captured: manual ? input.amount : 0,
+        gateway_reference: manual ? `manual_${id}` : null,
+        failure_code: null,
+        failure_message: null,
+        cash_tendered: input.cash_tendered ?? null,
+        change_due: input.cash_tendered === undefined ? null : input.cash_tendered - input.amount,
+        created_by: caller.userId,
+        created_at: new Date(),
+      });
+      const transaction = await repo.insertTransaction(tx, {
+        id: uuidv7(),
+        tenant_id: caller.tenantId,
+        payment_id: id,
+        refund_id: null,
+        kind,
+        amount: input.amount,
+        currency: input.currency,
+        idempotency_key: request.idempotencyKey,
+        request_fingerprint: fingerprint(request),
+        request: JSON.stringify(request),
+        gateway_reference: row.gateway_reference,
+        outcome: manual ? 'succeeded' : 'pending',
+        latency_ms: manual ? 0 : null,
+        created_at: new Date(),
+      });
+      const data = eventData(row);
+      const events: NewEvent[] = [{ type: 'payment.created', tenantId: caller.tenantId, actor, data }];
+      if (manual) {
+        // Cash in hand: captured and completed in the same transaction, nothing to call.
+        events.push(
+          { type: 'payment.captured', tenantId: caller.tenantId, actor, data },
+          { type: 'payment.completed', tenantId: caller.tenantId, actor, data },
+          { type: 'commerce.payment.processed', tenantId: caller.tenantId, actor, data },
+        );
+      }
+      await addEvents(tx, events);
+      return { row, adapter, request, transactionId: transaction.id };
+    });
+    if (manual) return toPaymentDto(prepared.row);
+    const outcome = await call(() => prepared.adapter.createPayment(prepared.request));
+    return this.settlePayment(caller, prepared.row.id, prepared.transactionId, 'create', outcome);
+  }
+
+  async listPayments(tenantId: string, query: PaymentListQuery) {
+    const limit = query.limit ?? PAGE;
+    const rows = await withTenant(this.db, tenantId, (tx) =>
+      repo.payments(
+        tx,
+        { order_id: query.order_id, status: query.status },
+        limit,
+        decodeCursor<string>(query.cursor),
+      ),
+    );
+    return page(rows, limit, toPaymentDto);
+  }
+
+  async getPayment(tenantId: string, id: string): Promise<PaymentDetail> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const row = await repo.payment(tx, id);
+      if (!row) throw notFound('payment');
+      return { ...toPaymentDto(row), transactions: (await repo.transactions(tx, id)).map(toTransactionDto) };
+    });
+  }
+
+  async capture(caller: Caller, id: string, amount: number | undefined): Promise<Payment> {
+    const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
+      const payment = await this.lockForOperation(tx, id, 'capture', ['authorized'], 'be captured');
+      const toCapture = amount ?? payment.amount_authorized;
+      if (toCapture > payment.amount_authorized) {
+        throw new AppError(
+          'amount_exceeds_authorized',
+          `At most ${payment.amount_authorized} can be captured`,
+        );
+      }
+      const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
+      const request = {
+        reference: referenceOf(payment),
+        amount: toCapture,
+        currency: payment.currency,
+        idempotencyKey: `${id}:capture`,
+      };
+      const transactionId = await this.recordAttempt(tx, payment, 'capture', request, toCapture);
+      return { adapter, request, transactionId };
+    });
+    const outcome = await call(() => prepared.adapter.capture(prepared.request));
+    return this.settlePayment(caller, id, prepared.transactionId, 'capture', outcome);
+  }
+
+  async void(caller: Caller, id: string): Promise<Payment> {
+    const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
+      const payment = await this.lockForOperation(tx, id, 'void', ['pending', 'authorized'], 'be voided');
+      if (!payment.gateway_reference) {
+        throw new AppError('conflict', 'The payment is still being created at the gateway; retry shortly');
+      }
+      const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
+      const request = { reference: referenceOf(payment), idempotencyKey: `${id}:void` };
+      const transactionId = await this.recordAttempt(tx, payment, 'void', request, payment.amount_authorized);
+      return { adapter, request, transactionId };
+    });
+    const outcome = await call(() => prepared.adapter.void(prepared.request));
+    return this.settlePayment(caller, id, prepared.transactionId, 'void', outcome);
+  }
+
+  /** PayPal: once the buyer approved, authorize or capture the order per the payment's `capture`. */
+  async confirmApproved(caller: Caller, id: string): Promise<Payment | null> {
+    const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
+      const payment = await repo.payment(tx, id, { forUpdate: true });
+      if (!payment || payment.status !== 'pending' || payment.pending_operation || !payment.gateway_reference)
+        return null;
+      const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
+      if (!(adapter instanceof PayPalGateway)) return null;
+      const request = {
+        reference: referenceOf(payment),
+        capture: payment.capture,
+        idempotencyKey: `${id}:confirm`,
+      };
+      await repo.updatePayment(tx, id, { pending_operation: 'confirm' });
+      const transactionId = await this.recordAttempt(tx, payment, 'confirm', request, payment.amount);
+      return { adapter, request, transactionId };
+    });
+    if (!prepared) return null;
+    const { adapter, request } = prepared;
+    const outcome = await call(() =>
+      adapter.confirmApproved(request.reference, request.capture, request.idempotencyKey),
+    );
+    return this.settlePayment(caller, id, prepared.transactionId, 'confirm', outcome);
+  }
+
+  private async lockForOperation(
+    tx: Tx,
+    id: string,
+    operation: TransactionKind,
+    from: PaymentStatus[],
+    action: string,
+  ) {
+    const payment = await repo.payment(tx, id, { forUpdate: true });
+    if (!payment) throw notFound('payment');
+    if (!from.includes(payment.status)) {
+      throw new AppError('invalid_state_transition', `A ${payment.status} payment cannot ${action}`, {
+        extensions: { payment_status: payment.status },
+      });
+    }
+    if (payment.pending_operation) {
+      throw new AppError('conflict', `A ${payment.pending_operation} of this payment is in progress`);
+    }
+    await repo.updatePayment(tx, id, { pending_operation: operation });
+    return payment;
+  }
+
+  private async recordAttempt(
+    tx: Tx,
+    payment: PaymentRow,
+    kind: TransactionKind,
+    request: object,
+    amount: number,
+    refundId: string | null = null,
+  ): Promise<string> {
+    const key = (request as { idempotencyKey: string }).idempotencyKey;
+    const row = await repo.insertTransaction(tx, {
+      id: uuidv7(),
+      tenant_id: payment.tenant_id,
+      payment_id: payment.id,
+      refund_id: refundId,
+      kind,
+      amount,
+      currency: payment.currency,
+      idempotency_key: key,
+      request_fingerprint: fingerprint(request),
+      request: JSON.stringify(request),
+      gateway_reference: payment.gateway_reference,
+      outcome: 'pending',
+      created_at: new Date(),
+    });
+    return row.id;
+  }
+
+  /** The second transaction around a gateway call: records its outcome and moves the payment. */
+  private async settlePayment(
+    caller: Caller,
+    id: string,
+    transactionId: string,
+    operation: PaymentOperation,
+    outcome: CallOutcome<GatewayPayment>,
+  ): Promise<Payment> {
+    const actor = actorOf(caller);
+    const settled = await withTenant(this.db, caller.tenantId, async (tx) => {
+      const payment = (await repo.payment(tx, id, { forUpdate: true }))!;
+      if (outcome.kind === 'ok') {
+        const result = outcome.value;
+        await repo.settleTransaction(tx, transactionId, {
+          outcome: 'succeeded',
+          gateway_reference: result.reference.id,
+          raw_response: result.raw,
+          latency_ms: outcome.latency,
+        });
+        return { row: await this.applyGatewayState(tx, actor, payment, result), declined: null };
+      }
+      if (outcome.kind === 'unknown') {
+        await repo.settleTransaction(tx, transactionId, {
+          outcome: 'unknown',
+          raw_response: { error: outcome.error.message },
+          latency_ms: outcome.latency,
+        });
+        const row = canMovePayment(payment.status, 'unknown')
+          ? await this.update(tx, actor, payment, { status: 'unknown' })
+          : payment;
+        return { row, declined: null };
+      }
+      const { error } = outcome;
+      await repo.settleTransaction(tx, transactionId, {
+        outcome: 'declined',
+        gateway_reference: error.reference,
+        failure_code: error.code,
+        raw_response: error.raw,
+        latency_ms: outcome.latency,
+      });
+      if (operation === 'create' || operation === 'confirm') {
+        const row = await this.update(tx, actor, payment, {
+          status: 'failed',
+          failure_code: error.code,
+          failure_message: error.message,
+          pending_operation: null,
+          ...(error.reference && !payment.gateway_reference ? { gateway_reference: error.reference } : {}),
+        });
+        return { row, declined: null };
+      }
+      // A refused capture or void changes nothing: the payment stays where it was.
+      const before = this.statusBefore(payment, operation);
+      const row = await this.update(tx, actor, payment, { pending_operation: null, status: before });
+      return { row, declined: error };
+    });
+    if (settled.declined) {
+      throw new AppError(
+        'payment_declined',
+        `The gateway refused the ${operation}: ${settled.declined.message}`,
+        {
+          extensions: { failure_code: settled.declined.code },
+        },
+      );
+    }
+    return toPaymentDto(settled.row);
+  }
+
+  /** Where a payment stood before a capture/void whose outcome was unknown, then refused. */
+  private statusBefore(payment: PaymentRow, operation: PaymentOperation): PaymentStatus {
+    if (payment.status !== 'unknown') return payment.status;
+    return operation === 'void' && payment.amount_authorized === 0 ? 'pending' : 'authorized';
+  }
+
+  /** Moves a payment to what the gateway reports, when that is a legal move from where it is. */
+  private async applyGatewayState(
+    tx: Tx,
+    actor: EventActor,
+    payment: PaymentRow,
+    result: GatewayPayment,
+  ): Promise<PaymentRow> {
+    const refundedAtGateway = result.status === 'refunded' || result.status === 'partially_refunded';
+    const target: PaymentStatus = refundedAtGateway ? 'completed' : result.status;
+    const patch: PaymentPatch = {
+      pending_operation: null,
+      gateway_reference: result.reference.id,
+      gateway_data: { ...payment.gateway_data, ...result.reference },
+      next_action: result.next_action,
+    };
+    if (
+      canMovePayment(payment.status, target) &&
+      !(
+        refundedAtGateway &&
+        payment.status !== 'pending' &&
+        payment.status !== 'unknown' &&
+        payment.status !== 'authorized'
+      )
+    ) {
+      patch.status = target;
+      if (target === 'authorized' || target === 'completed') {
+        patch.amount_authorized = Math.max(
+          result.amount_authorized,
+          target === 'completed' ? result.amount_captured : 0,
+        );
+      }
+      if (target === 'completed') patch.amount_captured = result.amount_captured;
+      if (target === 'failed') {
+        patch.failure_code = result.failure_code;
+        patch.failure_message = result.failure_message;
+      }
+    } else if (payment.status !== target) {
+      this.logger.warn(
+        { payment: payment.id, from: payment.status, to: target },
+        'gateway state not applied: not a legal move',
+      );
+    }
+    return this.update(tx, actor, payment, patch);
+  }
+
+  /** Every change of a payment goes through here: it writes the row and emits the events. */
+  private async update(
+    tx: Tx,
+    actor: EventActor,
+    before: PaymentRow,
+    patch: PaymentPatch,
+  ): Promise<PaymentRow> {
+    if (patch.status) assertPaymentMove(before.status, patch.status);
+    const after = await repo.updatePayment(tx, before.id, patch);
+    const tenantId = after.tenant_id;
+    const data = eventData(after);
+    const events: NewEvent[] = [];
+    if (after.amount_captured > before.amount_captured)
+      events.push({ type: 'payment.captured', tenantId, actor, data });
+    if (after.status === 'completed' && before.status !== 'completed')
+      events.push({ type: 'payment.completed', tenantId, actor, data });
+    if (after.status === 'failed' && before.status !== 'failed')
+      events.push({ type: 'payment.failed', tenantId, actor, data });
+    const moved =
+      after.status !== before.status ||
+      after.amount_authorized !== before.amount_authorized ||
+      after.amount_captured !== before.amount_captured ||
+      after.amount_refunded !== before.amount_refunded;
+    if (moved) events.push({ type: 'commerce.payment.processed', tenantId, actor, data });
+    await addEvents(tx, events);
+    return after;
+  }
+
+  // ---- refunds ------------------------------------------------------------------------------
+
+  async createRefund(caller: Caller, input: CreateRefundBody): Promise<Refund> {
+    return withTenant(this.db, caller.tenantId, async (tx) => {
+      // The payment row lock serializes refunds of one payment: their sum is checked race-free.
+      const payment = await repo.payment(tx, input.payment_id, { forUpdate: true });
+      if (!payment) throw notFound('payment');
+      if (payment.status !== 'completed' && payment.status !== 'partially_refunded') {
+        throw new AppError('invalid_state_transition', `A ${payment.status} payment cannot be refunded`);
+      }
+      const promised = await repo.refundedOrPending(tx, payment.id);
+      if (promised + input.amount > payment.amount_captured) {
+        throw new AppError(
+          'refund_exceeds_captured',
+          `At most ${payment.amount_captured - promised} can still be refunded`,
+          {
+            extensions: { refundable: payment.amount_captured - promised },
+          },
+        );
+      }
+      const refund = await repo.insertRefund(tx, {
+        id: uuidv7(),
+        tenant_id: caller.tenantId,
+        payment_id: payment.id,
+        amount: input.amount,
+        currency: payment.currency,
+        status: 'pending',
+        reason: input.reason ?? null,
+        gateway_reference: null,
+        failure_code: null,
+        created_by: caller.userId,
+        created_at: new Date(),
+      });
+      await addEvents(tx, [
+        {
+          type: 'refund.created',
+          tenantId: caller.tenantId,
+          actor: actorOf(caller),
+          data: refundEventData(refund, payment),
+        },
+      ]);
+      return toRefundDto(refund);
+    });
+  }
+
+  async listRefunds(tenantId: string, query: RefundListQuery) {
+    const limit = query.limit ?? PAGE;
+    const rows = await withTenant(this.db, tenantId, (tx) =>
+      repo.refunds(tx, { payment_id: query.payment_id }, limit, decodeCursor<string>(query.cursor)),
+    );
+    return page(rows, limit, toRefundDto);
+  }
+
+  async processRefund(caller: Caller, id: string): Promise<Refund> {
+    const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
+      const refund = await repo.refund(tx, id, { forUpdate: true });
+      if (!refund) throw notFound('refund');
+      if (refund.status !== 'pending') {
+        throw new AppError('invalid_state_transition', `A ${refund.status} refund cannot be processed again`);
+      }
+      const payment = (await repo.payment(tx, refund.payment_id))!;
+      const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
+      const request = {
+        reference: referenceOf(payment),
+        amount: refund.amount,
+        currency: refund.currency,
+        reason: refund.reason,
+        refundId: refund.id,
+        idempotencyKey: `refund:${refund.id}`,
+      };
+      const transactionId = await this.recordAttempt(
+        tx,
+        payment,
+        'refund',
+        request,
+        refund.amount,
+        refund.id,
+      );
+      return { adapter, request, transactionId };
+    });
+    const outcome = await call(() => prepared.adapter.refund(prepared.request));
+    return this.settleRefund(caller, id, prepared.transactionId, outcome);
+  }
+
+  private async settleRefund(
+    caller: Caller,
+    id: string,
+    transactionId: string,
+    outcome: CallOutcome<GatewayRefund>,
+  ): Promise<Refund> {
+    const actor = actorOf(caller);
+    return withTenant(this.db, caller.tenantId, async (tx) => {
+      const refund = (await repo.refund(tx, id, { forUpdate: true }))!;
+      if (outcome.kind === 'unknown') {
+        await repo.settleTransaction(tx, transactionId, {
+          outcome: 'unknown',
+          raw_response: { error: outcome.error.message },
+          latency_ms: outcome.latency,
+        });
+        return toRefundDto(refund);
+      }
+      const declined = outcome.kind === 'declined';
+      await repo.settleTransaction(tx, transactionId, {
+        outcome: declined ? 'declined' : 'succeeded',
+        gateway_reference: declined ? null : outcome.value.reference,
+        failure_code: declined ? outcome.error.code : outcome.value.failure_code,
+        raw_response: declined ? outcome.error.raw : outcome.value.raw,
+        latency_ms: outcome.latency,
+      });
+      // Settled meanwhile (a webhook, a concurrent retry): the first settlement stands.
+      if (refund.status !== 'pending') return toRefundDto(refund);
+      if (declined)
+        return toRefundDto(await this.finishRefund(tx, actor, refund, 'failed', null, outcome.error.code));
+      const result = outcome.value;
+      if (result.status === 'pending') {
+        return toRefundDto(await repo.updateRefund(tx, id, { gateway_reference: result.reference }));
+      }
+      return toRefundDto(
+        await this.finishRefund(tx, actor, refund, result.status, result.reference, result.failure_code),
+      );
+    });
+  }
+
+  /** A refund reaches its end: processed money leaves the payment's captured amount. */
+  private async finishRefund(
+    tx: Tx,
+    actor: EventActor,
+    refund: RefundRow,
+    status: 'processed' | 'failed',
+    reference: string | null,
+    failureCode: string | null,
+  ): Promise<RefundRow> {
+    const payment = (await repo.payment(tx, refund.payment_id, { forUpdate: true }))!;
+    const done = await repo.updateRefund(tx, refund.id, {
+      status,
+      failure_code: failureCode,
+      processed_at: status === 'processed' ? new Date() : null,
+      ...(reference ? { gateway_reference: reference } : {}),
+    });
+    let after = payment;
+    if (status === 'processed') {
+      const refunded = payment.amount_refunded + refund.amount;
+      after = await this.update(tx, actor, payment, {
+        amount_refunded: refunded,
+        status: statusAfterRefunds(payment.amount_captured, refunded),
+      });
+    }
+    await addEvents(tx, [
+      { type: 'refund.processed', tenantId: refund.tenant_id, actor, data: refundEventData(done, after) },
+    ]);
+    return done;
+  }
+
+  // ---- webhooks -----------------------------------------------------------------------------
+
+  /**
+   * A gateway's webhook: finds the tenant by the object it is about, verifies the signature with
+   * that tenant's secret (or the environment's), and applies the event once (by its event id).
+   */
+  async handleWebhook(
+    account: ConfigurableGateway,
+    delivery: WebhookDelivery,
+  ): Promise<{ received: true; duplicate: boolean }> {
+    let body: unknown;
+    try {
+      body = JSON.parse(delivery.rawBody);
+    } catch {
+      throw new AppError('invalid_signature', 'The webhook body is not JSON');
+    }
+    const gateways: Gateway[] = account === 'square' ? ['square', 'square_terminal'] : [account];
+    const references = candidateReferences(body);
+    const tenantId = await withSystem(this.db, (tx) => repo.tenantOfReference(tx, gateways, references));
+    const credentials = tenantId
+      ? (await withTenant(this.db, tenantId, (tx) => this.credentials(tx, tenantId, account))).credentials
+      : this.environmentCredentials(account);
+    let adapter: PaymentGateway;
+    try {
+      adapter = createGateway(account, this.adapterOptions(credentials));
+    } catch {
+      throw new AppError('invalid_signature', `No ${account} account is configured to verify this webhook`);
+    }
+    let event;
+    try {
+      event = await adapter.parseWebhook({
+        ...delivery,
+        url: `${this.config.PUBLIC_URL}/webhooks/${account}`,
+      });
+    } catch (error) {
+      if (error instanceof InvalidWebhookSignature) throw new AppError('invalid_signature', error.message);
+      if (error instanceof GatewayUnknown) throw new AppError('gateway_error', error.message);
+      throw error;
+    }
+    if (!tenantId) {
+      this.logger.info(
+        { gateway: account, event: event.id, type: event.type },
+        'webhook for no payment of ours',
+      );
+      return { received: true, duplicate: false };
+    }
+    const caller: Caller = { tenantId, userId: null };
+    const applied = await withTenant(this.db, tenantId, async (tx) => {
+      const payment = event.payment
+        ? await repo.paymentByReference(tx, gateways, event.payment.reference, { forUpdate: true })
+        : undefined;
+      const refund = event.refund
+        ? await repo.refundByReference(tx, event.refund.reference, { forUpdate: true })
+        : undefined;
+      const fresh = await repo.recordWebhook(tx, {
+        gateway: account,
+        event_id: event.id,
+        tenant_id: tenantId,
+        type: event.type,
+        payment_id: payment?.id ?? null,
+        refund_id: refund?.id ?? null,
+        payload: delivery.rawBody,
+      });
+      if (!fresh) return { duplicate: true, confirm: null };
+      if (refund && event.refund && refund.status === 'pending' && event.refund.status !== 'pending') {
+        await this.finishRefund(
+          tx,
+          SYSTEM_ACTOR,
+          refund,
+          event.refund.status,
+          event.refund.reference,
+          event.refund.failure_code,
+        );
+      }
+      if (!payment || !event.payment) return { duplicate: false, confirm: null };
+      if (event.payment.status === 'approved') return { duplicate: false, confirm: payment.id };
+      await this.applyWebhookState(tx, payment, event.payment);
+      return { duplicate: false, confirm: null };
+    });
+    if (applied.confirm) await this.confirmApproved(caller, applied.confirm);
+    return { received: true, duplicate: applied.duplicate };
+  }
+
+  private async applyWebhookState(
+    tx: Tx,
+    payment: PaymentRow,
+    change: NonNullable<Awaited<ReturnType<PaymentGateway['parseWebhook']>>['payment']>,
+  ) {
+    const target =
+      change.status === 'refunded' || change.status === 'partially_refunded' || change.status === 'approved'
+        ? null
+        : change.status;
+    const patch: PaymentPatch = change.details
+      ? { gateway_data: { ...payment.gateway_data, ...change.details } }
+      : {};
+    if (target && target !== payment.status && canMovePayment(payment.status, target)) {
+      patch.status = target;
+      patch.pending_operation = null;
+      patch.next_action = null;
+      if (target === 'authorized') patch.amount_authorized = payment.amount;
+      if (target === 'completed') {
+        patch.amount_captured = change.amount_captured ?? (payment.amount_authorized || payment.amount);
+        patch.amount_authorized = Math.max(payment.amount_authorized, patch.amount_captured);
+      }
+      if (target === 'failed') {
+        patch.failure_code = change.failure_code;
+        patch.failure_message = change.failure_message;
+      }
+    }
+    if (Object.keys(patch).length) await this.update(tx, SYSTEM_ACTOR, payment, patch);
+  }
+
+  // ---- the reconciler -----------------------------------------------------------------------
+
+  /**
+   * Settles what timed out: every gateway call left `unknown` is resent with its recorded request
+   * and idempotency key (the gateway answers with the first outcome, never a second charge), and
+   * the payment or refund is settled from the answer. Returns how many were settled.
+   */
+  async settleUnknown(limit = 100): Promise<number> {
+    const pending = await withSystem(this.db, (tx) => repo.unknownTransactions(tx, limit));
+    let settled = 0;
+    for (const { id, tenant_id: tenantId } of pending) {
+      try {
+        if (await this.retryTransaction(tenantId, id)) settled += 1;
+      } catch (error) {
+        this.logger.error({ err: error, transaction: id }, 'could not settle an unknown gateway call');
+      }
+    }
+    return settled;
+  }
+
+  private async retryTransaction(tenantId: string, transactionId: string): Promise<boolean> {
+    const caller: Caller = { tenantId, userId: null };
+    const loaded = await withTenant(this.db, tenantId, async (tx) => {
+      const transaction = await repo.transaction(tx, transactionId);
+      if (!transaction || transaction.outcome !== 'unknown') return null;
+      const payment = (await repo.payment(tx, transaction.payment_id))!;
+      return { transaction, payment, adapter: await this.adapter(tx, tenantId, payment.gateway) };
+    });
+    if (!loaded) return false;
+    const { transaction, payment, adapter } = loaded;
+    const request = transaction.request;
+    switch (transaction.kind) {
+      case 'authorize':
+      case 'charge': {
+        const outcome = await call(() => adapter.createPayment(request as unknown as CreatePaymentRequest));
+        if (
+          outcome.kind === 'unknown' &&
+          adapter instanceof SquareGateway &&
+          Date.now() - new Date(transaction.created_at).getTime() > GIVE_UP_AFTER_MS
+        ) {
+          // Square lets us take back a create we never heard of: cancel it and fail the payment.
+          await adapter.cancelByIdempotencyKey(transaction.idempotency_key);
+          const declined = new GatewayDeclined(
+            'gateway_timeout',
+            'The gateway never answered; the attempt was cancelled',
+            null,
+          );
+          await this.settlePayment(caller, payment.id, transaction.id, 'create', {
+            kind: 'declined',
+            error: declined,
+            latency: 0,
+          });
+          return true;
+        }
+        await this.settlePayment(caller, payment.id, transaction.id, 'create', outcome);
+        return outcome.kind !== 'unknown';
+      }
+      case 'capture':
+      case 'void': {
+        const typed = request as unknown as {
+          reference: GatewayReference;
+          amount: number;
+          currency: string;
+          idempotencyKey: string;
+        };
+        const outcome = await call(() =>
+          transaction.kind === 'capture' ? adapter.capture(typed) : adapter.void(typed),
+        );
+        await this.settlePayment(caller, payment.id, transaction.id, transaction.kind, outcome).catch(
+          (error: unknown) => {
+            if (!(error instanceof AppError && error.code === 'payment_declined')) throw error;
+          },
+        );
+        return outcome.kind !== 'unknown';
+      }
+      case 'confirm': {
+        if (!(adapter instanceof PayPalGateway)) return false;
+        const typed = request as unknown as {
+          reference: GatewayReference;
+          capture: boolean;
+          idempotencyKey: string;
+        };
+        const outcome = await call(() =>
+          adapter.confirmApproved(typed.reference, typed.capture, typed.idempotencyKey),
+        );
+        await this.settlePayment(caller, payment.id, transaction.id, 'confirm', outcome);
+        return outcome.kind !== 'unknown';
+      }
+      case 'refund': {
+        const outcome = await call(() =>
+          adapter.refund(request as unknown as Parameters<PaymentGateway['refund']>[0]),
+        );
+        await this.settleRefund(caller, transaction.refund_id!, transaction.id, outcome);
+        return outcome.kind !== 'unknown';
+      }
+    }
+  }
+
+  /** Voids what an order still holds: its pending payments and open authorizations. */
+  async voidOpenPayments(tx: Tx, tenantId: string, orderId: string): Promise<void> {
+    const open = await repo.openPaymentsOfOrder(tx, orderId);
+    for (const { id } of open) {
+      try {
+        await this.void({ tenantId, userId: null }, id);
+      } catch (error) {
+        this.logger.warn(
+          { err: error, payment: id, order: orderId },
+          'could not void a payment of a cancelled order',
+        );
+      }
+    }
+  }
+
+  // ---- reconciliation and summary -----------------------------------------------------------
+
+  async reconcile(caller: Caller, body: ReconcileBody): Promise<ReconciliationRun> {
+    const from = new Date(body.from);
+    const to = new Date(body.to);
+    if (!(from < to)) throw validation('to', 'must be after from');
+    const adapter = await withTenant(this.db, caller.tenantId, (tx) =>
+      this.adapter(tx, caller.tenantId, body.gateway),
+    );
+    const listed = await call(() => adapter.listPayments(from, to));
+    if (listed.kind !== 'ok')
+      throw new AppError(
+        'gateway_error',
+        `${body.gateway} could not list its payments: ${listed.error.message}`,
+      );
+    const remote = listed.value;
+    const runId = uuidv7();
+    const gateways: Gateway[] = [body.gateway];
+    return withTenant(this.db, caller.tenantId, async (tx) => {
+      const locals = await repo.paymentsCreatedBetween(tx, gateways, from, to);
+      const remoteKeys = remote.flatMap((item) =>
+        [item.reference.id, item.reference.capture_id, item.reference.payment_id].filter(
+          (key): key is string => !!key,
+        ),
+      );
+      // A gateway record of the period may belong to a payment we created just before it.
+      const known = new Map<string, PaymentRow>();
+      for (const row of [...locals, ...(await repo.paymentsByReferences(tx, gateways, remoteKeys))])
+        known.set(row.id, row);
+      const byKey = new Map<string, PaymentRow>();
+      for (const row of known.values()) {
+        for (const key of [
+          row.gateway_reference,
+          row.gateway_data.capture_id,
+          row.gateway_data.authorization_id,
+          row.gateway_data.payment_id,
+        ]) {
+          if (key) byKey.set(key, row);
+        }
+      }
+      const rows: Parameters<typeof repo.insertReconciliation>[1] = [];
+      const seen = new Set<string>();
+      const row = (result: ReconciliationResult, local: PaymentRow | null, item: GatewayPayment | null) => ({
+        id: uuidv7(),
+        tenant_id: caller.tenantId,
+        run_id: runId,
+        gateway: body.gateway,
+        period_from: from,
+        period_to: to,
+        result,
+        payment_id: local?.id ?? null,
+        gateway_reference: item?.reference.id ?? local?.gateway_reference ?? null,
+        currency: item?.currency ?? local?.currency ?? null,
+        local_amount: local
+          ? comparableAmount(local.status, local.amount_authorized, local.amount_captured)
+          : null,
+        gateway_amount: item
+          ? comparableAmount(item.status, item.amount_authorized, item.amount_captured)
+          : null,
+        local_status: local?.status ?? null,
+        gateway_status: item?.status ?? null,
+      });
+      for (const item of remote) {
+        const local = [item.reference.id, item.reference.capture_id, item.reference.payment_id]
+          .map((key) => (key ? byKey.get(key) : undefined))
+          .find((found) => found !== undefined);
+        if (!local) {
+          rows.push(row('missing_local', null, item));
+          continue;
+        }
+        seen.add(local.id);
+        const localAmount = comparableAmount(local.status, local.amount_authorized, local.amount_captured);
+        const remoteAmount = comparableAmount(item.status, item.amount_authorized, item.amount_captured);
+        if (comparableStatus(local.status) !== comparableStatus(item.status))
+          rows.push(row('status_mismatch', local, item));
+        else if (localAmount !== remoteAmount || local.currency !== item.currency.toUpperCase())
+          rows.push(row('amount_mismatch', local, item));
+        else rows.push(row('matched', local, item));
+      }
+      for (const local of locals) {
+        if (seen.has(local.id)) continue;
+        // PayPal's report lists money movements only: an order never captured is not in it.
+        if (body.gateway === 'paypal' && local.amount_captured === 0) continue;
+        rows.push(row('missing_gateway', local, null));
+      }
+      await repo.insertReconciliation(tx, rows);
+      const counts = {
+        matched: 0,
+        missing_local: 0,
+        missing_gateway: 0,
+        amount_mismatch: 0,
+        status_mismatch: 0,
+      };
+      for (const item of rows) counts[item.result] += 1;
+      return {
+        id: runId,
+        gateway: body.gateway,
+        from: iso(from),
+        to: iso(to),
+        counts,
+        rows: rows.map((item) => toReconciliationDto({ ...item, created_at: new Date() })),
+      };
+    });
+  }
+
+  async listReconciliation(tenantId: string, query: ReconciliationQuery) {
+    const limit = query.limit ?? PAGE;
+    const rows = await withTenant(this.db, tenantId, (tx) =>
+      repo.reconciliation(
+        tx,
+        { run_id: query.run_id, result: query.result },
+        limit,
+        decodeCursor<string>(query.cursor),
+      ),
+    );
+    return page(rows, limit, toReconciliationDto);
+  }
+
+  async summary(tenantId: string, fromText: string, toText: string): Promise<PaymentSummary> {
+    const from = new Date(fromText);
+    const to = new Date(toText);
+    if (!(from < to)) throw validation('to', 'must be after from');
+    const result = await withTenant(this.db, tenantId, (tx) => repo.summary(tx, from, to));
+    return {
+      from: iso(from),
+      to: iso(to),
+      currencies: result.currencies.map((totals) => ({
+        ...totals,
+        by_gateway: result.byGateway
+          .filter((row) => row.currency === totals.currency)
+          .map(({ currency: _, ...rest }) => rest),
+        by_status: result.byStatus
+          .filter((row) => row.currency === totals.currency)
+          .map(({ currency: _, ...rest }) => rest),
+        by_day: result.byDay
+          .filter((row) => row.currency === totals.currency)
+          .map(({ currency: _, ...rest }) => rest),
+      })),
+    };
+  }
+}
+
+/** The amount to compare: captured money once captured, else what is held. */
+function comparableAmount(status: string, authorized: number, captured: number): number {
+  return status === 'completed' || status === 'partially_refunded' || status === 'refunded'
+    ? captured
+    : status === 'authorized'
+      ? authorized
+      : 0;
+}
+
+/** Refunds do not show in every gateway's payment listing: completed and refunded compare alike. */
+function comparableStatus(status: string): string {
+  return status === 'partially_refunded' || status === 'refunded' ? 'completed' : status;
+}
+
+/** Ids a webhook body may name, before it is verified: only used to find whose secret verifies it. */
+function candidateReferences(body: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown, depth: number) => {
+    if (depth > 6 || value === null || typeof value !== 'object') return;
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      if (
+        typeof item === 'string' &&
+        (key === 'id' || key === 'payment_intent' || key === 'payment_id' || key === 'order_id')
+      )
+        found.add(item);
+      else if (Array.isArray(item) && key === 'payment_ids')
+        item.forEach((entry) => typeof entry === 'string' && found.add(entry));
+      else visit(item, depth + 1);
+    }
+  };
+  visit(body, 0);
+  return [...found].slice(0, 50);
+}
