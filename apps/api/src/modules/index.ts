@@ -5,8 +5,10 @@ import type { Platform } from '../platform/platform';
 import { createAnalyticsModule } from './analytics';
 import { createAuthModule } from './auth';
 import { createCatalogModule } from './catalog';
+import { createGraphqlModule } from './graphql';
 import { createInventoryModule } from './inventory';
 import { createOrdersModule } from './orders';
+import { createPaymentsModule } from './payments';
 import { createRealtimeModule } from './realtime';
 import { createTenantsModule } from './tenants';
 
@@ -32,14 +34,23 @@ export function createModules(platform: Platform): Modules {
   const inventory = createInventoryModule(platform);
   const catalog = createCatalogModule(platform, { inventory: inventory.service });
   const orders = createOrdersModule(platform, { catalog: catalog.service, inventory: inventory.service });
+  const payments = createPaymentsModule(platform, { orders: orders.service });
   const analytics = createAnalyticsModule(platform, { products: catalog.service, lowStock: inventory.service });
   const realtime = createRealtimeModule(platform, {
     verifier: auth.verifier,
     revocations: auth.sessionRevocations,
     todayFigures: (tx) => analytics.service.todayMetrics(tx),
   });
+  const graphql = createGraphqlModule(platform, {
+    auth: auth.service,
+    catalog: catalog.service,
+    inventory: inventory.service,
+    orders: orders.service,
+    payments: payments.service,
+    analytics: analytics.service,
+  });
   return {
-    list: [auth, tenants, catalog.module, inventory.module, orders.module, analytics.module, realtime],
+    list: [auth, tenants, catalog.module, inventory.module, orders.module, payments.module, analytics.module, realtime, graphql],
     verifier: auth.verifier,
   };
 }

@@ -23,6 +23,8 @@ export const ERROR_CATALOGUE = {
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still running' },
   refund_exceeds_captured: { status: 409, title: 'The refunds would exceed the captured amount' },
   amount_exceeds_authorized: { status: 409, title: 'The amount exceeds what was authorized' },
+  amount_exceeds_balance: { status: 409, title: 'The amount exceeds what is left to pay of the order' },
+  payment_declined: { status: 402, title: 'The payment gateway declined the request' },
   already_member: { status: 409, title: 'The user is already a member of this tenant' },
   last_admin: { status: 409, title: 'The tenant must keep at least one admin' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
