@@ -10,12 +10,18 @@ import { benchAuthedRead } from './authed-read';
 import { benchLogin } from './login';
 import { benchDashboard } from './dashboard';
 import { benchOutbox } from './outbox';
+import { benchCheckout } from './checkout';
+import { benchOrderRead } from './order-read';
+import { benchOversell } from './oversell';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   login: () => benchLogin(),
   'authed-read': () => benchAuthedRead(),
   outbox: () => benchOutbox(),
   dashboard: () => benchDashboard(),
+  checkout: () => benchCheckout(),
+  'order-read': () => benchOrderRead(),
+  oversell: () => benchOversell(),
 };
 
 const wanted = process.argv.slice(2);

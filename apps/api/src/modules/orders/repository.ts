@@ -108,30 +108,12 @@ export interface PaymentTotals {
 }
 
 export const ordersRepository = {
-  /** The tenant's next order number; the counter row stays locked until the order's transaction ends. */
-  async nextNumber(tx: Executor, tenantId: string): Promise<number> {
-    const row = await tx
-      .insertInto('order_counters')
-      .values({ tenant_id: tenantId, last_number: 1 })
-      .onConflict((conflict) =>
-        conflict
-          .column('tenant_id')
-          .doUpdateSet({ last_number: sql<number>`order_counters.last_number + 1` }),
-      )
-      .returning('last_number')
-      .executeTakeFirstOrThrow();
-    return row.last_number;
-  },
-
   /**
    * Inserts the order, its lines and its first history entry in one statement; line totals,
-   * subtotal and total are computed by the database in integer arithmetic.
+   * subtotal and total are computed by the database in integer arithmetic, and the number is the
+   * tenant's next (its counter row stays locked until the transaction ends: numbers have no gaps).
    */
-  async insert(
-    tx: Executor,
-    order: NewOrder,
-    number: number,
-  ): Promise<OrderRow & { lines: OrderLineData[] }> {
+  async insert(tx: Executor, order: NewOrder): Promise<OrderRow & { lines: OrderLineData[] }> {
     const { rows } = await sql<OrderRow & { lines: OrderLineData[] }>`
       with l as (
         select * from unnest(${order.lines.map((_, i) => i)}::int[], ${order.lines.map((l) => l.product_id)}::uuid[],
@@ -139,9 +121,14 @@ export const ordersRepository = {
                              ${order.lines.map((l) => l.quantity)}::int[], ${order.lines.map((l) => l.unit_price)}::bigint[])
           as l(position, product_id, sku, name, quantity, unit_price)
       ),
+      counter as (
+        insert into order_counters (tenant_id, last_number) values (${order.tenantId}, 1)
+        on conflict (tenant_id) do update set last_number = order_counters.last_number + 1
+        returning last_number
+      ),
       o as (
         insert into orders (id, tenant_id, number, status, payment_status, currency, subtotal, total, customer_email, note)
-        select ${order.id}, ${order.tenantId}, ${number}, 'pending', 'unpaid', ${order.currency},
+        select ${order.id}, ${order.tenantId}, (select last_number from counter), 'pending', 'unpaid', ${order.currency},
                sum(quantity::numeric * unit_price), sum(quantity::numeric * unit_price), ${order.customerEmail}, ${order.note}
         from l
         returning ${sql.join(ORDER_COLUMNS.map((column) => sql.ref(column)))}

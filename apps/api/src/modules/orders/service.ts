@@ -138,31 +138,26 @@ export class OrdersService {
     }
 
     const orderId = uuidv7();
+    // Reserved before the order takes its number, so an order refused for stock uses none.
     await this.inventory.reserve(tx, who, orderId, body.lines);
-    // Taken after the reservation, so an order refused for stock uses no number.
-    const number = await ordersRepository.nextNumber(tx, who.tenantId);
     let row;
     try {
-      row = await ordersRepository.insert(
-        tx,
-        {
-          id: orderId,
-          tenantId: who.tenantId,
-          currency,
-          customerEmail: body.customer_email ?? null,
-          note: body.note ?? null,
-          historyId: uuidv7(),
-          actor: who.actor,
-          lines: priced.map((line) => ({
-            product_id: line.product_id,
-            sku: line.product.sku,
-            name: line.product.name,
-            quantity: line.quantity,
-            unit_price: line.product.price,
-          })),
-        },
-        number,
-      );
+      row = await ordersRepository.insert(tx, {
+        id: orderId,
+        tenantId: who.tenantId,
+        currency,
+        customerEmail: body.customer_email ?? null,
+        note: body.note ?? null,
+        historyId: uuidv7(),
+        actor: who.actor,
+        lines: priced.map((line) => ({
+          product_id: line.product_id,
+          sku: line.product.sku,
+          name: line.product.name,
+          quantity: line.quantity,
+          unit_price: line.product.price,
+        })),
+      });
     } catch (error) {
       if (isCheckOrRangeViolation(error)) {
         throw new AppError('validation_failed', 'The order total is too large', {
