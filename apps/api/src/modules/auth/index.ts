@@ -4,6 +4,7 @@ import type { Platform } from '../../platform/platform';
 import { createRateLimiter, type RateLimiter } from '../../platform/rate-limit';
 import { AccessTokens } from './access-tokens';
 import { SigningKeys } from './keys';
+import { prepareDummyHash } from './passwords';
 import { SessionRevocationSignal } from '../realtime';
 import { createRevocationList } from './revocation';
 import { authRoutes } from './routes';
@@ -67,7 +68,7 @@ export function createAuthModule(platform: Platform): AuthModule {
     keys,
     sessionRevocations,
     routes: async (app) => {
-      await keys.init();
+      await Promise.all([keys.init(), prepareDummyHash()]);
       app.addHook('onClose', async () => mailer.close());
       await app.register(routes);
     },

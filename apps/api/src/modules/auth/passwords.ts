@@ -31,13 +31,23 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
 
 let dummyHash: Promise<string> | null = null;
 
+/** The hash unknown emails are verified against; made once, at start-up (see prepareDummyHash). */
+function dummy(): Promise<string> {
+  dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
+  return dummyHash;
+}
+
+/** Computes the dummy hash ahead of the first login, so that login costs what every other does. */
+export async function prepareDummyHash(): Promise<void> {
+  await dummy();
+}
+
 /**
  * Verifies against a hash of a random password: what a login for an unknown email spends, so it
  * takes as long as a wrong password for a known one (no enumeration by timing).
  */
 export async function dummyVerify(password: string): Promise<false> {
-  dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
-  await verifyPassword(await dummyHash, password);
+  await verifyPassword(await dummy(), password);
   return false;
 }
 
