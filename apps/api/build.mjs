@@ -1,20 +1,28 @@
-// Bundles the API's entry points with esbuild: our own code and @tessera/contracts inlined,
-// every npm dependency left external (installed, not bundled).
+// Bundles the API's entry point with esbuild: our own code and @tessera/contracts inlined, every
+// npm dependency left external (installed, not bundled). `node build.mjs [outdir]`.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
+const here = fileURLToPath(new URL('.', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-await build({
-  entryPoints: ['src/main.ts'],
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  sourcemap: true,
-  external: Object.keys(pkg.dependencies ?? {}),
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+
+export async function bundle(outdir = 'dist') {
+  await build({
+    absWorkingDir: here,
+    entryPoints: ['src/main.ts'],
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    sourcemap: true,
+    external: Object.keys(pkg.dependencies ?? {}),
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundle(process.argv[2]);

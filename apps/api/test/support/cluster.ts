@@ -55,7 +55,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs = 60_000): 
 
 /**
  * Separate OS processes of the platform (`ROLE=api` and `ROLE=worker`) on one PostgreSQL database
- * and one Redis, run from the TypeScript source through tsx, as a deployment runs them.
+ * and one Redis, as a deployment runs them, from the bundle the global setup builds (dist-test).
  */
 export async function startCluster(options: {
   apis: number;
@@ -72,7 +72,7 @@ export async function startCluster(options: {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const spawnChild = () =>
-      spawn(process.execPath, ['--import', 'tsx', path.join(apiRoot, 'src/main.ts')], {
+      spawn(process.execPath, ['--enable-source-maps', path.join(apiRoot, 'dist-test/main.js')], {
         cwd: apiRoot,
         env: {
           ...process.env,
