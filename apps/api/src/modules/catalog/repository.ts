@@ -102,7 +102,8 @@ export const productsRepository = {
       await sql`release savepoint product_delete`.execute(tx);
       return deleted.numDeletedRows > 0n ? 'deleted' : 'missing';
     } catch (error) {
-      if ((error as { code?: string }).code !== '23503') throw error;
+      // foreign_key_violation; PostgreSQL 18 reports a RESTRICT key as restrict_violation.
+      if (!['23503', '23001'].includes((error as { code?: string }).code ?? '')) throw error;
       await sql`rollback to savepoint product_delete`.execute(tx);
       const archived = await tx
         .updateTable('products')
