@@ -11,5 +11,6 @@ export async function startWorker(platform: Platform, modules: Modules): Promise
   }
   await platform.bus.start();
   platform.relay.start();
+  for (const module of modules.list) module.startJobs?.();
   platform.logger.info({ bus: platform.bus.kind }, 'event worker started');
 }

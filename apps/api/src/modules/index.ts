@@ -17,6 +17,8 @@ export interface ModuleInstance {
   name: string;
   routes?: FastifyPluginAsync;
   consumers?: Consumer[];
+  /** Periodic background work the worker runs (the payments reconciler); returns its stop function. */
+  startJobs?: () => () => void;
 }
 
 export interface Modules {
@@ -35,7 +37,10 @@ export function createModules(platform: Platform): Modules {
   const catalog = createCatalogModule(platform, { inventory: inventory.service });
   const orders = createOrdersModule(platform, { catalog: catalog.service, inventory: inventory.service });
   const payments = createPaymentsModule(platform, { orders: orders.service });
-  const analytics = createAnalyticsModule(platform, { products: catalog.service, lowStock: inventory.service });
+  const analytics = createAnalyticsModule(platform, {
+    products: catalog.service,
+    lowStock: inventory.service,
+  });
   const realtime = createRealtimeModule(platform, {
     verifier: auth.verifier,
     revocations: auth.sessionRevocations,
@@ -50,7 +55,17 @@ export function createModules(platform: Platform): Modules {
     analytics: analytics.service,
   });
   return {
-    list: [auth, tenants, catalog.module, inventory.module, orders.module, payments.module, analytics.module, realtime, graphql],
+    list: [
+      auth,
+      tenants,
+      catalog.module,
+      inventory.module,
+      orders.module,
+      payments.module,
+      analytics.module,
+      realtime,
+      graphql,
+    ],
     verifier: auth.verifier,
   };
 }

@@ -67,6 +67,7 @@ export function createPaymentsModule(
       name: 'payments',
       routes: paymentsRoutes(service, idempotency(platform.db)),
       consumers: [cancelledOrderConsumer(service)],
+      startJobs: () => startPaymentsReconciler(platform, service),
     },
     service,
   };
