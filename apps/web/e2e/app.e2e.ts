@@ -272,7 +272,7 @@ describe('the merchant web app', () => {
     await other.close();
   });
 
-  it('keeps two tabs signed in through access-token refreshes', async () => {
+  it('keeps two tabs signed in through token refreshes while lists update live and resume after the network drops', async () => {
     const tabs = await browser.newContext({ viewport: DESKTOP });
     const refreshes: number[] = [];
     tabs.on('response', (response) => {
@@ -281,13 +281,65 @@ describe('the merchant web app', () => {
     const first = await tabs.newPage();
     await signIn(first, admin.email, admin.password);
     await heading(first, 'Dashboard');
+    const signedInAt = Date.now();
     const second = await tabs.newPage();
-    await second.goto(platform.url + '/orders');
-    await heading(second, 'Orders');
+    await second.goto(platform.url + '/inventory');
+    await heading(second, 'Inventory');
+    await second.locator('.live-live').waitFor({ timeout: 15_000 });
+    await second.evaluate(() => ((window as unknown as { marker: string }).marker = 'no reload'));
+    const mugRow = second.locator('tr').filter({ hasText: 'MUG-01' });
+    expect(await mugRow.locator('td[data-label="Available"]').textContent()).toMatch(/^2/);
 
-    // Past the access token's lifetime, several times over the refresh margin.
-    await new Promise((resolve) => setTimeout(resolve, (ACCESS_TOKEN_TTL_S + 5) * 1000));
-    // Both tabs act at the same moment: only one refresh may spend the refresh token.
+    // An order in one tab reserves a mug: the other tab's inventory list follows from /ws.
+    await first.goto(platform.url + '/orders/new');
+    await first.getByRole('button', { name: 'Add Ceramic mug' }).click();
+    await first.getByRole('button', { name: 'Place order' }).click();
+    await heading(first, /^Order #2$/);
+    await mugRow.locator('td[data-label="Available"]').getByText(/^1/).waitFor({ timeout: 15_000 });
+    // Falling to 1 with a low-stock level of 5 is a notice, counted on the bell.
+    await second
+      .getByRole('button', { name: /^Notifications, [1-9]\d* unread$/ })
+      .waitFor({ timeout: 15_000 });
+
+    // The network drops; meanwhile stock arrives (through the API, as another device would).
+    await tabs.setOffline(true);
+    await second.locator('.live-offline').waitFor({ timeout: 15_000 });
+    const token = (
+      (await (
+        await fetch(platform.url + '/auth/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: admin.email, password: admin.password }),
+        })
+      ).json()) as { access_token: string }
+    ).access_token;
+    const adjusted = await fetch(`${platform.url}/commerce/inventory/${ids.product}/adjustments`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'idempotency-key': 'e2e-offline-delivery',
+      },
+      body: JSON.stringify({ delta: 20, reason: 'Delivery received' }),
+    });
+    expect(adjusted.ok).toBe(true);
+    await tabs.setOffline(false);
+    // Back online: the socket reconnects and resumes from the last event it saw.
+    await second.locator('.live-live').waitFor({ timeout: 30_000 });
+    await mugRow.locator('td[data-label="Available"]').getByText(/^21/).waitFor({ timeout: 15_000 });
+    expect(await second.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('no reload');
+    await second.getByRole('button', { name: /^Notifications/ }).click();
+    await second
+      .getByRole('region', { name: 'Notifications' })
+      .getByText(/MUG-01 is low on stock/)
+      .waitFor();
+    await screenshot(second, 'desktop-notifications');
+    await second.keyboard.press('Escape');
+
+    // Past the access token's lifetime: both tabs act at the same moment, and only one refresh
+    // may spend the refresh token.
+    const wait = signedInAt + (ACCESS_TOKEN_TTL_S + 5) * 1000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     await Promise.all(
       [first, second].map(async (tab) => {
         await tab.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Products' }).click();
@@ -316,7 +368,7 @@ describe('the merchant web app', () => {
     ] as const) {
       await page.goto(platform.url + path);
       await heading(page, title);
-      await page.waitForLoadState('networkidle');
+      await page.locator('.loading').first().waitFor({ state: 'detached', timeout: 15_000 });
       await screenshot(page, name);
     }
   });
@@ -360,7 +412,7 @@ describe('the merchant web app', () => {
     for (const [path, title, name] of pages) {
       await tab.goto(platform.url + path);
       await heading(tab, title);
-      await tab.waitForLoadState('networkidle');
+      await tab.locator('.loading').first().waitFor({ state: 'detached', timeout: 15_000 });
       expect(await horizontalOverflow(tab), path).toBe(0);
       await screenshot(tab, `phone-${name}`);
     }

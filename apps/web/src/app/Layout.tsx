@@ -4,7 +4,7 @@ import { Suspense, useEffect, useRef, useState } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Loading } from '../components/ui';
 import { api } from '../lib/api';
-import { logout, reloadMe, useCan, useUser } from '../lib/auth';
+import { logout, nameBusiness, reloadMe, useCan, useUser } from '../lib/auth';
 import { setTimeZone } from '../lib/format';
 import { focusTitleOnNextPage } from './focus';
 import { Notifications, useLiveUpdates } from './live';
@@ -41,6 +41,7 @@ export function Layout() {
     queryFn: async () => {
       const found = await api<Web.Tenant>('/tenants/current');
       setTimeZone(found.time_zone);
+      nameBusiness(user.email, found);
       return found;
     },
     // Only administrators (manage:users) may read the tenant; others get its time zone from the

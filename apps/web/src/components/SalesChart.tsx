@@ -24,7 +24,7 @@ export default function SalesChart({
           <XAxis dataKey="bucket" tick={{ fontSize: 12 }} />
           <YAxis tick={{ fontSize: 12 }} width={56} />
           <Tooltip formatter={(value) => formatMoney(Math.round(Number(value) * scale), currency)} />
-          <Bar dataKey="revenue" name="Revenue" fill="var(--accent)" radius={[4, 4, 0, 0]} />
+          <Bar dataKey="revenue" name="Revenue" fill="#0b5cad" radius={[4, 4, 0, 0]} />
         </BarChart>
       </ResponsiveContainer>
     </div>

@@ -25,8 +25,64 @@ export interface LoginInput {
   tenant_id?: string;
 }
 
+const BUSINESSES_KEY = 'tessera.businesses';
+
+export interface KnownBusiness {
+  id: string;
+  name: string;
+}
+
+function readBusinesses(): Record<string, KnownBusiness[]> {
+  try {
+    return JSON.parse(localStorage.getItem(BUSINESSES_KEY) ?? '{}') as Record<string, KnownBusiness[]>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The businesses an e-mail address has signed in to on this device. The API signs a user with
+ * several memberships in to the first unless `tenant_id` says otherwise, and has no route listing
+ * them before sign-in, so the sign-in page offers the ones this device has seen.
+ */
+export function knownBusinesses(email: string): KnownBusiness[] {
+  return readBusinesses()[email.trim().toLowerCase()] ?? [];
+}
+
+function rememberBusiness(answer: Web.TokenAnswer): void {
+  const email = answer.user.email.toLowerCase();
+  const all = readBusinesses();
+  const list = all[email] ?? [];
+  const known = list.find((business) => business.id === answer.user.tenant_id);
+  const name = answer.tenant?.name ?? known?.name ?? `Business ${answer.user.tenant_id.slice(0, 8)}`;
+  all[email] = [
+    { id: answer.user.tenant_id, name },
+    ...list.filter((business) => business.id !== answer.user.tenant_id),
+  ];
+  try {
+    localStorage.setItem(BUSINESSES_KEY, JSON.stringify(all));
+  } catch {
+    // storage disabled: nothing to remember
+  }
+}
+
+/** Names a remembered business once its name is known (administrators read it from the tenant). */
+export function nameBusiness(email: string, tenant: KnownBusiness): void {
+  const all = readBusinesses();
+  const list = all[email.toLowerCase()];
+  const entry = list?.find((business) => business.id === tenant.id);
+  if (!entry || entry.name === tenant.name) return;
+  entry.name = tenant.name;
+  try {
+    localStorage.setItem(BUSINESSES_KEY, JSON.stringify(all));
+  } catch {
+    // storage disabled: nothing to remember
+  }
+}
+
 export async function login(input: LoginInput): Promise<Web.TokenAnswer> {
   const answer = await api<Web.TokenAnswer>('/auth/login', { method: 'POST', body: input, auth: false });
+  rememberBusiness(answer);
   session.adopt(answer);
   return answer;
 }
@@ -37,6 +93,7 @@ export type RegisterInput =
 
 export async function register(input: RegisterInput): Promise<Web.TokenAnswer> {
   const answer = await api<Web.TokenAnswer>('/auth/register', { method: 'POST', body: input, auth: false });
+  rememberBusiness(answer);
   session.adopt(answer);
   return answer;
 }

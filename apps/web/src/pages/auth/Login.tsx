@@ -2,27 +2,9 @@ import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { Button, FormError, PageHeader, SelectField, TextField } from '../../components/ui';
-import { login, useSession, type LoginInput } from '../../lib/auth';
+import { knownBusinesses, login, useSession, type LoginInput } from '../../lib/auth';
 import { emailProblem, useFieldErrors } from '../../lib/forms';
 import { ApiError } from '../../lib/problem';
-
-interface TenantChoice {
-  id: string;
-  name: string;
-}
-
-/** The memberships an ambiguous login answered with, whatever the API calls the list. */
-function tenantChoices(error: unknown): TenantChoice[] | null {
-  if (!(error instanceof ApiError)) return null;
-  const list = error.problem.tenants ?? error.problem.memberships;
-  if (!Array.isArray(list) || list.length === 0) return null;
-  return list
-    .map((entry: { id?: string; tenant_id?: string; name?: string; tenant_name?: string }) => ({
-      id: entry.id ?? entry.tenant_id ?? '',
-      name: entry.name ?? entry.tenant_name ?? entry.id ?? '',
-    }))
-    .filter((choice) => choice.id);
-}
 
 /** Only paths of this app are followed after signing in (no open redirect). */
 export function safeNext(next: string | null): string {
@@ -35,38 +17,26 @@ export default function Login() {
   const { endedReason } = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [tenants, setTenants] = useState<TenantChoice[] | null>(null);
   const [tenantId, setTenantId] = useState('');
   const fields = useFieldErrors();
+  const businesses = knownBusinesses(email);
   const submit = useMutation({
     mutationFn: (input: LoginInput) => login(input),
     onSuccess: () => void navigate(safeNext(params.get('next')), { replace: true }),
-    onError: (error) => {
-      const choices = tenantChoices(error);
-      if (choices) {
-        setTenants(choices);
-        setTenantId(choices[0]?.id ?? '');
-        return;
-      }
-      fields.fromApi(error, ['email', 'password', 'tenant_id']);
-    },
+    onError: (error) => fields.fromApi(error, ['email', 'password', 'tenant_id']),
   });
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    const problem = emailProblem(email);
     const valid = fields.check({
-      ...(emailProblem(email) ? { email: emailProblem(email)! } : {}),
+      ...(problem ? { email: problem } : {}),
       ...(password ? {} : { password: 'Enter your password.' }),
     });
-    if (valid)
-      submit.mutate({
-        email: email.trim(),
-        password,
-        ...(tenants && tenantId ? { tenant_id: tenantId } : {}),
-      });
+    const chosen = businesses.length > 1 ? tenantId || businesses[0]?.id : undefined;
+    if (valid) submit.mutate({ email: email.trim(), password, ...(chosen ? { tenant_id: chosen } : {}) });
   };
 
-  const choosing = tenants !== null && !submit.isPending;
   return (
     <>
       <PageHeader title="Sign in" />
@@ -84,7 +54,6 @@ export default function Login() {
           error={fields.errors.email}
           onChange={(event) => {
             setEmail(event.target.value);
-            setTenants(null);
             fields.clear('email');
           }}
           required
@@ -101,21 +70,22 @@ export default function Login() {
           }}
           required
         />
-        {choosing && (
+        {businesses.length > 1 && (
           <SelectField
             label="Business"
             hint="You belong to several businesses: choose the one to open."
-            value={tenantId}
+            value={tenantId || businesses[0]!.id}
+            error={fields.errors.tenant_id}
             onChange={(event) => setTenantId(event.target.value)}
           >
-            {tenants.map((tenant) => (
-              <option key={tenant.id} value={tenant.id}>
-                {tenant.name}
+            {businesses.map((business) => (
+              <option key={business.id} value={business.id}>
+                {business.name}
               </option>
             ))}
           </SelectField>
         )}
-        {submit.isError && !tenantChoices(submit.error) && (
+        {submit.isError && Object.keys(fields.errors).length === 0 && (
           <FormError
             error={
               submit.error instanceof ApiError && submit.error.code === 'invalid_credentials'
