@@ -11,6 +11,8 @@ import { benchLogin } from './login';
 import { benchDashboard } from './dashboard';
 import { benchOutbox } from './outbox';
 import { benchCheckout } from './checkout';
+import { benchCheckoutPaid } from './checkout-paid';
+import { benchPayments } from './payments';
 import { benchOrderRead } from './order-read';
 import { benchOversell } from './oversell';
 
@@ -20,6 +22,8 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   outbox: () => benchOutbox(),
   dashboard: () => benchDashboard(),
   checkout: () => benchCheckout(),
+  payments: () => benchPayments(),
+  'checkout-paid': () => benchCheckoutPaid(),
   'order-read': () => benchOrderRead(),
   oversell: () => benchOversell(),
 };
