@@ -15,6 +15,7 @@ import { benchCheckoutPaid } from './checkout-paid';
 import { benchPayments } from './payments';
 import { benchOrderRead } from './order-read';
 import { benchOversell } from './oversell';
+import { benchRealtime } from './realtime';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   login: () => benchLogin(),
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'checkout-paid': () => benchCheckoutPaid(),
   'order-read': () => benchOrderRead(),
   oversell: () => benchOversell(),
+  realtime: () => benchRealtime(),
 };
 
 const wanted = process.argv.slice(2);

@@ -1,5 +1,6 @@
 import { GraphQLError, GraphQLScalarType, valueFromASTUntyped, type ExecutionResult } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
+import { problems } from '../../platform/http/schemas';
 import type { Platform } from '../../platform/platform';
 import type { ModuleInstance } from '../index';
 import { queryLimitRule } from './limits';
@@ -52,6 +53,19 @@ export function createGraphqlModule(platform: Platform, services: GraphqlService
   return {
     name: 'graphql',
     routes: async (app) => {
+      // Mercurius' own routes carry only their body schema; these make them readable in OpenAPI.
+      app.addHook('onRoute', (route) => {
+        if (route.url !== '/graphql' || route.method === 'HEAD') return;
+        route.schema = {
+          ...route.schema,
+          tags: ['graphql'],
+          summary:
+            route.method === 'GET'
+              ? 'Run a GraphQL query given in the query string'
+              : 'Run a GraphQL query: me, products, product, inventory, orders, order, dashboard, recommendations',
+          response: { ...(route.schema?.response as object | undefined), ...problems(401) },
+        };
+      });
       await app.register(mercurius, {
         schema,
         resolvers: { ...resolvers(db, services), JSON: JSONScalar },

@@ -93,7 +93,8 @@ export class RealtimeHub {
   deliver(event: EventEnvelope): void {
     const set = this.byTenant.get(event.tenant_id);
     if (!set) return;
-    const texts = new Map<ReplayableChannel, string | null>();
+    // Encoded once per channel: every socket is sent the same bytes.
+    const texts = new Map<ReplayableChannel, Buffer | null>();
     for (const connection of set) {
       for (const [channel, subscription] of connection.subscriptions) {
         if (channel === 'dashboard') continue;
@@ -104,7 +105,7 @@ export class RealtimeHub {
         if (subscription.skip.delete(event.id)) continue;
         let text = texts.get(channel);
         if (text === undefined) {
-          text = carries(channel, event) ? JSON.stringify(eventMessage(channel, event)) : null;
+          text = carries(channel, event) ? encode(eventMessage(channel, event)) : null;
           texts.set(channel, text);
         }
         if (text !== null && this.mayReceive(connection, channel, event)) this.sendText(connection, text);
@@ -116,7 +117,7 @@ export class RealtimeHub {
   broadcast(tenantId: string, channel: RealtimeChannel, message: RealtimeEventMessage): void {
     const set = this.byTenant.get(tenantId);
     if (!set) return;
-    const text = JSON.stringify(message);
+    const text = encode(message);
     for (const connection of set) if (connection.subscriptions.has(channel)) this.sendText(connection, text);
   }
 
@@ -128,14 +129,14 @@ export class RealtimeHub {
   }
 
   send(connection: Connection, message: ServerMessage): void {
-    this.sendText(connection, JSON.stringify(message));
+    this.sendText(connection, encode(message));
   }
 
   /**
    * A socket that does not read its messages is dropped rather than buffered without bound:
    * once its unsent backlog passes the limit it is closed, and may reconnect and resume.
    */
-  sendText(connection: Connection, text: string): void {
+  sendText(connection: Connection, bytes: Buffer): void {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > this.options.maxBufferedBytes) {
@@ -150,8 +151,13 @@ export class RealtimeHub {
       setTimeout(() => socket.terminate(), 1000).unref();
       return;
     }
-    socket.send(text);
+    socket.send(bytes, { binary: false });
   }
+}
+
+/** A message as the UTF-8 bytes of its JSON, sent as a text frame. */
+function encode(message: ServerMessage): Buffer {
+  return Buffer.from(JSON.stringify(message), 'utf8');
 }
 
 export function eventMessage(channel: ReplayableChannel, event: EventEnvelope): RealtimeEventMessage {
