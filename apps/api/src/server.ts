@@ -20,7 +20,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const platform = await createPlatform(config, logger);
   const modules = createModules(platform);
 
-  if (config.ROLE !== 'api') await startWorker(platform, modules);
+  const stopJobs = config.ROLE !== 'api' ? await startWorker(platform, modules) : () => undefined;
   // A worker serves only its probes (and metrics) over HTTP, so orchestrators can check it too.
   const served = config.ROLE === 'worker' ? { ...modules, list: [] } : modules;
   const app = await buildApp(config, { platform, modules: served });
@@ -35,6 +35,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     (stopping ??= (async () => {
       logger.info('shutting down');
       await app.close();
+      stopJobs();
       await platform.close();
       logger.info('stopped');
     })());

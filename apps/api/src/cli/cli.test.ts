@@ -37,4 +37,49 @@ describe('the tessera CLI', () => {
     expect(await runCli(['replay-dead-letters'], config, out)).toBe(0);
     expect(out.lines[2]).toBe('replayed 0 dead letters');
   });
+
+  it('creates a tenant and a user, rotates keys, settles payments and seeds a demo', async () => {
+    const out = capture();
+    const password = 'a long operator password';
+    const created = [
+      'create-tenant',
+      '--name',
+      'Corner Shop',
+      '--email',
+      'owner@corner.test',
+      '--password',
+      password,
+    ];
+    expect(await runCli(created, config, out)).toBe(0);
+    const tenantId = /created tenant (\S+)/.exec(out.lines[0]!)?.[1];
+    expect(tenantId).toBeDefined();
+    expect(await runCli(created, config, out)).toBe(2);
+    expect(out.errors.at(-1)).toContain('email_taken');
+
+    const user = [
+      'create-user',
+      '--tenant',
+      tenantId!,
+      '--email',
+      'clerk@corner.test',
+      '--name',
+      'Clerk',
+      '--password',
+      password,
+    ];
+    expect(await runCli([...user, '--roles', 'staff'], config, out)).toBe(0);
+    expect(out.lines.at(-1)).toMatch(/^created user \S+ with roles staff$/);
+    expect(await runCli([...user, '--roles', 'wizard'], config, out)).toBe(2);
+
+    expect(await runCli(['rotate-keys'], config, out)).toBe(0);
+    expect(out.lines.at(-1)).toMatch(/^signing with new key \S+/);
+    expect(await runCli(['reconcile'], config, out)).toBe(0);
+    expect(out.lines.at(-1)).toBe('settled 0 payments of unknown outcome');
+
+    const progress: string[] = [];
+    const seeded = { ...out, progress: (line: string) => progress.push(line) };
+    expect(await runCli(['seed-demo', '--days', '2', '--orders-per-day', '3'], config, seeded)).toBe(0);
+    expect(out.lines.at(-1)).toMatch(/^seeded tenant \S+ with 6 paid orders/);
+    expect(progress.at(-1)).toContain('100% (6/6 orders)');
+  }, 180_000);
 });

@@ -3,12 +3,12 @@ import type { Consumer } from '../platform/events/bus';
 import type { AccessTokenVerifier } from '../platform/http/auth-guard';
 import type { Platform } from '../platform/platform';
 import { createAnalyticsModule } from './analytics';
-import { createAuthModule } from './auth';
-import { createCatalogModule } from './catalog';
+import { createAuthModule, type AuthService, type SigningKeys } from './auth';
+import { createCatalogModule, type CatalogService } from './catalog';
 import { createGraphqlModule } from './graphql';
-import { createInventoryModule } from './inventory';
-import { createOrdersModule } from './orders';
-import { createPaymentsModule } from './payments';
+import { createInventoryModule, type InventoryService } from './inventory';
+import { createOrdersModule, type OrdersService } from './orders';
+import { createPaymentsModule, type PaymentsService } from './payments';
 import { createRealtimeModule } from './realtime';
 import { createTenantsModule } from './tenants';
 
@@ -24,6 +24,15 @@ export interface ModuleInstance {
 export interface Modules {
   list: ModuleInstance[];
   verifier: AccessTokenVerifier;
+  /** The services operators' tools (the CLI) call. */
+  services: {
+    auth: AuthService;
+    signingKeys: SigningKeys;
+    catalog: CatalogService;
+    inventory: InventoryService;
+    orders: OrdersService;
+    payments: PaymentsService;
+  };
 }
 
 /**
@@ -67,5 +76,13 @@ export function createModules(platform: Platform): Modules {
       graphql,
     ],
     verifier: auth.verifier,
+    services: {
+      auth: auth.service,
+      signingKeys: auth.keys,
+      catalog: catalog.service,
+      inventory: inventory.service,
+      orders: orders.service,
+      payments: payments.service,
+    },
   };
 }

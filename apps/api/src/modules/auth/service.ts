@@ -14,7 +14,7 @@ import type { SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
 import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
-import { addEvents, userActor } from '../../platform/events/outbox';
+import { addEvents, SYSTEM_ACTOR, userActor } from '../../platform/events/outbox';
 import type { Principal } from '../../platform/http/auth-guard';
 import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
 import type { Mailer } from '../../platform/mail';
@@ -521,6 +521,54 @@ export class AuthService {
   // ---- invitations --------------------------------------------------------------------------
 
   /** Invites an address into the caller's tenant with the given roles; mails a single-use link. */
+  /**
+   * An operator's way in (the CLI's create-user): adds a member with the given roles to a tenant,
+   * creating the identity if the address is new (verified, since an operator vouches for it). An
+   * existing identity keeps its own password.
+   */
+  async addMember(
+    tenantId: string,
+    input: { email: string; name: string; password: string; roles: string[] },
+  ): Promise<{ user_id: string; created: boolean }> {
+    const email = input.email.trim();
+    const roles = [...new Set(input.roles)];
+    const existing = await users.findByEmail(this.deps.db, email);
+    if (!existing) {
+      const weakness = passwordWeakness(input.password, { email, name: input.name });
+      if (weakness) throw weakPassword(weakness);
+    }
+    const passwordHash = existing ? null : await hashPassword(input.password);
+    const userId = existing?.id ?? uuidv7();
+    await withTenant(this.deps.db, tenantId, async (tx) => {
+      const tenant = await tx
+        .selectFrom('tenants')
+        .select('id')
+        .where('id', '=', tenantId)
+        .executeTakeFirst();
+      if (!tenant) throw notFound('tenant');
+      if (existing && (await memberships.find(tx, tenantId, userId))) throw new AppError('already_member');
+      const user =
+        existing ??
+        (await this.insertUser(tx, {
+          id: userId,
+          email,
+          name: input.name.trim(),
+          password_hash: passwordHash!,
+          email_verified_at: new Date(),
+        }));
+      await memberships.insert(tx, tenantId, userId, roles);
+      await addEvents(tx, [
+        {
+          type: 'auth.user.created',
+          tenantId,
+          actor: SYSTEM_ACTOR,
+          data: { user_id: userId, email: user.email, name: user.name, roles },
+        },
+      ]);
+    });
+    return { user_id: userId, created: !existing };
+  }
+
   async invite(principal: Principal, input: { email: string; roles: string[] }): Promise<Invitation> {
     const email = input.email.trim();
     const roles = [...new Set(input.roles)];

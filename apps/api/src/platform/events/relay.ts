@@ -27,6 +27,8 @@ export class OutboxRelay {
   private abort = new AbortController();
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** A NOTIFY that arrived while a batch was being published: the next idle() returns at once. */
+  private notified = false;
   private lastPrune = 0;
   readonly stats: RelayStats = { published: 0, lastPublishedAt: null };
 
@@ -47,7 +49,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    this.wake?.();
+    this.nudge();
     await this.running;
     this.running = null;
   }
@@ -96,10 +98,10 @@ export class OutboxRelay {
     let lost = false;
     void leadership.lost.then(() => {
       lost = true;
-      this.wake?.();
+      this.nudge();
     });
     const unlisten = await this.database
-      .listen(OUTBOX_CHANNEL, () => this.wake?.())
+      .listen(OUTBOX_CHANNEL, () => this.nudge())
       .catch((error: unknown) => {
         this.logger.warn({ err: error }, 'outbox LISTEN failed; polling only');
         return null;
@@ -120,7 +122,16 @@ export class OutboxRelay {
     }
   }
 
+  private nudge(): void {
+    if (this.wake) this.wake();
+    else this.notified = true;
+  }
+
   private idle(signal: AbortSignal): Promise<void> {
+    if (this.notified) {
+      this.notified = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
