@@ -1,14 +1,13 @@
 /**
- * The API as the auth benchmarks use it: buildApp() with the auth and tenants modules only (the
- * routes they measure), on a fresh PostgreSQL database cloned from the migrated template.
+ * The API as the auth benchmarks use it: the whole buildApp(), on a fresh PostgreSQL database
+ * cloned from the migrated template, with the request limits lifted.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { buildApp } from '../apps/api/src/app';
-import { createAuthModule } from '../apps/api/src/modules/auth';
-import { createTenantsModule } from '../apps/api/src/modules/tenants';
+import { createModules } from '../apps/api/src/modules';
 import { loadConfig } from '../apps/api/src/platform/config';
 import { createPlatform } from '../apps/api/src/platform/platform';
 import { createRedis } from '../apps/api/src/platform/redis';
@@ -26,17 +25,13 @@ export async function createAuthBenchApp(options: { redis?: boolean } = {}) {
     // The benchmarks measure throughput, not the per-user and per-IP request limits.
     RATE_LIMIT_USER_PER_MINUTE: '1000000000',
     RATE_LIMIT_IP_PER_MINUTE: '1000000000',
+    RATE_LIMIT_TENANT_PER_MINUTE: '1000000000',
     ...(options.redis ? { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix } : {}),
   });
   const logger = pino({ level: 'silent' });
   const redis = options.redis ? createRedis(TEST_REDIS_URL, logger) : null;
   const platform = await createPlatform(config, logger, { database: testDatabase.database, redis });
-  const auth = createAuthModule(platform);
-  const tenants = createTenantsModule(platform.db, auth.service);
-  const app = await buildApp(config, {
-    platform,
-    modules: { list: [auth, tenants], verifier: auth.verifier },
-  });
+  const app = await buildApp(config, { platform, modules: createModules(platform) });
   await app.ready();
   return {
     app,
