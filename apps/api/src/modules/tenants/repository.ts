@@ -20,6 +20,15 @@ export const tenantAdmin = {
       .executeTakeFirst();
   },
 
+  updateSettings(db: Executor, tenantId: string, settings: { name?: string; time_zone?: string }) {
+    return db
+      .updateTable('tenants')
+      .set({ ...settings, updated_at: new Date() })
+      .where('id', '=', tenantId)
+      .returning(['id', 'name', 'time_zone', 'created_at'])
+      .executeTakeFirst();
+  },
+
   /** Members ordered by user id (UUID v7: join order of identities), after `after` (keyset). */
   listUsers(db: Executor, tenantId: string, limit: number, after: string | null): Promise<TenantUserRow[]> {
     let query = db

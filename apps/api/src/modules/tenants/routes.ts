@@ -6,6 +6,7 @@ import {
   InvitationSchema,
   RolesBody,
   TenantSchema,
+  TenantSettingsBody,
   TenantUserSchema,
   UsersPage,
 } from './schemas';
@@ -27,6 +28,20 @@ export function tenantRoutes(service: TenantService): FastifyPluginAsyncTypebox 
         },
       },
       async (request) => service.current(principalOf(request)),
+    );
+
+    app.patch(
+      '/tenants/current',
+      {
+        config: { permission: 'manage:tenant' },
+        schema: {
+          tags,
+          summary: "Change the tenant's name or time zone (dashboards count days in it)",
+          body: TenantSettingsBody,
+          response: { 200: TenantSchema, ...problems(400, 401, 403) },
+        },
+      },
+      async (request) => service.updateSettings(principalOf(request), request.body),
     );
 
     app.get(

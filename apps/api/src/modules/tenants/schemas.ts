@@ -6,4 +6,12 @@ import { Email, RoleList } from '../auth';
 export const InvitationBody = Type.Object({ email: Email, roles: RoleList }, { additionalProperties: false });
 export const RolesBody = Type.Object({ roles: RoleList }, { additionalProperties: false });
 export const UsersPage = Page(TenantUserSchema);
+/** The tenant's own settings; the time zone is an IANA name (dashboards bucket days in it). */
+export const TenantSettingsBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    time_zone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 export { InvitationSchema, TenantSchema, TenantUserSchema };

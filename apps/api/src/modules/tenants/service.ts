@@ -8,6 +8,16 @@ import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
 import type { AuthService } from '../auth';
 import { tenantAdmin, type TenantUserRow } from './repository';
 
+/** Whether ICU knows the zone, aliases included (Intl.supportedValuesOf lists CLDR's older names only). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function userDto(row: TenantUserRow): TenantUser {
   return {
     id: row.id,
@@ -33,6 +43,36 @@ export class TenantService {
   async current(principal: Principal): Promise<Tenant> {
     const tenant = await withTenant(this.db, principal.tenantId, (tx) =>
       tenantAdmin.tenant(tx, principal.tenantId),
+    );
+    if (!tenant) throw notFound('tenant');
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      time_zone: tenant.time_zone,
+      created_at: tenant.created_at.toISOString(),
+    };
+  }
+
+  async updateSettings(
+    principal: Principal,
+    settings: { name?: string; time_zone?: string },
+  ): Promise<Tenant> {
+    if (settings.time_zone !== undefined && !isTimeZone(settings.time_zone)) {
+      throw new AppError('validation_failed', `${settings.time_zone} is not an IANA time zone`, {
+        errors: [{ path: 'time_zone', message: 'must be an IANA time zone such as Europe/Paris' }],
+      });
+    }
+    const name = settings.name?.trim();
+    if (name === '') {
+      throw new AppError('validation_failed', 'The name is empty', {
+        errors: [{ path: 'name', message: 'must not be empty' }],
+      });
+    }
+    const tenant = await withTenant(this.db, principal.tenantId, (tx) =>
+      tenantAdmin.updateSettings(tx, principal.tenantId, {
+        ...(name ? { name } : {}),
+        ...(settings.time_zone ? { time_zone: settings.time_zone } : {}),
+      }),
     );
     if (!tenant) throw notFound('tenant');
     return {

@@ -181,6 +181,27 @@ describe.runIf(postgresUp)('tenants: administration', () => {
     expect(refused.json().code).toBe('forbidden');
   });
 
+  it('PATCH /tenants/current sets the name and an IANA time zone; managers may not', async () => {
+    const admin = await registerTenant(t, { tenant_name: 'Deli' });
+    const patch = (auth: Record<string, string>, payload: Record<string, string>) =>
+      t.app.inject({ method: 'PATCH', url: '/tenants/current', headers: auth, payload });
+    const changed = await patch(admin.auth, { name: 'Deli & Co', time_zone: 'Asia/Kathmandu' });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json()).toMatchObject({
+      id: admin.tenant.id,
+      name: 'Deli & Co',
+      time_zone: 'Asia/Kathmandu',
+    });
+    const bad = await patch(admin.auth, { time_zone: 'Mars/Olympus' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors).toEqual([{ path: 'time_zone', message: expect.any(String) }]);
+    expect((await patch(admin.auth, {})).statusCode).toBe(400);
+    const manager = await addMember(t, admin, ['manager']);
+    expect((await patch(manager.auth, { time_zone: 'UTC' })).statusCode).toBe(403);
+    const tenant = await t.app.inject({ url: '/tenants/current', headers: admin.auth });
+    expect(tenant.json().time_zone).toBe('Asia/Kathmandu');
+  });
+
   it('lists members with keyset pages', async () => {
     const admin = await registerTenant(t);
     await addMember(t, admin, ['staff']);
