@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import {
   isEventType,
   type Dashboard,
@@ -17,7 +18,7 @@ import { withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { addEvents, userActor } from '../../platform/events/outbox';
 import type { Principal } from '../../platform/http/auth-guard';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import {
   analyticsRepository as repo,
   type EventFilter,
@@ -326,9 +327,9 @@ export class AnalyticsService {
 
   /** Publishes client events as analytics.event.tracked through the outbox. */
   async track(tx: Tx, principal: Principal, inputs: TrackInput[]): Promise<string[]> {
-    if (inputs.length === 0) throw invalid('/events', 'must hold at least one event');
+    if (inputs.length === 0) throw invalid('events', 'must hold at least one event');
     if (inputs.length > MAX_TRACK_BATCH)
-      throw invalid('/events', `must hold at most ${MAX_TRACK_BATCH} events`);
+      throw invalid('events', `must hold at most ${MAX_TRACK_BATCH} events`);
     const now = Date.now();
     const events = inputs.map((input, index) => {
       const path = inputs.length > 1 ? `/events/${index}` : '';
@@ -356,10 +357,10 @@ export class AnalyticsService {
   }
 
   private eventFilter(query: { type?: string; from?: string; to?: string }): EventFilter {
-    if (query.type !== undefined && !isEventType(query.type)) throw invalid('/type', 'is not an event type');
-    const from = parseInstant(query.from, '/from');
-    const to = parseInstant(query.to, '/to');
-    if (from && to && from >= to) throw invalid('/to', 'must be after from');
+    if (query.type !== undefined && !isEventType(query.type)) throw invalid('type', 'is not an event type');
+    const from = parseInstant(query.from, 'from');
+    const to = parseInstant(query.to, 'to');
+    if (from && to && from >= to) throw invalid('to', 'must be after from');
     return {
       ...(query.type ? { type: query.type } : {}),
       ...(from ? { from } : {}),
@@ -374,9 +375,7 @@ export class AnalyticsService {
   ): Promise<{ data: StoredEventDto[]; next_cursor: string | null }> {
     const filter = this.eventFilter(query);
     const limit = query.limit ?? 50;
-    const after = decodeCursor<EventPosition>(query.cursor);
-    if (query.cursor && (!after || typeof after.occurred_at !== 'string' || typeof after.id !== 'string'))
-      throw invalid('/cursor', 'is not a cursor of this list');
+    const after = decodeCursor(query.cursor, Type.Object({ occurred_at: Type.String(), id: Uuid }));
     const rows = await repo.listEvents(tx, filter, after, limit + 1, 'desc');
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -417,15 +416,15 @@ export class AnalyticsService {
 
   async dashboard(tx: Tx, query: DashboardQuery, now = new Date()): Promise<Dashboard> {
     const interval = query.interval ?? 'day';
-    const requestedTo = parseInstant(query.to, '/to') ?? now;
+    const requestedTo = parseInstant(query.to, 'to') ?? now;
     const requestedFrom =
-      parseInstant(query.from, '/from') ?? new Date(requestedTo.getTime() - DEFAULT_RANGE_MS);
-    if (requestedFrom >= requestedTo) throw invalid('/to', 'must be after from');
+      parseInstant(query.from, 'from') ?? new Date(requestedTo.getTime() - DEFAULT_RANGE_MS);
+    if (requestedFrom >= requestedTo) throw invalid('to', 'must be after from');
     const from = new Date(floorToBucket(requestedFrom.getTime()));
     const to = new Date(ceilToBucket(requestedTo.getTime()));
     const unitMs = interval === 'hour' ? 3_600_000 : DAY_MS;
     if ((to.getTime() - from.getTime()) / unitMs > MAX_SERIES_BUCKETS)
-      throw invalid('/from', `the range holds more than ${MAX_SERIES_BUCKETS} ${interval}s`);
+      throw invalid('from', `the range holds more than ${MAX_SERIES_BUCKETS} ${interval}s`);
 
     const timeZone = await repo.timeZone(tx);
     const currency = query.currency ?? (await repo.mostUsedCurrency(tx));

@@ -16,7 +16,7 @@ import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor } from '../../platform/events/outbox';
 import type { Principal } from '../../platform/http/auth-guard';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import type { Mailer } from '../../platform/mail';
 import {
   rateLimitHeaders,
@@ -376,9 +376,9 @@ export class AuthService {
     principal: Principal,
     page: { limit: number; cursor?: string | undefined },
   ): Promise<{ data: SessionInfo[]; next_cursor: string | null }> {
-    const before = decodeCursor<string>(page.cursor);
+    const before = decodeCursor(page.cursor, Uuid);
     const rows = await withTenant(this.deps.db, principal.tenantId, (tx) =>
-      sessions.listActive(tx, principal.userId, page.limit + 1, typeof before === 'string' ? before : null),
+      sessions.listActive(tx, principal.userId, page.limit + 1, before),
     );
     const data = rows.slice(0, page.limit).map((row) => this.sessionInfo(row, principal.sessionId));
     return { data, next_cursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
@@ -71,12 +72,12 @@ export class CatalogService {
 
   async list(tx: Tx, query: ProductListQuery): Promise<ProductPage> {
     const limit = query.limit ?? 50;
-    const after = decodeCursor<{ sku: string }>(query.cursor);
+    const after = decodeCursor(query.cursor, Type.Object({ sku: Type.String() }));
     const rows = await productsRepository.list(tx, {
       limit: limit + 1,
       ...(query.q ? { q: query.q } : {}),
       ...(query.active === undefined ? {} : { active: query.active }),
-      ...(after && typeof after.sku === 'string' ? { afterSku: after.sku } : {}),
+      ...(after ? { afterSku: after.sku } : {}),
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);

@@ -1,8 +1,9 @@
-import { isUuid, uuidv7, type EventActor } from '@tessera/contracts';
+import { Type } from '@sinclair/typebox';
+import { uuidv7, type EventActor } from '@tessera/contracts';
 import type { Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, type NewEvent } from '../../platform/events/outbox';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import { inventoryRepository, type MovedRow, type MovementRow, type StockLevelRow } from './repository';
 import {
   MAX_ON_HAND,
@@ -90,10 +91,10 @@ export class InventoryService {
 
   async list(tx: Tx, query: StockListQuery): Promise<Page<StockLevel>> {
     const limit = query.limit ?? 50;
-    const after = decodeCursor<{ sku: string }>(query.cursor);
+    const after = decodeCursor(query.cursor, Type.Object({ sku: Type.String() }));
     const rows = await inventoryRepository.listLevels(tx, {
       limit: limit + 1,
-      ...(after && typeof after.sku === 'string' ? { afterSku: after.sku } : {}),
+      ...(after ? { afterSku: after.sku } : {}),
       ...(query.low_stock ? { lowStockOnly: true } : {}),
     });
     const page = rows.slice(0, limit);
@@ -187,10 +188,10 @@ export class InventoryService {
   async ledger(tx: Tx, productId: string, query: LedgerQuery): Promise<Page<StockMovement>> {
     if (!(await inventoryRepository.findLevel(tx, productId))) throw notFound('product');
     const limit = query.limit ?? 50;
-    const before = decodeCursor<{ id: string }>(query.cursor);
+    const before = decodeCursor(query.cursor, Type.Object({ id: Uuid }));
     const rows = await inventoryRepository.listMovements(tx, productId, {
       limit: limit + 1,
-      ...(before && typeof before.id === 'string' && isUuid(before.id) ? { beforeId: before.id } : {}),
+      ...(before ? { beforeId: before.id } : {}),
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import {
   isUuid,
   uuidv7,
@@ -10,7 +11,7 @@ import {
 import type { Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import type { CatalogService } from '../catalog';
 import type { InventoryService, StockActor } from '../inventory';
 import { ordersRepository, type HistoryRow, type OrderRow } from './repository';
@@ -197,11 +198,11 @@ export class OrdersService {
 
   async list(tx: Tx, query: OrderListQuery): Promise<OrderPage> {
     const limit = query.limit ?? 50;
-    const before = decodeCursor<{ id: string }>(query.cursor);
+    const before = decodeCursor(query.cursor, Type.Object({ id: Uuid }));
     const rows = await ordersRepository.list(tx, {
       limit: limit + 1,
       ...(query.status ? { status: query.status } : {}),
-      ...(before && typeof before.id === 'string' && isUuid(before.id) ? { beforeId: before.id } : {}),
+      ...(before ? { beforeId: before.id } : {}),
     });
     const page = rows.slice(0, limit);
     const lines = await ordersRepository.linesOf(

@@ -15,7 +15,7 @@ import type { DB } from '../../platform/db/tables';
 import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import type { OrdersService } from '../orders';
 import {
   createGateway,
@@ -455,7 +455,7 @@ export class PaymentsService {
   async listMethods(tenantId: string, query: { limit?: number | undefined; cursor?: string | undefined }) {
     const limit = query.limit ?? PAGE;
     const rows = await withTenant(this.db, tenantId, (tx) =>
-      repo.methods(tx, limit, decodeCursor<string>(query.cursor)),
+      repo.methods(tx, limit, decodeCursor(query.cursor, Uuid)),
     );
     return page(rows, limit, toMethodDto);
   }
@@ -592,7 +592,7 @@ export class PaymentsService {
         tx,
         { order_id: query.order_id, status: query.status },
         limit,
-        decodeCursor<string>(query.cursor),
+        decodeCursor(query.cursor, Uuid),
       ),
     );
     return page(rows, limit, toPaymentDto);
@@ -912,7 +912,7 @@ export class PaymentsService {
   async listRefunds(tenantId: string, query: RefundListQuery) {
     const limit = query.limit ?? PAGE;
     const rows = await withTenant(this.db, tenantId, (tx) =>
-      repo.refunds(tx, { payment_id: query.payment_id }, limit, decodeCursor<string>(query.cursor)),
+      repo.refunds(tx, { payment_id: query.payment_id }, limit, decodeCursor(query.cursor, Uuid)),
     );
     return page(rows, limit, toRefundDto);
   }
@@ -1354,7 +1354,7 @@ export class PaymentsService {
         tx,
         { run_id: query.run_id, result: query.result },
         limit,
-        decodeCursor<string>(query.cursor),
+        decodeCursor(query.cursor, Uuid),
       ),
     );
     return page(rows, limit, toReconciliationDto);

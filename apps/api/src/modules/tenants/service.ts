@@ -4,7 +4,7 @@ import type { DB } from '../../platform/db/tables';
 import { withTenant } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas';
+import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import type { AuthService } from '../auth';
 import { tenantAdmin, type TenantUserRow } from './repository';
 
@@ -87,9 +87,9 @@ export class TenantService {
     principal: Principal,
     page: { limit: number; cursor?: string | undefined },
   ): Promise<{ data: TenantUser[]; next_cursor: string | null }> {
-    const after = decodeCursor<string>(page.cursor);
+    const after = decodeCursor(page.cursor, Uuid);
     const rows = await withTenant(this.db, principal.tenantId, (tx) =>
-      tenantAdmin.listUsers(tx, principal.tenantId, page.limit + 1, typeof after === 'string' ? after : null),
+      tenantAdmin.listUsers(tx, principal.tenantId, page.limit + 1, after),
     );
     const data = rows.slice(0, page.limit).map(userDto);
     return { data, next_cursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };

@@ -1,5 +1,7 @@
 import { UUID_PATTERN } from '@tessera/contracts';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { AppError } from '../errors';
 
 /** Building blocks shared by the route schemas. */
 export const Uuid = Type.String({ pattern: UUID_PATTERN, description: 'UUID' });
@@ -41,11 +43,22 @@ export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-export function decodeCursor<T>(cursor: string | undefined): T | null {
+/**
+ * Reads a cursor this API issued. A cursor that does not decode to the expected shape (forged,
+ * truncated, from another list) is the client's error: 400 validation_failed on `cursor`.
+ */
+export function decodeCursor<T extends TSchema>(cursor: string | undefined, shape: T): Static<T> | null {
   if (!cursor) return null;
+  let value: unknown;
   try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as T;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return null;
+    value = undefined;
   }
+  if (!Value.Check(shape, value)) {
+    throw new AppError('validation_failed', 'The cursor is not one this list issued', {
+      errors: [{ path: 'cursor', message: 'is not valid' }],
+    });
+  }
+  return value;
 }
