@@ -7,12 +7,10 @@ import { REALTIME_EVENT_TYPES } from './channels';
 import { DashboardPusher, type TodayFigures } from './dashboard';
 import { RealtimeHub } from './hub';
 import { realtimeRoutes } from './routes';
-import type { SessionRevocationSignal } from './revocations';
+import type { SessionRevocationSignal } from '../../platform/session-revocations';
 import { StreamTail } from './stream-tail';
 
 export type { TodayFigures } from './dashboard';
-
-export { SessionRevocationSignal } from './revocations';
 
 export interface RealtimeDeps {
   verifier: AccessTokenVerifier;
