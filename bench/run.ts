@@ -36,6 +36,11 @@ if (unknown.length) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
   process.exit(2);
 }
+// The benchmarks start the API as separate processes from the test bundle: build it from this tree.
+// @ts-expect-error -- the build script is plain JavaScript without type declarations
+const { bundle } = (await import('../apps/api/build.mjs')) as { bundle: (outdir: string) => Promise<void> };
+await bundle('dist-test');
+
 const failed: string[] = [];
 for (const name of wanted.length ? wanted : Object.keys(BENCHMARKS)) {
   try {

@@ -352,7 +352,7 @@ export class AnalyticsService {
         },
       };
     });
-    const envelopes = await addEvents(tx, events);
+    const envelopes = addEvents(tx, events);
     return envelopes.map((envelope) => envelope.id);
   }
 

@@ -141,7 +141,7 @@ export class AuthService {
       const user = await this.insertUser(tx, { id: userId, email, name, password_hash: passwordHash });
       await memberships.insert(tx, tenantId, userId, roles);
       await this.addVerifyToken(tx, userId, verifyToken);
-      await addEvents(tx, [
+      addEvents(tx, [
         {
           type: 'auth.user.created',
           tenantId,
@@ -200,7 +200,7 @@ export class AuthService {
       const accepted = await invitations.accept(tx, tokenHash, userId);
       if (!accepted) throw invalid();
       await memberships.insert(tx, tenantId, userId, accepted.roles);
-      await addEvents(tx, [
+      addEvents(tx, [
         {
           type: 'auth.user.created',
           tenantId,
@@ -265,7 +265,7 @@ export class AuthService {
     const tenantId = membership.tenant_id;
     const started = await this.inTransaction(tenantId, async (tx) => {
       const session = await this.startSession(tx, tenantId, user.id, client);
-      await addEvents(tx, [
+      addEvents(tx, [
         {
           type: 'auth.user.login',
           tenantId,
@@ -557,7 +557,7 @@ export class AuthService {
           email_verified_at: new Date(),
         }));
       await memberships.insert(tx, tenantId, userId, roles);
-      await addEvents(tx, [
+      addEvents(tx, [
         {
           type: 'auth.user.created',
           tenantId,

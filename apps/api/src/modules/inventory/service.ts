@@ -153,7 +153,7 @@ export class InventoryService {
       });
     }
     if (delta !== 0 || row.low_stock_threshold !== current.low_stock_threshold) {
-      await addEvents(tx, [stockEvent(who, 'set', row, { on_hand: delta, reserved: 0 })]);
+      addEvents(tx, [stockEvent(who, 'set', row, { on_hand: delta, reserved: 0 })]);
     }
     return toStockLevel(row);
   }
@@ -181,7 +181,7 @@ export class InventoryService {
       [{ product_id: productId, delta_on_hand: body.delta, delta_reserved: 0, movement_id: uuidv7() }],
       { ...who, reason: body.reason },
     );
-    await addEvents(tx, [stockEvent(who, 'adjustment', row!, { on_hand: body.delta, reserved: 0 })]);
+    addEvents(tx, [stockEvent(who, 'adjustment', row!, { on_hand: body.delta, reserved: 0 })]);
     return toStockLevel(row!);
   }
 
@@ -277,7 +277,7 @@ export class InventoryService {
       { ...who, orderId },
     );
     if (rows.length !== lines.length) return null;
-    await addEvents(
+    addEvents(
       tx,
       rows.map((row) =>
         stockEvent(who, kind, row, { on_hand: row.delta_on_hand, reserved: row.delta_reserved }),

@@ -168,7 +168,7 @@ export class OrdersService {
       throw error;
     }
     const order = toOrder(row, row.lines);
-    await addEvents(tx, [
+    addEvents(tx, [
       {
         type: 'commerce.order.created',
         tenantId: who.tenantId,
@@ -354,7 +354,7 @@ export class OrdersService {
         currency: updated.currency,
       },
     };
-    await addEvents(tx, [event]);
+    addEvents(tx, [event]);
     return updated;
   }
 }

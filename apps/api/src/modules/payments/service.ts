@@ -577,7 +577,7 @@ export class PaymentsService {
           { type: 'commerce.payment.processed', tenantId: caller.tenantId, actor, data },
         );
       }
-      await addEvents(tx, events);
+      addEvents(tx, events);
       return { row, adapter, request, transactionId: transaction.id };
     });
     if (manual) return toPaymentDto(prepared.row);
@@ -860,7 +860,7 @@ export class PaymentsService {
       after.amount_captured !== before.amount_captured ||
       after.amount_refunded !== before.amount_refunded;
     if (moved) events.push({ type: 'commerce.payment.processed', tenantId, actor, data });
-    await addEvents(tx, events);
+    addEvents(tx, events);
     return after;
   }
 
@@ -897,7 +897,7 @@ export class PaymentsService {
         created_by: caller.userId,
         created_at: new Date(),
       });
-      await addEvents(tx, [
+      addEvents(tx, [
         {
           type: 'refund.created',
           tenantId: caller.tenantId,
@@ -1011,7 +1011,7 @@ export class PaymentsService {
         status: statusAfterRefunds(payment.amount_captured, refunded),
       });
     }
-    await addEvents(tx, [
+    addEvents(tx, [
       { type: 'refund.processed', tenantId: refund.tenant_id, actor, data: refundEventData(done, after) },
     ]);
     return done;

@@ -8,6 +8,41 @@ export type Executor = Kysely<DB> | Tx;
 /** The role every tenant transaction runs as: no BYPASSRLS, so row-level security always applies. */
 export const APP_ROLE = 'tessera_app';
 
+/** Work a transaction runs at its end: just before COMMIT (in it), and once it has committed. */
+export interface TransactionHooks {
+  beforeCommit: ((tx: Tx) => Promise<void>)[];
+  afterCommit: ((db: Kysely<DB>) => void)[];
+}
+
+const hooksOf = new WeakMap<Tx, TransactionHooks>();
+
+/**
+ * The hooks of a transaction opened by withTenant or withSystem. Any other transaction has none,
+ * and asking for them is a programming error: what it deferred to its commit would be lost.
+ */
+export function transactionHooks(tx: Tx): TransactionHooks {
+  const hooks = hooksOf.get(tx);
+  if (!hooks) throw new Error('this transaction was not opened by withTenant or withSystem');
+  return hooks;
+}
+
+async function runTransaction<T>(
+  db: Kysely<DB>,
+  work: (tx: Tx) => T | Promise<T>,
+  setup?: (tx: Tx) => Promise<void>,
+): Promise<T> {
+  const hooks: TransactionHooks = { beforeCommit: [], afterCommit: [] };
+  const result = await db.transaction().execute(async (tx) => {
+    hooksOf.set(tx, hooks);
+    if (setup) await setup(tx);
+    const value = await work(tx);
+    for (const hook of hooks.beforeCommit) await hook(tx);
+    return value;
+  });
+  for (const hook of hooks.afterCommit) hook(db);
+  return result;
+}
+
 /**
  * Runs work in one transaction scoped to a tenant: the role is switched to the RLS-bound role and
  * `app.tenant_id` is set for this transaction only, so a query that forgets its tenant filter
@@ -16,13 +51,12 @@ export const APP_ROLE = 'tessera_app';
 export async function withTenant<T>(
   db: Kysely<DB>,
   tenantId: string,
-  work: (tx: Tx) => Promise<T>,
+  work: (tx: Tx) => T | Promise<T>,
 ): Promise<T> {
-  return db.transaction().execute(async (tx) => {
+  return runTransaction(db, work, async (tx) => {
     await sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute(
       tx,
     );
-    return work(tx);
   });
 }
 
@@ -30,6 +64,6 @@ export async function withTenant<T>(
  * Runs work in one transaction as the owner, across tenants. Only for what is global by nature:
  * looking a user up by email, relaying the outbox, migrations.
  */
-export async function withSystem<T>(db: Kysely<DB>, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(work);
+export async function withSystem<T>(db: Kysely<DB>, work: (tx: Tx) => T | Promise<T>): Promise<T> {
+  return runTransaction(db, work);
 }

@@ -92,7 +92,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 100, pollMs: 50 });
     await expect(
       withTenant(testDatabase.database.db, tenantId, async (tx) => {
-        await addEvents(tx, [probe('commerce.order.created', 0)]);
+        addEvents(tx, [probe('commerce.order.created', 0)]);
         throw new Error('business rule failed');
       }),
     ).rejects.toThrow('business rule failed');

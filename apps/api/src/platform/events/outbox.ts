@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   streamOf,
   uuidv7,
@@ -7,7 +7,8 @@ import {
   type EventEnvelope,
   type EventType,
 } from '@tessera/contracts';
-import type { Tx } from '../db/tenant';
+import type { DB } from '../db/tables';
+import { transactionHooks, type Tx } from '../db/tenant';
 
 export const OUTBOX_CHANNEL = 'tessera_outbox';
 
@@ -19,11 +20,17 @@ export type NewEvent = {
 export const SYSTEM_ACTOR: EventActor = { type: 'system', id: null };
 export const userActor = (userId: string): EventActor => ({ type: 'user', id: userId });
 
+/** Events added in a transaction, written to the outbox in one statement just before it commits. */
+const pendingOf = new WeakMap<Tx, EventEnvelope[]>();
+
 /**
- * Adds events to the outbox inside the caller's transaction: they are published if and only if
- * the business rows commit. The NOTIFY, too, is delivered only on commit, and wakes the relay.
+ * Adds events to the outbox of the caller's transaction (opened by withTenant or withSystem): they
+ * are published if and only if the business rows commit. They are written in one insert at the
+ * end of the transaction, whatever the number of calls, so that row locks the transaction took
+ * (an order counter, stock rows) are held for as few round trips as possible; once it commits,
+ * the relay is woken.
  */
-export async function addEvents(tx: Tx, events: NewEvent[]): Promise<EventEnvelope[]> {
+export function addEvents(tx: Tx, events: NewEvent[]): EventEnvelope[] {
   if (events.length === 0) return [];
   const now = new Date();
   const envelopes: EventEnvelope[] = events.map((event) => ({
@@ -35,6 +42,24 @@ export async function addEvents(tx: Tx, events: NewEvent[]): Promise<EventEnvelo
     actor: event.actor,
     data: event.data,
   }));
+  let pending = pendingOf.get(tx);
+  if (!pending) {
+    const hooks = transactionHooks(tx);
+    const rows: EventEnvelope[] = [];
+    pendingOf.set(tx, rows);
+    hooks.beforeCommit.push((tx) => writeOutbox(tx, rows));
+    hooks.afterCommit.push(wakeRelay);
+    pending = rows;
+  }
+  pending.push(...envelopes);
+  return envelopes;
+}
+
+export function addEvent(tx: Tx, event: NewEvent): EventEnvelope {
+  return addEvents(tx, [event])[0]!;
+}
+
+async function writeOutbox(tx: Tx, envelopes: EventEnvelope[]): Promise<void> {
   await tx
     .insertInto('outbox_events')
     .values(
@@ -44,15 +69,42 @@ export async function addEvents(tx: Tx, events: NewEvent[]): Promise<EventEnvelo
         type: envelope.type,
         stream: streamOf(envelope.type),
         payload: JSON.stringify(envelope),
-        created_at: now,
+        created_at: new Date(envelope.occurred_at),
       })),
     )
     .execute();
-  await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(tx);
-  return envelopes;
 }
 
-export async function addEvent(tx: Tx, event: NewEvent): Promise<EventEnvelope> {
-  const [envelope] = await addEvents(tx, [event]);
-  return envelope!;
+/** Whether a NOTIFY is on its way, and whether another commit asked for one meanwhile. */
+interface Wakeup {
+  sending: boolean;
+  again: boolean;
+}
+const wakeupOf = new WeakMap<Kysely<DB>, Wakeup>();
+
+/**
+ * Wakes the relay (in whichever process leads) with a NOTIFY sent after the commit, outside the
+ * transaction: a NOTIFY inside one would make PostgreSQL serialize every notifying commit behind
+ * one database-wide lock. Commits arriving while a NOTIFY is on its way share the next one. A lost
+ * NOTIFY only delays publishing until the relay's next poll.
+ */
+function wakeRelay(db: Kysely<DB>): void {
+  let wakeup = wakeupOf.get(db);
+  if (!wakeup) {
+    wakeup = { sending: false, again: false };
+    wakeupOf.set(db, wakeup);
+  }
+  if (wakeup.sending) {
+    wakeup.again = true;
+    return;
+  }
+  wakeup.sending = true;
+  const state = wakeup;
+  void (async () => {
+    do {
+      state.again = false;
+      await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(db).catch(() => undefined);
+    } while (state.again);
+    state.sending = false;
+  })();
 }
