@@ -71,8 +71,12 @@ export async function startCluster(options: {
   const launch = async (role: 'api' | 'worker'): Promise<PlatformProcess> => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    // CLUSTER_CPU_PROF=dir writes each process's V8 CPU profile there when it exits (for profiling benchmarks).
+    const profile = process.env.CLUSTER_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CLUSTER_CPU_PROF}`, `--cpu-prof-name=${role}-${port}.cpuprofile`]
+      : [];
     const spawnChild = () =>
-      spawn(process.execPath, ['--enable-source-maps', path.join(apiRoot, 'dist-test/main.js')], {
+      spawn(process.execPath, [...profile, '--enable-source-maps', path.join(apiRoot, 'dist-test/main.js')], {
         cwd: apiRoot,
         env: {
           ...process.env,

@@ -24,7 +24,8 @@ export function analyticsConsumers(service: AnalyticsService): Consumer[] {
     {
       name: 'analytics-store',
       types: EVENT_TYPES,
-      handle: (event, tx) => service.storeEvent(tx, event),
+      handle: (event, tx) => service.storeEvents(tx, [event]),
+      handleBatch: (events, tx) => service.storeEvents(tx, events),
     },
     {
       name: 'analytics-metrics',

@@ -224,20 +224,22 @@ export const analyticsRepository = {
     await sql`select analytics_ensure_partition(${at.toISOString()}::timestamptz)`.execute(tx);
   },
 
-  async storeEvent(tx: Tx, event: EventEnvelope): Promise<void> {
+  async storeEvents(tx: Tx, events: EventEnvelope[]): Promise<void> {
     await tx
       .insertInto('analytics_events')
-      .values({
-        tenant_id: event.tenant_id,
-        occurred_at: event.occurred_at,
-        id: event.id,
-        type: event.type,
-        stream: streamOf(event.type),
-        version: event.version,
-        actor_type: event.actor.type,
-        actor_id: event.actor.id,
-        data: JSON.stringify(event.data),
-      })
+      .values(
+        events.map((event) => ({
+          tenant_id: event.tenant_id,
+          occurred_at: event.occurred_at,
+          id: event.id,
+          type: event.type,
+          stream: streamOf(event.type),
+          version: event.version,
+          actor_type: event.actor.type,
+          actor_id: event.actor.id,
+          data: JSON.stringify(event.data),
+        })),
+      )
       .onConflict((conflict) => conflict.doNothing())
       .execute();
   },

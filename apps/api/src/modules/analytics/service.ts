@@ -14,7 +14,7 @@ import {
 } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, type Tx } from '../../platform/db/tenant';
+import { transactionHooks, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { addEvents, userActor } from '../../platform/events/outbox';
 import type { Principal } from '../../platform/http/auth-guard';
@@ -180,17 +180,19 @@ export class AnalyticsService {
 
   constructor(private readonly deps: AnalyticsDeps = {}) {}
 
-  /** Writes one domain event to the historical store (the consumer's exactly-once makes it once). */
-  async storeEvent(tx: Tx, event: EventEnvelope): Promise<void> {
-    const at = new Date(event.occurred_at);
-    const month = event.occurred_at.slice(0, 7);
-    if (!this.partitions.has(month)) {
+  /** Stores events of one tenant in the historical store, in one insert (the consumer's exactly-once makes each once). */
+  async storeEvents(tx: Tx, events: EventEnvelope[]): Promise<void> {
+    const months = new Set(events.map((event) => event.occurred_at.slice(0, 7)));
+    for (const month of months) {
+      if (this.partitions.has(month)) continue;
+      const at = new Date(`${month}-01T00:00:00Z`);
       await repo.ensurePartition(tx, at);
       // The next month too, so that the first event of a month rarely has to create it.
       await repo.ensurePartition(tx, new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)));
-      this.partitions.add(month);
+      // Remembered once it has committed: a rolled-back partition must be created again.
+      transactionHooks(tx).afterCommit.push(() => this.partitions.add(month));
     }
-    await repo.storeEvent(tx, event);
+    await repo.storeEvents(tx, events);
   }
 
   /** Applies a domain event to the rollups, counters and snapshots. */

@@ -12,6 +12,8 @@ export interface Consumer {
   /** The event types it wants; others on the same streams are acknowledged and skipped. */
   types: readonly EventType[];
   handle(event: EventEnvelope, tx: Tx): Promise<void>;
+  /** Several events of one tenant at once, in order, when the consumer can do better than one by one. */
+  handleBatch?(events: EventEnvelope[], tx: Tx): Promise<void>;
 }
 
 /** Where the relay publishes committed events and consumers read them. */

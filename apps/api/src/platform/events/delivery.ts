@@ -29,6 +29,73 @@ export async function applyOnce(
   });
 }
 
+export interface FailedDelivery {
+  event: EventEnvelope;
+  error: unknown;
+}
+
+/**
+ * Applies a batch of events to one consumer, each exactly once, in order: a run of consecutive
+ * events of one tenant shares one transaction (one commit instead of one per event). When a run
+ * fails, its events are applied one at a time, so that one bad event holds back only itself.
+ * Resolves to the events that could not be applied; the caller retries them.
+ */
+export async function applyBatch(
+  db: Kysely<DB>,
+  consumer: Consumer,
+  events: readonly EventEnvelope[],
+): Promise<FailedDelivery[]> {
+  const failed: FailedDelivery[] = [];
+  // A republished event can arrive twice in one batch; it takes effect once.
+  const wanted = [...new Map(events.map((event) => [event.id, event])).values()].filter((event) =>
+    consumer.types.includes(event.type),
+  );
+  for (const run of tenantRuns(wanted)) {
+    try {
+      await applyRun(db, consumer, run);
+    } catch (error) {
+      if (run.length === 1) {
+        failed.push({ event: run[0]!, error });
+        continue;
+      }
+      for (const event of run) {
+        try {
+          await applyOnce(db, consumer, event);
+        } catch (error) {
+          failed.push({ event, error });
+        }
+      }
+    }
+  }
+  return failed;
+}
+
+async function applyRun(db: Kysely<DB>, consumer: Consumer, run: EventEnvelope[]): Promise<void> {
+  await withTenant(db, run[0]!.tenant_id, async (tx) => {
+    const claimed = await tx
+      .insertInto('processed_events')
+      .values(run.map((event) => ({ consumer: consumer.name, event_id: event.id })))
+      .onConflict((conflict) => conflict.doNothing())
+      .returning('event_id')
+      .execute();
+    const fresh = new Set(claimed.map((row) => row.event_id));
+    const todo = run.filter((event) => fresh.has(event.id));
+    if (todo.length === 0) return;
+    if (consumer.handleBatch) await consumer.handleBatch(todo, tx);
+    else for (const event of todo) await consumer.handle(event, tx);
+  });
+}
+
+function tenantRuns(events: EventEnvelope[]): EventEnvelope[][] {
+  const runs: EventEnvelope[][] = [];
+  for (const event of events) {
+    const last = runs.at(-1);
+    if (last && last[0]!.tenant_id === event.tenant_id) last.push(event);
+    else runs.push([event]);
+  }
+  return runs;
+}
+
 export async function recordDeadLetter(
   db: Kysely<DB>,
   consumer: Consumer,

@@ -8,6 +8,7 @@ import { withSystem, withTenant } from '../db/tenant';
 import { createRedis } from '../redis';
 import type { Consumer, EventBus } from './bus';
 import { replayDeadLetters } from './dead-letters';
+import { applyBatch } from './delivery';
 import { InProcessBus } from './in-process-bus';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from './outbox';
 import { RedisStreamsBus } from './redis-bus';
@@ -102,6 +103,53 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       event_id: string;
     }>`select event_id from consumed where consumer = 'committed-only'`.execute(testDatabase.database.db);
     expect(handled.rows).toEqual([{ event_id: kept }]);
+  });
+
+  it('applies a batch once per event: a duplicate takes effect once, a failing event holds back only itself', async () => {
+    const ids = await emit(6);
+    const envelopes = (
+      await sql<{
+        payload: EventEnvelope;
+      }>`select payload from outbox_events where id = any(${ids}::uuid[]) order by seq`.execute(
+        testDatabase.database.db,
+      )
+    ).rows.map((row) => row.payload);
+    const poisoned = envelopes[2]!.id;
+    const consumer = recorder('batched', (event) => event.id === poisoned);
+    const failed = await applyBatch(testDatabase.database.db, consumer, [...envelopes, envelopes[0]!]);
+    expect(failed.map(({ event }) => event.id)).toEqual([poisoned]);
+    expect(await effects('batched')).toEqual({ total: 5, distinct_ids: 5 });
+    // Delivered again (as after a crash before the acknowledgement), nothing takes effect twice.
+    expect(await applyBatch(testDatabase.database.db, recorder('batched'), envelopes)).toEqual([]);
+    expect(await effects('batched')).toEqual({ total: 6, distinct_ids: 6 });
+  });
+
+  it('refuses events added in a transaction that cannot write them at its commit', async () => {
+    await expect(
+      testDatabase.database.db
+        .transaction()
+        .execute(async (tx) => addEvents(tx, [probe('commerce.order.created', 0)])),
+    ).rejects.toThrow('not opened by withTenant or withSystem');
+  });
+
+  it('wakes the relay with a NOTIFY once the events commit', async () => {
+    const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
+    bus.register(recorder('woken'));
+    // A poll far longer than the test: only the NOTIFY can make the relay publish in time.
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 100, pollMs: 60_000 });
+    await relay.drain();
+    relay.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const [id] = await emit(1);
+      await waitFor(async () => (await effects('woken')).total === 1, 5_000);
+      const handled = await sql<{
+        event_id: string;
+      }>`select event_id from consumed where consumer = 'woken'`.execute(testDatabase.database.db);
+      expect(handled.rows).toEqual([{ event_id: id }]);
+    } finally {
+      await relay.stop();
+    }
   });
 
   it('in process: each event once, even when the relay republishes a batch', async () => {

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/tables';
 import type { Consumer, EventBus } from './bus';
-import { applyOnce, recordDeadLetter, sleep } from './delivery';
+import { applyBatch, applyOnce, recordDeadLetter, sleep } from './delivery';
 
 export interface InProcessBusOptions {
   maxAttempts: number;
@@ -33,10 +33,9 @@ export class InProcessBus implements EventBus {
   async stop(): Promise<void> {}
 
   async publish(events: EventEnvelope[]): Promise<void> {
-    for (const event of events) {
-      for (const consumer of this.consumers) {
-        if (consumer.types.includes(event.type)) await this.deliver(consumer, event);
-      }
+    for (const consumer of this.consumers) {
+      for (const { event } of await applyBatch(this.db, consumer, events))
+        await this.deliver(consumer, event);
     }
   }
 

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/tables';
 import type { Consumer, EventBus } from './bus';
-import { applyOnce, recordDeadLetter, sleep } from './delivery';
+import { applyBatch, applyOnce, recordDeadLetter, sleep, type FailedDelivery } from './delivery';
 
 export interface RedisBusOptions {
   maxAttempts: number;
@@ -127,11 +127,9 @@ export class RedisStreamsBus implements EventBus {
           ...streams.map(() => '>'),
         )) as ReadReply;
         for (const [stream, entries] of reply ?? []) {
-          for (const [id, fields] of entries) {
-            // Stopping leaves the rest of the batch pending, for this or another consumer to claim.
-            if (signal.aborted) return;
-            await this.process(consumer, stream, id, fields);
-          }
+          // Stopping leaves the rest of the read pending, for this or another consumer to claim.
+          if (signal.aborted) return;
+          await this.processBatch(consumer, stream, entries);
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -202,6 +200,29 @@ export class RedisStreamsBus implements EventBus {
         }
       }
     }
+  }
+
+  /** Applies what one read returned and acknowledges, in one XACK, every entry that took effect. */
+  private async processBatch(consumer: Consumer, stream: string, entries: StreamEntry[]): Promise<void> {
+    const events = new Map<string, EventEnvelope>();
+    for (const [id, fields] of entries) {
+      const event = eventOf(fields);
+      if (event) events.set(id, event);
+    }
+    let failed: FailedDelivery[];
+    try {
+      failed = await applyBatch(this.db, consumer, [...events.values()]);
+    } catch (error) {
+      this.logger.warn({ err: error, consumer: consumer.name, stream }, 'consumer failed');
+      return;
+    }
+    for (const { event, error } of failed) {
+      // Left pending: the claim loop retries it after a backoff.
+      this.logger.warn({ err: error, consumer: consumer.name, event_id: event.id }, 'consumer failed');
+    }
+    const failedIds = new Set(failed.map(({ event }) => event.id));
+    const done = entries.filter(([id]) => !failedIds.has(events.get(id)?.id ?? '')).map(([id]) => id);
+    if (done.length) await this.redis.xack(stream, consumer.name, ...done);
   }
 
   private async process(consumer: Consumer, stream: string, id: string, fields: string[]): Promise<void> {
