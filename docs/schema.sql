@@ -34,6 +34,19 @@ BEGIN
 END $$;
 
 --
+-- Name: create_order_number_sequence(uuid, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.create_order_number_sequence(tenant uuid, start_with bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+BEGIN
+  EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I START WITH %s', order_number_sequence(tenant), start_with);
+  EXECUTE format('REVOKE ALL ON SEQUENCE %I FROM tessera_app', order_number_sequence(tenant));
+END $$;
+
+--
 -- Name: current_tenant_id(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -55,6 +68,36 @@ BEGIN
     'CREATE POLICY tenant_isolation ON %s USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id())',
     target
   );
+END $$;
+
+--
+-- Name: next_order_number(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.next_order_number() RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$ SELECT nextval(order_number_sequence(current_tenant_id())::regclass) $$;
+
+--
+-- Name: order_number_sequence(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.order_number_sequence(tenant uuid) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 'order_numbers_' || replace(tenant::text, '-', '') $$;
+
+--
+-- Name: tenants_create_order_number_sequence(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tenants_create_order_number_sequence() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+BEGIN
+  PERFORM create_order_number_sequence(NEW.id, 1);
+  RETURN NEW;
 END $$;
 
 --
@@ -364,17 +407,6 @@ CREATE TABLE public.one_time_tokens (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT one_time_tokens_purpose_check CHECK ((purpose = ANY (ARRAY['reset'::text, 'verify'::text])))
 );
-
---
--- Name: order_counters; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.order_counters (
-    tenant_id uuid NOT NULL,
-    last_number bigint NOT NULL
-);
-
-ALTER TABLE ONLY public.order_counters FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: order_lines; Type: TABLE; Schema: public; Owner: -
@@ -1015,13 +1047,6 @@ ALTER TABLE ONLY public.one_time_tokens
     ADD CONSTRAINT one_time_tokens_token_hash_key UNIQUE (token_hash);
 
 --
--- Name: order_counters order_counters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.order_counters
-    ADD CONSTRAINT order_counters_pkey PRIMARY KEY (tenant_id);
-
---
 -- Name: order_lines order_lines_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1408,6 +1433,12 @@ ALTER INDEX public.analytics_events_pkey ATTACH PARTITION public.analytics_event
 ALTER INDEX public.analytics_events_type ATTACH PARTITION public.analytics_events_default_tenant_id_type_occurred_at_id_idx;
 
 --
+-- Name: tenants tenants_order_number_sequence; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenants_order_number_sequence AFTER INSERT ON public.tenants FOR EACH ROW EXECUTE FUNCTION public.tenants_create_order_number_sequence();
+
+--
 -- Name: analytics_currencies analytics_currencies_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1539,13 +1570,6 @@ ALTER TABLE ONLY public.memberships
 
 ALTER TABLE ONLY public.one_time_tokens
     ADD CONSTRAINT one_time_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
-
---
--- Name: order_counters order_counters_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.order_counters
-    ADD CONSTRAINT order_counters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
 -- Name: order_lines order_lines_order_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1875,12 +1899,6 @@ ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
 
 --
--- Name: order_counters; Type: ROW SECURITY; Schema: public; Owner: -
---
-
-ALTER TABLE public.order_counters ENABLE ROW LEVEL SECURITY;
-
---
 -- Name: order_lines; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2077,12 +2095,6 @@ CREATE POLICY tenant_isolation ON public.invitations USING ((tenant_id = public.
 --
 
 CREATE POLICY tenant_isolation ON public.memberships USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
-
---
--- Name: order_counters tenant_isolation; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY tenant_isolation ON public.order_counters USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 --
 -- Name: order_lines tenant_isolation; Type: POLICY; Schema: public; Owner: -

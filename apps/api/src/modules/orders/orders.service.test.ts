@@ -86,9 +86,26 @@ describe.runIf(postgresUp)('orders, inventory and catalog services', () => {
     expect(refused).toEqual(Array(40).fill('insufficient_stock'));
     expect(await level(item.id)).toMatchObject({ on_hand: 20, reserved: 20, available: 0 });
     expect(await ledgerSums(item.id)).toEqual({ on_hand: 20, reserved: 20 });
-    // Numbers are per tenant and without gaps: refused orders take none.
+    // Numbers are per tenant and consecutive: orders refused for stock take none.
     const numbers = placed.map((outcome) => outcome.value.number).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 20 }, (_, i) => numbers[0]! + i));
+  });
+
+  it("order numbers come from the tenant's own sequence, which the application role cannot touch", async () => {
+    const next = (tenant: string) =>
+      inTenant(
+        async (tx) => (await sql<{ n: number }>`select next_order_number() as n`.execute(tx)).rows[0]!.n,
+        tenant,
+      );
+    const mine = await next(tenantId);
+    const theirs = await next(otherTenantId);
+    expect(await next(tenantId)).toBe(mine + 1);
+    expect(await next(otherTenantId)).toBe(theirs + 1);
+    // Not through the sequence itself, not even the tenant's own: only next_order_number() advances it.
+    const sequence = `order_numbers_${otherTenantId.replaceAll('-', '')}`;
+    await expect(inTenant((tx) => sql`select nextval(${sequence}::regclass)`.execute(tx))).rejects.toThrow(
+      /permission denied/,
+    );
   });
 
   it('concurrent multi-line orders over the same products in opposite orders neither deadlock nor oversell', async () => {

@@ -10,7 +10,6 @@ import type { Executor } from '../../platform/db/tenant';
 
 declare module '../../platform/db/tables' {
   interface DB {
-    order_counters: { tenant_id: string; last_number: number };
     orders: OrdersTable;
     order_lines: OrderLinesTable;
     order_status_history: OrderStatusHistoryTable;
@@ -111,7 +110,7 @@ export const ordersRepository = {
   /**
    * Inserts the order, its lines and its first history entry in one statement; line totals,
    * subtotal and total are computed by the database in integer arithmetic, and the number is the
-   * tenant's next (its counter row stays locked until the transaction ends: numbers have no gaps).
+   * tenant's next from its sequence (no lock is held for it, so checkouts do not queue).
    */
   async insert(tx: Executor, order: NewOrder): Promise<OrderRow & { lines: OrderLineData[] }> {
     const { rows } = await sql<OrderRow & { lines: OrderLineData[] }>`
@@ -121,14 +120,9 @@ export const ordersRepository = {
                              ${order.lines.map((l) => l.quantity)}::int[], ${order.lines.map((l) => l.unit_price)}::bigint[])
           as l(position, product_id, sku, name, quantity, unit_price)
       ),
-      counter as (
-        insert into order_counters (tenant_id, last_number) values (${order.tenantId}, 1)
-        on conflict (tenant_id) do update set last_number = order_counters.last_number + 1
-        returning last_number
-      ),
       o as (
         insert into orders (id, tenant_id, number, status, payment_status, currency, subtotal, total, customer_email, note)
-        select ${order.id}, ${order.tenantId}, (select last_number from counter), 'pending', 'unpaid', ${order.currency},
+        select ${order.id}, ${order.tenantId}, next_order_number(), 'pending', 'unpaid', ${order.currency},
                sum(quantity::numeric * unit_price), sum(quantity::numeric * unit_price), ${order.customerEmail}, ${order.note}
         from l
         returning ${sql.join(ORDER_COLUMNS.map((column) => sql.ref(column)))}

@@ -33,7 +33,9 @@ export const OrderLine = Type.Object({
 export const Order = Type.Object(
   {
     id: Uuid,
-    number: Type.Integer({ description: 'Per tenant, from 1, without gaps' }),
+    number: Type.Integer({
+      description: 'Per tenant, from 1, increasing; a checkout that fails after numbering leaves a gap',
+    }),
     status: OrderStatus,
     payment_status: PaymentStatus,
     currency: Type.String(),

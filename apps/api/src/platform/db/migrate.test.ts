@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { uuidv7 } from '@tessera/contracts';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../../../test/support/database';
 import { serviceAvailable } from '../../../test/support/services';
 import { createDatabase } from './database';
 import { migrate, readMigrations } from './migrate';
-import { withSystem } from './tenant';
+import { withSystem, withTenant } from './tenant';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -26,6 +27,37 @@ describe.runIf(postgresUp)('migrations on PostgreSQL', () => {
     } finally {
       await first.close();
       await second.close();
+      await empty.drop();
+    }
+  });
+
+  it('moves order numbering to sequences without reusing a number', async () => {
+    const empty = await createEmptyDatabase();
+    const database = await createDatabase({ databaseUrl: empty.url, dataDir: '', poolSize: 2 });
+    const [numbered, fresh] = [uuidv7(), uuidv7()];
+    try {
+      const migrations = readMigrations();
+      await migrate(
+        database,
+        migrations.filter((migration) => migration.version < '0006'),
+      );
+      await sql`insert into tenants (id, name) values (${numbered}, 'Numbered'), (${fresh}, 'Fresh')`.execute(
+        database.db,
+      );
+      await sql`insert into order_counters (tenant_id, last_number) values (${numbered}, 41)`.execute(
+        database.db,
+      );
+      await migrate(database, migrations);
+      const next = (tenantId: string) =>
+        withTenant(
+          database.db,
+          tenantId,
+          async (tx) => (await sql<{ n: number }>`select next_order_number() as n`.execute(tx)).rows[0]!.n,
+        );
+      expect(await next(numbered)).toBe(42);
+      expect(await next(fresh)).toBe(1);
+    } finally {
+      await database.close();
       await empty.drop();
     }
   });
