@@ -30,7 +30,8 @@ export function analyticsConsumers(service: AnalyticsService): Consumer[] {
     {
       name: 'analytics-metrics',
       types: METRIC_EVENT_TYPES,
-      handle: (event, tx) => service.applyMetrics(tx, event),
+      handle: (event, tx) => service.applyMetrics(tx, [event]),
+      handleBatch: (events, tx) => service.applyMetrics(tx, events),
     },
   ];
 }

@@ -173,6 +173,11 @@ export interface SalesIncrement {
   refunded?: number;
 }
 
+export interface SalesBump extends SalesIncrement {
+  currency: string;
+  bucket: Date;
+}
+
 export interface SalesTotals {
   orders: number;
   order_value: number;
@@ -281,23 +286,23 @@ export const analyticsRepository = {
     return rows;
   },
 
-  async bumpSales(
-    tx: Tx,
-    tenantId: string,
-    currency: string,
-    bucket: Date,
-    by: SalesIncrement,
-  ): Promise<void> {
-    const values = {
-      orders: by.orders ?? 0,
-      order_value: by.order_value ?? 0,
-      items_sold: by.items_sold ?? 0,
-      revenue: by.revenue ?? 0,
-      refunded: by.refunded ?? 0,
-    };
+  /** Adds to the sales rollups, one row per (currency, bucket): all in one statement. */
+  async bumpSales(tx: Tx, tenantId: string, rows: SalesBump[]): Promise<void> {
+    if (rows.length === 0) return;
     await tx
       .insertInto('analytics_sales_buckets')
-      .values({ tenant_id: tenantId, currency, bucket, ...values })
+      .values(
+        rows.map((row) => ({
+          tenant_id: tenantId,
+          currency: row.currency,
+          bucket: row.bucket,
+          orders: row.orders ?? 0,
+          order_value: row.order_value ?? 0,
+          items_sold: row.items_sold ?? 0,
+          revenue: row.revenue ?? 0,
+          refunded: row.refunded ?? 0,
+        })),
+      )
       .onConflict((conflict) =>
         conflict.columns(['tenant_id', 'currency', 'bucket']).doUpdateSet({
           orders: sql`analytics_sales_buckets.orders + excluded.orders`,
@@ -310,14 +315,20 @@ export const analyticsRepository = {
       .execute();
   },
 
-  async bumpCurrency(tx: Tx, tenantId: string, currency: string): Promise<void> {
+  /** Counts orders per currency, one row per currency. */
+  async bumpCurrencies(
+    tx: Tx,
+    tenantId: string,
+    rows: { currency: string; orders: number }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
     await tx
       .insertInto('analytics_currencies')
-      .values({ tenant_id: tenantId, currency, orders: 1 })
+      .values(rows.map((row) => ({ tenant_id: tenantId, currency: row.currency, orders: row.orders })))
       .onConflict((conflict) =>
         conflict
           .columns(['tenant_id', 'currency'])
-          .doUpdateSet({ orders: sql`analytics_currencies.orders + 1` }),
+          .doUpdateSet({ orders: sql`analytics_currencies.orders + excluded.orders` }),
       )
       .execute();
   },
@@ -425,6 +436,7 @@ export const analyticsRepository = {
       do update set orders = analytics_product_pairs.orders + 1`.execute(tx);
   },
 
+  /** Product names and SKUs, at most one row per product; a null keeps what is known. */
   async rememberProducts(tx: Tx, tenantId: string, products: ProductSnapshot[]): Promise<void> {
     if (products.length === 0) return;
     await tx
@@ -549,10 +561,12 @@ export const analyticsRepository = {
   },
 
   /** Keeps the newest stock level per product (uuidv7 event ids order the updates). */
-  async upsertStock(tx: Tx, row: Insertable<StockTable>): Promise<void> {
+  /** Stock snapshots, at most one per product; an older event never overwrites a newer one. */
+  async upsertStock(tx: Tx, rows: Insertable<StockTable>[]): Promise<void> {
+    if (rows.length === 0) return;
     await tx
       .insertInto('analytics_stock')
-      .values(row)
+      .values(rows)
       .onConflict((conflict) =>
         conflict
           .columns(['tenant_id', 'product_id'])

@@ -17,6 +17,7 @@ import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { addEvents, userActor } from '../../platform/events/outbox';
+import { PendingMetrics } from './pending-metrics';
 import type { Principal } from '../../platform/http/auth-guard';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import {
@@ -195,8 +196,15 @@ export class AnalyticsService {
     await repo.storeEvents(tx, events);
   }
 
-  /** Applies a domain event to the rollups, counters and snapshots. */
-  async applyMetrics(tx: Tx, event: EventEnvelope): Promise<void> {
+  /** Applies domain events of one tenant, in order, to the rollups, counters and snapshots. */
+  async applyMetrics(tx: Tx, events: EventEnvelope[]): Promise<void> {
+    if (events.length === 0) return;
+    const pending = new PendingMetrics();
+    for (const event of events) await this.applyEventMetrics(tx, event, pending);
+    await pending.write(tx, events[0]!.tenant_id);
+  }
+
+  private async applyEventMetrics(tx: Tx, event: EventEnvelope, pending: PendingMetrics): Promise<void> {
     const tenantId = event.tenant_id;
     const at = new Date(event.occurred_at);
     const bucket = new Date(floorToBucket(at.getTime()));
@@ -206,7 +214,7 @@ export class AnalyticsService {
       case 'payment.completed':
       case 'payment.failed':
       case 'commerce.payment.processed':
-        await this.applyPayment(tx, tenantId, bucket, event.data as PaymentEventData);
+        await this.applyPayment(tx, tenantId, bucket, event.data as PaymentEventData, pending);
         return;
       case 'commerce.order.created': {
         const order = data(event, 'commerce.order.created');
@@ -215,11 +223,9 @@ export class AnalyticsService {
           quantity: line.quantity,
           line_total: line.line_total,
         }));
-        await repo.bumpSales(tx, tenantId, order.currency, bucket, { orders: 1, order_value: order.total });
-        await repo.bumpCurrency(tx, tenantId, order.currency);
-        await repo.rememberProducts(
-          tx,
-          tenantId,
+        pending.addSales(order.currency, bucket, { orders: 1, order_value: order.total });
+        pending.countOrder(order.currency);
+        pending.rememberProducts(
           linesByProduct(lines).map((line) => {
             const named = order.lines.find((candidate) => candidate.product_id === line.product_id)!;
             return { product_id: line.product_id, sku: named.sku, name: named.name };
@@ -233,14 +239,14 @@ export class AnalyticsService {
           order.total,
           lines,
         );
-        if (paidAt) await this.applyPaidOrder(tx, tenantId, order.currency, paidAt, lines);
+        if (paidAt) await this.applyPaidOrder(tx, tenantId, order.currency, paidAt, lines, pending);
         return;
       }
       case 'commerce.order.status_changed': {
         const change = data(event, 'commerce.order.status_changed');
         if (change.to !== 'paid') return;
         const order = await repo.recordOrderPaid(tx, tenantId, change.order_id, at);
-        if (order) await this.applyPaidOrder(tx, tenantId, order.currency, at, order.lines);
+        if (order) await this.applyPaidOrder(tx, tenantId, order.currency, at, order.lines, pending);
         return;
       }
       case 'refund.processed': {
@@ -254,12 +260,12 @@ export class AnalyticsService {
           refund.currency,
           at,
         );
-        if (counted) await repo.bumpSales(tx, tenantId, refund.currency, bucket, { refunded: refund.amount });
+        if (counted) pending.addSales(refund.currency, bucket, { refunded: refund.amount });
         return;
       }
       case 'inventory.stock.updated': {
         const stock = data(event, 'inventory.stock.updated');
-        await repo.upsertStock(tx, {
+        pending.snapshotStock({
           tenant_id: tenantId,
           product_id: stock.product_id,
           sku: stock.sku,
@@ -271,9 +277,7 @@ export class AnalyticsService {
           updated_at: at,
           event_id: event.id,
         });
-        await repo.rememberProducts(tx, tenantId, [
-          { product_id: stock.product_id, sku: stock.sku, name: null },
-        ]);
+        pending.rememberProducts([{ product_id: stock.product_id, sku: stock.sku, name: null }]);
         return;
       }
       case 'refund.created':
@@ -285,7 +289,13 @@ export class AnalyticsService {
   }
 
   /** Revenue is money captured: each payment event adds what its captured amount grew by. */
-  private async applyPayment(tx: Tx, tenantId: string, bucket: Date, payment: PaymentEventData) {
+  private async applyPayment(
+    tx: Tx,
+    tenantId: string,
+    bucket: Date,
+    payment: PaymentEventData,
+    pending: PendingMetrics,
+  ) {
     const counted = await repo.lockPayment(
       tx,
       tenantId,
@@ -296,7 +306,7 @@ export class AnalyticsService {
     const grown = payment.amount_captured - counted;
     if (grown <= 0) return;
     await repo.setPaymentCaptured(tx, payment.payment_id, payment.amount_captured);
-    await repo.bumpSales(tx, tenantId, payment.currency, bucket, { revenue: grown });
+    pending.addSales(payment.currency, bucket, { revenue: grown });
     await repo.bumpGateway(
       tx,
       tenantId,
@@ -314,11 +324,12 @@ export class AnalyticsService {
     currency: string,
     paidAt: Date,
     lines: StoredOrderLine[],
+    pending: PendingMetrics,
   ): Promise<void> {
     const bucket = new Date(floorToBucket(paidAt.getTime()));
     const products = linesByProduct(lines);
     const units = products.reduce((sum, line) => sum + line.quantity, 0);
-    await repo.bumpSales(tx, tenantId, currency, bucket, { items_sold: units });
+    pending.addSales(currency, bucket, { items_sold: units });
     await repo.bumpProducts(tx, tenantId, currency, bucket, paidAt.toISOString().slice(0, 10), products);
     await repo.bumpPairs(
       tx,
