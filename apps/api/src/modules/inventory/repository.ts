@@ -185,9 +185,9 @@ export const inventoryRepository = {
                ${context.reason ?? null}, ${context.orderId ?? null}, ${context.actor.type}, ${context.actor.id}
         from moved
       )
-      select m.product_id, p.sku, m.on_hand, m.reserved, m.low_stock_threshold, m.updated_at,
-             m.d_on_hand as delta_on_hand, m.d_reserved as delta_reserved
-      from moved m join products p on p.id = m.product_id`.execute(tx);
+      select m.product_id, (select p.sku from products p where p.id = m.product_id) as sku, m.on_hand, m.reserved,
+             m.low_stock_threshold, m.updated_at, m.d_on_hand as delta_on_hand, m.d_reserved as delta_reserved
+      from moved m`.execute(tx);
     return result.rows;
   },
 

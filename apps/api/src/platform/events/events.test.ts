@@ -152,6 +152,40 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     }
   });
 
+  it('publishes a row that commits long after later rows were published', async () => {
+    const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
+    bus.register(recorder('straggler'));
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 500, pollMs: 20 });
+    await relay.drain();
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let numbered!: () => void;
+    const isNumbered = new Promise<void>((resolve) => (numbered = resolve));
+    const straggler = uuidv7();
+    // Numbered first, committed last: far more rows than the relay's margin are published meanwhile.
+    const slow = withTenant(testDatabase.database.db, tenantId, async (tx) => {
+      const envelope = { ...probe('commerce.order.created', -1), id: straggler, tenant_id: tenantId };
+      await sql`insert into outbox_events (id, tenant_id, type, stream, payload)
+                values (${straggler}, ${tenantId}, 'commerce.order.created', 'commerce', ${JSON.stringify(envelope)})`.execute(
+        tx,
+      );
+      numbered();
+      await held;
+    });
+    await isNumbered;
+    relay.start();
+    try {
+      const later = await emit(1_500);
+      await waitFor(async () => (await effects('straggler')).total === later.length);
+      commit();
+      await slow;
+      await waitFor(async () => (await effects('straggler')).total === later.length + 1, 5_000);
+    } finally {
+      commit();
+      await relay.stop();
+    }
+  });
+
   it('in process: each event once, even when the relay republishes a batch', async () => {
     const real = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
     real.register(recorder('in-process'));
