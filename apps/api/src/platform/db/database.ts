@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { tuneClient, StatementNames } from './pg-client';
 import { PGliteDialect } from './pglite-dialect';
 import type { DB } from './tables';
 
@@ -63,6 +64,8 @@ function createPostgresDatabase(url: string, poolSize: number, logger?: Logger):
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => logger?.error({ err: error }, 'idle database connection failed'));
+  const statementNames = new StatementNames();
+  pool.on('connect', (client) => tuneClient(client, statementNames));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const dedicated = async () => {
     const client = new pg.Client({ connectionString: url, types: pgTypes() });

@@ -8,6 +8,8 @@ export type Executor = Kysely<DB> | Tx;
 /** The role every tenant transaction runs as: no BYPASSRLS, so row-level security always applies. */
 export const APP_ROLE = 'tessera_app';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Work a transaction runs at its end: just before COMMIT (in it), and once it has committed. */
 export interface TransactionHooks {
   beforeCommit: ((tx: Tx) => Promise<void>)[];
@@ -53,10 +55,13 @@ export async function withTenant<T>(
   tenantId: string,
   work: (tx: Tx) => T | Promise<T>,
 ): Promise<T> {
+  // Without parameters (the id is checked to be a UUID), so the driver sends it with the BEGIN.
+  if (!UUID.test(tenantId)) throw new Error(`not a tenant id: ${tenantId}`);
+  const setup = sql.raw(
+    `select set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
+  );
   return runTransaction(db, work, async (tx) => {
-    await sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute(
-      tx,
-    );
+    await setup.execute(tx);
   });
 }
 
