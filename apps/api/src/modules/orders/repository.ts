@@ -1,3 +1,4 @@
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { sql } from 'kysely';
 import type {
   EventActor,
@@ -149,6 +150,28 @@ export const ordersRepository = {
     let query = tx.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', id);
     if (options.forUpdate) query = query.forUpdate();
     return (await query.executeTakeFirst()) as OrderRow | undefined;
+  },
+
+  /** The order with its lines, in one query. */
+  async findWithLines(
+    tx: Executor,
+    id: string,
+  ): Promise<(OrderRow & { lines: OrderLineData[] }) | undefined> {
+    const row = await tx
+      .selectFrom('orders')
+      .select(ORDER_COLUMNS)
+      .select((eb) =>
+        jsonArrayFrom(
+          eb
+            .selectFrom('order_lines')
+            .select(['product_id', 'sku', 'name', 'quantity', 'unit_price', 'line_total'])
+            .whereRef('order_lines.order_id', '=', 'orders.id')
+            .orderBy('position'),
+        ).as('lines'),
+      )
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row as (OrderRow & { lines: OrderLineData[] }) | undefined;
   },
 
   async linesOf(tx: Executor, orderIds: string[]): Promise<Map<string, OrderLineData[]>> {

@@ -190,10 +190,9 @@ export class OrdersService {
   }
 
   async get(tx: Tx, id: string): Promise<Order> {
-    const row = await ordersRepository.find(tx, id);
+    const row = await ordersRepository.findWithLines(tx, id);
     if (!row) throw notFound('order');
-    const lines = await ordersRepository.linesOf(tx, [id]);
-    return toOrder(row, lines.get(id) ?? []);
+    return toOrder(row, row.lines);
   }
 
   async list(tx: Tx, query: OrderListQuery): Promise<OrderPage> {

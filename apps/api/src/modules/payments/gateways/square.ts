@@ -1,4 +1,9 @@
-import { SquareClient, SquareError, SquareTimeoutError, WebhooksHelper, type Square } from 'square';
+import type { Square, SquareClient } from 'square';
+import type * as SquareSdk from 'square';
+
+let sdk: Promise<typeof SquareSdk> | null = null;
+/** The SDK is large (about 70 MiB loaded): loaded on first use, so a process that never pays through Square never holds it. */
+const loadSdk = () => (sdk ??= import('square'));
 import {
   GatewayDeclined,
   GatewayUnknown,
@@ -26,25 +31,31 @@ const minor = (value: Square.Money | undefined | null): number => Number(value?.
 /** Square card payments through the official SDK (v46), against SQUARE_API_BASE or the tenant's base URL. */
 export class SquareGateway implements PaymentGateway {
   readonly name: 'square' | 'square_terminal' = 'square';
-  protected readonly client: SquareClient;
+  private client: Promise<SquareClient> | null = null;
 
   constructor(protected readonly options: AdapterOptions) {
-    const { access_token, api_base } = options.credentials;
-    if (!access_token) throw new Error('Square needs an access token');
-    this.client = new SquareClient({
-      token: access_token,
-      ...(api_base ? { baseUrl: api_base.replace(/\/$/, '') } : {}),
-      timeoutInSeconds: options.timeoutMs / 1000,
-      maxRetries: 0,
-    });
+    if (!options.credentials.access_token) throw new Error('Square needs an access token');
+  }
+
+  private sdkClient(): Promise<SquareClient> {
+    const { access_token, api_base } = this.options.credentials;
+    return (this.client ??= loadSdk().then(
+      ({ SquareClient }) =>
+        new SquareClient({
+          token: access_token,
+          ...(api_base ? { baseUrl: api_base.replace(/\/$/, '') } : {}),
+          timeoutInSeconds: this.options.timeoutMs / 1000,
+          maxRetries: 0,
+        }),
+    ));
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<GatewayPayment> {
     if (!request.source)
       throw new GatewayDeclined('missing_source', 'Square needs a card nonce or card id', null);
     const { location_id } = this.options.credentials;
-    return this.call(async () => {
-      const response = await this.client.payments.create({
+    return this.call(async (client) => {
+      const response = await client.payments.create({
         idempotencyKey: request.idempotencyKey,
         sourceId: request.source!,
         amountMoney: money(request.amount, request.currency),
@@ -58,35 +69,35 @@ export class SquareGateway implements PaymentGateway {
   }
 
   async capture(request: CaptureRequest): Promise<GatewayPayment> {
-    return this.call(async () => {
-      const current = await this.client.payments.get({ paymentId: request.reference.id });
+    return this.call(async (client) => {
+      const current = await client.payments.get({ paymentId: request.reference.id });
       // CompletePayment takes no amount: a partial capture first lowers the approved amount.
       if (minor(current.payment?.amountMoney) !== request.amount) {
-        await this.client.payments.update({
+        await client.payments.update({
           paymentId: request.reference.id,
           idempotencyKey: `${request.idempotencyKey}:amount`,
           payment: { amountMoney: money(request.amount, request.currency) },
         });
       }
-      const response = await this.client.payments.complete({ paymentId: request.reference.id });
+      const response = await client.payments.complete({ paymentId: request.reference.id });
       return toPayment(response.payment!);
     });
   }
 
   async void(request: ReferenceRequest): Promise<GatewayPayment> {
-    return this.call(async () =>
-      toPayment((await this.client.payments.cancel({ paymentId: request.reference.id })).payment!),
+    return this.call(async (client) =>
+      toPayment((await client.payments.cancel({ paymentId: request.reference.id })).payment!),
     );
   }
 
   /** For a create whose outcome stayed unknown and that we give up on: Square cancels it by key. */
   async cancelByIdempotencyKey(idempotencyKey: string): Promise<void> {
-    await this.call(() => this.client.payments.cancelByIdempotencyKey({ idempotencyKey }));
+    await this.call((client) => client.payments.cancelByIdempotencyKey({ idempotencyKey }));
   }
 
   async refund(request: RefundRequest): Promise<GatewayRefund> {
-    return this.call(async () => {
-      const response = await this.client.refunds.refundPayment({
+    return this.call(async (client) => {
+      const response = await client.refunds.refundPayment({
         idempotencyKey: request.idempotencyKey,
         paymentId: request.reference.payment_id ?? request.reference.id,
         amountMoney: money(request.amount, request.currency),
@@ -97,8 +108,8 @@ export class SquareGateway implements PaymentGateway {
   }
 
   async fetchPaymentMethod(token: string): Promise<CardDetails> {
-    return this.call(async () => {
-      const { card } = await this.client.cards.get({ cardId: token });
+    return this.call(async (client) => {
+      const { card } = await client.cards.get({ cardId: token });
       return {
         brand: card?.cardBrand ?? null,
         last4: card?.last4 ?? null,
@@ -110,8 +121,8 @@ export class SquareGateway implements PaymentGateway {
 
   async retrieve(reference: GatewayReference): Promise<GatewayPayment | null> {
     try {
-      return await this.call(async () =>
-        toPayment((await this.client.payments.get({ paymentId: reference.id })).payment!),
+      return await this.call(async (client) =>
+        toPayment((await client.payments.get({ paymentId: reference.id })).payment!),
       );
     } catch (error) {
       if (error instanceof GatewayDeclined && error.code === 'NOT_FOUND') return null;
@@ -120,9 +131,9 @@ export class SquareGateway implements PaymentGateway {
   }
 
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
-    return this.call(async () => {
+    return this.call(async (client) => {
       const found: GatewayPayment[] = [];
-      const page = await this.client.payments.list({
+      const page = await client.payments.list({
         beginTime: from.toISOString(),
         endTime: to.toISOString(),
       });
@@ -135,6 +146,7 @@ export class SquareGateway implements PaymentGateway {
     const key = this.options.credentials.webhook_signature_key;
     const header = delivery.headers['x-square-hmacsha256-signature'];
     if (!key || typeof header !== 'string') throw new InvalidWebhookSignature();
+    const { WebhooksHelper } = await loadSdk();
     const valid = await WebhooksHelper.verifySignature({
       requestBody: delivery.rawBody,
       signatureHeader: header,
@@ -145,10 +157,12 @@ export class SquareGateway implements PaymentGateway {
     return parseSquareEvent(delivery.rawBody);
   }
 
-  protected async call<T>(work: () => Promise<T>): Promise<T> {
+  protected async call<T>(work: (client: SquareClient) => Promise<T>): Promise<T> {
+    const client = await this.sdkClient();
     try {
-      return await work();
+      return await work(client);
     } catch (error) {
+      const { SquareError, SquareTimeoutError } = await loadSdk();
       if (error instanceof SquareTimeoutError)
         throw new GatewayUnknown('Square: timed out', { cause: error });
       if (
@@ -182,8 +196,8 @@ export class SquareTerminalGateway extends SquareGateway {
     const deviceId = this.options.credentials.device_id;
     if (!deviceId)
       throw new GatewayDeclined('missing_device', 'No Square Terminal device is configured', null);
-    return this.call(async () => {
-      const response = await this.client.terminal.checkouts.create({
+    return this.call(async (client) => {
+      const response = await client.terminal.checkouts.create({
         idempotencyKey: request.idempotencyKey,
         checkout: {
           amountMoney: money(request.amount, request.currency),
@@ -200,17 +214,17 @@ export class SquareTerminalGateway extends SquareGateway {
   }
 
   override async void(request: ReferenceRequest): Promise<GatewayPayment> {
-    return this.call(async () =>
+    return this.call(async (client) =>
       checkoutToPayment(
-        (await this.client.terminal.checkouts.cancel({ checkoutId: request.reference.id })).checkout!,
+        (await client.terminal.checkouts.cancel({ checkoutId: request.reference.id })).checkout!,
       ),
     );
   }
 
   override async retrieve(reference: GatewayReference): Promise<GatewayPayment | null> {
     try {
-      return await this.call(async () =>
-        checkoutToPayment((await this.client.terminal.checkouts.get({ checkoutId: reference.id })).checkout!),
+      return await this.call(async (client) =>
+        checkoutToPayment((await client.terminal.checkouts.get({ checkoutId: reference.id })).checkout!),
       );
     } catch (error) {
       if (error instanceof GatewayDeclined && error.code === 'NOT_FOUND') return null;
