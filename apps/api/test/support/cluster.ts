@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TEST_REDIS_URL } from './services';
 
+/** As `npm start`, the Dockerfile and the manifests run the platform (see docs/decisions.md). */
+const NODE_FLAGS = ['--max-old-space-size=192'];
+
 const apiRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function freePort(): Promise<number> {
@@ -73,30 +76,38 @@ export async function startCluster(options: {
     const url = `http://127.0.0.1:${port}`;
     // CLUSTER_CPU_PROF=dir writes each process's V8 CPU profile there when it exits (for profiling benchmarks).
     const profile = process.env.CLUSTER_CPU_PROF
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CLUSTER_CPU_PROF}`, `--cpu-prof-name=${role}-${port}.cpuprofile`]
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${process.env.CLUSTER_CPU_PROF}`,
+          `--cpu-prof-name=${role}-${port}.cpuprofile`,
+        ]
       : [];
     const spawnChild = () =>
-      spawn(process.execPath, [...profile, '--enable-source-maps', path.join(apiRoot, 'dist-test/main.js')], {
-        cwd: apiRoot,
-        env: {
-          ...process.env,
-          ROLE: role,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          PUBLIC_URL: url,
-          DATABASE_URL: database.url,
-          DATABASE_POOL_SIZE: '5',
-          REDIS_URL: options.redisUrl ?? TEST_REDIS_URL,
-          REDIS_KEY_PREFIX: redisPrefix,
-          MASTER_KEY: masterKey,
-          DATA_DIR: dataDir,
-          LOG_LEVEL: process.env.CLUSTER_LOG_LEVEL ?? 'warn',
-          EVENT_RETRY_BASE_MS: '200',
-          OUTBOX_POLL_MS: '100',
-          ...options.env,
+      spawn(
+        process.execPath,
+        [...profile, ...NODE_FLAGS, '--enable-source-maps', path.join(apiRoot, 'dist-test/main.js')],
+        {
+          cwd: apiRoot,
+          env: {
+            ...process.env,
+            ROLE: role,
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            PUBLIC_URL: url,
+            DATABASE_URL: database.url,
+            DATABASE_POOL_SIZE: '5',
+            REDIS_URL: options.redisUrl ?? TEST_REDIS_URL,
+            REDIS_KEY_PREFIX: redisPrefix,
+            MASTER_KEY: masterKey,
+            DATA_DIR: dataDir,
+            LOG_LEVEL: process.env.CLUSTER_LOG_LEVEL ?? 'warn',
+            EVENT_RETRY_BASE_MS: '200',
+            OUTBOX_POLL_MS: '100',
+            ...options.env,
+          },
+          stdio: ['ignore', 'inherit', 'inherit'],
         },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      );
     const proc: PlatformProcess = {
       role,
       url,
