@@ -14,7 +14,7 @@ import { report } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 16;
-const PRODUCTS = 300;
+export const PRODUCTS = 300;
 const LINES = 3;
 
 export interface Shop {
@@ -120,24 +120,32 @@ function orderBody(productIds: string[]): string {
   });
 }
 
+/** Checkouts as fast as CONNECTIONS clients can place them, for `seconds`. */
+export function checkoutLoad(
+  apiProcess: PlatformProcess,
+  shop: Shop,
+  seconds: number,
+): Promise<autocannon.Result> {
+  return autocannon({
+    url: `${apiProcess.url}/commerce/orders`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        headers: { ...shop.auth, 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: orderBody(shop.productIds) }),
+      },
+    ],
+  });
+}
+
 export async function benchCheckout(): Promise<void> {
   const cluster = await benchCluster();
   try {
     const [apiProcess] = cluster.apis as [PlatformProcess];
     const shop = await openShop(apiProcess, PRODUCTS, 100_000_000);
-    const run = (seconds: number) =>
-      autocannon({
-        url: `${apiProcess.url}/commerce/orders`,
-        connections: CONNECTIONS,
-        duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            headers: { ...shop.auth, 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: orderBody(shop.productIds) }),
-          },
-        ],
-      });
+    const run = (seconds: number) => checkoutLoad(apiProcess, shop, seconds);
     await run(3); // warm-up: JIT, pools, plans
     const result = await run(SECONDS);
     const failed = result.non2xx + result.errors + result.timeouts;
