@@ -698,6 +698,14 @@ export const analyticsRepository = {
     const endDay = new Date(Math.floor(to.getTime() / dayMs) * dayMs);
     const wholeDays = firstDay < endDay;
     const daySql = (date: Date) => date.toISOString().slice(0, 10);
+    // Whole days from the day rollup; the ragged ends (or the whole range, if it holds no whole
+    // day) from the 15-minute buckets, as two index ranges rather than one range with a filter.
+    const head = { from, to: wholeDays ? firstDay : to };
+    const tail = wholeDays ? { from: endDay, to } : { from: to, to };
+    const buckets = (range: { from: Date; to: Date }) => sql`
+        select product_id, quantity, revenue from analytics_product_buckets
+        where currency = ${currency}
+          and bucket >= ${range.from.toISOString()}::timestamptz and bucket < ${range.to.toISOString()}::timestamptz`;
     const result = await sql<ProductTotal>`
       select product_id, sum(quantity)::bigint as quantity, sum(revenue)::bigint as revenue
       from (
@@ -705,11 +713,9 @@ export const analyticsRepository = {
         where ${wholeDays} and currency = ${currency}
           and day >= ${daySql(firstDay)}::date and day < ${daySql(endDay)}::date
         union all
-        select product_id, quantity, revenue from analytics_product_buckets
-        where currency = ${currency}
-          and bucket >= ${from.toISOString()}::timestamptz and bucket < ${to.toISOString()}::timestamptz
-          and (not ${wholeDays} or bucket < ${firstDay.toISOString()}::timestamptz
-               or bucket >= ${endDay.toISOString()}::timestamptz)
+        ${buckets(head)}
+        union all
+        ${buckets(tail)}
       ) as sold
       group by product_id
       order by revenue desc, quantity desc, product_id
