@@ -1,4 +1,5 @@
 import { hash, verify, type Options } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
 import { COMMON_PASSWORDS } from './common-passwords';
 
 /**
@@ -17,13 +18,34 @@ export const ARGON2_PARAMS: Options = {
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;
 
+/**
+ * Hashes in flight at most: one per core. libuv's pool has four threads whatever the cores; with
+ * all four hashing, the short jobs that share the pool (signing an access token, verifying one)
+ * queue behind 10-ms hashes, and the cores are oversubscribed anyway. The rest wait here, in order.
+ */
+const MAX_HASHING = Math.max(1, Math.min(availableParallelism(), 3));
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= MAX_HASHING) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashing += 1;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else hashing -= 1;
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_PARAMS);
+  return limited(() => hash(password, ARGON2_PARAMS));
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await limited(() => verify(passwordHash, password));
   } catch {
     return false;
   }
