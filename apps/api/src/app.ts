@@ -15,7 +15,8 @@ import { registerAuthGuard } from './platform/http/auth-guard';
 import { healthRoutes } from './platform/http/health';
 import { isApiPath } from './platform/http/paths';
 import { registerProblemHandlers, type NotFoundFallback } from './platform/http/problem';
-import { registerRateLimits } from './platform/http/rate-limits';
+import { limitRefusedRequests, registerRateLimits } from './platform/http/rate-limits';
+import { createRateLimiter } from './platform/rate-limit';
 import { ProblemSchema } from './platform/http/schemas';
 import { registerMetrics } from './platform/metrics';
 import type { Platform } from './platform/platform';
@@ -109,8 +110,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerAuthGuard(app, deps.modules.verifier);
-  registerRateLimits(app, deps.platform);
+  const limiter = createRateLimiter(deps.platform.redis, deps.platform.config.REDIS_KEY_PREFIX);
+  registerAuthGuard(app, deps.modules.verifier, limitRefusedRequests(deps.platform, limiter));
+  registerRateLimits(app, deps.platform, limiter);
   registerMetrics(app, deps.platform);
   await app.register(healthRoutes(deps.platform));
   for (const module of deps.modules.list) {

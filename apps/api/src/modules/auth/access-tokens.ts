@@ -28,6 +28,9 @@ interface AccessClaims extends JWTPayload {
   session_id: string;
 }
 
+/** Checked tokens remembered at most (the oldest is forgotten first). */
+const MAX_VERIFIED = 10_000;
+
 const unauthenticated = (detail: string) =>
   new AppError('unauthenticated', detail, {
     headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
@@ -39,6 +42,13 @@ const unauthenticated = (detail: string) =>
  * session was revoked (logout, password reset, removal) before they expire.
  */
 export class AccessTokens implements AccessTokenVerifier {
+  /**
+   * Tokens whose signature and claims this process has checked, until they expire: the same token
+   * comes with every request of a session, and checking an Ed25519 signature again each time was
+   * most of an authenticated request's own work. Revocation is still asked on every request.
+   */
+  private readonly verified = new Map<string, { principal: Principal; expiresAt: number }>();
+
   constructor(
     private readonly keys: SigningKeys,
     private readonly revocations: RevocationList,
@@ -66,6 +76,29 @@ export class AccessTokens implements AccessTokenVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const principal = this.checked(token) ?? (await this.check(token));
+    let revoked: boolean;
+    try {
+      revoked = await this.revocations.isRevoked(principal.sessionId);
+    } catch (error) {
+      // Fail closed: without the revocation list a revoked token could pass.
+      throw new AppError('service_unavailable', 'Sessions cannot be checked right now', { cause: error });
+    }
+    if (revoked) throw unauthenticated('The session has ended');
+    return principal;
+  }
+
+  /** A token this process has already checked, while it has not expired. */
+  private checked(token: string): Principal | undefined {
+    const known = this.verified.get(token);
+    if (!known) return undefined;
+    if (known.expiresAt > Date.now()) return known.principal;
+    this.verified.delete(token);
+    return undefined;
+  }
+
+  /** Checks the signature and the claims, and remembers the outcome until the token expires. */
+  private async check(token: string): Promise<Principal> {
     let payload: AccessClaims;
     try {
       const verified = await jwtVerify<AccessClaims>(
@@ -100,15 +133,7 @@ export class AccessTokens implements AccessTokenVerifier {
     ) {
       throw unauthenticated('The access token is not valid');
     }
-    let revoked: boolean;
-    try {
-      revoked = await this.revocations.isRevoked(payload.session_id);
-    } catch (error) {
-      // Fail closed: without the revocation list a revoked token could pass.
-      throw new AppError('service_unavailable', 'Sessions cannot be checked right now', { cause: error });
-    }
-    if (revoked) throw unauthenticated('The session has ended');
-    return {
+    const principal: Principal = {
       userId: payload.sub,
       tenantId: payload.tenant_id,
       email: payload.email,
@@ -117,5 +142,12 @@ export class AccessTokens implements AccessTokenVerifier {
       permissions: permissionsOf(payload.roles),
       sessionId: payload.session_id,
     };
+    // Shared by every request carrying this token: nothing may change it.
+    Object.freeze(principal.roles);
+    Object.freeze(principal.permissions);
+    Object.freeze(principal);
+    if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { principal, expiresAt: (payload.exp ?? 0) * 1000 });
+    return principal;
   }
 }

@@ -166,6 +166,23 @@ describe.runIf(postgresUp)('auth: register, login, me, access tokens', () => {
     expect(wrong.json().detail).toBe(unknown.json().detail);
   });
 
+  it('refuses a token it accepted before, once the token has expired', async () => {
+    const admin = await registerTenant(t);
+    const claims = decodeJwt(admin.accessToken);
+    const auth = t.modules.list.find((module) => module.name === 'auth') as AuthModule;
+    const { privateKey, kid } = await auth.keys.signingKey();
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = await new SignJWT({ ...claims, exp: now + 2 })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+      .sign(privateKey);
+    const me = () => t.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${shortLived}` } });
+    expect((await me()).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, (now + 2) * 1000 - Date.now() + 50));
+    const late = await me();
+    expect(late.statusCode).toBe(401);
+    expect(late.json().detail).toMatch(/expired/);
+  });
+
   it('refuses tokens that are missing, unsigned, signed by an unknown key, expired, or for another audience', async () => {
     const admin = await registerTenant(t);
     const claims = decodeJwt(admin.accessToken);

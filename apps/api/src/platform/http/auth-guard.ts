@@ -52,7 +52,12 @@ export function principalOf(request: FastifyRequest): Principal {
  * Authentication by default: every API route is guarded unless its config says `public: true`.
  * The web app's files (outside the API's paths) are public.
  */
-export function registerAuthGuard(app: FastifyInstance, verifier: AccessTokenVerifier): void {
+export function registerAuthGuard(
+  app: FastifyInstance,
+  verifier: AccessTokenVerifier,
+  /** Called before a request is refused for its token; may throw instead (a limit). */
+  onRefusing: (request: FastifyRequest) => Promise<void> = async () => undefined,
+): void {
   app.decorateRequest('principalOrNull', null);
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config as RouteAccess | undefined;
@@ -60,11 +65,18 @@ export function registerAuthGuard(app: FastifyInstance, verifier: AccessTokenVer
     if (!url || !isApiPath(url) || access?.public) return;
     const token = bearerToken(request);
     if (!token) {
+      await onRefusing(request);
       throw new AppError('unauthenticated', 'A bearer access token is required', {
         headers: { 'www-authenticate': 'Bearer' },
       });
     }
-    const principal = await verifier.verify(token);
+    let principal: Principal;
+    try {
+      principal = await verifier.verify(token);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'unauthenticated') await onRefusing(request);
+      throw error;
+    }
     request.principalOrNull = principal;
     if (access?.permission && !principal.permissions.includes(access.permission)) {
       throw new AppError('forbidden', `This needs the ${access.permission} permission`);

@@ -98,3 +98,35 @@ describe.runIf(redisUp)('route rate limits across API processes', () => {
     }
   });
 });
+
+describe.runIf(await serviceAvailable('postgres'))('requests refused for their token', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { RATE_LIMIT_IP_PER_MINUTE: '5' } });
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it("count against their IP's limit: guessing tokens ends in 429, while a valid token still passes", async () => {
+    const admin = await registerTenant(testApp);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const headers = i % 2 === 0 ? { authorization: `Bearer guess-${i}` } : {};
+      statuses.push((await testApp.app.inject({ url: '/commerce/orders', headers })).statusCode);
+    }
+    const firstLimited = statuses.indexOf(429);
+    expect(firstLimited).toBeGreaterThan(0);
+    expect(statuses.slice(0, firstLimited).every((status) => status === 401)).toBe(true);
+    expect(statuses.slice(firstLimited).every((status) => status === 429)).toBe(true);
+    const limited = await testApp.app.inject({
+      url: '/commerce/orders',
+      headers: { authorization: 'Bearer x' },
+    });
+    expect(limited.json()).toMatchObject({ code: 'rate_limited' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await testApp.app.inject({ url: '/auth/me', headers: admin.auth })).statusCode).toBe(200);
+  });
+});

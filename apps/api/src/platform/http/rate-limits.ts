@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import type { Platform } from '../platform';
-import { createRateLimiter, rateLimitHeaders, type LimitResult, type RateLimiter } from '../rate-limit';
+import { rateLimitHeaders, type LimitResult, type RateLimiter } from '../rate-limit';
 
 const MINUTE = 60_000;
 
@@ -45,11 +45,7 @@ function checksOf(request: FastifyRequest, group: Group, config: Config): Check[
  * RateLimit-Limit/-Remaining/-Reset (of the tightest limit); a refusal is 429 `rate_limited`
  * with Retry-After. The auth routes add their own, stricter limits (failed logins, registrations).
  */
-export function registerRateLimits(
-  app: FastifyInstance,
-  platform: Platform,
-  limiter: RateLimiter = createRateLimiter(platform.redis, platform.config.REDIS_KEY_PREFIX),
-): void {
+export function registerRateLimits(app: FastifyInstance, platform: Platform, limiter: RateLimiter): void {
   const config = platform.config;
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
@@ -61,16 +57,40 @@ export function registerRateLimits(
         limiter.consume(check.key, { limit: check.limit, windowMs: MINUTE }),
       ),
     );
-    const refused = results.find((result) => !result.allowed);
-    const tightest = refused ?? results.reduce((a: LimitResult, b) => (b.remaining < a.remaining ? b : a));
-    const headers = rateLimitHeaders(tightest);
-    if (refused) {
-      const seconds = Number(headers['retry-after']);
-      throw new AppError('rate_limited', `Too many requests; retry in ${seconds} s`, {
-        headers,
-        extensions: { retry_after: seconds },
-      });
-    }
-    void reply.headers(headers);
+    void reply.headers(enforce(results));
   });
+}
+
+/** The headers of the tightest limit; throws 429 `rate_limited` when one of them refused. */
+function enforce(results: LimitResult[]): Record<string, string> {
+  const refused = results.find((result) => !result.allowed);
+  const tightest = refused ?? results.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+  const headers = rateLimitHeaders(tightest);
+  if (refused) {
+    const seconds = Number(headers['retry-after']);
+    throw new AppError('rate_limited', `Too many requests; retry in ${seconds} s`, {
+      headers,
+      extensions: { retry_after: seconds },
+    });
+  }
+  return headers;
+}
+
+/**
+ * For the auth guard: a request refused for its token (none, or not valid) counts against its
+ * IP's limit, so guessing tokens is limited like any anonymous traffic; past the limit the answer
+ * is 429 instead of 401.
+ */
+export function limitRefusedRequests(
+  platform: Platform,
+  limiter: RateLimiter,
+): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    enforce([
+      await limiter.consume(`ip:${request.ip}`, {
+        limit: platform.config.RATE_LIMIT_IP_PER_MINUTE,
+        windowMs: MINUTE,
+      }),
+    ]);
+  };
 }
