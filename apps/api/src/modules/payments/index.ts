@@ -24,7 +24,8 @@ export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
 }
 
 /**
- * The reconciler as a background job: settles unknown gateway outcomes every `intervalMs`.
+ * The reconciler as a background job: settles unknown gateway outcomes, and voids what cancelled
+ * orders still hold, every `intervalMs`.
  * Returns the function that stops it. `PaymentsService.settleUnknown` is the same work on demand.
  */
 export function startPaymentsReconciler(
@@ -36,10 +37,11 @@ export function startPaymentsReconciler(
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    payments
-      .settleUnknown()
-      .then((settled) => {
+    Promise.all([payments.settleUnknown(), payments.voidAbandoned()])
+      .then(([settled, voided]) => {
         if (settled) platform.logger.info({ settled }, 'payments reconciler settled unknown outcomes');
+        if (voided)
+          platform.logger.info({ voided }, 'payments reconciler voided payments of cancelled orders');
       })
       .catch((error: unknown) => platform.logger.error({ err: error }, 'payments reconciler failed'))
       .finally(() => {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakePayPal } from '../../../test/gateways/paypal-server';
 import { FakeSquare } from '../../../test/gateways/square-server';
 import { FakeStripe } from '../../../test/gateways/stripe-server';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
+import { withTenant } from '../../platform/db/tenant';
 import { createCatalogModule } from '../catalog';
 import { createInventoryModule } from '../inventory';
 import { createOrdersModule } from '../orders';
@@ -222,6 +223,42 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const again = await inject(admin, 'POST', `/commerce/payments/${held.id}/void`);
     expect(again.statusCode).toBe(409);
     expect(again.json<{ code: string }>().code).toBe('invalid_state_transition');
+  });
+
+  it('voids what a cancelled order holds, after the cancel commits, and sweeps up what was left', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const authorize = async (orderId: string) =>
+      (
+        await pay({
+          order_id: orderId,
+          amount: 5000,
+          currency: 'EUR',
+          gateway: 'stripe',
+          payment_method_id: methodId,
+          capture: false,
+        })
+      ).json<Payment>();
+    const status = async (id: string) =>
+      (await inject(admin, 'GET', `/commerce/payments/${id}`)).json<Payment>().status;
+
+    const order = await placeOrder();
+    const held = await authorize(order.id);
+    expect((await inject(admin, 'POST', `/commerce/orders/${order.id}/cancel`)).statusCode).toBe(200);
+    await testApp.flushEvents();
+    await vi.waitFor(async () => expect(await status(held.id)).toBe('voided'));
+    expect(stripe.intents.get(held.gateway_reference!)?.status).toBe('canceled');
+
+    // A cancel whose voids never ran (a crash after its commit): the reconciler's sweep voids it.
+    const orphan = await placeOrder();
+    const left = await authorize(orphan.id);
+    await withTenant(testApp.platform.db, admin.tenant.id, (tx) =>
+      tx.updateTable('orders').set({ status: 'cancelled' }).where('id', '=', orphan.id).execute(),
+    );
+    const open = await placeOrder();
+    const kept = await authorize(open.id);
+    expect(await reconciler.voidAbandoned(0)).toBe(1);
+    expect(await status(left.id)).toBe('voided');
+    expect(await status(kept.id)).toBe('authorized');
   });
 
   it('records a decline as failed with its failure code', async () => {

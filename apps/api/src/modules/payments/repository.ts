@@ -335,6 +335,19 @@ export const paymentsRepository = {
       .execute();
   },
 
+  /** Pending or authorized payments created before `before`, across tenants, by id after `afterId`. */
+  async openPaymentsBefore(tx: Tx, before: Date, afterId: string | null, limit: number) {
+    let query = tx
+      .selectFrom('payments')
+      .select(['id', 'tenant_id', 'order_id'])
+      .where('status', 'in', ['pending', 'authorized'])
+      .where('created_at', '<', before)
+      .orderBy('id')
+      .limit(limit);
+    if (afterId) query = query.where('id', '>', afterId);
+    return query.execute();
+  },
+
   async insertTransaction(tx: Tx, row: Insertable<PaymentTransactionsTable>) {
     return tx
       .insertInto('payment_transactions')

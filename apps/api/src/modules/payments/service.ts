@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../platform/config';
 import type { SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
-import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
+import { transactionHooks, withSystem, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
@@ -1227,19 +1227,60 @@ export class PaymentsService {
     }
   }
 
-  /** Voids what an order still holds: its pending payments and open authorizations. */
+  /**
+   * Voids what a cancelled order still holds (its pending payments and open authorizations) once
+   * the caller's transaction has committed: a gateway call does not belong inside a transaction,
+   * and on the embedded database a void's own transaction would wait for the caller's connection.
+   * A void that a crash or a gateway failure left undone is taken up by voidAbandoned.
+   */
   async voidOpenPayments(tx: Tx, tenantId: string, orderId: string): Promise<void> {
     const open = await repo.openPaymentsOfOrder(tx, orderId);
-    for (const { id } of open) {
+    if (open.length === 0) return;
+    transactionHooks(tx).afterCommit.push(() => {
+      void this.voidAll(
+        tenantId,
+        open.map(({ id }) => id),
+      );
+    });
+  }
+
+  /**
+   * The reconciler's sweep: payments still pending or authorized on orders that were cancelled
+   * (longer ago than a grace period, so the cancel's own voids go first) are voided.
+   */
+  async voidAbandoned(graceMs = 60_000): Promise<number> {
+    const before = new Date(Date.now() - graceMs);
+    const page = 100;
+    let voided = 0;
+    let afterId: string | null = null;
+    for (;;) {
+      const cursor: string | null = afterId;
+      const candidates: { id: string; tenant_id: string; order_id: string }[] = await withSystem(
+        this.db,
+        (tx) => repo.openPaymentsBefore(tx, before, cursor, page),
+      );
+      for (const { id, tenant_id: tenantId, order_id: orderId } of candidates) {
+        const order = await withTenant(this.db, tenantId, (tx) =>
+          this.orders.getOrderForPayment(tx, orderId),
+        );
+        if (order?.status === 'cancelled') voided += await this.voidAll(tenantId, [id]);
+      }
+      if (candidates.length < page) return voided;
+      afterId = candidates.at(-1)!.id;
+    }
+  }
+
+  private async voidAll(tenantId: string, paymentIds: string[]): Promise<number> {
+    let voided = 0;
+    for (const id of paymentIds) {
       try {
         await this.void({ tenantId, userId: null }, id);
+        voided += 1;
       } catch (error) {
-        this.logger.warn(
-          { err: error, payment: id, order: orderId },
-          'could not void a payment of a cancelled order',
-        );
+        this.logger.warn({ err: error, payment: id }, 'could not void a payment of a cancelled order');
       }
     }
+    return voided;
   }
 
   // ---- reconciliation and summary -----------------------------------------------------------
