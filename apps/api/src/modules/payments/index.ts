@@ -24,8 +24,8 @@ export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
 }
 
 /**
- * The reconciler as a background job: settles unknown gateway outcomes, and voids what cancelled
- * orders still hold, every `intervalMs`.
+ * The reconciler as a background job: settles unknown gateway outcomes, voids what cancelled orders
+ * still hold, and polls payments pending at their gateway whose webhook is late, every `intervalMs`.
  * Returns the function that stops it. `PaymentsService.settleUnknown` is the same work on demand.
  */
 export function startPaymentsReconciler(
@@ -37,9 +37,10 @@ export function startPaymentsReconciler(
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    Promise.all([payments.settleUnknown(), payments.voidAbandoned()])
-      .then(([settled, voided]) => {
+    Promise.all([payments.settleUnknown(), payments.voidAbandoned(), payments.pollPending()])
+      .then(([settled, voided, polled]) => {
         if (settled) platform.logger.info({ settled }, 'payments reconciler settled unknown outcomes');
+        if (polled) platform.logger.info({ polled }, 'payments reconciler moved pending payments by polling');
         if (voided)
           platform.logger.info({ voided }, 'payments reconciler voided payments of cancelled orders');
       })

@@ -261,6 +261,28 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(await status(kept.id)).toBe('authorized');
   });
 
+  it('polls a Terminal checkout and a PayPal order whose webhooks never came', async () => {
+    const order = await placeOrder(admin, 5000, 'USD');
+    const terminal = (
+      await pay({ order_id: order.id, amount: 2000, currency: 'USD', gateway: 'square_terminal' })
+    ).json<Payment>();
+    const buyer = (
+      await pay({ order_id: order.id, amount: 3000, currency: 'USD', gateway: 'paypal', capture: true })
+    ).json<Payment>();
+    const status = async (id: string) =>
+      (await inject(admin, 'GET', `/commerce/payments/${id}`)).json<Payment>().status;
+    await reconciler.pollPending(0);
+    expect([await status(terminal.id), await status(buyer.id)]).toEqual(['pending', 'pending']);
+
+    square.completeCheckout(terminal.gateway_reference!);
+    paypal.approve(buyer.gateway_reference!);
+    expect(await reconciler.pollPending(0)).toBeGreaterThanOrEqual(2);
+    expect([await status(terminal.id), await status(buyer.id)]).toEqual(['completed', 'completed']);
+    await testApp.flushEvents();
+    const paid = await inject(admin, 'GET', `/commerce/orders/${order.id}`);
+    expect(paid.json()).toMatchObject({ status: 'paid', amount_paid: 5000 });
+  });
+
   it('records a decline as failed with its failure code', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_chargeDeclined');
     const order = await placeOrder();

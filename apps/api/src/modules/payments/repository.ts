@@ -335,6 +335,19 @@ export const paymentsRepository = {
       .execute();
   },
 
+  /** Payments of these gateways still pending, created before `before`, oldest first, across tenants. */
+  async pendingAtGateway(tx: Tx, gateways: Gateway[], before: Date, limit: number) {
+    return tx
+      .selectFrom('payments')
+      .select(['id', 'tenant_id'])
+      .where('status', '=', 'pending')
+      .where('gateway', 'in', gateways)
+      .where('created_at', '<', before)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  },
+
   /** Pending or authorized payments created before `before`, across tenants, by id after `afterId`. */
   async openPaymentsBefore(tx: Tx, before: Date, afterId: string | null, limit: number) {
     let query = tx

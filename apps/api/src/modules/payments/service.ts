@@ -1132,6 +1132,48 @@ export class PaymentsService {
   // ---- the reconciler -----------------------------------------------------------------------
 
   /**
+   * Asks the gateway about payments still pending there (a Square Terminal checkout, a PayPal order
+   * waiting for its buyer) created more than `olderThanMs` ago, in case their webhook never comes:
+   * an answer that moved is applied as the webhook would have been (an approved PayPal order is
+   * authorized or captured). Returns how many moved.
+   */
+  async pollPending(olderThanMs = 60_000, limit = 100): Promise<number> {
+    const pending = await withSystem(this.db, (tx) =>
+      repo.pendingAtGateway(tx, ['square_terminal', 'paypal'], new Date(Date.now() - olderThanMs), limit),
+    );
+    let moved = 0;
+    for (const { id, tenant_id: tenantId } of pending) {
+      try {
+        if (await this.pollPayment(tenantId, id)) moved += 1;
+      } catch (error) {
+        this.logger.warn({ err: error, payment: id }, 'could not poll a pending payment');
+      }
+    }
+    return moved;
+  }
+
+  private async pollPayment(tenantId: string, id: string): Promise<boolean> {
+    const loaded = await withTenant(this.db, tenantId, async (tx) => {
+      const payment = await repo.payment(tx, id);
+      if (payment?.status !== 'pending' || !payment.gateway_reference) return null;
+      return { payment, adapter: await this.adapter(tx, tenantId, payment.gateway) };
+    });
+    if (!loaded) return false;
+    const answer = await loaded.adapter.retrieve(referenceOf(loaded.payment));
+    if (!answer) return false;
+    if (answer.status === 'pending') {
+      if (!answer.approved) return false;
+      return (await this.confirmApproved({ tenantId, userId: null }, id)) !== null;
+    }
+    return withTenant(this.db, tenantId, async (tx) => {
+      const payment = await repo.payment(tx, id, { forUpdate: true });
+      if (payment?.status !== 'pending') return false;
+      await this.applyGatewayState(tx, SYSTEM_ACTOR, payment, answer);
+      return true;
+    });
+  }
+
+  /**
    * Settles what timed out: every gateway call left `unknown` is resent with its recorded request
    * and idempotency key (the gateway answers with the first outcome, never a second charge), and
    * the payment or refund is settled from the answer. Returns how many were settled.
