@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../../../test/support/database';
 import { serviceAvailable } from '../../../test/support/services';
-import { createDatabase } from './database';
+import { createDatabase, writeEmbeddedTemplate } from './database';
 import { migrate, readMigrations } from './migrate';
 import { withSystem, withTenant } from './tenant';
 
@@ -80,6 +80,33 @@ describe.runIf(postgresUp)('migrations on PostgreSQL', () => {
 });
 
 describe('the embedded database', () => {
+  it("starts from the build's migrated template, and keeps what it stores", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-template-'));
+    const template = path.join(dir, 'template.tar.gz');
+    const dataDir = path.join(dir, 'data');
+    const tenantId = uuidv7();
+    try {
+      await writeEmbeddedTemplate(template, (database) => migrate(database));
+      const first = await createDatabase({ dataDir, poolSize: 1, embeddedTemplate: template });
+      expect(await migrate(first)).toEqual([]);
+      await withSystem(first.db, (tx) =>
+        tx.insertInto('tenants').values({ id: tenantId, name: 'From the template' }).execute(),
+      );
+      await first.close();
+      // Started again, it opens its own data, not the template.
+      const second = await createDatabase({ dataDir, poolSize: 1, embeddedTemplate: template });
+      const row = await second.db
+        .selectFrom('tenants')
+        .select('name')
+        .where('id', '=', tenantId)
+        .executeTakeFirst();
+      expect(row).toEqual({ name: 'From the template' });
+      await second.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('keeps its data across a restart', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-pglite-'));
     const tenantId = uuidv7();
