@@ -294,6 +294,14 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
     expect(anonymous.json()).toMatchObject({ code: 'unauthenticated' });
   });
 
+  it('answers a request without a query with 400, not an internal error', async () => {
+    for (const url of ['/graphql', '/graphql?variables=%7B%7D']) {
+      const response = await testApp.app.inject({ url, headers: admin.auth });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().errors?.[0]?.extensions?.code).toBe('bad_request');
+    }
+  });
+
   it('refuses bad arguments, too deep and too costly queries before running them', async () => {
     const bad = await graphql(admin.auth, '{ orders(limit: 500) { data { id } } }');
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('validation_failed');

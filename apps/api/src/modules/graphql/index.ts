@@ -33,6 +33,14 @@ function errorFormatter(
       original instanceof GraphQLError ||
       Array.isArray((original as { errors?: unknown }).errors);
     if (expected) return error;
+    // Mercurius' own refusals of a request (no query given, say) are the client's error: a 400.
+    const status = (original as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return new GraphQLError(error.message, {
+        extensions: { code: 'bad_request' },
+        originalError: Object.assign(new Error(error.message), { statusCode: status }),
+      });
+    }
     context.reply.log.error({ err: original }, 'GraphQL resolver failed');
     return new GraphQLError(`An internal error occurred; quote request id ${context.reply.request.id}`, {
       nodes: error.nodes ?? null,
