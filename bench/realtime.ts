@@ -9,9 +9,12 @@
  */
 import fs from 'node:fs';
 import type { RealtimeEventMessage } from '@tessera/contracts';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import WebSocket from 'ws';
 import { SocketClient } from '../apps/api/src/modules/realtime/testing';
-import type { PlatformProcess } from '../apps/api/test/support/cluster';
+import type { Cluster, PlatformProcess } from '../apps/api/test/support/cluster';
+import { TEST_REDIS_URL } from '../apps/api/test/support/services';
 import { api, benchCluster, checkoutLoad, openShop, PRODUCTS, type Shop } from './checkout';
 import { percentile, report } from './lib';
 
@@ -83,6 +86,35 @@ async function latencyAt(
   return ids.map((id) => latencies.get(id)!).sort((a, b) => a - b);
 }
 
+/** Waits until every event committed so far is published and every consumer group has taken it. */
+async function drained(cluster: Cluster): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const unpublished = await sql<{ count: number }>`
+        select count(*)::int as count from outbox_events where published_at is null`.execute(
+        cluster.database.database.db,
+      );
+      let behind = unpublished.rows[0]!.count;
+      for (const stream of await redis.keys(`${cluster.redisPrefix}*`)) {
+        if ((await redis.type(stream)) !== 'stream') continue;
+        const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+        for (const group of groups) {
+          const info = new Map<unknown, unknown>();
+          for (let i = 0; i < group.length; i += 2) info.set(group[i], group[i + 1]);
+          behind += Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0);
+        }
+      }
+      if (behind === 0) return;
+      if (Date.now() > deadline) throw new Error(`the worker is still ${behind} events behind`);
+      await sleep(200);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function benchRealtime(): Promise<void> {
   const cluster = await benchCluster();
   const clients: SocketClient[] = [];
@@ -90,26 +122,15 @@ export async function benchRealtime(): Promise<void> {
   try {
     const [apiProcess] = cluster.apis as [PlatformProcess];
     const shop = await openShop(apiProcess, PRODUCTS, 100_000_000);
-    await checkoutLoad(apiProcess, shop, 3); // warm-up
-    const peak = await checkoutLoad(apiProcess, shop, 5);
-    const rate = Number(process.env.REALTIME_BENCH_RATE ?? Math.round(peak['2xx'] / peak.duration / 2));
-    report({
-      benchmark: 'realtime',
-      metric: 'peak checkout (for half of it)',
-      value: peak['2xx'] / peak.duration,
-      unit: 'orders/s',
-    });
     const token = (shop.auth.authorization ?? '').replace(/^Bearer /, '');
     const base = apiProcess.url.replace(/^http/, 'ws');
-
     const watcher = await subscribedClient(base, token);
     clients.push(watcher);
-    // Warm-up: first connections, JIT, prepared plans.
+    // Warm-up: first connections, JIT, prepared plans; then the shop's own events are digested.
     await latencyAt(apiProcess, shop, watcher, 10, 1);
-    for (const [label, ordersPerSecond, goal] of [
-      ['10 orders/s', 10, 50],
-      [`${rate} orders/s (half of peak)`, rate, 250],
-    ] as const) {
+    await drained(cluster);
+
+    const measure = async (label: string, ordersPerSecond: number, goal: number) => {
       const latencies = await latencyAt(apiProcess, shop, watcher, ordersPerSecond, SECONDS);
       report({
         benchmark: 'realtime',
@@ -124,7 +145,21 @@ export async function benchRealtime(): Promise<void> {
         unit: 'ms',
         goal: `<= ${goal} ms`,
       });
-    }
+    };
+    await measure('10 orders/s', 10, 50);
+
+    await checkoutLoad(apiProcess, shop, 3); // warm-up
+    const peak = await checkoutLoad(apiProcess, shop, 5);
+    const rate = Number(process.env.REALTIME_BENCH_RATE ?? Math.round(peak['2xx'] / peak.duration / 2));
+    report({
+      benchmark: 'realtime',
+      metric: 'peak checkout (for half of it)',
+      value: peak['2xx'] / peak.duration,
+      unit: 'orders/s',
+    });
+    // Latency is measured in a steady state: once the worker has digested the peak's backlog.
+    await drained(cluster);
+    await measure(`${rate} orders/s (half of peak)`, rate, 250);
 
     const rssBefore = rssBytes(apiProcess.child.pid!);
     for (let i = 1; i < SOCKETS; i += 250) {
