@@ -138,13 +138,20 @@ describe.runIf(servicesUp)('chaos: processes killed and Redis restarted mid-stre
     expect(placed).toHaveLength(STOCK);
 
     const db = cluster.database.database.db;
-    // The surviving worker (and the restarted Redis) drain everything that committed.
+    // The surviving worker (and the restarted Redis) drain everything that committed, and every
+    // consumer (retrying what the kills interrupted, after its backoff) catches up.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const { rows } = await sql<{ unpublished: number; unpaid: number }>`
+      const { rows } = await sql<{ unpublished: number; unpaid: number; behind: number }>`
         select (select count(*) from outbox_events where published_at is null)::int as unpublished,
-               (select count(*) from orders where status <> 'paid')::int as unpaid`.execute(db);
-      if (rows[0]!.unpublished === 0 && rows[0]!.unpaid === 0) break;
+               (select count(*) from orders where status <> 'paid')::int as unpaid,
+               (select count(*) from (
+                  select consumer from processed_events
+                  where event_id in (select id from outbox_events where type = 'commerce.order.created')
+                  group by consumer having count(distinct event_id) < ${STOCK}) as lagging)::int as behind`.execute(
+        db,
+      );
+      if (rows[0]!.unpublished === 0 && rows[0]!.unpaid === 0 && rows[0]!.behind === 0) break;
       if (Date.now() > deadline) throw new Error(`not settled: ${JSON.stringify(rows[0])}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

@@ -78,8 +78,14 @@ export function registerAuthGuard(
       throw error;
     }
     request.principalOrNull = principal;
-    if (access?.permission && !principal.permissions.includes(access.permission)) {
-      throw new AppError('forbidden', `This needs the ${access.permission} permission`);
+  });
+  // Checked after the onRequest hooks registered later (the rate limits), so that a request
+  // refused for a permission still counts against its user's and tenant's limits.
+  app.addHook('preValidation', async (request) => {
+    const permission = (request.routeOptions.config as RouteAccess | undefined)?.permission;
+    const principal = request.principalOrNull;
+    if (permission && principal && !principal.permissions.includes(permission)) {
+      throw new AppError('forbidden', `This needs the ${permission} permission`);
     }
   });
 }

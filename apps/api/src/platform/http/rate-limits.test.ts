@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app';
 import { createModules } from '../../modules';
 import { createTestApp, type TestApp } from '../../../test/support/app';
-import { registerTenant, type TestTenant } from '../../../test/support/auth';
+import { addMember, registerTenant, type TestTenant } from '../../../test/support/auth';
 import { serviceAvailable, TEST_REDIS_URL } from '../../../test/support/services';
 import { createPlatform, type Platform } from '../platform';
 import { createRedis } from '../redis';
@@ -128,5 +128,33 @@ describe.runIf(await serviceAvailable('postgres'))('requests refused for their t
     expect(limited.json()).toMatchObject({ code: 'rate_limited' });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await testApp.app.inject({ url: '/auth/me', headers: admin.auth })).statusCode).toBe(200);
+  });
+});
+
+describe.runIf(await serviceAvailable('postgres'))('requests refused for a permission', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { RATE_LIMIT_USER_PER_MINUTE: '4' } });
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it("count against their user's limit", async () => {
+    const admin = await registerTenant(testApp);
+    const staff = await addMember(testApp, admin, ['staff']);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const answer = await testApp.app.inject({
+        method: 'PATCH',
+        url: '/tenants/current',
+        headers: staff.auth,
+        payload: { name: 'Not yours to rename' },
+      });
+      statuses.push(answer.statusCode);
+    }
+    expect(statuses).toEqual([403, 403, 403, 403, 429]);
   });
 });
