@@ -12,9 +12,22 @@ import type {
   PaymentStatus,
   RefundStatus,
 } from './event-data';
+import type {
+  PaymentDetailDto,
+  PaymentDto,
+  PaymentMethodDto,
+  PaymentTransactionDto,
+  RefundDto,
+} from './payments';
 import type { Permission } from './permissions';
 
 export type { FieldError, Gateway, OrderPaymentStatus, OrderStatus, PaymentStatus, RefundStatus };
+
+/** Payments as the payments API answers them; the detail carries its gateway transactions. */
+export type Payment = PaymentDto & Partial<Pick<PaymentDetailDto, 'transactions'>>;
+export type PaymentTransaction = PaymentTransactionDto;
+export type PaymentMethod = PaymentMethodDto;
+export type Refund = RefundDto;
 
 export interface Page<T> {
   data: T[];
@@ -141,63 +154,6 @@ export interface OrderHistoryEntry {
   actor: { type: 'user' | 'system'; id: string | null };
   reason: string | null;
   created_at: string;
-}
-
-export interface Payment {
-  id: string;
-  order_id: string;
-  gateway: Gateway;
-  payment_method_id: string | null;
-  amount: number;
-  currency: string;
-  status: PaymentStatus;
-  capture: boolean;
-  amount_authorized: number;
-  amount_captured: number;
-  amount_refunded: number;
-  gateway_reference: string | null;
-  next_action: unknown;
-  failure_code: string | null;
-  failure_message: string | null;
-  change_due: number | null;
-  created_at: string;
-  updated_at: string;
-  transactions?: PaymentTransaction[];
-}
-
-export interface PaymentTransaction {
-  id?: string;
-  kind: string;
-  amount: number | null;
-  gateway_reference: string | null;
-  outcome: string;
-  created_at: string;
-}
-
-export interface PaymentMethod {
-  id: string;
-  gateway: Gateway;
-  type: 'card' | 'cash' | 'check' | 'paypal';
-  brand: string | null;
-  last4: string | null;
-  exp_month: number | null;
-  exp_year: number | null;
-  label: string | null;
-  is_default: boolean;
-  created_at: string;
-}
-
-export interface Refund {
-  id: string;
-  payment_id: string;
-  order_id?: string;
-  amount: number;
-  currency: string;
-  status: RefundStatus;
-  reason: string | null;
-  failure_message?: string | null;
-  created_at: string;
-  updated_at?: string;
 }
 
 export interface Dashboard {
