@@ -6,7 +6,7 @@
 import autocannon from 'autocannon';
 import type { PlatformProcess } from '../apps/api/test/support/cluster';
 import { api, benchCluster, openShop, pgbenchTps } from './checkout';
-import { report } from './lib';
+import { report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 16;
@@ -59,13 +59,7 @@ export async function benchCheckoutPaid(): Promise<void> {
         ],
       });
     await run(3); // warm-up: JIT, pools, plans
-    const result = await run(SECONDS);
-    const failed = result.non2xx + result.errors + result.timeouts;
-    if (failed > 0) {
-      throw new Error(
-        `${failed} requests failed (${result['4xx']} 4xx, ${result['5xx']} 5xx, ${result.errors} errors)`,
-      );
-    }
+    const result = succeeded(await run(SECONDS), 'requests');
     const sample = await api<{ data: { status: string }[] }>(
       apiProcess.url,
       'GET',

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { startCluster, type Cluster, type PlatformProcess } from '../apps/api/test/support/cluster';
 import { TEST_DATABASE_URL } from '../apps/api/test/support/services';
-import { report } from './lib';
+import { report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 16;
@@ -147,12 +147,7 @@ export async function benchCheckout(): Promise<void> {
     const shop = await openShop(apiProcess, PRODUCTS, 100_000_000);
     const run = (seconds: number) => checkoutLoad(apiProcess, shop, seconds);
     await run(3); // warm-up: JIT, pools, plans
-    const result = await run(SECONDS);
-    const failed = result.non2xx + result.errors + result.timeouts;
-    if (failed > 0)
-      throw new Error(
-        `${failed} checkouts failed (${result['4xx']} 4xx, ${result['5xx']} 5xx, ${result.errors} errors)`,
-      );
+    const result = succeeded(await run(SECONDS), 'checkouts');
     const orders = await api<{ data: { lines: unknown[] }[] }>(
       apiProcess.url,
       'GET',

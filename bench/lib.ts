@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type autocannon from 'autocannon';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,4 +48,15 @@ export function redisBenchmark(args: string[]): number {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** The run, once every one of its requests succeeded; otherwise an error saying how they failed. */
+export function succeeded(result: autocannon.Result, what: string): autocannon.Result {
+  const failed = result.non2xx + result.errors + result.timeouts;
+  if (failed > 0) {
+    throw new Error(
+      `${failed} ${what} failed (${result['4xx']} 4xx, ${result['5xx']} 5xx, ${result.errors} errors, ${result.timeouts} timeouts)`,
+    );
+  }
+  return result;
 }

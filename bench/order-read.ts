@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import type { PlatformProcess } from '../apps/api/test/support/cluster';
 import { api, benchCluster, openShop } from './checkout';
-import { report } from './lib';
+import { report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 16;
@@ -21,10 +21,10 @@ function peakRssMiB(pid: number): number {
 }
 
 async function rate(options: autocannon.Options): Promise<autocannon.Result> {
-  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options });
-  const failed = result.non2xx + result.errors + result.timeouts;
-  if (failed > 0) throw new Error(`${failed} requests to ${options.url} failed`);
-  return result;
+  return succeeded(
+    await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options }),
+    `requests to ${options.url}`,
+  );
 }
 
 export async function benchOrderRead(): Promise<void> {

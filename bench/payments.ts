@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import type { PlatformProcess } from '../apps/api/test/support/cluster';
 import { api, benchCluster, openShop, pgbenchTps, type Shop } from './checkout';
-import { report } from './lib';
+import { report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 16;
@@ -71,13 +71,7 @@ export async function benchPayments(): Promise<void> {
         ],
       });
     await run(3); // warm-up: JIT, pools, plans
-    const result = await run(SECONDS);
-    const failed = result.non2xx + result.errors + result.timeouts;
-    if (failed > 0) {
-      throw new Error(
-        `${failed} payments failed (${result['4xx']} 4xx, ${result['5xx']} 5xx, ${result.errors} errors)`,
-      );
-    }
+    const result = succeeded(await run(SECONDS), 'payments');
     const sample = await api<{ data: { status: string; change_due: number }[] }>(
       apiProcess.url,
       'GET',

@@ -16,7 +16,7 @@ import { SocketClient } from '../apps/api/src/modules/realtime/testing';
 import type { Cluster, PlatformProcess } from '../apps/api/test/support/cluster';
 import { TEST_REDIS_URL } from '../apps/api/test/support/services';
 import { api, benchCluster, checkoutLoad, openShop, PRODUCTS, type Shop } from './checkout';
-import { percentile, report } from './lib';
+import { percentile, report, succeeded } from './lib';
 
 const SECONDS = 10;
 const SOCKETS = 10_000;
@@ -149,7 +149,7 @@ export async function benchRealtime(): Promise<void> {
     await measure('10 orders/s', 10, 50);
 
     await checkoutLoad(apiProcess, shop, 3); // warm-up
-    const peak = await checkoutLoad(apiProcess, shop, 5);
+    const peak = succeeded(await checkoutLoad(apiProcess, shop, 5), 'checkouts');
     const rate = Number(process.env.REALTIME_BENCH_RATE ?? Math.round(peak['2xx'] / peak.duration / 2));
     report({
       benchmark: 'realtime',
