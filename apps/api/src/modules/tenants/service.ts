@@ -8,6 +8,8 @@ import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import type { AuthService } from '../auth';
 import { tenantAdmin, type TenantUserRow } from './repository';
 
+type TenantRow = NonNullable<Awaited<ReturnType<typeof tenantAdmin.tenant>>>;
+
 /** Whether ICU knows the zone, aliases included (Intl.supportedValuesOf lists CLDR's older names only). */
 function isTimeZone(name: string): boolean {
   try {
@@ -16,6 +18,10 @@ function isTimeZone(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+function tenantDto(row: TenantRow): Tenant {
+  return { id: row.id, name: row.name, time_zone: row.time_zone, created_at: row.created_at.toISOString() };
 }
 
 function userDto(row: TenantUserRow): TenantUser {
@@ -45,12 +51,7 @@ export class TenantService {
       tenantAdmin.tenant(tx, principal.tenantId),
     );
     if (!tenant) throw notFound('tenant');
-    return {
-      id: tenant.id,
-      name: tenant.name,
-      time_zone: tenant.time_zone,
-      created_at: tenant.created_at.toISOString(),
-    };
+    return tenantDto(tenant);
   }
 
   async updateSettings(
@@ -75,12 +76,7 @@ export class TenantService {
       }),
     );
     if (!tenant) throw notFound('tenant');
-    return {
-      id: tenant.id,
-      name: tenant.name,
-      time_zone: tenant.time_zone,
-      created_at: tenant.created_at.toISOString(),
-    };
+    return tenantDto(tenant);
   }
 
   async users(
