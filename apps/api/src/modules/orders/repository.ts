@@ -152,6 +152,18 @@ export const ordersRepository = {
     return (await query.executeTakeFirst()) as OrderRow | undefined;
   },
 
+  /** Those of the orders that are in `status`. */
+  async idsInStatus(tx: Executor, orderIds: string[], status: OrderStatus): Promise<string[]> {
+    if (orderIds.length === 0) return [];
+    const rows = await tx
+      .selectFrom('orders')
+      .select('id')
+      .where('id', 'in', orderIds)
+      .where('status', '=', status)
+      .execute();
+    return rows.map((row) => row.id);
+  },
+
   /** The order with its lines, in one query. */
   async findWithLines(
     tx: Executor,

@@ -264,6 +264,11 @@ export class OrdersService {
     return { id, number, status, payment_status, currency, total, amount_paid, amount_refunded };
   }
 
+  /** Which of these orders (of the transaction's tenant) are cancelled, in one query. */
+  async cancelledAmong(tx: Tx, orderIds: string[]): Promise<Set<string>> {
+    return new Set(await ordersRepository.idsInStatus(tx, orderIds, 'cancelled'));
+  }
+
   /**
    * Applies a commerce.payment.processed event: records the payment's state (ignoring a stale
    * event), recomputes the order's money, and moves it to paid when completed payments cover the

@@ -120,6 +120,9 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   const pay = (body: object, who: { auth: Record<string, string> } = admin, key?: string) =>
     inject(who, 'POST', '/commerce/payments', body, key ? { 'idempotency-key': key } : {});
 
+  const status = async (id: string) =>
+    (await inject(admin, 'GET', `/commerce/payments/${id}`)).json<Payment>().status;
+
   it('takes cash with change due, and the order becomes paid through the event', async () => {
     const order = await placeOrder();
     const response = await pay({
@@ -238,8 +241,6 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
           capture: false,
         })
       ).json<Payment>();
-    const status = async (id: string) =>
-      (await inject(admin, 'GET', `/commerce/payments/${id}`)).json<Payment>().status;
 
     const order = await placeOrder();
     const held = await authorize(order.id);
@@ -269,8 +270,6 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const buyer = (
       await pay({ order_id: order.id, amount: 3000, currency: 'USD', gateway: 'paypal', capture: true })
     ).json<Payment>();
-    const status = async (id: string) =>
-      (await inject(admin, 'GET', `/commerce/payments/${id}`)).json<Payment>().status;
     await reconciler.pollPending(0);
     expect([await status(terminal.id), await status(buyer.id)]).toEqual(['pending', 'pending']);
 

@@ -1301,11 +1301,23 @@ export class PaymentsService {
         this.db,
         (tx) => repo.openPaymentsBefore(tx, before, cursor, page),
       );
-      for (const { id, tenant_id: tenantId, order_id: orderId } of candidates) {
-        const order = await withTenant(this.db, tenantId, (tx) =>
-          this.orders.getOrderForPayment(tx, orderId),
+      const byTenant = new Map<string, typeof candidates>();
+      for (const candidate of candidates) {
+        const open = byTenant.get(candidate.tenant_id) ?? [];
+        open.push(candidate);
+        byTenant.set(candidate.tenant_id, open);
+      }
+      for (const [tenantId, open] of byTenant) {
+        const cancelled = await withTenant(this.db, tenantId, (tx) =>
+          this.orders.cancelledAmong(
+            tx,
+            open.map((payment) => payment.order_id),
+          ),
         );
-        if (order?.status === 'cancelled') voided += await this.voidAll(tenantId, [id]);
+        voided += await this.voidAll(
+          tenantId,
+          open.filter((payment) => cancelled.has(payment.order_id)).map((payment) => payment.id),
+        );
       }
       if (candidates.length < page) return voided;
       afterId = candidates.at(-1)!.id;

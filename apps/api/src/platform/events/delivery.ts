@@ -16,17 +16,7 @@ export async function applyOnce(
   event: EventEnvelope,
 ): Promise<DeliveryOutcome> {
   if (!consumer.types.includes(event.type)) return 'skipped';
-  return withTenant(db, event.tenant_id, async (tx) => {
-    const claimed = await tx
-      .insertInto('processed_events')
-      .values({ consumer: consumer.name, event_id: event.id })
-      .onConflict((conflict) => conflict.doNothing())
-      .returning('event_id')
-      .executeTakeFirst();
-    if (!claimed) return 'duplicate';
-    await consumer.handle(event, tx);
-    return 'applied';
-  });
+  return (await applyRun(db, consumer, [event])) ? 'applied' : 'duplicate';
 }
 
 export interface FailedDelivery {
@@ -70,8 +60,12 @@ export async function applyBatch(
   return failed;
 }
 
-async function applyRun(db: Kysely<DB>, consumer: Consumer, run: EventEnvelope[]): Promise<void> {
-  await withTenant(db, run[0]!.tenant_id, async (tx) => {
+/**
+ * Applies events of one tenant in one transaction, with their processed_events rows: those already
+ * recorded are skipped. Resolves to how many took effect.
+ */
+async function applyRun(db: Kysely<DB>, consumer: Consumer, run: EventEnvelope[]): Promise<number> {
+  return withTenant(db, run[0]!.tenant_id, async (tx) => {
     const claimed = await tx
       .insertInto('processed_events')
       .values(run.map((event) => ({ consumer: consumer.name, event_id: event.id })))
@@ -80,9 +74,10 @@ async function applyRun(db: Kysely<DB>, consumer: Consumer, run: EventEnvelope[]
       .execute();
     const fresh = new Set(claimed.map((row) => row.event_id));
     const todo = run.filter((event) => fresh.has(event.id));
-    if (todo.length === 0) return;
+    if (todo.length === 0) return 0;
     if (consumer.handleBatch) await consumer.handleBatch(todo, tx);
     else for (const event of todo) await consumer.handle(event, tx);
+    return todo.length;
   });
 }
 
