@@ -1,4 +1,5 @@
 import { sql, type Generated } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Timestamp } from '../../platform/db/tables';
 import type { Executor } from '../../platform/db/tenant';
 
@@ -124,6 +125,31 @@ export const users = {
       .executeTakeFirst();
   },
 
+  /**
+   * The user with every tenant membership, oldest first, in one round trip: what sign-in needs. The
+   * memberships are a cross-tenant read by nature (the tenant is not known yet), so `db` is the owner.
+   */
+  findByEmailWithMemberships(
+    db: Executor,
+    email: string,
+  ): Promise<(UserRow & { memberships: { tenant_id: string; roles: string[] }[] }) | undefined> {
+    return db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .select((eb) =>
+        jsonArrayFrom(
+          eb
+            .selectFrom('memberships')
+            .select(['memberships.tenant_id', 'memberships.roles'])
+            .whereRef('memberships.user_id', '=', 'users.id')
+            .orderBy('memberships.created_at')
+            .orderBy('memberships.tenant_id'),
+        ).as('memberships'),
+      )
+      .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+      .executeTakeFirst();
+  },
+
   findById(db: Executor, id: string): Promise<UserRow | undefined> {
     return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
   },
@@ -159,16 +185,6 @@ export const users = {
 
 export const memberships = {
   /** Every membership of a user, oldest first (a cross-tenant read: run it in withSystem). */
-  listForUser(db: Executor, userId: string): Promise<{ tenant_id: string; roles: string[] }[]> {
-    return db
-      .selectFrom('memberships')
-      .select(['tenant_id', 'roles'])
-      .where('user_id', '=', userId)
-      .orderBy('created_at')
-      .orderBy('tenant_id')
-      .execute();
-  },
-
   find(
     db: Executor,
     tenantId: string,
@@ -188,13 +204,31 @@ export const memberships = {
 };
 
 export const sessions = {
-  async insert(
+  /** A new session with its first refresh token (generation 1), in one statement. */
+  async insertWithRefreshToken(
     db: Executor,
     session: Omit<SessionRow, 'revoked_at' | 'last_used_at' | 'created_at'> & { created_at: Date },
+    refreshTokenHash: Buffer,
   ): Promise<void> {
     await db
-      .insertInto('sessions')
-      .values({ ...session, last_used_at: session.created_at })
+      .with('session', (w) =>
+        w
+          .insertInto('sessions')
+          .values({ ...session, last_used_at: session.created_at })
+          .returning(['id', 'tenant_id']),
+      )
+      .insertInto('refresh_tokens')
+      .columns(['token_hash', 'tenant_id', 'session_id', 'generation'])
+      .expression((eb) =>
+        eb
+          .selectFrom('session')
+          .select([
+            sql<Buffer>`${refreshTokenHash}::bytea`.as('token_hash'),
+            'session.tenant_id',
+            'session.id',
+            sql<number>`1`.as('generation'),
+          ]),
+      )
       .execute();
   },
 

@@ -246,7 +246,7 @@ export class AuthService {
       const longest = refused.reduce((a, b) => (a.retryAfterMs >= b.retryAfterMs ? a : b));
       throw rateLimited(longest, 'Too many failed sign-ins; try again later');
     }
-    const user = await users.findByEmail(this.deps.db, email);
+    const user = await users.findByEmailWithMemberships(this.deps.db, email);
     const valid = user
       ? await verifyPassword(user.password_hash, input.password)
       : await dummyVerify(input.password);
@@ -257,9 +257,9 @@ export class AuthService {
       ]);
       throw invalidCredentials();
     }
-    // The user's tenants are a cross-tenant read by nature: the tenant is not known yet.
-    const all = await withSystem(this.deps.db, (tx) => memberships.listForUser(tx, user.id));
-    const membership = input.tenant_id ? all.find((m) => m.tenant_id === input.tenant_id) : all[0];
+    const membership = input.tenant_id
+      ? user.memberships.find((m) => m.tenant_id === input.tenant_id)
+      : user.memberships[0];
     if (!membership) throw invalidCredentials();
     await this.deps.limiter.reset(emailKey);
     const tenantId = membership.tenant_id;
@@ -667,23 +667,21 @@ export class AuthService {
     const now = new Date();
     const absolute = now.getTime() + this.config.REFRESH_TOKEN_TTL * 1000;
     const sessionId = uuidv7(now.getTime());
-    await sessions.insert(tx, {
-      id: sessionId,
-      tenant_id: tenantId,
-      user_id: userId,
-      user_agent: client.userAgent?.slice(0, 500) ?? null,
-      ip: client.ip,
-      created_at: now,
-      idle_expires_at: new Date(Math.min(now.getTime() + this.config.SESSION_IDLE_TTL * 1000, absolute)),
-      absolute_expires_at: new Date(absolute),
-    });
     const refreshToken = newTenantToken(tenantId);
-    await refreshTokens.insert(tx, {
-      token_hash: hashToken(refreshToken),
-      tenant_id: tenantId,
-      session_id: sessionId,
-      generation: 1,
-    });
+    await sessions.insertWithRefreshToken(
+      tx,
+      {
+        id: sessionId,
+        tenant_id: tenantId,
+        user_id: userId,
+        user_agent: client.userAgent?.slice(0, 500) ?? null,
+        ip: client.ip,
+        created_at: now,
+        idle_expires_at: new Date(Math.min(now.getTime() + this.config.SESSION_IDLE_TTL * 1000, absolute)),
+        absolute_expires_at: new Date(absolute),
+      },
+      hashToken(refreshToken),
+    );
     return { sessionId, refreshToken };
   }
 
