@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { serviceAvailable } from '../../../test/support/services';
+import { PLAN_EACH_TIME } from './pg-client';
 import { withSystem, withTenant } from './tenant';
 
 const postgresUp = await serviceAvailable('postgres');
@@ -32,6 +33,20 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
       db,
     );
     expect(prepared.rows.filter((row) => row.statement.includes('prepared-probe'))).toHaveLength(1);
+  });
+
+  it('never prepares a statement marked to be planned each time', async () => {
+    const db = testDatabase.database.db;
+    for (let n = 0; n < 5; n++) {
+      const { rows } = await sql<{
+        n: number;
+      }>`${sql.raw(PLAN_EACH_TIME)} select ${n}::int + 1 as n /* planned-probe */`.execute(db);
+      expect(rows).toEqual([{ n: n + 1 }]);
+    }
+    const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(
+      db,
+    );
+    expect(prepared.rows.filter((row) => row.statement.includes('planned-probe'))).toEqual([]);
   });
 
   it('opens a tenant transaction with its BEGIN and settings in one round trip, and still isolates it', async () => {

@@ -7,6 +7,14 @@ const NAME_AFTER = 3;
 /** Distinct texts counted toward naming, at most (beyond it, new texts simply stay unnamed). */
 const MAX_COUNTED = 10_000;
 
+/**
+ * A statement whose text starts with this is never named: PostgreSQL plans it for its parameters on
+ * every execution. For statements on a table that grows from empty (the outbox): a named statement
+ * soon runs a cached generic plan, and one chosen while the table was a page or two keeps scanning
+ * the whole table after it has grown, until the next ANALYZE happens to replace it.
+ */
+export const PLAN_EACH_TIME = '/* plan-each-time */';
+
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
 type Query = (text: string | pg.QueryConfig, values?: unknown[]) => Promise<QueryResult | QueryResult[]>;
 
@@ -19,6 +27,7 @@ export class StatementNames {
   private readonly names = new Map<string, string>();
 
   nameOf(text: string): string | undefined {
+    if (text.startsWith(PLAN_EACH_TIME)) return undefined;
     const named = this.names.get(text);
     if (named || this.names.size >= MAX_NAMED) return named;
     const count = (this.counts.get(text) ?? 0) + 1;
