@@ -300,7 +300,8 @@ CREATE TABLE public.analytics_stock (
     low_stock boolean NOT NULL,
     updated_at timestamp with time zone NOT NULL,
     event_id uuid NOT NULL
-);
+)
+WITH (fillfactor='70');
 
 ALTER TABLE ONLY public.analytics_stock FORCE ROW LEVEL SECURITY;
 
@@ -823,11 +824,13 @@ CREATE TABLE public.stock_levels (
     reserved integer DEFAULT 0 NOT NULL,
     low_stock_threshold integer DEFAULT 0 NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    is_low boolean GENERATED ALWAYS AS (((on_hand - reserved) <= low_stock_threshold)) STORED,
     CONSTRAINT stock_levels_low_stock_threshold_check CHECK ((low_stock_threshold >= 0)),
     CONSTRAINT stock_levels_on_hand_check CHECK ((on_hand >= 0)),
     CONSTRAINT stock_levels_reserved_check CHECK ((reserved >= 0)),
     CONSTRAINT stock_levels_reserved_within_on_hand CHECK ((reserved <= on_hand))
-);
+)
+WITH (fillfactor='70');
 
 ALTER TABLE ONLY public.stock_levels FORCE ROW LEVEL SECURITY;
 
@@ -1250,7 +1253,7 @@ CREATE INDEX analytics_products_popular ON public.analytics_products USING btree
 -- Name: analytics_stock_low; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX analytics_stock_low ON public.analytics_stock USING btree (tenant_id, available, product_id) WHERE low_stock;
+CREATE INDEX analytics_stock_low ON public.analytics_stock USING btree (tenant_id) WHERE low_stock;
 
 --
 -- Name: dead_letters_pending; Type: INDEX; Schema: public; Owner: -
@@ -1403,10 +1406,16 @@ CREATE INDEX refunds_payment ON public.refunds USING btree (tenant_id, payment_i
 CREATE INDEX sessions_user ON public.sessions USING btree (tenant_id, user_id) WHERE (revoked_at IS NULL);
 
 --
--- Name: stock_levels_low_stock; Type: INDEX; Schema: public; Owner: -
+-- Name: stock_levels_low; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX stock_levels_low_stock ON public.stock_levels USING btree (tenant_id, (((on_hand - reserved) - low_stock_threshold)));
+CREATE INDEX stock_levels_low ON public.stock_levels USING btree (tenant_id) WHERE is_low;
+
+--
+-- Name: stock_levels_tenant; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stock_levels_tenant ON public.stock_levels USING btree (tenant_id);
 
 --
 -- Name: stock_movements_product; Type: INDEX; Schema: public; Owner: -

@@ -1,4 +1,4 @@
-import { sql, type Generated } from 'kysely';
+import { sql, type Generated, type GeneratedAlways } from 'kysely';
 import type { EventActor } from '@tessera/contracts';
 import type { Executor } from '../../platform/db/tenant';
 import type { MovementKind } from './schemas';
@@ -16,6 +16,8 @@ export interface StockLevelsTable {
   on_hand: Generated<number>;
   reserved: Generated<number>;
   low_stock_threshold: Generated<number>;
+  /** on_hand - reserved <= low_stock_threshold, stored: the low-stock index reads it. */
+  is_low: GeneratedAlways<boolean>;
   updated_at: Generated<Date>;
 }
 
@@ -101,8 +103,7 @@ export const inventoryRepository = {
       .orderBy('p.sku')
       .limit(filter.limit);
     if (filter.afterSku !== undefined) query = query.where('p.sku', '>', filter.afterSku);
-    if (filter.lowStockOnly)
-      query = query.where(sql<boolean>`s.on_hand - s.reserved <= s.low_stock_threshold`);
+    if (filter.lowStockOnly) query = query.where('s.is_low', '=', true);
     return await query.execute();
   },
 
@@ -113,7 +114,7 @@ export const inventoryRepository = {
       .innerJoin('products as p', 'p.id', 's.product_id')
       .select(LEVEL_COLUMNS)
       .where('p.active', '=', true)
-      .where(sql<boolean>`(s.on_hand - s.reserved - s.low_stock_threshold) <= 0`)
+      .where('s.is_low', '=', true)
       .orderBy(sql`s.on_hand - s.reserved - s.low_stock_threshold`)
       .orderBy('p.sku')
       .limit(limit)
