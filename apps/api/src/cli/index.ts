@@ -163,6 +163,20 @@ export const COMMANDS: Record<string, Command> = {
       out.log(`signing with new key ${kid}`);
     },
   },
+  'reseal-secrets': {
+    summary:
+      'seal every secret at rest under MASTER_KEY (after a rotation, before dropping MASTER_KEY_PREVIOUS)',
+    async run(config, _options, out) {
+      const moved = await withPlatform(config, async (_platform, modules) => ({
+        keys: await modules.services.signingKeys.resealPrivateKeys(),
+        gateways: await modules.services.payments.resealGatewaySecrets(),
+        successors: await modules.services.auth.resealRefreshSuccessors(),
+      }));
+      out.log(
+        `resealed ${moved.keys} signing keys, ${moved.gateways} gateway accounts and ${moved.successors} refresh successors under the current master key`,
+      );
+    },
+  },
   reconcile: {
     summary: 'settle payments of unknown outcome; with --gateway, compare a period with the gateway',
     usage: '[--tenant TENANT_ID --gateway stripe|square|paypal --from ISO_DATE --to ISO_DATE]',

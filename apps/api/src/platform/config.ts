@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object({
   REDIS_URL: Opt(Type.String({ pattern: '^rediss?://' })),
   REDIS_KEY_PREFIX: Type.String({ default: '', pattern: '^[A-Za-z0-9:_-]*$' }),
   MASTER_KEY: Opt(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
+  /** Retired master keys (comma-separated), kept during a rotation until `reseal-secrets` has run. */
+  MASTER_KEY_PREVIOUS: Opt(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$' })),
 
   OUTBOX_POLL_MS: Int(1000, 10, 60_000),
   OUTBOX_BATCH_SIZE: Int(500, 1, 10_000),

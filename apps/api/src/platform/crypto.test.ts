@@ -19,4 +19,18 @@ describe('SecretBox', () => {
     expect(() => box.open(parts.join('.'), 'a')).toThrow();
     expect(() => new SecretBox(randomBytes(32)).open(sealed, 'a')).toThrow();
   });
+
+  it('opens with a retired key during a rotation, seals only with the current one, and re-seals', () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const sealedBefore = new SecretBox(oldKey).seal('secret', 'a');
+    const rotating = new SecretBox(newKey, [oldKey]);
+    expect(rotating.open(sealedBefore, 'a')).toBe('secret');
+    expect(() => rotating.open(sealedBefore, 'b')).toThrow('does not open under any master key');
+    const resealed = rotating.reseal(sealedBefore, 'a')!;
+    expect(new SecretBox(newKey).open(resealed, 'a')).toBe('secret');
+    expect(() => new SecretBox(oldKey).open(resealed, 'a')).toThrow();
+    expect(rotating.reseal(resealed, 'a')).toBeNull();
+    expect(() => new SecretBox(newKey).open(rotating.seal('fresh', 'a'), 'a')).not.toThrow();
+  });
 });

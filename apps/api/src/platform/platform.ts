@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import { loadMasterKey, SecretBox } from './crypto';
+import { loadMasterKey, loadRetiredKeys, SecretBox } from './crypto';
 import { createDatabase, type Database } from './db/database';
 import { migrate } from './db/migrate';
 import type { DB } from './db/tables';
@@ -65,7 +65,7 @@ export async function createPlatform(
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollMs: config.OUTBOX_POLL_MS,
   });
-  const secrets = new SecretBox(loadMasterKey(config));
+  const secrets = new SecretBox(loadMasterKey(config), loadRetiredKeys(config));
   return {
     config,
     logger,

@@ -7,7 +7,7 @@ import {
 } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { SecretBox } from '../../platform/crypto';
+import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
 import { withSystem } from '../../platform/db/tenant';
 import { signingKeys } from './repository';
@@ -127,6 +127,18 @@ export class SigningKeys {
     await this.reload();
     this.logger.info({ kid }, 'access-token signing key rotated');
     return kid;
+  }
+
+  /** Seals every private key under the current master key (after a rotation); answers how many moved. */
+  async resealPrivateKeys(): Promise<number> {
+    return withSystem(this.db, async (tx) =>
+      resealRows(
+        this.secrets,
+        await signingKeys.listSealed(tx),
+        (row) => ({ sealed: row.private_key_sealed, associatedData: sealContext(row.kid) }),
+        (row, sealed) => signingKeys.setSealed(tx, row.kid, sealed),
+      ),
+    );
   }
 
   private async insertNewKey(db: Kysely<DB>): Promise<string> {

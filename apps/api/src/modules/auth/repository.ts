@@ -310,6 +310,23 @@ export const refreshTokens = {
     await db.insertInto('refresh_tokens').values(token).execute();
   },
 
+  /** The sealed successors still kept for a retry, across tenants (for re-sealing). */
+  listSealedSuccessors(db: Executor) {
+    return db
+      .selectFrom('refresh_tokens')
+      .select(['token_hash', 'session_id', 'replacement_sealed'])
+      .where('replacement_sealed', 'is not', null)
+      .execute();
+  },
+
+  async setSealedSuccessor(db: Executor, tokenHash: Buffer, replacementSealed: string): Promise<void> {
+    await db
+      .updateTable('refresh_tokens')
+      .set({ replacement_sealed: replacementSealed })
+      .where('token_hash', '=', tokenHash)
+      .execute();
+  },
+
   /** The token's row, locked: two refreshes with one token are serialized. */
   findForUpdate(db: Executor, tokenHash: Buffer) {
     return db
@@ -357,6 +374,19 @@ export const signingKeys = {
     await db
       .insertInto('signing_keys')
       .values({ ...key, public_jwk: JSON.stringify(key.public_jwk) })
+      .execute();
+  },
+
+  /** Every key's sealed private part, expired keys included (for re-sealing). */
+  listSealed(db: Executor) {
+    return db.selectFrom('signing_keys').select(['kid', 'private_key_sealed']).execute();
+  },
+
+  async setSealed(db: Executor, kid: string, privateKeySealed: string): Promise<void> {
+    await db
+      .updateTable('signing_keys')
+      .set({ private_key_sealed: privateKeySealed })
+      .where('kid', '=', kid)
       .execute();
   },
 

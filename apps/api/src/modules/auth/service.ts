@@ -10,7 +10,7 @@ import {
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../../platform/config';
-import type { SecretBox } from '../../platform/crypto';
+import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
 import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
@@ -276,6 +276,18 @@ export class AuthService {
       return session;
     });
     return this.tokenAnswer(user, tenantId, membership.roles, started.sessionId, started.refreshToken);
+  }
+
+  /** Seals the kept refresh successors under the current master key; answers how many moved. */
+  async resealRefreshSuccessors(): Promise<number> {
+    return withSystem(this.deps.db, async (tx) =>
+      resealRows(
+        this.deps.secrets,
+        await refreshTokens.listSealedSuccessors(tx),
+        (row) => ({ sealed: row.replacement_sealed!, associatedData: `refresh:${row.session_id}` }),
+        (row, sealed) => refreshTokens.setSealedSuccessor(tx, row.token_hash, sealed),
+      ),
+    );
   }
 
   // ---- refresh, logout, sessions --------------------------------------------------------------

@@ -180,6 +180,23 @@ export const paymentsRepository = {
     return db.selectFrom('payment_gateway_settings').selectAll().orderBy('gateway').execute();
   },
 
+  /** Every tenant's sealed gateway secrets; for re-sealing, on the owner's connection. */
+  async sealedSettingsOfAllTenants(db: Executor) {
+    return db
+      .selectFrom('payment_gateway_settings')
+      .select(['tenant_id', 'gateway', 'secrets_sealed'])
+      .execute();
+  },
+
+  async setSecretsSealed(db: Executor, tenantId: string, gateway: ConfigurableGateway, sealed: string) {
+    await db
+      .updateTable('payment_gateway_settings')
+      .set({ secrets_sealed: sealed })
+      .where('tenant_id', '=', tenantId)
+      .where('gateway', '=', gateway)
+      .execute();
+  },
+
   async saveSettings(
     tx: Tx,
     row: {

@@ -10,7 +10,7 @@ import {
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../../platform/config';
-import type { SecretBox } from '../../platform/crypto';
+import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withSystem, withTenant, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
@@ -299,6 +299,18 @@ export class PaymentsService {
           webhook_id: c.PAYPAL_WEBHOOK_ID,
         };
     }
+  }
+
+  /** Seals every tenant's gateway secrets under the current master key; answers how many moved. */
+  async resealGatewaySecrets(): Promise<number> {
+    return withSystem(this.db, async (tx) =>
+      resealRows(
+        this.secrets,
+        await repo.sealedSettingsOfAllTenants(tx),
+        (row) => ({ sealed: row.secrets_sealed, associatedData: this.sealedFor(row.tenant_id, row.gateway) }),
+        (row, sealed) => repo.setSecretsSealed(tx, row.tenant_id, row.gateway, sealed),
+      ),
+    );
   }
 
   private sealedFor(tenantId: string, account: ConfigurableGateway): string {
