@@ -29,6 +29,15 @@ export const TokenAnswerSchema = Type.Object({
 export type TokenAnswer = Static<typeof TokenAnswerSchema>;
 
 export const TenantSummarySchema = Type.Object({ id: Id, name: Type.String() });
+
+/** A tenant the signed-in user belongs to, with the user's roles there (GET /auth/tenants). */
+export const MembershipSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  roles: Roles,
+  current: Type.Boolean({ description: 'whether the calling token acts in this tenant' }),
+});
+export type Membership = Static<typeof MembershipSchema>;
 export type TenantSummary = Static<typeof TenantSummarySchema>;
 
 /** The answer of POST /auth/register: a token answer plus the tenant. */

@@ -3,6 +3,7 @@
  * `Web` namespace (`import type { Web } from '@tessera/contracts'`) so these names never clash with
  * the DTO types the API modules declare.
  */
+import type { Membership } from './auth';
 import type { FieldError } from './problem';
 import type {
   Gateway,
@@ -21,7 +22,7 @@ import type {
 } from './payments';
 import type { Permission } from './permissions';
 
-export type { FieldError, Gateway, OrderPaymentStatus, OrderStatus, PaymentStatus, RefundStatus };
+export type { FieldError, Membership, Gateway, OrderPaymentStatus, OrderStatus, PaymentStatus, RefundStatus };
 
 /** Payments as the payments API answers them; the detail carries its gateway transactions. */
 export type Payment = PaymentDto & Partial<Pick<PaymentDetailDto, 'transactions'>>;

@@ -184,7 +184,18 @@ export const users = {
 };
 
 export const memberships = {
-  /** Every membership of a user, oldest first (a cross-tenant read: run it in withSystem). */
+  /** Every tenant of a user with the user's roles there, oldest membership first (cross-tenant). */
+  tenantsOfUser(db: Executor, userId: string): Promise<{ id: string; name: string; roles: string[] }[]> {
+    return db
+      .selectFrom('memberships as m')
+      .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+      .select(['t.id', 't.name', 'm.roles'])
+      .where('m.user_id', '=', userId)
+      .orderBy('m.created_at')
+      .orderBy('m.tenant_id')
+      .execute();
+  },
+
   find(
     db: Executor,
     tenantId: string,

@@ -7,12 +7,14 @@ import {
   ForgotBody,
   Jwks,
   LoginBody,
+  MembershipsAnswer,
   MeSchema,
   RefreshBody,
   RegisterAnswer,
   RegisterBody,
   ResetBody,
   SessionsPage,
+  SwitchTenantBody,
   TokenAnswerSchema,
   TokenBody,
   VerifiedAnswer,
@@ -92,6 +94,31 @@ export function authRoutes(service: AuthService): FastifyPluginAsyncTypebox {
       '/auth/me',
       { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema, ...problems(401) } } },
       async (request) => service.me(principalOf(request)),
+    );
+
+    app.get(
+      '/auth/tenants',
+      {
+        schema: {
+          tags,
+          summary: 'The tenants the signed-in user belongs to, with their roles there',
+          response: { 200: MembershipsAnswer, ...problems(401) },
+        },
+      },
+      async (request) => ({ data: await service.listTenants(principalOf(request)) }),
+    );
+
+    app.post(
+      '/auth/switch-tenant',
+      {
+        schema: {
+          tags,
+          summary: 'Act in another of your tenants: a new session there; the current one ends',
+          body: SwitchTenantBody,
+          response: { 200: TokenAnswerSchema, ...problems(400, 401, 404) },
+        },
+      },
+      async (request) => service.switchTenant(principalOf(request), request.body.tenant_id, clientOf(request)),
     );
 
     app.post(

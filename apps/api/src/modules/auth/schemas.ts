@@ -1,4 +1,4 @@
-import { MeSchema, SessionSchema, TenantSummarySchema, TokenAnswerSchema, ROLES } from '@tessera/contracts';
+import { MembershipSchema, MeSchema, SessionSchema, TenantSummarySchema, TokenAnswerSchema, ROLES } from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
 import { Page } from '../../platform/http/schemas';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords';
@@ -60,6 +60,12 @@ export const ChangePasswordBody = Type.Object(
   { current_password: GivenPassword, new_password: Password },
   { additionalProperties: false },
 );
+export const SwitchTenantBody = Type.Object(
+  { tenant_id: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+);
+export const MembershipsAnswer = Type.Object({ data: Type.Array(MembershipSchema) });
+
 export const TokenBody = Type.Object({ token: OpaqueToken }, { additionalProperties: false });
 export const VerifiedAnswer = Type.Object({ email_verified: Type.Literal(true) });
 

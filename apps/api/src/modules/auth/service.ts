@@ -3,6 +3,7 @@ import {
   uuidv7,
   type Invitation,
   type Me,
+  type Membership,
   type RegisterAnswer,
   type SessionInfo,
   type TokenAnswer,
@@ -382,6 +383,39 @@ export class AuthService {
     const user = await users.findById(this.deps.db, principal.userId);
     if (!user) throw new AppError('unauthenticated', 'The user no longer exists');
     return this.meOf(user, principal.tenantId, principal.roles, principal.sessionId);
+  }
+
+  /** The tenants the user belongs to; a cross-tenant read by nature. */
+  async listTenants(principal: Principal): Promise<Membership[]> {
+    const tenants = await withSystem(this.deps.db, (tx) => memberships.tenantsOfUser(tx, principal.userId));
+    return tenants.map((tenant) => ({ ...tenant, current: tenant.id === principal.tenantId }));
+  }
+
+  /**
+   * Moves the user to another of their tenants: a new session there (with its login event), and the
+   * current one ends at once, as a logout would. A tenant the user is not in answers 404, as an
+   * unknown one does.
+   */
+  async switchTenant(principal: Principal, tenantId: string, client: ClientInfo): Promise<TokenAnswer> {
+    const user = await users.findById(this.deps.db, principal.userId);
+    if (!user) throw new AppError('unauthenticated', 'The user no longer exists');
+    const started = await this.inTransaction(tenantId, async (tx) => {
+      const membership = await memberships.find(tx, tenantId, user.id);
+      if (!membership) return null;
+      const session = await this.startSession(tx, tenantId, user.id, client);
+      addEvents(tx, [
+        {
+          type: 'auth.user.login',
+          tenantId,
+          actor: userActor(user.id),
+          data: { user_id: user.id, session_id: session.sessionId },
+        },
+      ]);
+      return { ...session, roles: membership.roles };
+    });
+    if (!started) throw notFound('tenant');
+    await this.revokeSessions(principal.tenantId, { id: principal.sessionId }, 'switched_tenant');
+    return this.tokenAnswer(user, tenantId, started.roles, started.sessionId, started.refreshToken);
   }
 
   async listSessions(

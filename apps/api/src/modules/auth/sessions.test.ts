@@ -2,7 +2,7 @@ import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app';
 import { createTestApp, type TestApp } from '../../../test/support/app';
-import { bearer, login, registerTenant } from '../../../test/support/auth';
+import { addMember, bearer, login, registerTenant } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
 import { createModules } from '..';
 import type { AuthModule } from './index';
@@ -79,6 +79,57 @@ describe.runIf(postgresUp)('auth: refresh, logout, sessions, keys', () => {
     expect((await refresh(t, admin.refreshToken)).statusCode).toBe(401);
     // Other sessions of the user are untouched.
     expect((await me(t, other.accessToken)).statusCode).toBe(200);
+  });
+
+  it('lists the tenants of a user in several, and switches to another: the old session ends at once', async () => {
+    const adminA = await registerTenant(t);
+    const adminB = await registerTenant(t);
+    await addMember(t, adminB, ['staff'], { email: adminA.user.email, password: adminA.password });
+    const signedIn = await login(t, adminA.user.email);
+
+    const tenants = await t.app.inject({ url: '/auth/tenants', headers: signedIn.auth });
+    expect(tenants.statusCode).toBe(200);
+    expect(tenants.json().data).toEqual([
+      { id: adminA.tenant.id, name: adminA.tenant.name, roles: adminA.user.roles, current: true },
+      { id: adminB.tenant.id, name: adminB.tenant.name, roles: ['staff'], current: false },
+    ]);
+
+    const switched = await t.app.inject({
+      method: 'POST',
+      url: '/auth/switch-tenant',
+      headers: signedIn.auth,
+      payload: { tenant_id: adminB.tenant.id },
+    });
+    expect(switched.statusCode).toBe(200);
+    const answer = switched.json();
+    expect(answer.user).toMatchObject({ id: adminA.user.id, tenant_id: adminB.tenant.id, roles: ['staff'] });
+    expect(answer.user.permissions).not.toContain('manage:users');
+    expect((await me(t, signedIn.accessToken)).statusCode).toBe(401);
+    expect((await refresh(t, signedIn.refreshToken)).statusCode).toBe(401);
+    const inB = await t.app.inject({ url: '/auth/tenants', headers: bearer(answer.access_token) });
+    expect(inB.json().data.map((m: { current: boolean }) => m.current)).toEqual([false, true]);
+    expect((await refresh(t, answer.refresh_token)).json().user.tenant_id).toBe(adminB.tenant.id);
+
+    // A tenant the user is not in is as unknown as one that does not exist; the session goes on.
+    const outsider = await registerTenant(t);
+    for (const tenant_id of [outsider.tenant.id, '00000000-0000-7000-8000-000000000000']) {
+      const refused = await t.app.inject({
+        method: 'POST',
+        url: '/auth/switch-tenant',
+        headers: adminA.auth,
+        payload: { tenant_id },
+      });
+      expect(refused.statusCode).toBe(404);
+      expect(refused.json().code).toBe('not_found');
+    }
+    expect((await me(t, adminA.accessToken)).statusCode).toBe(200);
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url: '/auth/switch-tenant',
+      headers: adminA.auth,
+      payload: { tenant_id: 'shop-b' },
+    });
+    expect(malformed.statusCode).toBe(400);
   });
 
   it("lists the caller's live sessions and revokes one", async () => {
