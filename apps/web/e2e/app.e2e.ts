@@ -244,6 +244,58 @@ describe('the merchant web app', () => {
     await staffContext.close();
   });
 
+  it('switches between the businesses of a user who belongs to two', async () => {
+    // Another business invites Ada as a manager; she joins it with her own account.
+    const post = async (path: string, body: unknown, token?: string) => {
+      const response = await fetch(platform.url + path, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(201);
+      return (await response.json()) as { access_token: string };
+    };
+    const bakery = await post('/auth/register', {
+      email: 'bea@example.test',
+      password: 'bakery owner passphrase',
+      name: 'Bea Baker',
+      tenant_name: 'Bea Bakery',
+    });
+    await post(
+      '/tenants/current/invitations',
+      { email: admin.email, roles: ['manager'] },
+      bakery.access_token,
+    );
+    const invitation = new URL(await mail.link(admin.email, '/accept-invitation')).searchParams.get('token');
+    await post('/auth/register', {
+      email: admin.email,
+      password: admin.password,
+      name: admin.name,
+      invitation_token: invitation,
+    });
+
+    await page.reload();
+    const switcher = page.getByLabel('Business', { exact: true });
+    await switcher.waitFor();
+    expect(await switcher.locator('option').allTextContents()).toEqual(['Corner Shop', 'Bea Bakery']);
+    await switcher.selectOption({ label: 'Bea Bakery' });
+    await heading(page, 'Dashboard');
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    // A manager there: no user administration; and none of the corner shop's orders.
+    expect(await nav.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    await nav.getByRole('link', { name: 'Orders' }).click();
+    await page.getByText('No orders yet.').waitFor();
+
+    await switcher.selectOption({ label: 'Corner Shop' });
+    await heading(page, 'Dashboard');
+    await nav.getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('link', { name: '#1' }).waitFor();
+    await nav.getByRole('link', { name: 'Users' }).waitFor();
+  });
+
   it('resets a forgotten password from the mailed link', async () => {
     const other = await browser.newContext({ viewport: DESKTOP });
     const tab = await other.newPage();

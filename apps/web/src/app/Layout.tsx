@@ -4,7 +4,7 @@ import { Suspense, useEffect, useRef, useState } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Loading } from '../components/ui';
 import { api } from '../lib/api';
-import { logout, nameBusiness, reloadMe, useCan, useUser } from '../lib/auth';
+import { logout, myBusinesses, reloadMe, switchBusiness, useCan, useUser } from '../lib/auth';
 import { setTimeZone } from '../lib/format';
 import { focusTitleOnNextPage } from './focus';
 import { Notifications, useLiveUpdates } from './live';
@@ -36,12 +36,11 @@ export function Layout() {
   const menuButton = useRef<HTMLButtonElement>(null);
   const live = useLiveUpdates(queryClient);
 
-  const tenant = useQuery({
+  useQuery({
     queryKey: ['tenant'],
     queryFn: async () => {
       const found = await api<Web.Tenant>('/tenants/current');
       setTimeZone(found.time_zone);
-      nameBusiness(user.email, found);
       return found;
     },
     // Only administrators (manage:users) may read the tenant; others get its time zone from the
@@ -50,6 +49,30 @@ export function Layout() {
     retry: false,
     staleTime: 5 * 60_000,
   });
+
+  // Every user may list their own businesses; with more than one, the header switches between them.
+  const businesses = useQuery({
+    queryKey: ['businesses', user.session_id],
+    queryFn: () => myBusinesses(user.email),
+    staleTime: 5 * 60_000,
+  });
+  const currentBusiness = businesses.data?.find((business) => business.current);
+  const [switchError, setSwitchError] = useState<string | null>(null);
+  const [switching, setSwitching] = useState(false);
+  const switchTo = async (tenantId: string) => {
+    setSwitching(true);
+    setSwitchError(null);
+    try {
+      await switchBusiness(tenantId);
+      // Nothing of the other business may stay on screen or in the cache.
+      queryClient.clear();
+      void navigate('/', { replace: true });
+    } catch {
+      setSwitchError('Could not switch business; try again.');
+    } finally {
+      setSwitching(false);
+    }
+  };
 
   // Moving focus on navigation: the page changed under the user.
   useEffect(() => focusTitleOnNextPage, [pathname]);
@@ -97,7 +120,33 @@ export function Layout() {
           <span aria-hidden="true">{menuOpen ? '×' : '☰'}</span>
         </button>
         <span className="brand">Tessera</span>
-        <span className="tenant-name">{tenant.data?.name}</span>
+        {businesses.data && businesses.data.length > 1 ? (
+          <span className="tenant-name tenant-switch">
+            <label className="visually-hidden" htmlFor="business-switch">
+              Business
+            </label>
+            <select
+              id="business-switch"
+              className="business-switch"
+              value={user.tenant_id}
+              disabled={switching}
+              onChange={(event) => void switchTo(event.target.value)}
+            >
+              {businesses.data.map((business) => (
+                <option key={business.id} value={business.id}>
+                  {business.name}
+                </option>
+              ))}
+            </select>
+            {switchError && (
+              <span role="alert" className="field-error">
+                {switchError}
+              </span>
+            )}
+          </span>
+        ) : (
+          <span className="tenant-name">{currentBusiness?.name}</span>
+        )}
         <span className={`live-status live-${live.status}`} role="status" aria-live="polite">
           <span className="visually-hidden">Live updates: </span>
           {live.status === 'live' ? 'Live' : live.status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}

@@ -42,8 +42,8 @@ function readBusinesses(): Record<string, KnownBusiness[]> {
 
 /**
  * The businesses an e-mail address has signed in to on this device. The API signs a user with
- * several memberships in to the first unless `tenant_id` says otherwise, and has no route listing
- * them before sign-in, so the sign-in page offers the ones this device has seen.
+ * several memberships in to the first unless `tenant_id` says otherwise, and lists them only to a
+ * signed-in user (`GET /auth/tenants`), so the sign-in page offers the ones this device has seen.
  */
 export function knownBusinesses(email: string): KnownBusiness[] {
   return readBusinesses()[email.trim().toLowerCase()] ?? [];
@@ -66,18 +66,37 @@ function rememberBusiness(answer: Web.TokenAnswer): void {
   }
 }
 
-/** Names a remembered business once its name is known (administrators read it from the tenant). */
-export function nameBusiness(email: string, tenant: KnownBusiness): void {
+/**
+ * Remembers every business of the signed-in user by name (from `GET /auth/tenants`), the current
+ * one first, so the sign-in page can offer them all next time.
+ */
+export function rememberBusinesses(email: string, memberships: Web.Membership[]): void {
   const all = readBusinesses();
-  const list = all[email.toLowerCase()];
-  const entry = list?.find((business) => business.id === tenant.id);
-  if (!entry || entry.name === tenant.name) return;
-  entry.name = tenant.name;
+  const ordered = [...memberships].sort((a, b) => Number(b.current) - Number(a.current));
+  all[email.toLowerCase()] = ordered.map(({ id, name }) => ({ id, name }));
   try {
     localStorage.setItem(BUSINESSES_KEY, JSON.stringify(all));
   } catch {
     // storage disabled: nothing to remember
   }
+}
+
+/** The businesses the signed-in user belongs to, the current one marked. */
+export async function myBusinesses(email: string): Promise<Web.Membership[]> {
+  const { data } = await api<{ data: Web.Membership[] }>('/auth/tenants');
+  rememberBusinesses(email, data);
+  return data;
+}
+
+/** Acts in another business of the user: a new session there, and this one ends. */
+export async function switchBusiness(tenantId: string): Promise<Web.TokenAnswer> {
+  const answer = await api<Web.TokenAnswer>('/auth/switch-tenant', {
+    method: 'POST',
+    body: { tenant_id: tenantId },
+  });
+  rememberBusiness(answer);
+  session.adopt(answer);
+  return answer;
 }
 
 export async function login(input: LoginInput): Promise<Web.TokenAnswer> {
