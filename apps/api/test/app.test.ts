@@ -97,6 +97,21 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     expect(response.json().code).toBe('not_found');
   });
 
+  it('sends the security headers on answers and refusals alike', async () => {
+    for (const response of [
+      await app.inject('/health/live'),
+      await app.inject('/commerce/nothing-here'),
+      await app.inject('/auth/me'),
+    ]) {
+      expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(response.headers['content-security-policy']).toContain("connect-src 'self' ws: wss:");
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['strict-transport-security']).toMatch(/^max-age=\d+/);
+      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+
   it('guards every route that is not public', async () => {
     const missing = await app.inject('/api/test/private');
     expect(missing.statusCode).toBe(401);
