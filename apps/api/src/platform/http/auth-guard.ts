@@ -1,5 +1,5 @@
 import type { Permission } from '@tessera/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors';
 import { isApiPath } from './paths';
 
@@ -56,16 +56,16 @@ export function registerAuthGuard(
   app: FastifyInstance,
   verifier: AccessTokenVerifier,
   /** Called before a request is refused for its token; may throw instead (a limit). */
-  onRefusing: (request: FastifyRequest) => Promise<void> = async () => undefined,
+  onRefusing: (request: FastifyRequest, reply: FastifyReply) => Promise<void> = async () => undefined,
 ): void {
   app.decorateRequest('principalOrNull', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config as RouteAccess | undefined;
     const url = request.routeOptions.url;
     if (!url || !isApiPath(url) || access?.public) return;
     const token = bearerToken(request);
     if (!token) {
-      await onRefusing(request);
+      await onRefusing(request, reply);
       throw new AppError('unauthenticated', 'A bearer access token is required', {
         headers: { 'www-authenticate': 'Bearer' },
       });
@@ -74,7 +74,7 @@ export function registerAuthGuard(
     try {
       principal = await verifier.verify(token);
     } catch (error) {
-      if (error instanceof AppError && error.code === 'unauthenticated') await onRefusing(request);
+      if (error instanceof AppError && error.code === 'unauthenticated') await onRefusing(request, reply);
       throw error;
     }
     request.principalOrNull = principal;

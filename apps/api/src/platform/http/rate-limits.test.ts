@@ -113,11 +113,18 @@ describe.runIf(await serviceAvailable('postgres'))('requests refused for their t
   it("count against their IP's limit: guessing tokens ends in 429, while a valid token still passes", async () => {
     const admin = await registerTenant(testApp);
     const statuses: number[] = [];
+    const remaining: (string | undefined)[] = [];
     for (let i = 0; i < 8; i++) {
       const headers = i % 2 === 0 ? { authorization: `Bearer guess-${i}` } : {};
-      statuses.push((await testApp.app.inject({ url: '/commerce/orders', headers })).statusCode);
+      const answer = await testApp.app.inject({ url: '/commerce/orders', headers });
+      statuses.push(answer.statusCode);
+      remaining.push(answer.headers['ratelimit-remaining'] as string | undefined);
     }
     const firstLimited = statuses.indexOf(429);
+    // A 401 under the limit tells how much of it is left, as any limited answer does.
+    expect(remaining.slice(0, firstLimited).map(Number)).toEqual(
+      Array.from({ length: firstLimited }, (_, i) => firstLimited - 1 - i),
+    );
     expect(firstLimited).toBeGreaterThan(0);
     expect(statuses.slice(0, firstLimited).every((status) => status === 401)).toBe(true);
     expect(statuses.slice(firstLimited).every((status) => status === 429)).toBe(true);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import type { Platform } from '../platform';
@@ -84,13 +84,14 @@ function enforce(results: LimitResult[]): Record<string, string> {
 export function limitRefusedRequests(
   platform: Platform,
   limiter: RateLimiter,
-): (request: FastifyRequest) => Promise<void> {
-  return async (request) => {
-    enforce([
+): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request, reply) => {
+    const headers = enforce([
       await limiter.consume(`ip:${request.ip}`, {
         limit: platform.config.RATE_LIMIT_IP_PER_MINUTE,
         windowMs: MINUTE,
       }),
     ]);
+    void reply.headers(headers);
   };
 }
