@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { horizontalOverflow, launchBrowser, screenshot } from './support/browser';
+import { FakeStripe } from '../../api/test/gateways/stripe-server';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
 
@@ -19,6 +20,7 @@ const staff = { name: 'Sam Staff', email: 'sam@example.test', password: 'staff m
 describe('the merchant web app', () => {
   let platform: RunningPlatform;
   let mail: MailCatcher;
+  let stripe: FakeStripe;
   let browser: Browser;
   let desk: BrowserContext;
   let page: Page;
@@ -26,7 +28,13 @@ describe('the merchant web app', () => {
 
   beforeAll(async () => {
     mail = await startMailCatcher();
-    platform = await startPlatform({ SMTP_URL: mail.url, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL_S) });
+    // Stripe's API is a local server speaking its wire format; each business enters its own keys.
+    stripe = new FakeStripe('sk_test_corner_shop');
+    platform = await startPlatform({
+      SMTP_URL: mail.url,
+      ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL_S),
+      STRIPE_API_BASE: await stripe.start(),
+    });
     browser = await launchBrowser();
     desk = await browser.newContext({ viewport: DESKTOP });
     page = await desk.newPage();
@@ -36,6 +44,7 @@ describe('the merchant web app', () => {
     await browser?.close();
     await platform?.stop();
     await mail?.stop();
+    await stripe?.close();
   });
 
   const heading = (target: Page, name: string | RegExp) =>
@@ -484,5 +493,60 @@ describe('the merchant web app', () => {
     await tab.goForward();
     await heading(tab, 'Orders');
     await phone.close();
+  });
+  it('takes a card through Stripe: authorize, capture part, request a refund, approve it', async () => {
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Settings' }).click();
+    const stripeForm = page.getByRole('form', { name: 'Stripe' });
+    await stripeForm.getByLabel('Secret key').fill(stripe.secretKey);
+    await stripeForm.getByLabel('Webhook signing secret').fill(stripe.webhookSecret);
+    await stripeForm.getByRole('button', { name: 'Save Stripe' }).click();
+    await stripeForm.getByText(/^Saved /).waitFor();
+
+    await nav.getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('link', { name: 'New order' }).click();
+    await page.getByRole('button', { name: 'Add Espresso beans 1 kg' }).click();
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await heading(page, /^Order #\d+$/);
+    await page.getByRole('button', { name: 'Take payment' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Take payment for order/ });
+    await dialog.getByLabel('Card', { exact: true }).check();
+    await dialog.getByLabel('Card token from the gateway (optional)').fill('pm_card_visa');
+    await dialog.getByLabel('Authorize only (capture later)').check();
+    await dialog.getByRole('button', { name: 'Authorize card' }).click();
+    await dialog.getByText('Payment authorized').waitFor();
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    expect([...stripe.intents.values()].map((intent) => [intent.amount, intent.capture_method])).toEqual([
+      [2450, 'manual'],
+    ]);
+
+    // Capture part of it: the rest of the authorization is released.
+    await page.getByRole('link', { name: 'Stripe payment' }).click();
+    await heading(page, /payment/i);
+    await page.getByLabel('Capture amount (USD)').fill('20.00');
+    await page.getByRole('button', { name: 'Capture' }).click();
+    const captured = page.locator('dt', { hasText: 'Captured' }).locator('xpath=following-sibling::dd[1]');
+    await captured.getByText('$20.00').waitFor();
+    expect([...stripe.intents.values()][0]).toMatchObject({ status: 'succeeded', amount_received: 2000 });
+
+    // A refund is requested here and processed by someone allowed to approve it.
+    await page.getByRole('button', { name: 'Request refund' }).click();
+    const request = page.getByRole('dialog', { name: 'Request a refund' });
+    expect(await request.getByLabel('Amount (USD)').inputValue()).toBe('20.00');
+    await request.getByLabel('Amount (USD)').fill('7.50');
+    await request.getByLabel('Reason (optional)').fill('Bag arrived torn');
+    await request.getByRole('button', { name: 'Request refund' }).click();
+    await request.waitFor({ state: 'hidden' });
+    const paymentUrl = page.url();
+    await nav.getByRole('link', { name: 'Refund approvals' }).click();
+    await heading(page, 'Refund approvals');
+    await page.getByRole('button', { name: 'Approve and process refund of 750 USD' }).click();
+    await page.getByText('No refund awaits approval.').waitFor();
+    expect([...stripe.refunds.values()].map((refund) => refund.amount)).toEqual([750]);
+
+    await page.goto(paymentUrl);
+    const refunded = page.locator('dt', { hasText: 'Refunded' }).locator('xpath=following-sibling::dd[1]');
+    await refunded.getByText('$7.50').waitFor();
+    await screenshot(page, 'desktop-card-payment');
   });
 });

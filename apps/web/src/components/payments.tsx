@@ -361,7 +361,7 @@ export function RequestRefund({ payment }: { payment: Web.Payment }) {
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const refundable = payment.amount_captured - payment.amount_refunded;
-  const [amount, setAmount] = useState(minorToInput(refundable, payment.currency));
+  const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
   const fields = useFieldErrors();
   const idempotency = useIdempotencyKey();
@@ -396,7 +396,14 @@ export function RequestRefund({ payment }: { payment: Web.Payment }) {
   };
   return (
     <>
-      <Button variant="secondary" onClick={() => setOpen(true)}>
+      <Button
+        variant="secondary"
+        onClick={() => {
+          // What is refundable now: the payment may have been captured since this first rendered.
+          setAmount(minorToInput(refundable, payment.currency));
+          setOpen(true);
+        }}
+      >
         Request refund
       </Button>
       <Dialog title="Request a refund" open={open} onClose={() => setOpen(false)}>
