@@ -112,8 +112,10 @@ describe('the merchant web app', () => {
       await heading(page, 'Products');
       await page.getByRole('link', { name: product.name }).waitFor();
     }
-    // A taken SKU: the API's 409 sku_taken lands on the SKU field.
+    // A taken SKU: the API's 409 sku_taken lands on the SKU field. (The form must be there before
+    // filling: the list's "Search by name or SKU" field also answers to the labels Name and SKU.)
     await page.getByRole('link', { name: 'New product' }).click();
+    await heading(page, 'New product');
     await page.getByLabel('Name').fill('Duplicate');
     await page.getByLabel('SKU').fill('MUG-01');
     await page.getByLabel('Price').fill('1');

@@ -264,18 +264,7 @@ export class AuthService {
     if (!membership) throw invalidCredentials();
     await this.deps.limiter.reset(emailKey);
     const tenantId = membership.tenant_id;
-    const started = await this.inTransaction(tenantId, async (tx) => {
-      const session = await this.startSession(tx, tenantId, user.id, client);
-      addEvents(tx, [
-        {
-          type: 'auth.user.login',
-          tenantId,
-          actor: userActor(user.id),
-          data: { user_id: user.id, session_id: session.sessionId },
-        },
-      ]);
-      return session;
-    });
+    const started = await this.inTransaction(tenantId, (tx) => this.signIn(tx, tenantId, user.id, client));
     return this.tokenAnswer(user, tenantId, membership.roles, started.sessionId, started.refreshToken);
   }
 
@@ -402,16 +391,7 @@ export class AuthService {
     const started = await this.inTransaction(tenantId, async (tx) => {
       const membership = await memberships.find(tx, tenantId, user.id);
       if (!membership) return null;
-      const session = await this.startSession(tx, tenantId, user.id, client);
-      addEvents(tx, [
-        {
-          type: 'auth.user.login',
-          tenantId,
-          actor: userActor(user.id),
-          data: { user_id: user.id, session_id: session.sessionId },
-        },
-      ]);
-      return { ...session, roles: membership.roles };
+      return { ...(await this.signIn(tx, tenantId, user.id, client)), roles: membership.roles };
     });
     if (!started) throw notFound('tenant');
     await this.revokeSessions(principal.tenantId, { id: principal.sessionId }, 'switched_tenant');
@@ -702,6 +682,20 @@ export class AuthService {
       user_id: userId,
       expires_at: new Date(Date.now() + VERIFY_TOKEN_TTL_SECONDS * 1000),
     });
+  }
+
+  /** A session started by signing in (a login or a switch of tenant), with its login event. */
+  private async signIn(tx: Tx, tenantId: string, userId: string, client: ClientInfo) {
+    const session = await this.startSession(tx, tenantId, userId, client);
+    addEvents(tx, [
+      {
+        type: 'auth.user.login',
+        tenantId,
+        actor: userActor(userId),
+        data: { user_id: userId, session_id: session.sessionId },
+      },
+    ]);
+    return session;
   }
 
   private async startSession(
