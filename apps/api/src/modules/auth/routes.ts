@@ -118,7 +118,8 @@ export function authRoutes(service: AuthService): FastifyPluginAsyncTypebox {
           response: { 200: TokenAnswerSchema, ...problems(400, 401, 404) },
         },
       },
-      async (request) => service.switchTenant(principalOf(request), request.body.tenant_id, clientOf(request)),
+      async (request) =>
+        service.switchTenant(principalOf(request), request.body.tenant_id, clientOf(request)),
     );
 
     app.post(

@@ -1,4 +1,11 @@
-import { MembershipSchema, MeSchema, SessionSchema, TenantSummarySchema, TokenAnswerSchema, ROLES } from '@tessera/contracts';
+import {
+  MembershipSchema,
+  MeSchema,
+  SessionSchema,
+  TenantSummarySchema,
+  TokenAnswerSchema,
+  ROLES,
+} from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
 import { Page } from '../../platform/http/schemas';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords';
