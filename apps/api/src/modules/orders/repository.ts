@@ -148,7 +148,9 @@ export const ordersRepository = {
 
   async find(tx: Executor, id: string, options: { forUpdate?: boolean } = {}): Promise<OrderRow | undefined> {
     let query = tx.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', id);
-    if (options.forUpdate) query = query.forUpdate();
+    // FOR NO KEY UPDATE: writers of the order queue behind each other, while rows that only reference
+    // it (a payment, its record here) insert past the lock; FOR UPDATE would hold their key checks too.
+    if (options.forUpdate) query = query.forNoKeyUpdate();
     return (await query.executeTakeFirst()) as OrderRow | undefined;
   },
 

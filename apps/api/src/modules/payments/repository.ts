@@ -166,7 +166,11 @@ export type PaymentPatch = Partial<
 const rawJson = (value: unknown): string =>
   JSON.stringify(value ?? null, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item));
 
-/** The SQL of the payments module, and nothing else. */
+/**
+ * The SQL of the payments module, and nothing else. A row read "for update" is locked FOR NO KEY
+ * UPDATE: writers of one payment or refund still queue behind each other, but inserting a row that
+ * references it (a transaction, a refund) only takes KEY SHARE, which that lock lets through.
+ */
 export const paymentsRepository = {
   async settings(db: Executor, gateway: ConfigurableGateway) {
     return db
@@ -275,7 +279,7 @@ export const paymentsRepository = {
 
   async payment(db: Executor, id: string, options: { forUpdate?: boolean } = {}) {
     let query = db.selectFrom('payments').selectAll().where('id', '=', id);
-    if (options.forUpdate) query = query.forUpdate();
+    if (options.forUpdate) query = query.forNoKeyUpdate();
     return query.executeTakeFirst();
   },
 
@@ -290,7 +294,7 @@ export const paymentsRepository = {
       .selectAll()
       .where('gateway', 'in', gateways)
       .where('gateway_reference', '=', reference);
-    if (options.forUpdate) query = query.forUpdate();
+    if (options.forUpdate) query = query.forNoKeyUpdate();
     return query.executeTakeFirst();
   },
 
@@ -441,13 +445,13 @@ export const paymentsRepository = {
 
   async refund(db: Executor, id: string, options: { forUpdate?: boolean } = {}) {
     let query = db.selectFrom('refunds').selectAll().where('id', '=', id);
-    if (options.forUpdate) query = query.forUpdate();
+    if (options.forUpdate) query = query.forNoKeyUpdate();
     return query.executeTakeFirst();
   },
 
   async refundByReference(db: Executor, reference: string, options: { forUpdate?: boolean } = {}) {
     let query = db.selectFrom('refunds').selectAll().where('gateway_reference', '=', reference);
-    if (options.forUpdate) query = query.forUpdate();
+    if (options.forUpdate) query = query.forNoKeyUpdate();
     return query.executeTakeFirst();
   },
 
