@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { PERMISSIONS } from './permissions';
 import { UUID_PATTERN } from './uuid';
 
 /** Auth and tenant-administration answers (api-contract.md, "Auth"), shared by the API and the web app. */
@@ -13,7 +14,7 @@ export const MeSchema = Type.Object({
   email_verified: Type.Boolean(),
   tenant_id: Id,
   roles: Roles,
-  permissions: Type.Array(Type.String()),
+  permissions: Type.Array(Type.Union(PERMISSIONS.map((permission) => Type.Literal(permission)))),
   session_id: Id,
   created_at: Time,
 });
@@ -29,6 +30,7 @@ export const TokenAnswerSchema = Type.Object({
 export type TokenAnswer = Static<typeof TokenAnswerSchema>;
 
 export const TenantSummarySchema = Type.Object({ id: Id, name: Type.String() });
+export type TenantSummary = Static<typeof TenantSummarySchema>;
 
 /** A tenant the signed-in user belongs to, with the user's roles there (GET /auth/tenants). */
 export const MembershipSchema = Type.Object({
@@ -38,7 +40,6 @@ export const MembershipSchema = Type.Object({
   current: Type.Boolean({ description: 'whether the calling token acts in this tenant' }),
 });
 export type Membership = Static<typeof MembershipSchema>;
-export type TenantSummary = Static<typeof TenantSummarySchema>;
 
 /** The answer of POST /auth/register: a token answer plus the tenant. */
 export type RegisterAnswer = TokenAnswer & { tenant: TenantSummary };

@@ -3,7 +3,16 @@
  * `Web` namespace (`import type { Web } from '@tessera/contracts'`) so these names never clash with
  * the DTO types the API modules declare.
  */
-import type { Membership } from './auth';
+import type {
+  Invitation,
+  Me,
+  Membership,
+  SessionInfo,
+  Tenant,
+  TenantSummary,
+  TenantUser,
+  TokenAnswer as AuthTokenAnswer,
+} from './auth';
 import type { FieldError } from './problem';
 import type {
   Gateway,
@@ -20,9 +29,20 @@ import type {
   PaymentTransactionDto,
   RefundDto,
 } from './payments';
-import type { Permission } from './permissions';
 
-export type { FieldError, Membership, Gateway, OrderPaymentStatus, OrderStatus, PaymentStatus, RefundStatus };
+export type {
+  FieldError,
+  Invitation,
+  Me,
+  Membership,
+  Tenant,
+  TenantUser,
+  Gateway,
+  OrderPaymentStatus,
+  OrderStatus,
+  PaymentStatus,
+  RefundStatus,
+};
 
 /** Payments as the payments API answers them; the detail carries its gateway transactions. */
 export type Payment = PaymentDto & Partial<Pick<PaymentDetailDto, 'transactions'>>;
@@ -35,61 +55,9 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  email_verified: boolean;
-  tenant_id: string;
-  roles: string[];
-  permissions: Permission[];
-  session_id: string;
-  created_at: string;
-}
-
-export interface TokenAnswer {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  user: Me;
-  tenant?: { id: string; name: string };
-}
-
-export interface Session {
-  id: string;
-  created_at: string;
-  last_used_at?: string | null;
-  expires_at?: string | null;
-  user_agent?: string | null;
-  ip?: string | null;
-  current?: boolean;
-}
-
-export interface Tenant {
-  id: string;
-  name: string;
-  time_zone: string;
-  currency?: string | null;
-  created_at: string;
-}
-
-export interface TenantUser {
-  id: string;
-  email: string;
-  name: string;
-  roles: string[];
-  email_verified: boolean;
-  joined_at: string;
-}
-
-export interface Invitation {
-  id: string;
-  email: string;
-  roles: string[];
-  expires_at?: string;
-  created_at?: string;
-}
+/** A token answer; registering also names the tenant it created or joined. */
+export type TokenAnswer = AuthTokenAnswer & { tenant?: TenantSummary };
+export type Session = SessionInfo;
 
 export interface Product {
   id: string;

@@ -10,7 +10,6 @@ import { formatMoney, label, setTimeZone, startOfToday } from '../lib/format';
 const SalesChart = lazy(() => import('../components/SalesChart'));
 
 export default function Dashboard() {
-  const tenant = useQuery<Web.Tenant>({ queryKey: ['tenant'], enabled: false });
   const dashboard = useQuery({
     queryKey: ['dashboard', 'today'],
     queryFn: async ({ signal }) => {
@@ -24,7 +23,7 @@ export default function Dashboard() {
     // Live events refresh it; this only covers a socket that cannot connect at all.
     refetchInterval: 60_000,
   });
-  const currency = dashboard.data?.currency ?? tenant.data?.currency ?? 'USD';
+  const currency = dashboard.data?.currency ?? 'USD';
 
   return (
     <>
