@@ -425,6 +425,7 @@ describe('the merchant web app', () => {
       [`/payments/${ids.payment}`, 'Manual payment', 'desktop-payment-detail'],
       ['/payments', 'Payments', 'desktop-payments'],
       ['/refunds', 'Refund approvals', 'desktop-refunds'],
+      ['/reconciliation', 'Reconciliation', 'desktop-reconciliation'],
       ['/settings', 'Settings', 'desktop-settings'],
       ['/account', 'Account', 'desktop-account'],
       ['/no/such/page', 'Page not found', 'desktop-not-found'],
@@ -467,6 +468,7 @@ describe('the merchant web app', () => {
       ['/payments', 'Payments', 'payments'],
       [`/payments/${ids.payment}`, 'Manual payment', 'payment-detail'],
       ['/refunds', 'Refund approvals', 'refunds'],
+      ['/reconciliation', 'Reconciliation', 'reconciliation'],
       ['/users', 'Users', 'users'],
       ['/settings', 'Settings', 'settings'],
       ['/account', 'Account', 'account'],
@@ -496,7 +498,8 @@ describe('the merchant web app', () => {
     await heading(tab, 'Orders');
     await phone.close();
   });
-  it('takes a card through Stripe: authorize, capture part, request a refund, approve it', async () => {
+
+  it('takes a card through Stripe: authorize, capture part, request a refund, approve it, reconcile', async () => {
     const nav = page.getByRole('navigation', { name: 'Main' });
     await nav.getByRole('link', { name: 'Settings' }).click();
     const stripeForm = page.getByRole('form', { name: 'Stripe' });
@@ -550,5 +553,26 @@ describe('the merchant web app', () => {
     const refunded = page.locator('dt', { hasText: 'Refunded' }).locator('xpath=following-sibling::dd[1]');
     await refunded.getByText('$7.50').waitFor();
     await screenshot(page, 'desktop-card-payment');
+
+    // The day's Stripe records, compared with ours: the one card payment matches.
+    await nav.getByRole('link', { name: 'Reconciliation' }).click();
+    await heading(page, 'Reconciliation');
+    await page.getByLabel('Gateway', { exact: true }).selectOption('stripe');
+    await page.getByLabel('Period').selectOption({ label: 'Today' });
+    await page.getByRole('button', { name: 'Compare with the gateway' }).click();
+    const counts = page.getByRole('list', { name: 'Results' });
+    await counts.waitFor();
+    expect(await counts.getByRole('listitem').allTextContents()).toEqual([
+      '1 matched',
+      '0 missing here',
+      '0 missing at the gateway',
+      '0 amounts differ',
+      '0 statuses differ',
+    ]);
+    await page
+      .getByRole('table', { name: 'Earlier comparisons' })
+      .getByRole('link', { name: 'View payment' })
+      .waitFor();
+    await screenshot(page, 'desktop-reconciliation-run');
   });
 });

@@ -27,6 +27,9 @@ import type {
   PaymentDto,
   PaymentMethodDto,
   PaymentTransactionDto,
+  ReconciliationItemDto,
+  ReconciliationResult,
+  ReconciliationRunDto,
   RefundDto,
 } from './payments';
 
@@ -49,6 +52,9 @@ export type Payment = PaymentDto & Partial<Pick<PaymentDetailDto, 'transactions'
 export type PaymentTransaction = PaymentTransactionDto;
 export type PaymentMethod = PaymentMethodDto;
 export type Refund = RefundDto;
+export type { ReconciliationResult };
+export type ReconciliationItem = ReconciliationItemDto;
+export type ReconciliationRun = ReconciliationRunDto;
 
 export interface Page<T> {
   data: T[];

@@ -23,6 +23,7 @@ const OrderDetail = lazy(() => import('../pages/OrderDetail'));
 const Payments = lazy(() => import('../pages/Payments'));
 const PaymentDetail = lazy(() => import('../pages/PaymentDetail'));
 const Refunds = lazy(() => import('../pages/Refunds'));
+const Reconciliation = lazy(() => import('../pages/Reconciliation'));
 const Users = lazy(() => import('../pages/Users'));
 const Settings = lazy(() => import('../pages/Settings'));
 const Account = lazy(() => import('../pages/Account'));
@@ -152,6 +153,14 @@ export function App() {
             element={
               <Allow permission="read:payments">
                 <PaymentDetail />
+              </Allow>
+            }
+          />
+          <Route
+            path="reconciliation"
+            element={
+              <Allow permission="read:payments">
+                <Reconciliation />
               </Allow>
             }
           />

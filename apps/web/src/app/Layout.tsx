@@ -16,6 +16,7 @@ const NAV: { to: string; label: string; permission?: Permission; end?: boolean }
   { to: '/products', label: 'Products', permission: 'read:products' },
   { to: '/inventory', label: 'Inventory', permission: 'read:inventory' },
   { to: '/payments', label: 'Payments', permission: 'read:payments' },
+  { to: '/reconciliation', label: 'Reconciliation', permission: 'read:payments' },
   { to: '/refunds', label: 'Refund approvals', permission: 'write:refunds' },
   { to: '/users', label: 'Users', permission: 'manage:users' },
   { to: '/settings', label: 'Settings', permission: 'manage:tenant' },

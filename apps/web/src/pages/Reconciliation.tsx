@@ -1,0 +1,201 @@
+import type { Web } from '@tessera/contracts';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { LoadMore } from '../components/LoadMore';
+import {
+  Badge,
+  Button,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  FormError,
+  Loading,
+  Money,
+  PageHeader,
+  SelectField,
+} from '../components/ui';
+import { api } from '../lib/api';
+import { useCan } from '../lib/auth';
+import { formatDateTime, label, startOfToday } from '../lib/format';
+import { usePagedList } from '../lib/queries';
+
+const GATEWAYS: { value: Web.Gateway; label: string }[] = [
+  { value: 'stripe', label: 'Stripe' },
+  { value: 'square', label: 'Square' },
+  { value: 'square_terminal', label: 'Square Terminal' },
+  { value: 'paypal', label: 'PayPal' },
+];
+
+const RESULTS: { value: Web.ReconciliationResult; label: string }[] = [
+  { value: 'matched', label: 'Matched' },
+  { value: 'missing_local', label: 'Missing here' },
+  { value: 'missing_gateway', label: 'Missing at the gateway' },
+  { value: 'amount_mismatch', label: 'Amounts differ' },
+  { value: 'status_mismatch', label: 'Statuses differ' },
+];
+
+const DAY_MS = 86_400_000;
+
+/** The periods offered, in the business's time zone: days start at its midnight. */
+const PERIODS = {
+  today: { label: 'Today', range: (today: number) => [today, Date.now()] },
+  yesterday: { label: 'Yesterday', range: (today: number) => [today - DAY_MS, today] },
+  week: { label: 'The last 7 days', range: (today: number) => [today - 6 * DAY_MS, Date.now()] },
+  month: { label: 'The last 30 days', range: (today: number) => [today - 29 * DAY_MS, Date.now()] },
+} satisfies Record<string, { label: string; range: (today: number) => [number, number] }>;
+type Period = keyof typeof PERIODS;
+
+function resultLabel(result: Web.ReconciliationResult): string {
+  return RESULTS.find((entry) => entry.value === result)?.label ?? label(result);
+}
+
+function ItemsTable({ caption, rows }: { caption: string; rows: Web.ReconciliationItem[] }) {
+  const money = (amount: number | null, currency: string | null) =>
+    amount === null || currency === null ? '—' : <Money amount={amount} currency={currency} />;
+  return (
+    <DataTable
+      caption={caption}
+      rows={rows}
+      rowKey={(row) => row.id}
+      columns={[
+        { header: 'Result', cell: (row) => <Badge value={row.result} /> },
+        { header: 'Gateway', cell: (row) => label(row.gateway) },
+        {
+          header: 'Payment',
+          cell: (row) =>
+            row.payment_id ? (
+              <Link to={`/payments/${row.payment_id}`}>View payment</Link>
+            ) : (
+              'Not recorded here'
+            ),
+        },
+        { header: 'Gateway reference', cell: (row) => row.gateway_reference ?? '—' },
+        { header: 'Here', numeric: true, cell: (row) => money(row.local_amount, row.currency) },
+        { header: 'At the gateway', numeric: true, cell: (row) => money(row.gateway_amount, row.currency) },
+        {
+          header: 'Status here / at the gateway',
+          cell: (row) =>
+            `${row.local_status ? label(row.local_status) : '—'} / ${row.gateway_status ? label(row.gateway_status) : '—'}`,
+        },
+        { header: 'Compared', cell: (row) => formatDateTime(row.created_at) },
+      ]}
+    />
+  );
+}
+
+/** Compare a period's payments with the gateway's own records, and see earlier comparisons. */
+export default function Reconciliation() {
+  const can = useCan();
+  const queryClient = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  const shown = (params.get('result') ?? '') as Web.ReconciliationResult | '';
+  const [gateway, setGateway] = useState<Web.Gateway>('stripe');
+  const [period, setPeriod] = useState<Period>('today');
+  const run = useMutation({
+    mutationFn: () => {
+      const [from, to] = PERIODS[period].range(Date.parse(startOfToday()));
+      return api<Web.ReconciliationRun>('/commerce/payments/reconcile', {
+        method: 'POST',
+        body: { gateway, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+      });
+    },
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['reconciliation'] }),
+  });
+  const earlier = usePagedList<Web.ReconciliationItem>(
+    ['reconciliation', 'list'],
+    '/commerce/payments/reconciliation',
+    { result: shown || undefined },
+  );
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    run.mutate();
+  };
+
+  return (
+    <>
+      <PageHeader title="Reconciliation">
+        <p className="muted">Our payments beside the gateway&rsquo;s records of the same period.</p>
+      </PageHeader>
+      {can('write:payments') && (
+        <form className="card form" onSubmit={onSubmit} noValidate aria-label="Compare with a gateway">
+          <div className="filters">
+            <SelectField
+              label="Gateway"
+              value={gateway}
+              onChange={(event) => setGateway(event.target.value as Web.Gateway)}
+            >
+              {GATEWAYS.map((option) => (
+                <option key={option.value} value={option.value}>
+                  {option.label}
+                </option>
+              ))}
+            </SelectField>
+            <SelectField
+              label="Period"
+              value={period}
+              onChange={(event) => setPeriod(event.target.value as Period)}
+            >
+              {Object.entries(PERIODS).map(([value, option]) => (
+                <option key={value} value={value}>
+                  {option.label}
+                </option>
+              ))}
+            </SelectField>
+          </div>
+          <FormError error={run.error} />
+          <div className="actions">
+            <Button type="submit" busy={run.isPending}>
+              Compare with the gateway
+            </Button>
+          </div>
+        </form>
+      )}
+      {run.data && (
+        <section aria-labelledby="run-title">
+          <h2 id="run-title">
+            {label(run.data.gateway)}, {formatDateTime(run.data.from)} to {formatDateTime(run.data.to)}
+          </h2>
+          <ul className="reconciliation-counts" aria-label="Results">
+            {RESULTS.map((result) => (
+              <li key={result.value}>
+                <strong>{run.data.counts[result.value]}</strong> {result.label.toLowerCase()}
+              </li>
+            ))}
+          </ul>
+          {run.data.rows.length > 0 && <ItemsTable caption="This comparison" rows={run.data.rows} />}
+        </section>
+      )}
+      <section aria-labelledby="earlier-title">
+        <h2 id="earlier-title">Earlier comparisons</h2>
+        <div className="filters">
+          <SelectField
+            label="Show"
+            value={shown}
+            onChange={(event) => setParams(event.target.value ? { result: event.target.value } : {})}
+          >
+            <option value="">Every result</option>
+            {RESULTS.map((result) => (
+              <option key={result.value} value={result.value}>
+                {resultLabel(result.value)}
+              </option>
+            ))}
+          </SelectField>
+        </div>
+        {earlier.isPending ? (
+          <Loading />
+        ) : earlier.isError ? (
+          <ErrorState error={earlier.error} retry={() => void earlier.refetch()} />
+        ) : earlier.items.length === 0 ? (
+          <EmptyState title="No comparisons here yet." />
+        ) : (
+          <>
+            <ItemsTable caption="Earlier comparisons" rows={earlier.items} />
+            <LoadMore {...earlier} />
+          </>
+        )}
+      </section>
+    </>
+  );
+}
