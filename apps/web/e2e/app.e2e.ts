@@ -503,6 +503,7 @@ describe('the merchant web app', () => {
     const nav = page.getByRole('navigation', { name: 'Main' });
     await nav.getByRole('link', { name: 'Settings' }).click();
     const stripeForm = page.getByRole('form', { name: 'Stripe' });
+    await stripeForm.getByText(`${platform.url}/webhooks/stripe`, { exact: true }).waitFor();
     await stripeForm.getByLabel('Secret key').fill(stripe.secretKey);
     await stripeForm.getByLabel('Webhook signing secret').fill(stripe.webhookSecret);
     await stripeForm.getByRole('button', { name: 'Save Stripe' }).click();

@@ -102,6 +102,10 @@ function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsV
         <Badge value={statusOf(view)} />
         {view?.updated_at && <span className="muted">Saved {formatDateTime(view.updated_at)}</span>}
       </p>
+      <p className="hint">
+        Webhook endpoint to enter in your {spec.title} account:{' '}
+        <code className="break">{`${window.location.origin}/webhooks/${spec.gateway}`}</code>
+      </p>
       {spec.fields.map((field) => (
         <TextField
           key={field.name}
