@@ -1322,6 +1322,12 @@ CREATE INDEX orders_tenant_status ON public.orders USING btree (tenant_id, statu
 CREATE INDEX outbox_events_published_at ON public.outbox_events USING btree (published_at) WHERE (published_at IS NOT NULL);
 
 --
+-- Name: outbox_events_tenant_seq; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_events_tenant_seq ON public.outbox_events USING btree (tenant_id, seq);
+
+--
 -- Name: outbox_events_unpublished; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -38,6 +38,8 @@ export const ConfigSchema = Type.Object({
 
   OUTBOX_POLL_MS: Int(1000, 10, 60_000),
   OUTBOX_BATCH_SIZE: Int(500, 1, 10_000),
+  /** How long published events stay in the outbox: the window a resuming WebSocket can replay. */
+  OUTBOX_RETENTION_HOURS: Int(24, 1, 720),
   EVENT_MAX_ATTEMPTS: Int(5, 1, 100),
   EVENT_RETRY_BASE_MS: Int(1000, 1, 3_600_000),
 

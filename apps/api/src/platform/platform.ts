@@ -64,6 +64,7 @@ export async function createPlatform(
   const relay = new OutboxRelay(database, bus, logger, {
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollMs: config.OUTBOX_POLL_MS,
+    retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
   });
   const secrets = new SecretBox(loadMasterKey(config), loadRetiredKeys(config));
   return {
