@@ -13,6 +13,7 @@ import type { Modules } from './modules';
 import type { Config } from './platform/config';
 import { registerAuthGuard } from './platform/http/auth-guard';
 import { healthRoutes } from './platform/http/health';
+import { trackHandlers } from './platform/http/in-flight';
 import { isApiPath } from './platform/http/paths';
 import { registerProblemHandlers, type NotFoundFallback } from './platform/http/problem';
 import { limitRefusedRequests, registerRateLimits } from './platform/http/rate-limits';
@@ -55,6 +56,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  trackHandlers(app);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

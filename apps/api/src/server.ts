@@ -13,7 +13,8 @@ export interface RunningServer {
 
 /**
  * Starts what ROLE asks for: the HTTP API, the event worker, or both (the default). SIGTERM and
- * SIGINT stop accepting connections, let requests in flight finish, then close the pools.
+ * SIGINT stop accepting connections, let requests in flight finish (their handlers too, even when the
+ * client has gone), then close the pools.
  */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config);
@@ -35,6 +36,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     (stopping ??= (async () => {
       logger.info('shutting down');
       await app.close();
+      // Handlers whose clients hung up are still running: let them end before the pools close.
+      if (!(await app.handlersSettled(10_000))) logger.warn('stopping with request handlers still running');
       stopJobs();
       await platform.close();
       logger.info('stopped');
