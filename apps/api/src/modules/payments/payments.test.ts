@@ -123,6 +123,19 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   const status = async (id: string) =>
     (await inject(admin, 'GET', `/commerce/payments/${id}`)).json<Payment>().status;
 
+  /** Authorizes (capture later) `amount` EUR of an order on Stripe with a saved card. */
+  const authorizeOnStripe = async (orderId: string, methodId: string, amount = 5000) =>
+    (
+      await pay({
+        order_id: orderId,
+        amount,
+        currency: 'EUR',
+        gateway: 'stripe',
+        payment_method_id: methodId,
+        capture: false,
+      })
+    ).json<Payment>();
+
   it('takes cash with change due, and the order becomes paid through the event', async () => {
     const order = await placeOrder();
     const response = await pay({
@@ -176,16 +189,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     }>();
     expect(method).toMatchObject({ brand: 'visa', last4: '4242' });
     const order = await placeOrder();
-    const held = (
-      await pay({
-        order_id: order.id,
-        amount: 5000,
-        currency: 'EUR',
-        gateway: 'stripe',
-        payment_method_id: methodId,
-        capture: false,
-      })
-    ).json<Payment>();
+    const held = await authorizeOnStripe(order.id, methodId);
     expect(held).toMatchObject({ status: 'authorized', amount_authorized: 5000, amount_captured: 0 });
     expect(held.gateway_reference).toMatch(/^pi_/);
     const tooMuch = await inject(admin, 'POST', `/commerce/payments/${held.id}/capture`, { amount: 6000 });
@@ -210,16 +214,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   it('voids an authorization, once', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();
-    const held = (
-      await pay({
-        order_id: order.id,
-        amount: 2000,
-        currency: 'EUR',
-        gateway: 'stripe',
-        payment_method_id: methodId,
-        capture: false,
-      })
-    ).json<Payment>();
+    const held = await authorizeOnStripe(order.id, methodId, 2000);
     const voided = await inject(admin, 'POST', `/commerce/payments/${held.id}/void`);
     expect(voided.json<Payment>().status).toBe('voided');
     expect(stripe.intents.get(held.gateway_reference!)?.status).toBe('canceled');
@@ -230,17 +225,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
 
   it('voids what a cancelled order holds, after the cancel commits, and sweeps up what was left', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
-    const authorize = async (orderId: string) =>
-      (
-        await pay({
-          order_id: orderId,
-          amount: 5000,
-          currency: 'EUR',
-          gateway: 'stripe',
-          payment_method_id: methodId,
-          capture: false,
-        })
-      ).json<Payment>();
+    const authorize = (orderId: string) => authorizeOnStripe(orderId, methodId);
 
     const order = await placeOrder();
     const held = await authorize(order.id);
@@ -421,16 +406,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   it('applies a Stripe webhook once when it is delivered twice, and refuses a bad signature', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();
-    const held = (
-      await pay({
-        order_id: order.id,
-        amount: 5000,
-        currency: 'EUR',
-        gateway: 'stripe',
-        payment_method_id: methodId,
-        capture: false,
-      })
-    ).json<Payment>();
+    const held = await authorizeOnStripe(order.id, methodId);
     const intent = {
       ...stripe.intents.get(held.gateway_reference!)!,
       status: 'succeeded',

@@ -263,6 +263,26 @@ async function call<T>(work: () => Promise<T>): Promise<CallOutcome<T>> {
  * settles it. A call whose outcome is unknown leaves the payment `unknown` for the reconciler,
  * which resends the very same request under the same key.
  */
+/**
+ * The reconciler's loops: `work` on each item in turn, counting those it reports done; a failure is
+ * reported to `failed` and the loop goes on, since one payment must not hold back the others.
+ */
+async function countSucceeded<T>(
+  items: T[],
+  work: (item: T) => Promise<boolean>,
+  failed: (item: T, error: unknown) => void,
+): Promise<number> {
+  let done = 0;
+  for (const item of items) {
+    try {
+      if (await work(item)) done += 1;
+    } catch (error) {
+      failed(item, error);
+    }
+  }
+  return done;
+}
+
 export class PaymentsService {
   constructor(
     private readonly db: Kysely<DB>,
@@ -1153,15 +1173,11 @@ export class PaymentsService {
     const pending = await withSystem(this.db, (tx) =>
       repo.pendingAtGateway(tx, ['square_terminal', 'paypal'], new Date(Date.now() - olderThanMs), limit),
     );
-    let moved = 0;
-    for (const { id, tenant_id: tenantId } of pending) {
-      try {
-        if (await this.pollPayment(tenantId, id)) moved += 1;
-      } catch (error) {
-        this.logger.warn({ err: error, payment: id }, 'could not poll a pending payment');
-      }
-    }
-    return moved;
+    return countSucceeded(
+      pending,
+      ({ id, tenant_id: tenantId }) => this.pollPayment(tenantId, id),
+      ({ id }, error) => this.logger.warn({ err: error, payment: id }, 'could not poll a pending payment'),
+    );
   }
 
   private async pollPayment(tenantId: string, id: string): Promise<boolean> {
@@ -1192,15 +1208,12 @@ export class PaymentsService {
    */
   async settleUnknown(limit = 100): Promise<number> {
     const pending = await withSystem(this.db, (tx) => repo.unknownTransactions(tx, limit));
-    let settled = 0;
-    for (const { id, tenant_id: tenantId } of pending) {
-      try {
-        if (await this.retryTransaction(tenantId, id)) settled += 1;
-      } catch (error) {
-        this.logger.error({ err: error, transaction: id }, 'could not settle an unknown gateway call');
-      }
-    }
-    return settled;
+    return countSucceeded(
+      pending,
+      ({ id, tenant_id: tenantId }) => this.retryTransaction(tenantId, id),
+      ({ id }, error) =>
+        this.logger.error({ err: error, transaction: id }, 'could not settle an unknown gateway call'),
+    );
   }
 
   private async retryTransaction(tenantId: string, transactionId: string): Promise<boolean> {
@@ -1336,17 +1349,16 @@ export class PaymentsService {
     }
   }
 
-  private async voidAll(tenantId: string, paymentIds: string[]): Promise<number> {
-    let voided = 0;
-    for (const id of paymentIds) {
-      try {
+  private voidAll(tenantId: string, paymentIds: string[]): Promise<number> {
+    return countSucceeded(
+      paymentIds,
+      async (id) => {
         await this.void({ tenantId, userId: null }, id);
-        voided += 1;
-      } catch (error) {
-        this.logger.warn({ err: error, payment: id }, 'could not void a payment of a cancelled order');
-      }
-    }
-    return voided;
+        return true;
+      },
+      (id, error) =>
+        this.logger.warn({ err: error, payment: id }, 'could not void a payment of a cancelled order'),
+    );
   }
 
   // ---- reconciliation and summary -----------------------------------------------------------
