@@ -7,7 +7,8 @@ import { useFieldErrors, type FieldErrors } from '../lib/forms';
 import { useIdempotencyKey } from '../lib/idempotency';
 import { Button, Dialog, FormError, Money, SelectField, TextField } from './ui';
 
-const CARD_GATEWAYS: { value: Web.Gateway; label: string }[] = [
+/** The gateways that take cards, as the forms offer them (payments, reconciliation). */
+export const CARD_GATEWAYS: { value: Web.Gateway; label: string }[] = [
   { value: 'stripe', label: 'Stripe' },
   { value: 'square', label: 'Square' },
   { value: 'square_terminal', label: 'Square Terminal' },

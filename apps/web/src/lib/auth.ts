@@ -49,16 +49,9 @@ export function knownBusinesses(email: string): KnownBusiness[] {
   return readBusinesses()[email.trim().toLowerCase()] ?? [];
 }
 
-function rememberBusiness(answer: Web.TokenAnswer): void {
-  const email = answer.user.email.toLowerCase();
+function writeBusinesses(email: string, businesses: KnownBusiness[]): void {
   const all = readBusinesses();
-  const list = all[email] ?? [];
-  const known = list.find((business) => business.id === answer.user.tenant_id);
-  const name = answer.tenant?.name ?? known?.name ?? `Business ${answer.user.tenant_id.slice(0, 8)}`;
-  all[email] = [
-    { id: answer.user.tenant_id, name },
-    ...list.filter((business) => business.id !== answer.user.tenant_id),
-  ];
+  all[email.toLowerCase()] = businesses;
   try {
     localStorage.setItem(BUSINESSES_KEY, JSON.stringify(all));
   } catch {
@@ -66,25 +59,28 @@ function rememberBusiness(answer: Web.TokenAnswer): void {
   }
 }
 
-/**
- * Remembers every business of the signed-in user by name (from `GET /auth/tenants`), the current
- * one first, so the sign-in page can offer them all next time.
- */
-export function rememberBusinesses(email: string, memberships: Web.Membership[]): void {
-  const all = readBusinesses();
-  const ordered = [...memberships].sort((a, b) => Number(b.current) - Number(a.current));
-  all[email.toLowerCase()] = ordered.map(({ id, name }) => ({ id, name }));
-  try {
-    localStorage.setItem(BUSINESSES_KEY, JSON.stringify(all));
-  } catch {
-    // storage disabled: nothing to remember
-  }
+/** Takes a token answer as the session, remembering its business first in the address's list. */
+function adopt(answer: Web.TokenAnswer): Web.TokenAnswer {
+  const list = knownBusinesses(answer.user.email);
+  const known = list.find((business) => business.id === answer.user.tenant_id);
+  const name = answer.tenant?.name ?? known?.name ?? `Business ${answer.user.tenant_id.slice(0, 8)}`;
+  writeBusinesses(answer.user.email, [
+    { id: answer.user.tenant_id, name },
+    ...list.filter((business) => business.id !== answer.user.tenant_id),
+  ]);
+  session.adopt(answer);
+  return answer;
 }
 
 /** The businesses the signed-in user belongs to, the current one marked. */
 export async function myBusinesses(email: string): Promise<Web.Membership[]> {
   const { data } = await api<{ data: Web.Membership[] }>('/auth/tenants');
-  rememberBusinesses(email, data);
+  // All of them, the current one first, so the sign-in page can offer them next time.
+  const ordered = [...data].sort((a, b) => Number(b.current) - Number(a.current));
+  writeBusinesses(
+    email,
+    ordered.map(({ id, name }) => ({ id, name })),
+  );
   return data;
 }
 
@@ -94,16 +90,12 @@ export async function switchBusiness(tenantId: string): Promise<Web.TokenAnswer>
     method: 'POST',
     body: { tenant_id: tenantId },
   });
-  rememberBusiness(answer);
-  session.adopt(answer);
-  return answer;
+  return adopt(answer);
 }
 
 export async function login(input: LoginInput): Promise<Web.TokenAnswer> {
   const answer = await api<Web.TokenAnswer>('/auth/login', { method: 'POST', body: input, auth: false });
-  rememberBusiness(answer);
-  session.adopt(answer);
-  return answer;
+  return adopt(answer);
 }
 
 export type RegisterInput =
@@ -112,9 +104,7 @@ export type RegisterInput =
 
 export async function register(input: RegisterInput): Promise<Web.TokenAnswer> {
   const answer = await api<Web.TokenAnswer>('/auth/register', { method: 'POST', body: input, auth: false });
-  rememberBusiness(answer);
-  session.adopt(answer);
-  return answer;
+  return adopt(answer);
 }
 
 export async function logout(): Promise<void> {

@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
+import { CARD_GATEWAYS } from '../components/payments';
 import {
   Badge,
   Button,
@@ -19,13 +20,6 @@ import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
 import { formatDateTime, label, startOfToday } from '../lib/format';
 import { usePagedList } from '../lib/queries';
-
-const GATEWAYS: { value: Web.Gateway; label: string }[] = [
-  { value: 'stripe', label: 'Stripe' },
-  { value: 'square', label: 'Square' },
-  { value: 'square_terminal', label: 'Square Terminal' },
-  { value: 'paypal', label: 'PayPal' },
-];
 
 const RESULTS: { value: Web.ReconciliationResult; label: string }[] = [
   { value: 'matched', label: 'Matched' },
@@ -126,7 +120,7 @@ export default function Reconciliation() {
               value={gateway}
               onChange={(event) => setGateway(event.target.value as Web.Gateway)}
             >
-              {GATEWAYS.map((option) => (
+              {CARD_GATEWAYS.map((option) => (
                 <option key={option.value} value={option.value}>
                   {option.label}
                 </option>
