@@ -1376,6 +1376,12 @@ CREATE INDEX payments_created ON public.payments USING btree (tenant_id, created
 CREATE INDEX payments_gateway_reference ON public.payments USING btree (gateway, gateway_reference) WHERE (gateway_reference IS NOT NULL);
 
 --
+-- Name: payments_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_open ON public.payments USING btree (id) WHERE (status = ANY (ARRAY['pending'::text, 'authorized'::text]));
+
+--
 -- Name: payments_order; Type: INDEX; Schema: public; Owner: -
 --
 
