@@ -369,8 +369,7 @@ export class AuthService {
   }
 
   async me(principal: Principal): Promise<Me> {
-    const user = await users.findById(this.deps.db, principal.userId);
-    if (!user) throw new AppError('unauthenticated', 'The user no longer exists');
+    const user = await this.userOf(principal);
     return this.meOf(user, principal.tenantId, principal.roles, principal.sessionId);
   }
 
@@ -386,8 +385,7 @@ export class AuthService {
    * unknown one does.
    */
   async switchTenant(principal: Principal, tenantId: string, client: ClientInfo): Promise<TokenAnswer> {
-    const user = await users.findById(this.deps.db, principal.userId);
-    if (!user) throw new AppError('unauthenticated', 'The user no longer exists');
+    const user = await this.userOf(principal);
     const started = await this.inTransaction(tenantId, async (tx) => {
       const membership = await memberships.find(tx, tenantId, user.id);
       if (!membership) return null;
@@ -495,8 +493,7 @@ export class AuthService {
   }
 
   async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
-    const user = await users.findById(this.deps.db, principal.userId);
-    if (!user) throw new AppError('unauthenticated', 'The user no longer exists');
+    const user = await this.userOf(principal);
     const emailKey = `login:email:${user.email.toLowerCase()}`;
     const limit = await this.deps.limiter.peek(emailKey, this.loginLimit);
     if (!limit.allowed) throw rateLimited(limit, 'Too many wrong passwords; try again later');
@@ -682,6 +679,13 @@ export class AuthService {
       user_id: userId,
       expires_at: new Date(Date.now() + VERIFY_TOKEN_TTL_SECONDS * 1000),
     });
+  }
+
+  /** The principal's user; one deleted since the token was issued is no longer signed in. */
+  private async userOf(principal: Principal): Promise<UserRow> {
+    const user = await users.findById(this.deps.db, principal.userId);
+    if (!user) throw new AppError('unauthenticated', 'The user no longer exists');
+    return user;
   }
 
   /** A session started by signing in (a login or a switch of tenant), with its login event. */
