@@ -9,12 +9,9 @@
  */
 import fs from 'node:fs';
 import type { RealtimeEventMessage } from '@tessera/contracts';
-import { Redis } from 'ioredis';
-import { sql } from 'kysely';
 import WebSocket from 'ws';
 import { SocketClient } from '../apps/api/src/modules/realtime/testing';
-import type { Cluster, PlatformProcess } from '../apps/api/test/support/cluster';
-import { TEST_REDIS_URL } from '../apps/api/test/support/services';
+import type { PlatformProcess } from '../apps/api/test/support/cluster';
 import { api, benchCluster, checkoutLoad, openShop, PRODUCTS, type Shop } from './checkout';
 import { percentile, report, succeeded } from './lib';
 
@@ -86,32 +83,23 @@ async function latencyAt(
   return ids.map((id) => latencies.get(id)!).sort((a, b) => a - b);
 }
 
-/** Waits until every event committed so far is published and every consumer group has taken it. */
-async function drained(cluster: Cluster): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const unpublished = await sql<{ count: number }>`
-        select count(*)::int as count from outbox_events where published_at is null`.execute(
-        cluster.database.database.db,
-      );
-      let behind = unpublished.rows[0]!.count;
-      for (const stream of await redis.keys(`${cluster.redisPrefix}*`)) {
-        if ((await redis.type(stream)) !== 'stream') continue;
-        const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-        for (const group of groups) {
-          const info = new Map<unknown, unknown>();
-          for (let i = 0; i < group.length; i += 2) info.set(group[i], group[i + 1]);
-          behind += Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0);
-        }
-      }
-      if (behind === 0) return;
-      if (Date.now() > deadline) throw new Error(`the worker is still ${behind} events behind`);
-      await sleep(200);
-    }
-  } finally {
-    redis.disconnect();
+/**
+ * Waits until the worker reports, on its own /metrics, nothing left to relay (the outbox backlog)
+ * or to deliver (every consumer group's lag and pending entries).
+ */
+async function drained(worker: PlatformProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const lines = metrics
+      .split('\n')
+      .filter((line) => /^tessera_(outbox_backlog|stream_consumer_lag)[ {]/.test(line));
+    if (!lines.some((line) => line.startsWith('tessera_outbox_backlog ')))
+      throw new Error('the worker does not report its outbox backlog');
+    const behind = lines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    if (behind === 0) return;
+    if (Date.now() > deadline) throw new Error(`the worker is still ${behind} events behind`);
+    await sleep(200);
   }
 }
 
@@ -121,6 +109,7 @@ export async function benchRealtime(): Promise<void> {
   const crowd: WebSocket[] = [];
   try {
     const [apiProcess] = cluster.apis as [PlatformProcess];
+    const [worker] = cluster.workers as [PlatformProcess];
     const shop = await openShop(apiProcess, PRODUCTS, 100_000_000);
     const token = (shop.auth.authorization ?? '').replace(/^Bearer /, '');
     const base = apiProcess.url.replace(/^http/, 'ws');
@@ -128,7 +117,7 @@ export async function benchRealtime(): Promise<void> {
     clients.push(watcher);
     // Warm-up: first connections, JIT, prepared plans; then the shop's own events are digested.
     await latencyAt(apiProcess, shop, watcher, 10, 1);
-    await drained(cluster);
+    await drained(worker);
 
     const measure = async (label: string, ordersPerSecond: number, goal: number) => {
       const latencies = await latencyAt(apiProcess, shop, watcher, ordersPerSecond, SECONDS);
@@ -158,7 +147,7 @@ export async function benchRealtime(): Promise<void> {
       unit: 'orders/s',
     });
     // Latency is measured in a steady state: once the worker has digested the peak's backlog.
-    await drained(cluster);
+    await drained(worker);
     await measure(`${rate} orders/s (half of peak)`, rate, 250);
 
     const rssBefore = rssBytes(apiProcess.child.pid!);
