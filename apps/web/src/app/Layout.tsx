@@ -1,5 +1,5 @@
 import type { Permission, Web } from '@tessera/contracts';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Suspense, useEffect, useRef, useState } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Loading } from '../components/ui';
@@ -58,22 +58,14 @@ export function Layout() {
     staleTime: 5 * 60_000,
   });
   const currentBusiness = businesses.data?.find((business) => business.current);
-  const [switchError, setSwitchError] = useState<string | null>(null);
-  const [switching, setSwitching] = useState(false);
-  const switchTo = async (tenantId: string) => {
-    setSwitching(true);
-    setSwitchError(null);
-    try {
-      await switchBusiness(tenantId);
+  const switchTo = useMutation({
+    mutationFn: switchBusiness,
+    onSuccess: () => {
       // Nothing of the other business may stay on screen or in the cache.
       queryClient.clear();
       void navigate('/', { replace: true });
-    } catch {
-      setSwitchError('Could not switch business; try again.');
-    } finally {
-      setSwitching(false);
-    }
-  };
+    },
+  });
 
   // Moving focus on navigation: the page changed under the user.
   useEffect(() => focusTitleOnNextPage, [pathname]);
@@ -130,8 +122,8 @@ export function Layout() {
               id="business-switch"
               className="business-switch"
               value={user.tenant_id}
-              disabled={switching}
-              onChange={(event) => void switchTo(event.target.value)}
+              disabled={switchTo.isPending}
+              onChange={(event) => switchTo.mutate(event.target.value)}
             >
               {businesses.data.map((business) => (
                 <option key={business.id} value={business.id}>
@@ -139,9 +131,9 @@ export function Layout() {
                 </option>
               ))}
             </select>
-            {switchError && (
+            {switchTo.isError && (
               <span role="alert" className="field-error">
-                {switchError}
+                Could not switch business; try again.
               </span>
             )}
           </span>
