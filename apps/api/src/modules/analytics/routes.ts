@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { principalOf } from '../../platform/http/auth-guard';
 import { Page, problems } from '../../platform/http/schemas';
 import {
@@ -55,7 +55,7 @@ export function analyticsRoutes(db: Kysely<DB>, analytics: AnalyticsService): Fa
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => analytics.listEvents(tx, request.query)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => analytics.listEvents(tx, request.query)),
     );
 
     app.get(
@@ -97,7 +97,7 @@ export function analyticsRoutes(db: Kysely<DB>, analytics: AnalyticsService): Fa
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => analytics.dashboard(tx, request.query)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => analytics.dashboard(tx, request.query)),
     );
 
     app.get(
@@ -112,7 +112,7 @@ export function analyticsRoutes(db: Kysely<DB>, analytics: AnalyticsService): Fa
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) =>
+        withTenantRead(db, principalOf(request).tenantId, (tx) =>
           analytics.recommendations(tx, request.query.product_id, request.query.limit ?? 10),
         ),
     );

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { principalOf } from '../../platform/http/auth-guard';
 import { IdParams, Page, problems } from '../../platform/http/schemas';
 import { CreateProductBody, Product, ProductListQuery, UpdateProductBody } from './schemas';
@@ -44,7 +44,7 @@ export function catalogRoutes(db: Kysely<DB>, catalog: CatalogService): FastifyP
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => catalog.list(tx, request.query)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => catalog.list(tx, request.query)),
     );
 
     app.get(
@@ -59,7 +59,7 @@ export function catalogRoutes(db: Kysely<DB>, catalog: CatalogService): FastifyP
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => catalog.get(tx, request.params.id)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => catalog.get(tx, request.params.id)),
     );
 
     app.patch(

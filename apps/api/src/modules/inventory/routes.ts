@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
 import { Page, problems } from '../../platform/http/schemas';
@@ -36,7 +36,7 @@ export function inventoryRoutes(db: Kysely<DB>, inventory: InventoryService): Fa
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => inventory.list(tx, request.query)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => inventory.list(tx, request.query)),
     );
 
     app.get(
@@ -51,7 +51,9 @@ export function inventoryRoutes(db: Kysely<DB>, inventory: InventoryService): Fa
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => inventory.get(tx, request.params.product_id)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) =>
+          inventory.get(tx, request.params.product_id),
+        ),
     );
 
     app.put(
@@ -112,7 +114,7 @@ export function inventoryRoutes(db: Kysely<DB>, inventory: InventoryService): Fa
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) =>
+        withTenantRead(db, principalOf(request).tenantId, (tx) =>
           inventory.ledger(tx, request.params.product_id, request.query),
         ),
     );

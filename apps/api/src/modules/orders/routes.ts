@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
 import type { IdempotencyHooks } from '../../platform/http/idempotency';
@@ -60,7 +60,7 @@ export function ordersRoutes(
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => orders.list(tx, request.query)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => orders.list(tx, request.query)),
     );
 
     app.get(
@@ -75,7 +75,7 @@ export function ordersRoutes(
         },
       },
       async (request) =>
-        withTenant(db, principalOf(request).tenantId, (tx) => orders.get(tx, request.params.id)),
+        withTenantRead(db, principalOf(request).tenantId, (tx) => orders.get(tx, request.params.id)),
     );
 
     app.get(
@@ -93,7 +93,7 @@ export function ordersRoutes(
         },
       },
       async (request) => ({
-        data: await withTenant(db, principalOf(request).tenantId, (tx) =>
+        data: await withTenantRead(db, principalOf(request).tenantId, (tx) =>
           orders.history(tx, request.params.id),
         ),
       }),

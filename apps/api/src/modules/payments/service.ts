@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../platform/config';
 import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
-import { transactionHooks, withSystem, withTenant, type Tx } from '../../platform/db/tenant';
+import { transactionHooks, withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
@@ -368,7 +368,7 @@ export class PaymentsService {
   }
 
   async listGatewaySettings(tenantId: string): Promise<{ data: GatewaySettingsView[] }> {
-    return withTenant(this.db, tenantId, async (tx) => ({
+    return withTenantRead(this.db, tenantId, async (tx) => ({
       data: await Promise.all(
         (['stripe', 'square', 'paypal'] as const).map(async (account) =>
           this.settingsView(tx, tenantId, account),
@@ -486,14 +486,14 @@ export class PaymentsService {
 
   async listMethods(tenantId: string, query: { limit?: number | undefined; cursor?: string | undefined }) {
     const limit = query.limit ?? PAGE;
-    const rows = await withTenant(this.db, tenantId, (tx) =>
+    const rows = await withTenantRead(this.db, tenantId, (tx) =>
       repo.methods(tx, limit, decodeCursor(query.cursor, Uuid)),
     );
     return page(rows, limit, toMethodDto);
   }
 
   async getMethod(tenantId: string, id: string): Promise<PaymentMethod> {
-    const row = await withTenant(this.db, tenantId, (tx) => repo.method(tx, id));
+    const row = await withTenantRead(this.db, tenantId, (tx) => repo.method(tx, id));
     if (!row) throw notFound('payment method');
     return toMethodDto(row);
   }
@@ -619,7 +619,7 @@ export class PaymentsService {
 
   async listPayments(tenantId: string, query: PaymentListQuery) {
     const limit = query.limit ?? PAGE;
-    const rows = await withTenant(this.db, tenantId, (tx) =>
+    const rows = await withTenantRead(this.db, tenantId, (tx) =>
       repo.payments(
         tx,
         { order_id: query.order_id, status: query.status },
@@ -631,7 +631,7 @@ export class PaymentsService {
   }
 
   async getPayment(tenantId: string, id: string): Promise<PaymentDetail> {
-    return withTenant(this.db, tenantId, async (tx) => {
+    return withTenantRead(this.db, tenantId, async (tx) => {
       const row = await repo.payment(tx, id);
       if (!row) throw notFound('payment');
       return { ...toPaymentDto(row), transactions: (await repo.transactions(tx, id)).map(toTransactionDto) };
@@ -943,7 +943,7 @@ export class PaymentsService {
 
   async listRefunds(tenantId: string, query: RefundListQuery) {
     const limit = query.limit ?? PAGE;
-    const rows = await withTenant(this.db, tenantId, (tx) =>
+    const rows = await withTenantRead(this.db, tenantId, (tx) =>
       repo.refunds(tx, { payment_id: query.payment_id }, limit, decodeCursor(query.cursor, Uuid)),
     );
     return page(rows, limit, toRefundDto);
@@ -1468,7 +1468,7 @@ export class PaymentsService {
 
   async listReconciliation(tenantId: string, query: ReconciliationQuery) {
     const limit = query.limit ?? PAGE;
-    const rows = await withTenant(this.db, tenantId, (tx) =>
+    const rows = await withTenantRead(this.db, tenantId, (tx) =>
       repo.reconciliation(
         tx,
         { run_id: query.run_id, result: query.result },
@@ -1483,7 +1483,7 @@ export class PaymentsService {
     const from = new Date(fromText);
     const to = new Date(toText);
     if (!(from < to)) throw validation('to', 'must be after from');
-    const result = await withTenant(this.db, tenantId, (tx) => repo.summary(tx, from, to));
+    const result = await withTenantRead(this.db, tenantId, (tx) => repo.summary(tx, from, to));
     return {
       from: iso(from),
       to: iso(to),

@@ -7,6 +7,7 @@ import {
   type EventEnvelope,
   type EventType,
 } from '@tessera/contracts';
+import { COMMITS_TRANSACTION } from '../db/pg-client';
 import type { DB } from '../db/tables';
 import { transactionHooks, type Tx } from '../db/tenant';
 
@@ -47,7 +48,7 @@ export function addEvents(tx: Tx, events: NewEvent[]): EventEnvelope[] {
     const hooks = transactionHooks(tx);
     const rows: EventEnvelope[] = [];
     pendingOf.set(tx, rows);
-    hooks.beforeCommit.push((tx) => writeOutbox(tx, rows));
+    hooks.beforeCommit.push((tx, final) => writeOutbox(tx, rows, final));
     hooks.afterCommit.push(wakeRelay);
     pending = rows;
   }
@@ -59,20 +60,18 @@ export function addEvent(tx: Tx, event: NewEvent): EventEnvelope {
   return addEvents(tx, [event])[0]!;
 }
 
-async function writeOutbox(tx: Tx, envelopes: EventEnvelope[]): Promise<void> {
-  await tx
-    .insertInto('outbox_events')
-    .values(
-      envelopes.map((envelope) => ({
-        id: envelope.id,
-        tenant_id: envelope.tenant_id,
-        type: envelope.type,
-        stream: streamOf(envelope.type),
-        payload: JSON.stringify(envelope),
-        created_at: new Date(envelope.occurred_at),
-      })),
-    )
-    .execute();
+async function writeOutbox(tx: Tx, envelopes: EventEnvelope[], final: boolean): Promise<void> {
+  const insert = tx.insertInto('outbox_events').values(
+    envelopes.map((envelope) => ({
+      id: envelope.id,
+      tenant_id: envelope.tenant_id,
+      type: envelope.type,
+      stream: streamOf(envelope.type),
+      payload: JSON.stringify(envelope),
+      created_at: new Date(envelope.occurred_at),
+    })),
+  );
+  await (final ? insert.modifyEnd(sql.raw(COMMITS_TRANSACTION)) : insert).execute();
 }
 
 /** Whether a NOTIFY is on its way, and whether another commit asked for one meanwhile. */
