@@ -118,8 +118,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   const limiter = createRateLimiter(deps.platform.redis, deps.platform.config.REDIS_KEY_PREFIX);
-  registerAuthGuard(app, deps.modules.verifier, limitRefusedRequests(deps.platform, limiter));
-  registerRateLimits(app, deps.platform, limiter);
+  registerAuthGuard(app, deps.modules.verifier, limitRefusedRequests(deps.platform, limiter), () =>
+    registerRateLimits(app, deps.platform, limiter),
+  );
   registerMetrics(app, deps.platform);
   await app.register(healthRoutes(deps.platform));
   for (const module of deps.modules.list) {

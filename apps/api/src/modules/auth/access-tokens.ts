@@ -76,7 +76,16 @@ export class AccessTokens implements AccessTokenVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
-    const principal = this.checked(token) ?? (await this.check(token));
+    const principal = await this.authenticate(token);
+    await this.ensureActive(principal);
+    return principal;
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    return this.checked(token) ?? (await this.check(token));
+  }
+
+  async ensureActive(principal: Principal): Promise<void> {
     let revoked: boolean;
     try {
       revoked = await this.revocations.isRevoked(principal.sessionId);
@@ -85,7 +94,6 @@ export class AccessTokens implements AccessTokenVerifier {
       throw new AppError('service_unavailable', 'Sessions cannot be checked right now', { cause: error });
     }
     if (revoked) throw unauthenticated('The session has ended');
-    return principal;
   }
 
   /** A token this process has already checked, while it has not expired. */
