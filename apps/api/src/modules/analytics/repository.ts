@@ -455,35 +455,38 @@ export const analyticsRepository = {
    * Records an order's lines from its created event. Returns the paid time if the paid event came
    * first (its effects were waiting for these lines), else null.
    */
-  async recordOrderCreated(
+  /**
+   * Records placed orders (their lines, for when they are paid); resolves to when each was already
+   * paid (its paid event came first), by order id.
+   */
+  async recordOrdersCreated(
     tx: Tx,
     tenantId: string,
-    orderId: string,
-    currency: string,
-    total: number,
-    lines: StoredOrderLine[],
-  ): Promise<Date | null> {
-    const row = await tx
+    orders: { order_id: string; currency: string; total: number; lines: StoredOrderLine[] }[],
+  ): Promise<Map<string, Date | null>> {
+    // One row per order: a statement may not upsert the same row twice.
+    const rows = [...new Map(orders.map((order) => [order.order_id, order])).values()].map((order) => ({
+      tenant_id: tenantId,
+      order_id: order.order_id,
+      currency: order.currency,
+      total: order.total,
+      lines: JSON.stringify(order.lines),
+      created_seen: true,
+    }));
+    const recorded = await tx
       .insertInto('analytics_orders')
-      .values({
-        tenant_id: tenantId,
-        order_id: orderId,
-        currency,
-        total,
-        lines: JSON.stringify(lines),
-        created_seen: true,
-      })
+      .values(rows)
       .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'order_id']).doUpdateSet({
-          currency,
-          total,
-          lines: JSON.stringify(lines),
+        conflict.columns(['tenant_id', 'order_id']).doUpdateSet((eb) => ({
+          currency: eb.ref('excluded.currency'),
+          total: eb.ref('excluded.total'),
+          lines: eb.ref('excluded.lines'),
           created_seen: true,
-        }),
+        })),
       )
-      .returning('paid_at')
-      .executeTakeFirstOrThrow();
-    return row.paid_at;
+      .returning(['order_id', 'paid_at'])
+      .execute();
+    return new Map(recorded.map((row) => [row.order_id, row.paid_at]));
   },
 
   /**
