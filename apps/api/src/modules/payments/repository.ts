@@ -273,8 +273,18 @@ export const paymentsRepository = {
     return query.execute();
   },
 
-  async insertPayment(tx: Tx, row: Insertable<PaymentsTable>) {
-    return tx.insertInto('payments').values(row).returningAll().executeTakeFirstOrThrow();
+  /** A new payment with the record of its first gateway call, in one statement. */
+  async insertPayment(
+    tx: Tx,
+    row: Insertable<PaymentsTable>,
+    firstCall: Insertable<PaymentTransactionsTable>,
+  ) {
+    return tx
+      .with('recorded', (db) => db.insertInto('payment_transactions').values(firstCall))
+      .insertInto('payments')
+      .values(row)
+      .returningAll()
+      .executeTakeFirstOrThrow();
   },
 
   async payment(db: Executor, id: string, options: { forUpdate?: boolean } = {}) {

@@ -563,42 +563,47 @@ export class PaymentsService {
         orderId: order.id,
         idempotencyKey: `${id}:${kind}`,
       };
-      const row = await repo.insertPayment(tx, {
-        id,
-        tenant_id: caller.tenantId,
-        order_id: order.id,
-        gateway: input.gateway,
-        payment_method_id: method?.id ?? null,
-        amount: input.amount,
-        currency: input.currency,
-        status: manual ? 'completed' : 'pending',
-        capture,
-        amount_authorized: manual ? input.amount : 0,
-        amount_captured: manual ? input.amount : 0,
-        gateway_reference: manual ? `manual_${id}` : null,
-        failure_code: null,
-        failure_message: null,
-        cash_tendered: input.cash_tendered ?? null,
-        change_due: input.cash_tendered === undefined ? null : input.cash_tendered - input.amount,
-        created_by: caller.userId,
-        created_at: new Date(),
-      });
-      const transaction = await repo.insertTransaction(tx, {
-        id: uuidv7(),
-        tenant_id: caller.tenantId,
-        payment_id: id,
-        refund_id: null,
-        kind,
-        amount: input.amount,
-        currency: input.currency,
-        idempotency_key: request.idempotencyKey,
-        request_fingerprint: fingerprint(request),
-        request: JSON.stringify(request),
-        gateway_reference: row.gateway_reference,
-        outcome: manual ? 'succeeded' : 'pending',
-        latency_ms: manual ? 0 : null,
-        created_at: new Date(),
-      });
+      const gatewayReference = manual ? `manual_${id}` : null;
+      const transactionId = uuidv7();
+      const row = await repo.insertPayment(
+        tx,
+        {
+          id,
+          tenant_id: caller.tenantId,
+          order_id: order.id,
+          gateway: input.gateway,
+          payment_method_id: method?.id ?? null,
+          amount: input.amount,
+          currency: input.currency,
+          status: manual ? 'completed' : 'pending',
+          capture,
+          amount_authorized: manual ? input.amount : 0,
+          amount_captured: manual ? input.amount : 0,
+          gateway_reference: gatewayReference,
+          failure_code: null,
+          failure_message: null,
+          cash_tendered: input.cash_tendered ?? null,
+          change_due: input.cash_tendered === undefined ? null : input.cash_tendered - input.amount,
+          created_by: caller.userId,
+          created_at: new Date(),
+        },
+        {
+          id: transactionId,
+          tenant_id: caller.tenantId,
+          payment_id: id,
+          refund_id: null,
+          kind,
+          amount: input.amount,
+          currency: input.currency,
+          idempotency_key: request.idempotencyKey,
+          request_fingerprint: fingerprint(request),
+          request: JSON.stringify(request),
+          gateway_reference: gatewayReference,
+          outcome: manual ? 'succeeded' : 'pending',
+          latency_ms: manual ? 0 : null,
+          created_at: new Date(),
+        },
+      );
       const data = eventData(row);
       const events: NewEvent[] = [{ type: 'payment.created', tenantId: caller.tenantId, actor, data }];
       if (manual) {
@@ -610,7 +615,7 @@ export class PaymentsService {
         );
       }
       addEvents(tx, events);
-      return { row, adapter, request, transactionId: transaction.id };
+      return { row, adapter, request, transactionId };
     });
     if (manual) return toPaymentDto(prepared.row);
     const outcome = await call(() => prepared.adapter.createPayment(prepared.request));
