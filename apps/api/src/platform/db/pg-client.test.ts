@@ -26,6 +26,14 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
     await testDatabase?.drop();
   });
 
+  /** The tenant setting a statement outside any tenant transaction sees: none, if nothing leaked. */
+  async function tenantSettingOutside(db: Kysely<DB>): Promise<string> {
+    const { rows } = await sql<{
+      tenant: string | null;
+    }>`select current_setting('app.tenant_id', true) as tenant`.execute(db);
+    return rows[0]!.tenant ?? '';
+  }
+
   /** A Kysely handle on one tuned connection of its own, counting its round trips. */
   function countedDatabase(): { db: Kysely<DB>; roundTrips: () => number } {
     const pool = new pg.Pool({ connectionString: testDatabase.url, max: 1 });
@@ -105,10 +113,7 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
     await expect(
       withTenantRead(db, tenantId, (tx) => tx.updateTable('tenants').set({ name: 'Renamed' }).execute()),
     ).rejects.toThrow('read-only transaction');
-    const after = await sql<{
-      tenant: string | null;
-    }>`select current_setting('app.tenant_id', true) as tenant`.execute(db);
-    expect(after.rows[0]!.tenant ?? '').toBe('');
+    expect(await tenantSettingOutside(db)).toBe('');
   });
 
   it('refuses a statement after the one that committed, and a failed last statement commits nothing', async () => {
@@ -175,10 +180,7 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
     });
     expect(inside).toEqual({ tenant: tenantId, role: 'tessera_app' });
     // The settings were local to that transaction.
-    const after = await sql<{
-      tenant: string | null;
-    }>`select current_setting('app.tenant_id', true) as tenant`.execute(db);
-    expect(after.rows[0]!.tenant ?? '').toBe('');
+    expect(await tenantSettingOutside(db)).toBe('');
   });
 
   it('rolls back what a failed transaction wrote, and runs an empty one without error', async () => {
