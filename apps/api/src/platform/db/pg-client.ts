@@ -1,5 +1,10 @@
+import { createRequire } from 'node:module';
 import pg from 'pg';
-import pgUtils from 'pg/lib/utils.js';
+
+/** node-postgres' own conversion of a parameter to its wire text, as its Query binds them. */
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
+  prepareValue: (value: unknown) => unknown;
+};
 
 /** Texts that get a prepared-statement name: bounded, so each connection's statements stay bounded. */
 const MAX_NAMED = 200;
@@ -104,10 +109,7 @@ class Batch extends pg.Query {
         if (!name) protocol.parse({ text, name: '', types: [] }, false);
         // The values as Kysely passed them: the mapper turns each into its wire text, as pg.Query does.
         const raw = values as pg.BindConfig['values'];
-        protocol.bind(
-          { portal: '', statement: name ?? '', values: raw, valueMapper: pgUtils.prepareValue },
-          false,
-        );
+        protocol.bind({ portal: '', statement: name ?? '', values: raw, valueMapper: prepareValue }, false);
         protocol.describe({ type: 'P', name: '' }, false);
         protocol.execute({ portal: '' }, false);
       }
