@@ -8,12 +8,35 @@ import { useIdempotencyKey } from '../lib/idempotency';
 import { Button, Dialog, FormError, Money, SelectField, TextField } from './ui';
 
 /** The gateways that take cards, as the forms offer them (payments, reconciliation). */
-export const CARD_GATEWAYS: { value: Web.Gateway; label: string }[] = [
+const CARD_GATEWAYS: { value: Web.Gateway; label: string }[] = [
   { value: 'stripe', label: 'Stripe' },
   { value: 'square', label: 'Square' },
   { value: 'square_terminal', label: 'Square Terminal' },
   { value: 'paypal', label: 'PayPal' },
 ];
+
+/** A choice of the card gateways (payments and reconciliation take the same ones). */
+export function CardGatewaySelect({
+  value,
+  onChange,
+}: {
+  value: Web.Gateway;
+  onChange: (gateway: Web.Gateway) => void;
+}) {
+  return (
+    <SelectField
+      label="Gateway"
+      value={value}
+      onChange={(event) => onChange(event.target.value as Web.Gateway)}
+    >
+      {CARD_GATEWAYS.map((option) => (
+        <option key={option.value} value={option.value}>
+          {option.label}
+        </option>
+      ))}
+    </SelectField>
+  );
+}
 
 /** Refetches everything a payment changes. */
 async function paymentChanged(
@@ -237,17 +260,7 @@ export function TakePaymentDialog({
             </>
           ) : (
             <>
-              <SelectField
-                label="Gateway"
-                value={gateway}
-                onChange={(e) => setGateway(e.target.value as Web.Gateway)}
-              >
-                {CARD_GATEWAYS.map((option) => (
-                  <option key={option.value} value={option.value}>
-                    {option.label}
-                  </option>
-                ))}
-              </SelectField>
+              <CardGatewaySelect value={gateway} onChange={setGateway} />
               {cards.length > 0 && (
                 <SelectField
                   label="Saved card"

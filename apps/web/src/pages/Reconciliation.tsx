@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
-import { CARD_GATEWAYS } from '../components/payments';
+import { CardGatewaySelect } from '../components/payments';
 import {
   Badge,
   Button,
@@ -115,17 +115,7 @@ export default function Reconciliation() {
       {can('write:payments') && (
         <form className="card form" onSubmit={onSubmit} noValidate aria-label="Compare with a gateway">
           <div className="filters">
-            <SelectField
-              label="Gateway"
-              value={gateway}
-              onChange={(event) => setGateway(event.target.value as Web.Gateway)}
-            >
-              {CARD_GATEWAYS.map((option) => (
-                <option key={option.value} value={option.value}>
-                  {option.label}
-                </option>
-              ))}
-            </SelectField>
+            <CardGatewaySelect value={gateway} onChange={setGateway} />
             <SelectField
               label="Period"
               value={period}
