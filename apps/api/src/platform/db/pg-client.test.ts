@@ -35,15 +35,21 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
   }
 
   /** A Kysely handle on one tuned connection of its own, counting its round trips. */
-  function countedDatabase(): { db: Kysely<DB>; roundTrips: () => number } {
+  function countedDatabase(): { db: Kysely<DB>; roundTrips: () => number; notices: string[] } {
     const pool = new pg.Pool({ connectionString: testDatabase.url, max: 1 });
     const names = new StatementNames();
     let trips = 0;
+    const notices: string[] = [];
     pool.on('connect', (client) => {
       tuneClient(client, names);
       (client as unknown as { connection: pg.Connection }).connection.on('readyForQuery', () => trips++);
+      client.on('notice', (notice) => notices.push(notice.message));
     });
-    return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), roundTrips: () => trips };
+    return {
+      db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }),
+      roundTrips: () => trips,
+      notices,
+    };
   }
 
   describe('round trips', () => {
@@ -75,6 +81,11 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
           }),
         ),
       ).toBe(2);
+    });
+
+    it('a read-only tenant transaction draws no warning (PostgreSQL would log each one)', async () => {
+      await withTenantRead(counted.db, tenantId, tenantName);
+      expect(counted.notices).toEqual([]);
     });
 
     it('a tenant transaction sends BEGIN and its settings with its first statement', async () => {

@@ -37,6 +37,13 @@ export const COMMITS_TRANSACTION = '/* commits-transaction */';
 /** Kysely's BEGIN for a transaction whose access mode is read only. */
 const BEGIN_READ_ONLY = 'start transaction read only';
 
+/**
+ * Makes the statements up to the next Sync read only. Not `SET TRANSACTION READ ONLY`: outside a
+ * transaction block PostgreSQL answers that with a warning, which it also writes to its log, one
+ * line for every read.
+ */
+const READ_ONLY = "select set_config('transaction_read_only', 'on', true)";
+
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
 type Query = (text: string | pg.QueryConfig, values?: unknown[]) => Promise<QueryResult | QueryResult[]>;
 
@@ -244,9 +251,7 @@ export function tuneClient(client: pg.Client, names: StatementNames): void {
       text.length <= BEGIN_READ_ONLY.length && params.length === 0 ? text.trim().toLowerCase() : '';
     if (state.kind === 'none' && (verb === 'begin' || verb === BEGIN_READ_ONLY)) {
       state =
-        verb === 'begin'
-          ? { kind: 'writing', held: ['begin'] }
-          : { kind: 'reading', held: ['set transaction read only'] };
+        verb === 'begin' ? { kind: 'writing', held: ['begin'] } : { kind: 'reading', held: [READ_ONLY] };
       return Promise.resolve(done('BEGIN'));
     }
     if (
