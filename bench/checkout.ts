@@ -31,6 +31,7 @@ export function benchCluster(): Promise<Cluster> {
       LOG_LEVEL: 'error',
       RATE_LIMIT_USER_PER_MINUTE: '100000000',
       RATE_LIMIT_IP_PER_MINUTE: '100000000',
+      RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
       DATABASE_POOL_SIZE: '20',
     },
   });
