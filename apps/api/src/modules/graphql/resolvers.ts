@@ -5,7 +5,7 @@ import type { IResolvers, MercuriusContext } from 'mercurius';
 import mercurius from 'mercurius';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, type Tx } from '../../platform/db/tenant';
+import { withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { principalOf, type Principal } from '../../platform/http/auth-guard';
 import type { AnalyticsService } from '../analytics';
@@ -88,7 +88,7 @@ function timestampArg(path: string, value: string | null | undefined): string | 
 }
 
 export function createLoaders(db: Kysely<DB>, services: GraphqlServices, principal: Principal) {
-  const tenant = <T>(work: (tx: Tx) => Promise<T>) => withTenant(db, principal.tenantId, work);
+  const tenant = <T>(work: (tx: Tx) => Promise<T>) => withTenantRead(db, principal.tenantId, work);
   return {
     products: new DataLoader<string, ProductSummary | null>(async (ids) => {
       const found = await tenant((tx) => services.catalog.findProductsByIds(tx, [...ids]));
@@ -134,11 +134,12 @@ export function contextOf(db: Kysely<DB>, services: GraphqlServices) {
 
 /**
  * The resolvers: each checks the permission its REST twin's route declares and calls the same
- * service inside a transaction of the caller's tenant (from the token, never an argument).
+ * service inside a read-only transaction of the caller's tenant (from the token, never an
+ * argument), as the REST reads do: the schema has queries only.
  */
 export function resolvers(db: Kysely<DB>, services: GraphqlServices): IResolvers<unknown, MercuriusContext> {
   const tenant = <T>(context: MercuriusContext, work: (tx: Tx) => Promise<T>) =>
-    withTenant(db, context.principal.tenantId, work);
+    withTenantRead(db, context.principal.tenantId, work);
 
   return {
     Query: {
