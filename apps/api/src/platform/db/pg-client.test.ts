@@ -43,7 +43,7 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
     pool.on('connect', (client) => {
       tuneClient(client, names);
       (client as unknown as { connection: pg.Connection }).connection.on('readyForQuery', () => trips++);
-      client.on('notice', (notice) => notices.push(notice.message));
+      client.on('notice', (notice) => notices.push(notice.message ?? notice.name));
     });
     return {
       db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }),
