@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../platform/config';
 import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
-import { withSystem, withTenant, type Tx } from '../../platform/db/tenant';
+import { withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor } from '../../platform/events/outbox';
 import type { Principal } from '../../platform/http/auth-guard';
@@ -175,7 +175,9 @@ export class AuthService {
     const tenantId = tenantOfToken(token);
     if (!tenantId) throw invalid();
     const tokenHash = hashToken(token);
-    const invitation = await withTenant(this.deps.db, tenantId, (tx) => invitations.findLive(tx, tokenHash));
+    const invitation = await withTenantRead(this.deps.db, tenantId, (tx) =>
+      invitations.findLive(tx, tokenHash),
+    );
     if (!invitation) throw invalid();
     if (invitation.email.toLowerCase() !== email.toLowerCase()) {
       throw new AppError('invalid_token', 'The invitation was sent to another email address');
@@ -401,7 +403,7 @@ export class AuthService {
     page: { limit: number; cursor?: string | undefined },
   ): Promise<{ data: SessionInfo[]; next_cursor: string | null }> {
     const before = decodeCursor(page.cursor, Uuid);
-    const rows = await withTenant(this.deps.db, principal.tenantId, (tx) =>
+    const rows = await withTenantRead(this.deps.db, principal.tenantId, (tx) =>
       sessions.listActive(tx, principal.userId, page.limit + 1, before),
     );
     const data = rows.slice(0, page.limit).map((row) => this.sessionInfo(row, principal.sessionId));

@@ -2,7 +2,7 @@ import type { DashboardData, EventEnvelope } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, type Tx } from '../../platform/db/tenant';
+import { withTenantRead, type Tx } from '../../platform/db/tenant';
 import { DASHBOARD_EVENT_TYPES } from './channels';
 import type { RealtimeHub } from './hub';
 
@@ -76,7 +76,7 @@ export class DashboardPusher {
       return;
     }
     try {
-      const data = await withTenant(this.db, tenantId, (tx) => this.figures(tx));
+      const data = await withTenantRead(this.db, tenantId, (tx) => this.figures(tx));
       const text = JSON.stringify(data);
       if (this.pushed.get(tenantId) === text) return;
       this.pushed.set(tenantId, text);

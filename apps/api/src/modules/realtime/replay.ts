@@ -1,7 +1,7 @@
 import type { EventEnvelope, RealtimeChannel } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenantRead } from '../../platform/db/tenant';
 import { CHANNEL_EVENT_TYPES } from './channels';
 
 export type ReplayResult =
@@ -20,7 +20,7 @@ export async function missedEvents(
   lastEventId: string,
   limit: number,
 ): Promise<ReplayResult> {
-  return withTenant(db, tenantId, async (tx) => {
+  return withTenantRead(db, tenantId, async (tx) => {
     const from = await tx
       .selectFrom('outbox_events')
       .select('seq')

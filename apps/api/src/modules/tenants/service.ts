@@ -1,7 +1,7 @@
 import type { Invitation, Tenant, TenantUser } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
@@ -47,7 +47,7 @@ export class TenantService {
   ) {}
 
   async current(principal: Principal): Promise<Tenant> {
-    const tenant = await withTenant(this.db, principal.tenantId, (tx) =>
+    const tenant = await withTenantRead(this.db, principal.tenantId, (tx) =>
       tenantAdmin.tenant(tx, principal.tenantId),
     );
     if (!tenant) throw notFound('tenant');
@@ -84,7 +84,7 @@ export class TenantService {
     page: { limit: number; cursor?: string | undefined },
   ): Promise<{ data: TenantUser[]; next_cursor: string | null }> {
     const after = decodeCursor(page.cursor, Uuid);
-    const rows = await withTenant(this.db, principal.tenantId, (tx) =>
+    const rows = await withTenantRead(this.db, principal.tenantId, (tx) =>
       tenantAdmin.listUsers(tx, principal.tenantId, page.limit + 1, after),
     );
     const data = rows.slice(0, page.limit).map(userDto);
