@@ -88,6 +88,54 @@ CREATE FUNCTION public.order_number_sequence(tenant uuid) RETURNS text
     AS $$ SELECT 'order_numbers_' || replace(tenant::text, '-', '') $$;
 
 --
+-- Name: payment_committed(text, bigint, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.payment_committed(status text, amount bigint, captured bigint, refunded bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$
+SELECT CASE
+  WHEN status IN ('pending', 'unknown', 'authorized') THEN amount
+  WHEN status IN ('completed', 'partially_refunded', 'refunded') THEN captured - refunded
+  ELSE 0
+END
+$$;
+
+--
+-- Name: payment_order_balance_apply(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.payment_order_balance_apply() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  delta bigint := 0;
+  payment payments;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.order_id <> OLD.order_id THEN
+    RAISE EXCEPTION 'a payment cannot move to another order';
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    payment := NEW;
+    delta := payment_committed(NEW.status, NEW.amount, NEW.amount_captured, NEW.amount_refunded);
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    payment := OLD;
+    delta := delta - payment_committed(OLD.status, OLD.amount, OLD.amount_captured, OLD.amount_refunded);
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO payment_order_balances AS balance (order_id, tenant_id, committed)
+    VALUES (payment.order_id, payment.tenant_id, delta)
+    ON CONFLICT (order_id) DO UPDATE SET committed = balance.committed + EXCLUDED.committed;
+  ELSIF delta <> 0 THEN
+    -- A plain update: the row exists since the payment's insert, and a negative delta would fail
+    -- the check on an upsert's proposed row.
+    UPDATE payment_order_balances SET committed = committed + delta WHERE order_id = payment.order_id;
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tenants_create_order_number_sequence(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -577,6 +625,19 @@ CREATE TABLE public.payment_methods (
 );
 
 ALTER TABLE ONLY public.payment_methods FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: payment_order_balances; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payment_order_balances (
+    order_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    committed bigint NOT NULL,
+    CONSTRAINT payment_order_balances_committed_check CHECK ((committed >= 0))
+);
+
+ALTER TABLE ONLY public.payment_order_balances FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: payment_reconciliation; Type: TABLE; Schema: public; Owner: -
@@ -1113,6 +1174,13 @@ ALTER TABLE ONLY public.payment_methods
     ADD CONSTRAINT payment_methods_pkey PRIMARY KEY (id);
 
 --
+-- Name: payment_order_balances payment_order_balances_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_order_balances
+    ADD CONSTRAINT payment_order_balances_pkey PRIMARY KEY (order_id);
+
+--
 -- Name: payment_reconciliation payment_reconciliation_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1454,6 +1522,12 @@ ALTER INDEX public.analytics_events_pkey ATTACH PARTITION public.analytics_event
 ALTER INDEX public.analytics_events_type ATTACH PARTITION public.analytics_events_default_tenant_id_type_occurred_at_id_idx;
 
 --
+-- Name: payments payments_order_balance; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payments_order_balance AFTER INSERT OR DELETE OR UPDATE OF order_id, status, amount, amount_captured, amount_refunded ON public.payments FOR EACH ROW EXECUTE FUNCTION public.payment_order_balance_apply();
+
+--
 -- Name: tenants tenants_order_number_sequence; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1668,6 +1742,20 @@ ALTER TABLE ONLY public.payment_gateway_settings
 
 ALTER TABLE ONLY public.payment_methods
     ADD CONSTRAINT payment_methods_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: payment_order_balances payment_order_balances_order_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_order_balances
+    ADD CONSTRAINT payment_order_balances_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
+
+--
+-- Name: payment_order_balances payment_order_balances_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_order_balances
+    ADD CONSTRAINT payment_order_balances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
 -- Name: payment_reconciliation payment_reconciliation_payment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1962,6 +2050,12 @@ ALTER TABLE public.payment_gateway_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.payment_methods ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: payment_order_balances; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payment_order_balances ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: payment_reconciliation; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2158,6 +2252,12 @@ CREATE POLICY tenant_isolation ON public.payment_gateway_settings USING ((tenant
 --
 
 CREATE POLICY tenant_isolation ON public.payment_methods USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+--
+-- Name: payment_order_balances tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.payment_order_balances USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 --
 -- Name: payment_reconciliation tenant_isolation; Type: POLICY; Schema: public; Owner: -

@@ -13,6 +13,7 @@ declare module '../../platform/db/tables' {
     payment_transactions: PaymentTransactionsTable;
     payment_webhook_events: PaymentWebhookEventsTable;
     payment_reconciliation: PaymentReconciliationTable;
+    payment_order_balances: PaymentOrderBalancesTable;
   }
 }
 
@@ -24,6 +25,13 @@ export type TransactionKind = 'authorize' | 'charge' | 'capture' | 'void' | 'ref
 export type TransactionOutcome = 'pending' | 'succeeded' | 'declined' | 'unknown';
 export type ReconciliationResult =
   'matched' | 'missing_local' | 'missing_gateway' | 'amount_mismatch' | 'status_mismatch';
+
+/** Kept by a trigger on payments (migration 0010): read only. */
+export interface PaymentOrderBalancesTable {
+  order_id: string;
+  tenant_id: string;
+  committed: number;
+}
 
 export interface PaymentGatewaySettingsTable {
   tenant_id: string;
@@ -345,16 +353,11 @@ export const paymentsRepository = {
   /** What an order's payments already hold or are taking, so a new one cannot overpay it. */
   async committedToOrder(tx: Tx, orderId: string): Promise<number> {
     const row = await tx
-      .selectFrom('payments')
-      .select(
-        sql<number>`coalesce(sum(case
-          when status in ('pending', 'unknown', 'authorized') then amount
-          when status in ('completed', 'partially_refunded', 'refunded') then amount_captured - amount_refunded
-          else 0 end), 0)::bigint`.as('committed'),
-      )
+      .selectFrom('payment_order_balances')
+      .select('committed')
       .where('order_id', '=', orderId)
-      .executeTakeFirstOrThrow();
-    return row.committed;
+      .executeTakeFirst();
+    return row?.committed ?? 0;
   },
 
   async openPaymentsOfOrder(tx: Tx, orderId: string) {
