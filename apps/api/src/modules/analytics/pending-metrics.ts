@@ -13,8 +13,8 @@ const SALES_FIELDS = ['orders', 'order_value', 'items_sold', 'revenue', 'refunde
 /**
  * What a batch of events does to the rollups that only add up (sales, orders per currency) and to
  * the snapshots where the latest wins (stock, product names), gathered in memory and written at
- * the end in one statement per table instead of one per event. Rows are written in key order, so
- * that two workers touching the same rows lock them in the same order.
+ * the end in one statement per table instead of one per event, rows in key order. (Two workers do
+ * not interleave one tenant's batches: see the repository's lockTenantMetrics.)
  */
 export class PendingMetrics {
   private readonly sales = new Map<string, SalesBump>();

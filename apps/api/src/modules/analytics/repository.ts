@@ -436,6 +436,18 @@ export const analyticsRepository = {
       do update set orders = analytics_product_pairs.orders + 1`.execute(tx);
   },
 
+  /**
+   * Takes the tenant's metrics lock until the transaction ends. A batch writes rollup rows as its
+   * events come (a paid order's product rows) and then the gathered ones in key order (sales,
+   * products, stock), so two workers applying one tenant's events could lock shared rows in
+   * opposite orders and deadlock; one batch of a tenant at a time cannot.
+   */
+  async lockTenantMetrics(tx: Tx, tenantId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`analytics-metrics:${tenantId}`}, 0))`.execute(
+      tx,
+    );
+  },
+
   /** Product names and SKUs, at most one row per product; a null keeps what is known. */
   async rememberProducts(tx: Tx, tenantId: string, products: ProductSnapshot[]): Promise<void> {
     if (products.length === 0) return;
@@ -451,10 +463,6 @@ export const analyticsRepository = {
       .execute();
   },
 
-  /**
-   * Records an order's lines from its created event. Returns the paid time if the paid event came
-   * first (its effects were waiting for these lines), else null.
-   */
   /**
    * Records placed orders (their lines, for when they are paid); resolves to when each was already
    * paid (its paid event came first), by order id.

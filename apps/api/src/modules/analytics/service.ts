@@ -235,6 +235,7 @@ export class AnalyticsService {
   /** Applies domain events of one tenant, in order, to the rollups, counters and snapshots. */
   async applyMetrics(tx: Tx, events: EventEnvelope[]): Promise<void> {
     if (events.length === 0) return;
+    await repo.lockTenantMetrics(tx, events[0]!.tenant_id);
     const pending = new PendingMetrics();
     const merged = mergePaymentSteps(events);
     for (let start = 0; start < merged.length;) {
