@@ -8,17 +8,10 @@ import { createMemoryPGlite, type Database } from '../../platform/db/database';
 import { migrate } from '../../platform/db/migrate';
 import { withSystem, withTenant } from '../../platform/db/tenant';
 import { paymentsRepository as repo } from './repository';
+import { PAYMENT_TRANSITIONS } from './state-machine';
 
-const STATUSES: PaymentStatus[] = [
-  'pending',
-  'authorized',
-  'completed',
-  'failed',
-  'voided',
-  'partially_refunded',
-  'refunded',
-  'unknown',
-];
+/** Every status, from the table that has one entry per status. */
+const STATUSES = Object.keys(PAYMENT_TRANSITIONS) as PaymentStatus[];
 
 interface Payment {
   status: PaymentStatus;
