@@ -5,7 +5,7 @@ import type { DB } from '../../platform/db/tables';
 import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
-import type { IdempotencyHooks } from '../../platform/http/idempotency';
+import type { Idempotency } from '../../platform/http/idempotency';
 import { IdParams, Page, problems } from '../../platform/http/schemas';
 import { CreateOrderBody, Order, OrderListQuery, StatusChange } from './schemas';
 import type { OrdersService } from './service';
@@ -20,7 +20,7 @@ const IdempotencyHeader = Type.Object({
 export function ordersRoutes(
   db: Kysely<DB>,
   orders: OrdersService,
-  idempotency: IdempotencyHooks,
+  idempotency: Idempotency,
 ): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addSchema(Order);
@@ -29,7 +29,7 @@ export function ordersRoutes(
     app.post(
       '/commerce/orders',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:orders' },
         schema: {
           tags,
@@ -41,10 +41,13 @@ export function ordersRoutes(
       },
       async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
-        const order = await withTenant(db, tenantId, (tx) =>
-          orders.create(tx, { tenantId, actor: userActor(userId) }, request.body),
-        );
-        return reply.code(201).send(order);
+        reply.code(201);
+        const order = await withTenant(db, tenantId, async (tx) => {
+          const created = await orders.create(tx, { tenantId, actor: userActor(userId) }, request.body);
+          await idempotency.recordIn(tx, request, reply, created);
+          return created;
+        });
+        return reply.send(order);
       },
     );
 
@@ -102,7 +105,7 @@ export function ordersRoutes(
     app.post(
       '/commerce/orders/:id/cancel',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:orders' },
         schema: {
           tags,
@@ -121,23 +124,25 @@ export function ordersRoutes(
           response: { 200: Type.Ref('Order'), ...problems(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
-        return withTenant(db, tenantId, (tx) =>
-          orders.cancel(
+        return withTenant(db, tenantId, async (tx) => {
+          const cancelled = await orders.cancel(
             tx,
             { tenantId, actor: userActor(userId) },
             request.params.id,
             request.body?.reason ?? null,
-          ),
-        );
+          );
+          await idempotency.recordIn(tx, request, reply, cancelled);
+          return cancelled;
+        });
       },
     );
 
     app.post(
       '/commerce/orders/:id/fulfill',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:orders' },
         schema: {
           tags,
@@ -147,11 +152,17 @@ export function ordersRoutes(
           response: { 200: Type.Ref('Order'), ...problems(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
-        return withTenant(db, tenantId, (tx) =>
-          orders.fulfil(tx, { tenantId, actor: userActor(userId) }, request.params.id),
-        );
+        return withTenant(db, tenantId, async (tx) => {
+          const fulfilled = await orders.fulfil(
+            tx,
+            { tenantId, actor: userActor(userId) },
+            request.params.id,
+          );
+          await idempotency.recordIn(tx, request, reply, fulfilled);
+          return fulfilled;
+        });
       },
     );
   };

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../../platform/http/auth-guard';
-import type { IdempotencyHooks } from '../../platform/http/idempotency';
+import type { Idempotency } from '../../platform/http/idempotency';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas';
 import {
   CaptureBody,
@@ -44,7 +44,7 @@ const tenantOf = (request: FastifyRequest): string => principalOf(request).tenan
 
 export function paymentsRoutes(
   payments: PaymentsService,
-  idempotency: IdempotencyHooks,
+  idempotency: Idempotency,
 ): FastifyPluginAsyncTypebox {
   return async (app) => {
     // ---- payment methods
@@ -124,7 +124,7 @@ export function paymentsRoutes(
     app.post(
       '/commerce/payments',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:payments' },
         schema: {
           tags,
@@ -206,7 +206,7 @@ export function paymentsRoutes(
     app.post(
       '/commerce/payments/:id/capture',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:payments' },
         schema: {
           tags,
@@ -222,7 +222,7 @@ export function paymentsRoutes(
     app.post(
       '/commerce/payments/:id/void',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:payments' },
         schema: {
           tags,
@@ -239,7 +239,7 @@ export function paymentsRoutes(
     app.post(
       '/commerce/refunds',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:payments' },
         schema: {
           tags,
@@ -268,7 +268,7 @@ export function paymentsRoutes(
     app.post(
       '/commerce/refunds/:id/process',
       {
-        ...idempotency,
+        ...idempotency.hooks,
         config: { permission: 'write:refunds' },
         schema: {
           tags,

@@ -4,8 +4,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { serviceAvailable } from '../../../test/support/services';
-import { withSystem } from '../db/tenant';
+import { withSystem, withTenant } from '../db/tenant';
 import { AppError } from '../errors';
+import { principalOf } from './auth-guard';
 import { idempotency, requestFingerprint } from './idempotency';
 import { registerProblemHandlers } from './problem';
 
@@ -39,8 +40,8 @@ describe.runIf(postgresUp)('Idempotency-Key', () => {
         sessionId: uuidv7(),
       };
     });
-    const hooks = idempotency(testDatabase.database.db);
-    app.post('/things', { ...hooks }, async (request, reply) => {
+    const keys = idempotency(testDatabase.database.db);
+    app.post('/things', { ...keys.hooks }, async (request, reply) => {
       executions++;
       await gate;
       const body = request.body as { fail?: string; amount: number };
@@ -48,15 +49,36 @@ describe.runIf(postgresUp)('Idempotency-Key', () => {
       if (body.fail === 'client') throw new AppError('insufficient_stock');
       return reply.code(201).send({ id: uuidv7(), amount: body.amount });
     });
+    // A route whose work is one transaction, recording its answer in it.
+    app.post('/things-in-tx', { ...keys.hooks }, async (request, reply) => {
+      executions++;
+      const body = request.body as { fail?: string; amount: number };
+      reply.code(201);
+      const thing = await withTenant(testDatabase.database.db, principalOf(request).tenantId, async (tx) => {
+        const made = { id: uuidv7(), amount: body.amount };
+        await keys.recordIn(tx, request, reply, made);
+        if (body.fail === 'in-transaction') throw new AppError('insufficient_stock');
+        return made;
+      });
+      // The process fails once the work has committed, before it could answer.
+      if (body.fail === 'after-commit') throw new Error('crashed after the commit');
+      return reply.send(thing);
+    });
     await app.ready();
     processes.push(app);
     return app;
   }
 
-  const post = (app: FastifyInstance, key: string | undefined, payload: unknown, tenant?: 'other') =>
+  const post = (
+    app: FastifyInstance,
+    key: string | undefined,
+    payload: unknown,
+    tenant?: 'other',
+    url = '/things',
+  ) =>
     app.inject({
       method: 'POST',
-      url: '/things',
+      url,
       headers: {
         ...(key === undefined ? {} : { 'idempotency-key': key }),
         ...(tenant ? { 'x-test-tenant': tenant } : {}),
@@ -177,6 +199,56 @@ describe.runIf(postgresUp)('Idempotency-Key', () => {
       testDatabase.database.db,
     );
     expect((await post(app, 'key-dead', { amount: 1 })).statusCode).toBe(201);
+  });
+
+  it('completes a key in the transaction of the work it answers: committed work never runs twice', async () => {
+    const app = await apiProcess();
+    const first = await post(app, 'key-tx', { amount: 1 }, undefined, '/things-in-tx');
+    expect(first.statusCode).toBe(201);
+    const replay = await post(app, 'key-tx', { amount: 1 }, undefined, '/things-in-tx');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toBe(first.body);
+
+    // The work committed but the process failed before answering: the retry gets the recorded
+    // answer, where a key completed after the answer would have been freed and the work run again.
+    const before = executions;
+    const crashed = await post(
+      app,
+      'key-crash',
+      { amount: 2, fail: 'after-commit' },
+      undefined,
+      '/things-in-tx',
+    );
+    expect(crashed.statusCode).toBe(500);
+    const retried = await post(
+      app,
+      'key-crash',
+      { amount: 2, fail: 'after-commit' },
+      undefined,
+      '/things-in-tx',
+    );
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json()).toMatchObject({ amount: 2 });
+    expect(executions - before).toBe(1);
+
+    // Rolled back with the work, the recorded answer is gone: the error answer is what is kept.
+    const refused = await post(
+      app,
+      'key-rollback',
+      { amount: 3, fail: 'in-transaction' },
+      undefined,
+      '/things-in-tx',
+    );
+    expect(refused.statusCode).toBe(409);
+    const again = await post(
+      app,
+      'key-rollback',
+      { amount: 3, fail: 'in-transaction' },
+      undefined,
+      '/things-in-tx',
+    );
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(refused.body);
   });
 
   it('refuses a malformed key with 400', async () => {

@@ -7,7 +7,8 @@ import type {
 } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/tables';
-import { withTenant } from '../db/tenant';
+import { COMMITS_TRANSACTION } from '../db/pg-client';
+import { transactionHooks, withTenant, withTenantRead, type Tx } from '../db/tenant';
 import { AppError } from '../errors';
 import { principalOf } from './auth-guard';
 
@@ -51,6 +52,18 @@ export interface IdempotencyHooks {
   onSend: onSendAsyncHookHandler;
 }
 
+export interface Idempotency {
+  /** Spread into the options of every POST that creates or moves money or stock. */
+  hooks: IdempotencyHooks;
+  /**
+   * For a route whose whole work is one transaction: records the answer the route will send (the
+   * reply's status, `payload` as the route's schema serializes it) in that transaction, last. The
+   * key is then completed exactly when the work commits, so a retry can never run committed work
+   * again, and no transaction of its own is needed after it. Without a claim it does nothing.
+   */
+  recordIn(tx: Tx, request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void>;
+}
+
 interface Claim {
   tenantId: string;
   scope: string;
@@ -87,15 +100,20 @@ export function requestFingerprint(method: string, url: string, body: unknown): 
     .digest('hex');
 }
 
+/** Expired keys are purged per tenant at most this often (a key reused after expiry is replaced anyway). */
+const PURGE_EVERY_MS = 60_000;
+const lastPurge = new Map<string, number>();
+
 async function claim(
   db: Kysely<DB>,
   request: Claim,
   ttlSeconds: number,
   leaseSeconds: number,
 ): Promise<ClaimOutcome> {
-  return withTenant(db, request.tenantId, async (tx) => {
-    // Taken when new, when expired, or when a dead process left it running past its lease.
-    const taken = await sql<{ taken: boolean }>`
+  // Taken when new, when expired, or when a dead process left it running past its lease. The
+  // statement commits its transaction in the same round trip (what the key held is read after).
+  const taken = await withTenant(db, request.tenantId, (tx) =>
+    sql<{ taken: boolean }>`
       insert into idempotency_keys (tenant_id, scope, key, fingerprint, state, locked_until, expires_at)
       values (${request.tenantId}, ${request.scope}, ${request.key}, ${request.fingerprint}, 'running',
               now() + make_interval(secs => ${leaseSeconds}), now() + make_interval(secs => ${ttlSeconds}))
@@ -106,32 +124,43 @@ async function claim(
         where idempotency_keys.expires_at <= now()
            or (idempotency_keys.state = 'running' and idempotency_keys.locked_until <= now()
                and idempotency_keys.fingerprint = excluded.fingerprint)
-      returning true as taken`.execute(tx);
-    if (taken.rows.length > 0) {
-      // Expired keys are replaced when reused; this keeps the ones never reused from piling up.
-      await sql`
-        delete from idempotency_keys
-        where (scope, key) in (
-          select scope, key from idempotency_keys where expires_at <= now() limit ${PURGE_BATCH})`.execute(
-        tx,
-      );
-      return { kind: 'claimed' };
-    }
-    const existing = await tx
+      returning true as taken ${sql.raw(COMMITS_TRANSACTION)}`.execute(tx),
+  );
+  if (taken.rows.length > 0) {
+    await purgeExpired(db, request.tenantId);
+    return { kind: 'claimed' };
+  }
+  const existing = await withTenantRead(db, request.tenantId, (tx) =>
+    tx
       .selectFrom('idempotency_keys')
       .select(['fingerprint', 'state', 'response_status', 'response_type', 'response_body'])
       .where('scope', '=', request.scope)
       .where('key', '=', request.key)
-      .executeTakeFirstOrThrow();
-    if (existing.fingerprint !== request.fingerprint) return { kind: 'conflict' };
-    if (existing.state === 'running') return { kind: 'running' };
-    return {
-      kind: 'completed',
-      status: existing.response_status ?? 200,
-      type: existing.response_type,
-      body: existing.response_body ?? '',
-    };
-  });
+      .executeTakeFirst(),
+  );
+  // Gone meanwhile: its request failed with a 5xx and freed it. Busy, for this caller: retry.
+  if (!existing) return { kind: 'running' };
+  if (existing.fingerprint !== request.fingerprint) return { kind: 'conflict' };
+  if (existing.state === 'running') return { kind: 'running' };
+  return {
+    kind: 'completed',
+    status: existing.response_status ?? 200,
+    type: existing.response_type,
+    body: existing.response_body ?? '',
+  };
+}
+
+/** Deletes a tenant's keys that expired and were never reused, now and then. */
+async function purgeExpired(db: Kysely<DB>, tenantId: string): Promise<void> {
+  const now = Date.now();
+  if (now - (lastPurge.get(tenantId) ?? 0) < PURGE_EVERY_MS) return;
+  lastPurge.set(tenantId, now);
+  await withTenant(db, tenantId, (tx) =>
+    sql`
+      delete from idempotency_keys
+      where (scope, key) in (
+        select scope, key from idempotency_keys where expires_at <= now() limit ${PURGE_BATCH})`.execute(tx),
+  );
 }
 
 function payloadText(payload: unknown): string | null {
@@ -142,16 +171,17 @@ function payloadText(payload: unknown): string | null {
 }
 
 /**
- * The Idempotency-Key mechanism, as route hooks: spread the result into a route's options
+ * The Idempotency-Key mechanism, as route hooks: spread `hooks` into a route's options
  * (`{ ...idempotency.hooks, schema, config }`) on every POST that creates or moves money or stock.
  *
  * Keys are scoped per tenant and route. The key is claimed in a transaction of its own, committed
  * before the handler runs, so a second process sees it at once: the same request while the first
  * runs gets 409 idempotency_in_progress, another request with the key gets 422
  * idempotency_conflict, and after completion the first response (status and body) is replayed.
- * A 5xx answer releases the key, so the client may retry the same request.
+ * The answer is recorded in the route's own transaction where the route says so (`recordIn`),
+ * else after it is sent. A 5xx answer releases the key, so the client may retry the same request.
  */
-export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): IdempotencyHooks {
+export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): Idempotency {
   const ttlSeconds = options.ttlSeconds ?? 24 * 60 * 60;
   const leaseSeconds = options.leaseSeconds ?? 60;
   const claims = new WeakMap<FastifyRequest, Claim>();
@@ -208,12 +238,6 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
     const body = payloadText(payload);
     try {
       await withTenant(db, current.tenantId, async (tx) => {
-        const row = tx
-          .updateTable('idempotency_keys')
-          .where('scope', '=', current.scope)
-          .where('key', '=', current.key)
-          .where('fingerprint', '=', current.fingerprint)
-          .where('state', '=', 'running');
         if (reply.statusCode >= 500 || body === null) {
           // Nothing worth replaying happened (or the body cannot be kept): free the key for a retry.
           await tx
@@ -226,14 +250,7 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
           return;
         }
         const type = reply.getHeader('content-type');
-        await row
-          .set({
-            state: 'completed',
-            response_status: reply.statusCode,
-            response_type: typeof type === 'string' ? type : null,
-            response_body: body,
-          })
-          .execute();
+        await complete(tx, current, reply.statusCode, typeof type === 'string' ? type : null, body);
       });
     } catch (error) {
       // The work is done and committed; the client still gets its answer. The key stays
@@ -243,5 +260,29 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
     return payload;
   };
 
-  return { preHandler, onSend };
+  const recordIn = async (tx: Tx, request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const current = claims.get(request);
+    if (!current) return;
+    const body = payloadText(reply.serialize(payload));
+    if (body === null) return;
+    await complete(tx, current, reply.statusCode, JSON_TYPE, body);
+    // Only once committed: if the transaction rolls back, onSend records the error answer instead.
+    transactionHooks(tx).afterCommit.push(() => claims.delete(request));
+  };
+
+  return { hooks: { preHandler, onSend }, recordIn };
+}
+
+/** What Fastify sends a serialized object as. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+async function complete(tx: Tx, claim: Claim, status: number, type: string | null, body: string) {
+  await tx
+    .updateTable('idempotency_keys')
+    .set({ state: 'completed', response_status: status, response_type: type, response_body: body })
+    .where('scope', '=', claim.scope)
+    .where('key', '=', claim.key)
+    .where('fingerprint', '=', claim.fingerprint)
+    .where('state', '=', 'running')
+    .execute();
 }
