@@ -203,50 +203,28 @@ describe.runIf(postgresUp)('Idempotency-Key', () => {
 
   it('completes a key in the transaction of the work it answers: committed work never runs twice', async () => {
     const app = await apiProcess();
-    const first = await post(app, 'key-tx', { amount: 1 }, undefined, '/things-in-tx');
+    const postInTx = (key: string, payload: unknown) => post(app, key, payload, undefined, '/things-in-tx');
+    const first = await postInTx('key-tx', { amount: 1 });
     expect(first.statusCode).toBe(201);
-    const replay = await post(app, 'key-tx', { amount: 1 }, undefined, '/things-in-tx');
+    const replay = await postInTx('key-tx', { amount: 1 });
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toBe(first.body);
 
     // The work committed but the process failed before answering: the retry gets the recorded
     // answer, where a key completed after the answer would have been freed and the work run again.
     const before = executions;
-    const crashed = await post(
-      app,
-      'key-crash',
-      { amount: 2, fail: 'after-commit' },
-      undefined,
-      '/things-in-tx',
-    );
-    expect(crashed.statusCode).toBe(500);
-    const retried = await post(
-      app,
-      'key-crash',
-      { amount: 2, fail: 'after-commit' },
-      undefined,
-      '/things-in-tx',
-    );
+    const crash = { amount: 2, fail: 'after-commit' };
+    expect((await postInTx('key-crash', crash)).statusCode).toBe(500);
+    const retried = await postInTx('key-crash', crash);
     expect(retried.statusCode).toBe(201);
     expect(retried.json()).toMatchObject({ amount: 2 });
     expect(executions - before).toBe(1);
 
     // Rolled back with the work, the recorded answer is gone: the error answer is what is kept.
-    const refused = await post(
-      app,
-      'key-rollback',
-      { amount: 3, fail: 'in-transaction' },
-      undefined,
-      '/things-in-tx',
-    );
+    const rollback = { amount: 3, fail: 'in-transaction' };
+    const refused = await postInTx('key-rollback', rollback);
     expect(refused.statusCode).toBe(409);
-    const again = await post(
-      app,
-      'key-rollback',
-      { amount: 3, fail: 'in-transaction' },
-      undefined,
-      '/things-in-tx',
-    );
+    const again = await postInTx('key-rollback', rollback);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body).toBe(refused.body);
   });
