@@ -8,7 +8,7 @@ import { FakeStripe } from '../../../test/gateways/stripe-server';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
-import { withTenant } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { createCatalogModule } from '../catalog';
 import { createInventoryModule } from '../inventory';
 import { createOrdersModule } from '../orders';
@@ -161,6 +161,28 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(
       (await pay({ order_id: order.id, amount: 1, currency: 'EUR', gateway: 'manual' })).statusCode,
     ).toBe(409);
+  });
+
+  it("hands a cash payment's answer to the caller inside the payment's transaction, before it commits", async () => {
+    const order = await placeOrder();
+    const db = testApp.platform.db;
+    const tenantId = admin.tenant.id;
+    const caller = { tenantId, userId: admin.user.id };
+    const input = { order_id: order.id, amount: 1000, currency: 'EUR', gateway: 'manual' as const };
+    const seen: { answer: Payment; inside: number; outside: number }[] = [];
+    const payment = await testApp.modules.services.payments.createPayment(
+      caller,
+      input,
+      async (tx, answer) => {
+        const byId = (executor: typeof tx) =>
+          executor.selectFrom('payments').select('id').where('id', '=', answer.id).execute();
+        // The route records its Idempotency-Key here: with the payment, or not at all.
+        const outside = await withTenantRead(db, tenantId, byId);
+        seen.push({ answer, inside: (await byId(tx)).length, outside: outside.length });
+      },
+    );
+    expect(seen).toEqual([{ answer: payment, inside: 1, outside: 0 }]);
+    expect(await status(payment.id)).toBe('completed');
   });
 
   it('refuses a wrong currency, more than is unpaid, and too little cash', async () => {

@@ -134,8 +134,13 @@ export function paymentsRoutes(
           response: { 201: Payment, ...problems(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (request, reply) =>
-        reply.code(201).send(await payments.createPayment(callerOf(request), request.body)),
+      async (request, reply) => {
+        reply.code(201);
+        const payment = await payments.createPayment(callerOf(request), request.body, (tx, answer) =>
+          idempotency.recordIn(tx, request, reply, answer),
+        );
+        return reply.send(payment);
+      },
     );
     app.get(
       '/commerce/payments',

@@ -511,7 +511,16 @@ export class PaymentsService {
 
   // ---- payments -----------------------------------------------------------------------------
 
-  async createPayment(caller: Caller, input: CreatePaymentBody): Promise<Payment> {
+  /**
+   * Takes a payment. `recordAnswer` is called with the answer inside the payment's transaction when
+   * that transaction is the whole payment (cash and checks: no gateway to call), so that the route
+   * records its Idempotency-Key with the work; a card payment's answer comes after its gateway call.
+   */
+  async createPayment(
+    caller: Caller,
+    input: CreatePaymentBody,
+    recordAnswer?: (tx: Tx, answer: Payment) => Promise<void>,
+  ): Promise<Payment> {
     const capture = input.capture ?? true;
     if (!isKnownCurrency(input.currency)) throw validation('currency', 'is not an ISO 4217 currency');
     const manual = input.gateway === 'manual';
@@ -615,6 +624,7 @@ export class PaymentsService {
         );
       }
       addEvents(tx, events);
+      if (manual) await recordAnswer?.(tx, toPaymentDto(row));
       return { row, adapter, request, transactionId };
     });
     if (manual) return toPaymentDto(prepared.row);
