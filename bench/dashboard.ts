@@ -10,7 +10,7 @@
 import { uuidv7, type EventEnvelope } from '@tessera/contracts';
 import { sql } from 'kysely';
 import { createAnalyticsModule } from '../apps/api/src/modules/analytics';
-import { withSystem, withTenant } from '../apps/api/src/platform/db/tenant';
+import { tenantReader, withSystem, withTenant } from '../apps/api/src/platform/db/tenant';
 import { applyOnce } from '../apps/api/src/platform/events/delivery';
 import type { Platform } from '../apps/api/src/platform/platform';
 import { createTestDatabase } from '../apps/api/test/support/database';
@@ -158,13 +158,10 @@ export async function benchDashboard(iterations = 300, consumerEvents = 5_000): 
     for (let i = 0; i < 20; i++) scanTimes.push(await timed(scratchScan));
     scanTimes.sort((a, b) => a - b);
     for (const scenario of scenarios) {
-      for (let i = 0; i < 20; i++)
-        await withTenant(db, tenantId, (tx) => service.dashboard(tx, scenario.query, now));
+      for (let i = 0; i < 20; i++) await service.dashboard(tenantReader(db, tenantId), scenario.query, now);
       const times: number[] = [];
       for (let i = 0; i < iterations; i++)
-        times.push(
-          await timed(() => withTenant(db, tenantId, (tx) => service.dashboard(tx, scenario.query, now))),
-        );
+        times.push(await timed(() => service.dashboard(tenantReader(db, tenantId), scenario.query, now)));
       times.sort((a, b) => a - b);
       const baseline = {
         name: 'from-scratch scan of 30 days (p50)',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { serviceAvailable } from '../../../test/support/services';
 import type { DB } from '../../platform/db/tables';
-import { withTenant } from '../../platform/db/tenant';
+import { tenantReader, withTenant } from '../../platform/db/tenant';
 import { AnalyticsService } from './service';
 import { emitDated, insertTenant, type DatedEvent } from './testing';
 
@@ -277,7 +277,7 @@ describe.runIf(postgresUp)('dashboard', () => {
             interval,
             ...(currency ? { currency } : {}),
           };
-          const dashboard = await withTenant(db, tenantId, (tx) => service.dashboard(tx, requested));
+          const dashboard = await service.dashboard(tenantReader(db, tenantId), requested);
 
           // The default currency is the one with most orders (ties: alphabetical).
           const counts = new Map<string, number>();
@@ -374,12 +374,10 @@ describe.runIf(postgresUp)('dashboard', () => {
     } as DatedEvent;
     await emitDated(db, tenantId, [paidForCreated, created]);
     await testApp.flushEvents();
-    const dashboard = await withTenant(db, tenantId, (tx) =>
-      service.dashboard(tx, {
-        from: new Date(START).toISOString(),
-        to: new Date(START + 86_400_000).toISOString(),
-      }),
-    );
+    const dashboard = await service.dashboard(tenantReader(db, tenantId), {
+      from: new Date(START).toISOString(),
+      to: new Date(START + 86_400_000).toISOString(),
+    });
     expect(dashboard).toMatchObject({ orders: 1, items_sold: 3, average_order_value: 3_000 });
     expect(dashboard.top_products).toEqual([
       { product_id: PRODUCTS[0]!.product_id, name: PRODUCTS[0]!.name, quantity: 3, revenue: 3_000 },

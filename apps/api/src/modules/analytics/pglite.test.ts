@@ -2,7 +2,7 @@ import { uuidv7, type EventEnvelope } from '@tessera/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryPGlite, type Database } from '../../platform/db/database';
 import { migrate } from '../../platform/db/migrate';
-import { withTenant } from '../../platform/db/tenant';
+import { tenantReader } from '../../platform/db/tenant';
 import { applyOnce } from '../../platform/events/delivery';
 import { analyticsConsumers } from './consumers';
 import { AnalyticsService } from './service';
@@ -81,9 +81,11 @@ describe('analytics on PGlite', () => {
     for (const consumer of analyticsConsumers(service))
       for (const event of [...events, ...events]) await applyOnce(database.db, consumer, event);
 
-    const dashboard = await withTenant(database.db, tenantId, (tx) =>
-      service.dashboard(tx, { from: '2026-04-30T00:00:00Z', to: '2026-05-02T00:00:00Z', interval: 'day' }),
-    );
+    const dashboard = await service.dashboard(tenantReader(database.db, tenantId), {
+      from: '2026-04-30T00:00:00Z',
+      to: '2026-05-02T00:00:00Z',
+      interval: 'day',
+    });
     expect(dashboard).toMatchObject({
       currency: 'INR',
       time_zone: 'Asia/Kolkata',

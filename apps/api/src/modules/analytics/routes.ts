@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, withTenantRead } from '../../platform/db/tenant';
+import { tenantReader, withTenant, withTenantRead } from '../../platform/db/tenant';
 import { principalOf } from '../../platform/http/auth-guard';
 import { Page, problems } from '../../platform/http/schemas';
 import {
@@ -96,8 +96,7 @@ export function analyticsRoutes(db: Kysely<DB>, analytics: AnalyticsService): Fa
           response: { 200: Dashboard, ...problems(400, 401, 403) },
         },
       },
-      async (request) =>
-        withTenantRead(db, principalOf(request).tenantId, (tx) => analytics.dashboard(tx, request.query)),
+      async (request) => analytics.dashboard(tenantReader(db, principalOf(request).tenantId), request.query),
     );
 
     app.get(

@@ -5,7 +5,7 @@ import type { IResolvers, MercuriusContext } from 'mercurius';
 import mercurius from 'mercurius';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenantRead, type Tx } from '../../platform/db/tenant';
+import { tenantReader, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { principalOf, type Principal } from '../../platform/http/auth-guard';
 import type { AnalyticsService } from '../analytics';
@@ -225,14 +225,12 @@ export function resolvers(db: Kysely<DB>, services: GraphqlServices): IResolvers
             throw invalid('currency', 'must be an ISO 4217 code');
           const from = timestampArg('from', args.from);
           const to = timestampArg('to', args.to);
-          return tenant(context, (tx) =>
-            services.analytics.dashboard(tx, {
-              ...(from ? { from } : {}),
-              ...(to ? { to } : {}),
-              interval: (args.interval ?? 'day') as 'hour' | 'day',
-              ...(args.currency != null ? { currency: args.currency } : {}),
-            }),
-          );
+          return services.analytics.dashboard(tenantReader(db, context.principal.tenantId), {
+            ...(from ? { from } : {}),
+            ...(to ? { to } : {}),
+            interval: args.interval ?? 'day',
+            ...(args.currency != null ? { currency: args.currency } : {}),
+          });
         }),
 
       recommendations: (_root, args: { product_id?: string | null; limit?: number | null }, context) =>

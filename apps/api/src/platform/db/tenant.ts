@@ -89,6 +89,14 @@ export async function withTenantRead<T>(
   return runTransaction(db, work, { setup: tenantSettings(tenantId), readOnly: true });
 }
 
+/** Runs reads in a read-only transaction of one tenant; each call may take a connection of its own. */
+export type TenantReader = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+
+/** A TenantReader on withTenantRead: for work whose independent reads may run in parallel. */
+export function tenantReader(db: Kysely<DB>, tenantId: string): TenantReader {
+  return (work) => withTenantRead(db, tenantId, work);
+}
+
 /**
  * Runs work in one transaction as the owner, across tenants. Only for what is global by nature:
  * looking a user up by email, relaying the outbox, migrations.
