@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, withTenantRead } from '../../platform/db/tenant';
+import { withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
 import type { Idempotency } from '../../platform/http/idempotency';
@@ -42,12 +42,11 @@ export function ordersRoutes(
       async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
         reply.code(201);
-        const order = await withTenant(db, tenantId, async (tx) => {
-          const created = await orders.create(tx, { tenantId, actor: userActor(userId) }, request.body);
-          await idempotency.recordIn(tx, request, reply, created);
-          return created;
-        });
-        return reply.send(order);
+        return reply.send(
+          await idempotency.inTransaction(request, reply, (tx) =>
+            orders.create(tx, { tenantId, actor: userActor(userId) }, request.body),
+          ),
+        );
       },
     );
 
@@ -126,16 +125,14 @@ export function ordersRoutes(
       },
       async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
-        return withTenant(db, tenantId, async (tx) => {
-          const cancelled = await orders.cancel(
+        return idempotency.inTransaction(request, reply, (tx) =>
+          orders.cancel(
             tx,
             { tenantId, actor: userActor(userId) },
             request.params.id,
             request.body?.reason ?? null,
-          );
-          await idempotency.recordIn(tx, request, reply, cancelled);
-          return cancelled;
-        });
+          ),
+        );
       },
     );
 
@@ -154,15 +151,9 @@ export function ordersRoutes(
       },
       async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
-        return withTenant(db, tenantId, async (tx) => {
-          const fulfilled = await orders.fulfil(
-            tx,
-            { tenantId, actor: userActor(userId) },
-            request.params.id,
-          );
-          await idempotency.recordIn(tx, request, reply, fulfilled);
-          return fulfilled;
-        });
+        return idempotency.inTransaction(request, reply, (tx) =>
+          orders.fulfil(tx, { tenantId, actor: userActor(userId) }, request.params.id),
+        );
       },
     );
   };

@@ -62,6 +62,11 @@ export interface Idempotency {
    * again, and no transaction of its own is needed after it. Without a claim it does nothing.
    */
   recordIn(tx: Tx, request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void>;
+  /**
+   * Runs a route's whole work in one transaction of the caller's tenant, and records what it
+   * returns there as the answer (`recordIn`).
+   */
+  inTransaction<T>(request: FastifyRequest, reply: FastifyReply, work: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
 interface Claim {
@@ -270,7 +275,14 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
     transactionHooks(tx).afterCommit.push(() => claims.delete(request));
   };
 
-  return { hooks: { preHandler, onSend }, recordIn };
+  const inTransaction = <T>(request: FastifyRequest, reply: FastifyReply, work: (tx: Tx) => Promise<T>) =>
+    withTenant(db, principalOf(request).tenantId, async (tx) => {
+      const answer = await work(tx);
+      await recordIn(tx, request, reply, answer);
+      return answer;
+    });
+
+  return { hooks: { preHandler, onSend }, recordIn, inTransaction };
 }
 
 /** What Fastify sends a serialized object as. */
