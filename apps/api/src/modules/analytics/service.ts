@@ -130,23 +130,17 @@ const PAYMENT_STEPS: readonly EventType[] = [
  */
 function mergePaymentSteps(events: EventEnvelope[]): EventEnvelope[] {
   const merged: EventEnvelope[] = [];
+  const step = (event: EventEnvelope | undefined) =>
+    event && PAYMENT_STEPS.includes(event.type) ? (event.data as PaymentEventData) : null;
   for (const event of events) {
     const last = merged.at(-1);
-    if (
-      last &&
-      PAYMENT_STEPS.includes(event.type) &&
-      PAYMENT_STEPS.includes(last.type) &&
-      (event.data as PaymentEventData).payment_id === (last.data as PaymentEventData).payment_id &&
-      floorToBucket(Date.parse(event.occurred_at)) === floorToBucket(Date.parse(last.occurred_at))
-    ) {
-      if (
-        (event.data as PaymentEventData).amount_captured > (last.data as PaymentEventData).amount_captured
-      ) {
-        merged[merged.length - 1] = event;
-      }
-      continue;
-    }
-    merged.push(event);
+    const [payment, previous] = [step(event), step(last)];
+    const samePayment =
+      payment !== null &&
+      payment.payment_id === previous?.payment_id &&
+      floorToBucket(Date.parse(event.occurred_at)) === floorToBucket(Date.parse(last!.occurred_at));
+    if (!samePayment) merged.push(event);
+    else if (payment.amount_captured > previous.amount_captured) merged[merged.length - 1] = event;
   }
   return merged;
 }
