@@ -402,6 +402,7 @@ CREATE TABLE public.idempotency_keys (
     response_body text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
+    resource_id uuid,
     CONSTRAINT idempotency_keys_state_check CHECK ((state = ANY (ARRAY['running'::text, 'completed'::text])))
 );
 
@@ -1426,10 +1427,10 @@ CREATE INDEX payment_reconciliation_run ON public.payment_reconciliation USING b
 CREATE INDEX payment_transactions_payment ON public.payment_transactions USING btree (tenant_id, payment_id, created_at);
 
 --
--- Name: payment_transactions_unknown; Type: INDEX; Schema: public; Owner: -
+-- Name: payment_transactions_unsettled; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX payment_transactions_unknown ON public.payment_transactions USING btree (outcome) WHERE (outcome = 'unknown'::text);
+CREATE INDEX payment_transactions_unsettled ON public.payment_transactions USING btree (created_at) WHERE (outcome = ANY (ARRAY['pending'::text, 'unknown'::text]));
 
 --
 -- Name: payments_created; Type: INDEX; Schema: public; Owner: -

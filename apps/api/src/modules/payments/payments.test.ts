@@ -170,17 +170,15 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const caller = { tenantId, userId: admin.user.id };
     const input = { order_id: order.id, amount: 1000, currency: 'EUR', gateway: 'manual' as const };
     const seen: { answer: Payment; inside: number; outside: number }[] = [];
-    const payment = await testApp.modules.services.payments.createPayment(
-      caller,
-      input,
-      async (tx, answer) => {
+    const payment = await testApp.modules.services.payments.createPayment(caller, input, {
+      recordAnswer: async (tx, answer) => {
         const byId = (executor: typeof tx) =>
           executor.selectFrom('payments').select('id').where('id', '=', answer.id).execute();
         // The route records its Idempotency-Key here: with the payment, or not at all.
         const outside = await withTenantRead(db, tenantId, byId);
         seen.push({ answer, inside: (await byId(tx)).length, outside: outside.length });
       },
-    );
+    });
     expect(seen).toEqual([{ answer: payment, inside: 1, outside: 0 }]);
     expect(await status(payment.id)).toBe('completed');
   });
@@ -395,6 +393,115 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const replay = await pay(body, admin, key);
     expect(replay.statusCode).toBe(201);
     expect(replay.json<Payment>().id).toBe(created[0]!.json<Payment>().id);
+  });
+
+  it('finishes the payment a failed attempt began when its Idempotency-Key is retried: one charge', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const order = await placeOrder();
+    const body = {
+      order_id: order.id,
+      amount: 2000,
+      currency: 'EUR',
+      gateway: 'stripe',
+      payment_method_id: methodId,
+    };
+    // Part of the order, so that a second payment would fit. Stripe charges the card, then the
+    // transaction that would record it fails (a lost database connection; a process that dies
+    // there leaves the same, once its lease ends).
+    const settle = vi
+      .spyOn(
+        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
+        'settlePayment',
+      )
+      .mockRejectedValueOnce(new Error('connection terminated'));
+    const key = `pay-${randomBytes(6).toString('hex')}`;
+    try {
+      expect((await pay(body, admin, key)).statusCode).toBe(500);
+    } finally {
+      settle.mockRestore();
+    }
+    const retried = await pay(body, admin, key);
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json<Payment>()).toMatchObject({ status: 'completed', amount_captured: 2000 });
+    const ofOrder = await inject(admin, 'GET', `/commerce/payments?order_id=${order.id}`);
+    expect(ofOrder.json<{ data: Payment[] }>().data.map((p) => p.id)).toEqual([retried.json<Payment>().id]);
+    // The retry resent the first call under its gateway key; Stripe holds one charge.
+    const calls = stripe.server
+      .callsTo('POST', /^\/v1\/payment_intents$/)
+      .filter((c) => c.body.includes(order.id));
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
+    expect([...stripe.intents.values()].filter((i) => i.metadata.tessera_order_id === order.id)).toHaveLength(
+      1,
+    );
+    const replay = await pay(body, admin, key);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json<Payment>().id).toBe(retried.json<Payment>().id);
+  });
+
+  it('resends a gateway call its process abandoned, once it is old enough', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const order = await placeOrder();
+    const settle = vi
+      .spyOn(
+        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
+        'settlePayment',
+      )
+      .mockRejectedValueOnce(new Error('process died'));
+    try {
+      const body = {
+        order_id: order.id,
+        amount: 5000,
+        currency: 'EUR',
+        gateway: 'stripe',
+        payment_method_id: methodId,
+      };
+      expect((await pay(body)).statusCode).toBe(500);
+    } finally {
+      settle.mockRestore();
+    }
+    const ofOrder = async () =>
+      (await inject(admin, 'GET', `/commerce/payments?order_id=${order.id}`)).json<{ data: Payment[] }>()
+        .data;
+    const [abandoned] = await ofOrder();
+    expect(abandoned).toMatchObject({ status: 'pending' });
+    // Not while the call may still be running in a live process.
+    await reconciler.settleUnknown();
+    expect(await status(abandoned!.id)).toBe('pending');
+    expect(await reconciler.settleUnknown(100, 0)).toBeGreaterThanOrEqual(1);
+    expect(await ofOrder()).toMatchObject([
+      { id: abandoned!.id, status: 'completed', amount_captured: 5000 },
+    ]);
+    expect([...stripe.intents.values()].filter((i) => i.metadata.tessera_order_id === order.id)).toHaveLength(
+      1,
+    );
+  });
+
+  it('keeps a refund created once when its answer is lost and the request retried', async () => {
+    const order = await placeOrder(admin, 2000);
+    const payment = (
+      await pay({ order_id: order.id, amount: 2000, currency: 'EUR', gateway: 'manual' })
+    ).json<Payment>();
+    const service = testApp.modules.services.payments;
+    const createRefund = service.createRefund.bind(service);
+    const crash = vi.spyOn(service, 'createRefund').mockImplementationOnce(async (...args) => {
+      await createRefund(...args);
+      throw new Error('crashed after the commit');
+    });
+    const body = { payment_id: payment.id, amount: 500 };
+    const key = `refund-${randomBytes(6).toString('hex')}`;
+    try {
+      expect(
+        (await inject(admin, 'POST', '/commerce/refunds', body, { 'idempotency-key': key })).statusCode,
+      ).toBe(500);
+    } finally {
+      crash.mockRestore();
+    }
+    const retried = await inject(admin, 'POST', '/commerce/refunds', body, { 'idempotency-key': key });
+    expect(retried.statusCode).toBe(201);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    const refunds = await inject(admin, 'GET', `/commerce/refunds?payment_id=${payment.id}`);
+    expect(refunds.json<{ data: Refund[] }>().data.map((r) => r.id)).toEqual([retried.json<Refund>().id]);
   });
 
   it('leaves a timed-out charge unknown, and the reconciler settles it with the same key', async () => {

@@ -442,14 +442,27 @@ export const paymentsRepository = {
     return db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  async unknownTransactions(db: Executor, limit: number) {
+  /** Gateway calls to resend, across tenants: unknown ones, and pending ones begun before `abandonedBefore`. */
+  async unsettledTransactions(db: Executor, abandonedBefore: Date, limit: number) {
     return db
       .selectFrom('payment_transactions')
       .select(['id', 'tenant_id'])
-      .where('outcome', '=', 'unknown')
-      .orderBy('updated_at')
+      .where('outcome', 'in', ['pending', 'unknown'])
+      .where((eb) => eb.or([eb('outcome', '=', 'unknown'), eb('created_at', '<', abandonedBefore)]))
+      .orderBy('created_at')
       .limit(limit)
       .execute();
+  },
+
+  /** The call that created a payment at its gateway (a charge or an authorization). */
+  async creationTransaction(db: Executor, paymentId: string) {
+    return db
+      .selectFrom('payment_transactions')
+      .select(['id', 'outcome'])
+      .where('payment_id', '=', paymentId)
+      .where('kind', 'in', ['charge', 'authorize'])
+      .orderBy('created_at')
+      .executeTakeFirst();
   },
 
   async insertRefund(tx: Tx, row: Insertable<RefundsTable>) {

@@ -136,9 +136,11 @@ export function paymentsRoutes(
       },
       async (request, reply) => {
         reply.code(201);
-        const payment = await payments.createPayment(callerOf(request), request.body, (tx, answer) =>
-          idempotency.recordIn(tx, request, reply, answer),
-        );
+        const payment = await payments.createPayment(callerOf(request), request.body, {
+          recordAnswer: (tx, answer) => idempotency.recordIn(tx, request, reply, answer),
+          began: (tx, id) => idempotency.began(tx, request, id),
+          resumes: idempotency.resumed(request),
+        });
         return reply.send(payment);
       },
     );
@@ -254,8 +256,13 @@ export function paymentsRoutes(
           response: { 201: Refund, ...problems(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (request, reply) =>
-        reply.code(201).send(await payments.createRefund(callerOf(request), request.body)),
+      async (request, reply) => {
+        reply.code(201);
+        const refund = await payments.createRefund(callerOf(request), request.body, (tx, answer) =>
+          idempotency.recordIn(tx, request, reply, answer),
+        );
+        return reply.send(refund);
+      },
     );
     app.get(
       '/commerce/refunds',

@@ -67,6 +67,19 @@ import type {
 } from './schemas';
 import { assertPaymentMove, canMovePayment, statusAfterRefunds } from './state-machine';
 
+/** How a payment is tied to the Idempotency-Key of the request that takes it. */
+export interface PaymentAttempt {
+  /**
+   * Called with the answer inside the payment's transaction when that transaction is the whole
+   * payment (cash and checks: no gateway to call), so that the key completes with the work.
+   */
+  recordAnswer?: (tx: Tx, answer: Payment) => Promise<void>;
+  /** Called in the first transaction of a gateway payment with the payment it began. */
+  began?: (tx: Tx, paymentId: string) => Promise<void>;
+  /** The payment an earlier attempt of this same request began and never answered for. */
+  resumes?: string | null;
+}
+
 /** Who acts: the tenant, and the user (null for the system: webhooks, the reconciler, consumers). */
 export interface Caller {
   tenantId: string;
@@ -102,6 +115,11 @@ const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
 const PAGE = 50;
 /** How long an unknown outcome of a Square create is retried before the payment is cancelled by key. */
 const GIVE_UP_AFTER_MS = 60 * 60 * 1000;
+/**
+ * A gateway call still `pending` this long after it began was abandoned: its process died during
+ * it (a live one settles it within the gateway timeout). The reconciler then resends it.
+ */
+const ABANDONED_AFTER_MS = 5 * 60 * 1000;
 
 const fingerprint = (request: unknown): string =>
   createHash('sha256').update(JSON.stringify(request)).digest('hex');
@@ -512,15 +530,19 @@ export class PaymentsService {
   // ---- payments -----------------------------------------------------------------------------
 
   /**
-   * Takes a payment. `recordAnswer` is called with the answer inside the payment's transaction when
-   * that transaction is the whole payment (cash and checks: no gateway to call), so that the route
-   * records its Idempotency-Key with the work; a card payment's answer comes after its gateway call.
+   * Takes a payment. `attempt` ties it to the route's Idempotency-Key: see PaymentAttempt. A resumed
+   * attempt finishes the payment it names (its gateway call is resent under the same gateway key
+   * if it never settled) instead of taking a second one.
    */
   async createPayment(
     caller: Caller,
     input: CreatePaymentBody,
-    recordAnswer?: (tx: Tx, answer: Payment) => Promise<void>,
+    attempt: PaymentAttempt = {},
   ): Promise<Payment> {
+    if (attempt.resumes) {
+      const resumed = await this.resumePayment(caller, attempt.resumes);
+      if (resumed) return resumed;
+    }
     const capture = input.capture ?? true;
     if (!isKnownCurrency(input.currency)) throw validation('currency', 'is not an ISO 4217 currency');
     const manual = input.gateway === 'manual';
@@ -624,12 +646,28 @@ export class PaymentsService {
         );
       }
       addEvents(tx, events);
-      if (manual) await recordAnswer?.(tx, toPaymentDto(row));
+      if (manual) await attempt.recordAnswer?.(tx, toPaymentDto(row));
+      else await attempt.began?.(tx, id);
       return { row, adapter, request, transactionId };
     });
     if (manual) return toPaymentDto(prepared.row);
     const outcome = await call(() => prepared.adapter.createPayment(prepared.request));
     return this.settlePayment(caller, prepared.row.id, prepared.transactionId, 'create', outcome);
+  }
+
+  /**
+   * Finishes a payment an earlier attempt began: a creation call that never settled (its process
+   * died during it, or its second transaction failed) is resent with its recorded request and key,
+   * so the gateway answers with the first outcome. Null if there is no such payment.
+   */
+  private async resumePayment(caller: Caller, id: string): Promise<Payment | null> {
+    const creation = await withTenantRead(this.db, caller.tenantId, (tx) => repo.creationTransaction(tx, id));
+    if (!creation) return null;
+    if (creation.outcome === 'pending' || creation.outcome === 'unknown') {
+      await this.retryTransaction(caller, creation.id);
+    }
+    const payment = await withTenantRead(this.db, caller.tenantId, (tx) => repo.payment(tx, id));
+    return payment ? toPaymentDto(payment) : null;
   }
 
   async listPayments(tenantId: string, query: PaymentListQuery) {
@@ -913,7 +951,16 @@ export class PaymentsService {
 
   // ---- refunds ------------------------------------------------------------------------------
 
-  async createRefund(caller: Caller, input: CreateRefundBody): Promise<Refund> {
+  /**
+   * Creates a pending refund in one transaction. `recordAnswer` is called with the answer inside
+   * it, so that the route's Idempotency-Key completes with the refund: a retry after a crash gets
+   * this refund back instead of creating a second one.
+   */
+  async createRefund(
+    caller: Caller,
+    input: CreateRefundBody,
+    recordAnswer?: (tx: Tx, answer: Refund) => Promise<void>,
+  ): Promise<Refund> {
     return withTenant(this.db, caller.tenantId, async (tx) => {
       // The payment row lock serializes refunds of one payment: their sum is checked race-free.
       const payment = await repo.payment(tx, input.payment_id, { forUpdate: true });
@@ -952,7 +999,9 @@ export class PaymentsService {
           data: refundEventData(refund, payment),
         },
       ]);
-      return toRefundDto(refund);
+      const answer = toRefundDto(refund);
+      await recordAnswer?.(tx, answer);
+      return answer;
     });
   }
 
@@ -1217,25 +1266,29 @@ export class PaymentsService {
   }
 
   /**
-   * Settles what timed out: every gateway call left `unknown` is resent with its recorded request
+   * Settles what timed out: every gateway call left `unknown`, or left `pending` by a process that
+   * died during it (begun longer ago than `abandonedAfterMs`), is resent with its recorded request
    * and idempotency key (the gateway answers with the first outcome, never a second charge), and
    * the payment or refund is settled from the answer. Returns how many were settled.
    */
-  async settleUnknown(limit = 100): Promise<number> {
-    const pending = await withSystem(this.db, (tx) => repo.unknownTransactions(tx, limit));
+  async settleUnknown(limit = 100, abandonedAfterMs = ABANDONED_AFTER_MS): Promise<number> {
+    const pending = await withSystem(this.db, (tx) =>
+      repo.unsettledTransactions(tx, new Date(Date.now() - abandonedAfterMs), limit),
+    );
     return countSucceeded(
       pending,
-      ({ id, tenant_id: tenantId }) => this.retryTransaction(tenantId, id),
+      ({ id, tenant_id: tenantId }) => this.retryTransaction({ tenantId, userId: null }, id),
       ({ id }, error) =>
         this.logger.error({ err: error, transaction: id }, 'could not settle an unknown gateway call'),
     );
   }
 
-  private async retryTransaction(tenantId: string, transactionId: string): Promise<boolean> {
-    const caller: Caller = { tenantId, userId: null };
+  private async retryTransaction(caller: Caller, transactionId: string): Promise<boolean> {
+    const { tenantId } = caller;
     const loaded = await withTenant(this.db, tenantId, async (tx) => {
       const transaction = await repo.transaction(tx, transactionId);
-      if (!transaction || transaction.outcome !== 'unknown') return null;
+      if (!transaction || (transaction.outcome !== 'unknown' && transaction.outcome !== 'pending'))
+        return null;
       const payment = (await repo.payment(tx, transaction.payment_id))!;
       return { transaction, payment, adapter: await this.adapter(tx, tenantId, payment.gateway) };
     });

@@ -64,6 +64,21 @@ describe.runIf(postgresUp)('Idempotency-Key', () => {
       if (body.fail === 'after-commit') throw new Error('crashed after the commit');
       return reply.send(thing);
     });
+    // A route whose work spans transactions: the first begins a thing, a later step finishes it.
+    app.post('/things-in-steps', { ...keys.hooks }, async (request, reply) => {
+      executions++;
+      const body = request.body as { fail?: string; amount: number };
+      const resumed = keys.resumed(request);
+      const id =
+        resumed ??
+        (await withTenant(testDatabase.database.db, principalOf(request).tenantId, async (tx) => {
+          const begun = uuidv7();
+          await keys.began(tx, request, begun);
+          return begun;
+        }));
+      if (body.fail === 'server' && !resumed) throw new Error('the second step failed');
+      return reply.code(201).send({ id, amount: body.amount, resumed: resumed !== null });
+    });
     await app.ready();
     processes.push(app);
     return app;
@@ -227,6 +242,48 @@ describe.runIf(postgresUp)('Idempotency-Key', () => {
     const again = await postInTx('key-rollback', rollback);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body).toBe(refused.body);
+  });
+
+  it('hands a retry the resource a failed or dead attempt began, to finish it rather than begin another', async () => {
+    const [a, b] = [await apiProcess(), await apiProcess()];
+    const postInSteps = (app: FastifyInstance, key: string, payload: unknown) =>
+      post(app, key, payload, undefined, '/things-in-steps');
+    const failing = { amount: 1, fail: 'server' };
+    const began = await postInSteps(a, 'key-steps', failing);
+    expect(began.statusCode).toBe(500);
+    const [row] = await withSystem(testDatabase.database.db, (tx) =>
+      tx.selectFrom('idempotency_keys').select('resource_id').where('key', '=', 'key-steps').execute(),
+    );
+    const resumed = await postInSteps(b, 'key-steps', failing);
+    expect(resumed.statusCode).toBe(201);
+    expect(resumed.json()).toEqual({ id: row!.resource_id, amount: 1, resumed: true });
+    const replay = await postInSteps(a, 'key-steps', failing);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toBe(resumed.body);
+
+    // A process that died after beginning: its claim is kept through its lease, then resumed.
+    const dead = uuidv7();
+    await withSystem(testDatabase.database.db, (tx) =>
+      sql`insert into idempotency_keys (tenant_id, scope, key, fingerprint, state, locked_until, expires_at, resource_id)
+          values (${tenantId}, 'POST /things-in-steps', 'key-steps-dead',
+                  ${requestFingerprint('POST', '/things-in-steps', { amount: 2 })}, 'running',
+                  now() + interval '1 minute', now() + interval '1 day', ${dead})`.execute(tx),
+    );
+    expect((await postInSteps(a, 'key-steps-dead', { amount: 2 })).statusCode).toBe(409);
+    await sql`update idempotency_keys set locked_until = now() - interval '1 second' where key = 'key-steps-dead'`.execute(
+      testDatabase.database.db,
+    );
+    expect((await postInSteps(b, 'key-steps-dead', { amount: 2 })).json()).toEqual({
+      id: dead,
+      amount: 2,
+      resumed: true,
+    });
+
+    // An expired key starts afresh: what it once began is not resumed.
+    await sql`update idempotency_keys set expires_at = now() - interval '1 second' where key = 'key-steps'`.execute(
+      testDatabase.database.db,
+    );
+    expect((await postInSteps(a, 'key-steps', { amount: 3 })).json()).toMatchObject({ resumed: false });
   });
 
   it('refuses a malformed key with 400', async () => {

@@ -5,7 +5,7 @@ import type {
   onSendAsyncHookHandler,
   preHandlerAsyncHookHandler,
 } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DB } from '../db/tables';
 import { COMMITS_TRANSACTION } from '../db/pg-client';
 import { transactionHooks, withTenant, withTenantRead, type Tx } from '../db/tenant';
@@ -28,6 +28,7 @@ export interface IdempotencyKeysTable {
   response_status: number | null;
   response_type: string | null;
   response_body: string | null;
+  resource_id: string | null;
   created_at: Date | undefined;
   expires_at: Date;
 }
@@ -67,6 +68,15 @@ export interface Idempotency {
    * returns there as the answer (`recordIn`).
    */
   inTransaction<T>(request: FastifyRequest, reply: FastifyReply, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * For a route whose work spans transactions (a gateway call between two): records, in the first
+   * transaction, the resource the work began. A retry that takes the key over because the first
+   * attempt died or failed after that commit is given it by `resumed`, to finish that resource
+   * rather than begin a second one. Without a claim it does nothing.
+   */
+  began(tx: Tx, request: FastifyRequest, resourceId: string): Promise<void>;
+  /** The resource an earlier attempt with this key began and did not answer for, if any. */
+  resumed(request: FastifyRequest): string | null;
 }
 
 interface Claim {
@@ -77,7 +87,7 @@ interface Claim {
 }
 
 type ClaimOutcome =
-  | { kind: 'claimed' }
+  | { kind: 'claimed'; resumes: string | null }
   | { kind: 'conflict' }
   | { kind: 'running' }
   | { kind: 'completed'; status: number; type: string | null; body: string };
@@ -115,25 +125,29 @@ async function claim(
   ttlSeconds: number,
   leaseSeconds: number,
 ): Promise<ClaimOutcome> {
-  // Taken when new, when expired, or when a dead process left it running past its lease. The
-  // statement commits its transaction in the same round trip (what the key held is read after).
+  // Taken when new, when expired, or when a dead process left it running past its lease (or a
+  // failed attempt released it), keeping what that attempt began. The statement commits its
+  // transaction in the same round trip (what the key held is read after).
   const taken = await withTenant(db, request.tenantId, (tx) =>
-    sql<{ taken: boolean }>`
+    sql<{ resource_id: string | null }>`
       insert into idempotency_keys (tenant_id, scope, key, fingerprint, state, locked_until, expires_at)
       values (${request.tenantId}, ${request.scope}, ${request.key}, ${request.fingerprint}, 'running',
               now() + make_interval(secs => ${leaseSeconds}), now() + make_interval(secs => ${ttlSeconds}))
       on conflict (tenant_id, scope, key) do update
         set fingerprint = excluded.fingerprint, state = 'running', locked_until = excluded.locked_until,
             response_status = null, response_type = null, response_body = null,
-            created_at = now(), expires_at = excluded.expires_at
+            created_at = now(), expires_at = excluded.expires_at,
+            resource_id = case when idempotency_keys.expires_at <= now() then null
+                               else idempotency_keys.resource_id end
         where idempotency_keys.expires_at <= now()
            or (idempotency_keys.state = 'running' and idempotency_keys.locked_until <= now()
                and idempotency_keys.fingerprint = excluded.fingerprint)
-      returning true as taken ${sql.raw(COMMITS_TRANSACTION)}`.execute(tx),
+      returning resource_id ${sql.raw(COMMITS_TRANSACTION)}`.execute(tx),
   );
-  if (taken.rows.length > 0) {
+  const claimed = taken.rows[0];
+  if (claimed) {
     await purgeExpired(db, request.tenantId);
-    return { kind: 'claimed' };
+    return { kind: 'claimed', resumes: claimed.resource_id };
   }
   const existing = await withTenantRead(db, request.tenantId, (tx) =>
     tx
@@ -184,12 +198,14 @@ function payloadText(payload: unknown): string | null {
  * runs gets 409 idempotency_in_progress, another request with the key gets 422
  * idempotency_conflict, and after completion the first response (status and body) is replayed.
  * The answer is recorded in the route's own transaction where the route says so (`recordIn`),
- * else after it is sent. A 5xx answer releases the key, so the client may retry the same request.
+ * else after it is sent. A 5xx answer releases the key, so the client may retry the same request;
+ * when the work had begun a resource (`began`), the retry resumes it (`resumed`).
  */
 export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): Idempotency {
   const ttlSeconds = options.ttlSeconds ?? 24 * 60 * 60;
   const leaseSeconds = options.leaseSeconds ?? 60;
   const claims = new WeakMap<FastifyRequest, Claim>();
+  const resumes = new WeakMap<FastifyRequest, string>();
 
   const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers[IDEMPOTENCY_HEADER];
@@ -215,6 +231,7 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
     switch (outcome.kind) {
       case 'claimed':
         claims.set(request, current);
+        if (outcome.resumes) resumes.set(request, outcome.resumes);
         return;
       case 'conflict':
         throw new AppError(
@@ -244,13 +261,17 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
     try {
       await withTenant(db, current.tenantId, async (tx) => {
         if (reply.statusCode >= 500 || body === null) {
-          // Nothing worth replaying happened (or the body cannot be kept): free the key for a retry.
+          // Nothing worth replaying happened (or the body cannot be kept): free the key for a
+          // retry. A key that began a resource is kept, its lease ended, for the retry to resume.
           await tx
             .deleteFrom('idempotency_keys')
-            .where('scope', '=', current.scope)
-            .where('key', '=', current.key)
-            .where('fingerprint', '=', current.fingerprint)
-            .where('state', '=', 'running')
+            .where(runningClaim(current))
+            .where('resource_id', 'is', null)
+            .execute();
+          await tx
+            .updateTable('idempotency_keys')
+            .set({ locked_until: sql<Date>`now()` })
+            .where(runningClaim(current))
             .execute();
           return;
         }
@@ -282,8 +303,29 @@ export function idempotency(db: Kysely<DB>, options: IdempotencyOptions = {}): I
       return answer;
     });
 
-  return { hooks: { preHandler, onSend }, recordIn, inTransaction };
+  const began = async (tx: Tx, request: FastifyRequest, resourceId: string) => {
+    const current = claims.get(request);
+    if (!current) return;
+    await tx
+      .updateTable('idempotency_keys')
+      .set({ resource_id: resourceId })
+      .where(runningClaim(current))
+      .execute();
+  };
+
+  const resumed = (request: FastifyRequest) => resumes.get(request) ?? null;
+
+  return { hooks: { preHandler, onSend }, recordIn, inTransaction, began, resumed };
 }
+
+/** The key row of a claim this process holds, while it is still running. */
+const runningClaim = (claim: Claim) => (eb: ExpressionBuilder<DB, 'idempotency_keys'>) =>
+  eb.and([
+    eb('scope', '=', claim.scope),
+    eb('key', '=', claim.key),
+    eb('fingerprint', '=', claim.fingerprint),
+    eb('state', '=', 'running'),
+  ]);
 
 /** What Fastify sends a serialized object as. */
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -292,9 +334,6 @@ async function complete(tx: Tx, claim: Claim, status: number, type: string | nul
   await tx
     .updateTable('idempotency_keys')
     .set({ state: 'completed', response_status: status, response_type: type, response_body: body })
-    .where('scope', '=', claim.scope)
-    .where('key', '=', claim.key)
-    .where('fingerprint', '=', claim.fingerprint)
-    .where('state', '=', 'running')
+    .where(runningClaim(claim))
     .execute();
 }
