@@ -32,6 +32,68 @@ export function report(figure: Figure): Figure {
   return withRatio;
 }
 
+/** A figure over several rounds: its median, and the range of its values and ratios. */
+export interface Summary {
+  benchmark: string;
+  metric: string;
+  unit: string;
+  rounds: number;
+  median: number;
+  min: number;
+  max: number;
+  baseline?: { name: string; median: number; unit: string };
+  /** The median of the rounds' ratios, each taken against its own round's baseline. */
+  ratio?: { median: number; min: number; max: number };
+  goal?: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Each metric's rounds gathered into one line, printed as a table; rounds are in report order. */
+export function summarize(all: Figure[]): Summary[] {
+  const byMetric = new Map<string, Figure[]>();
+  for (const figure of all) {
+    const key = `${figure.benchmark}\u0000${figure.metric}`;
+    byMetric.set(key, [...(byMetric.get(key) ?? []), figure]);
+  }
+  const summaries = [...byMetric.values()].map((rounds): Summary => {
+    const [first] = rounds as [Figure];
+    const values = rounds.map((figure) => figure.value);
+    const ratios = rounds.flatMap((figure) => (figure.ratio === undefined ? [] : [figure.ratio]));
+    const baselines = rounds.flatMap((figure) => (figure.baseline ? [figure.baseline.value] : []));
+    return {
+      benchmark: first.benchmark,
+      metric: first.metric,
+      unit: first.unit,
+      rounds: rounds.length,
+      median: median(values),
+      min: Math.min(...values),
+      max: Math.max(...values),
+      ...(first.baseline
+        ? { baseline: { name: first.baseline.name, median: median(baselines), unit: first.baseline.unit } }
+        : {}),
+      ...(ratios.length
+        ? { ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) } }
+        : {}),
+      ...(first.goal ? { goal: first.goal } : {}),
+    };
+  });
+  console.log('\nmedians over the rounds (min–max)');
+  for (const s of summaries) {
+    const base = s.baseline
+      ? `  vs ${s.baseline.name} ${fmt(s.baseline.median)} ${s.baseline.unit}  ratio ${s.ratio!.median.toFixed(3)} (${s.ratio!.min.toFixed(3)}–${s.ratio!.max.toFixed(3)})`
+      : '';
+    console.log(
+      `${s.benchmark.padEnd(14)} ${s.metric.padEnd(28)} ${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)}) ${s.unit}${base}${s.goal ? `  (goal ${s.goal})` : ''}`,
+    );
+  }
+  return summaries;
+}
+
 function fmt(value: number): string {
   return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
 }

@@ -1,11 +1,14 @@
 /**
- * `npm run bench [name ...]`: runs the named benchmarks (all by default) against the local
- * PostgreSQL and Redis, printing each figure beside its same-run baseline as a ratio; every figure
- * is written to bench/results/latest.json. Each benchmark is bounded in time and stops by itself.
+ * `npm run bench [--rounds N] [name ...]`: runs the named benchmarks (all by default) against the
+ * local PostgreSQL and Redis, printing each figure beside its same-run baseline as a ratio; every
+ * figure is written to bench/results/latest.json. Each benchmark is bounded in time and stops by
+ * itself. With several rounds (each benchmark once per round, in turn, so that a slow minute of the
+ * machine does not fall on one benchmark's rounds only) a summary gives each figure's median and
+ * range: one run on a shared machine varies by 10 to 20 %.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { figures, RESULTS_DIR } from './lib';
+import { figures, RESULTS_DIR, summarize } from './lib';
 import { benchAuthedRead } from './authed-read';
 import { benchLogin } from './login';
 import { benchDashboard } from './dashboard';
@@ -30,7 +33,14 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   realtime: () => benchRealtime(),
 };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const roundsAt = args.indexOf('--rounds');
+const rounds = roundsAt === -1 ? 1 : Number(args[roundsAt + 1]);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error('--rounds takes a whole number of rounds, at least 1');
+  process.exit(2);
+}
+const wanted = roundsAt === -1 ? args : args.filter((_, i) => i !== roundsAt && i !== roundsAt + 1);
 const unknown = wanted.filter((name) => !BENCHMARKS[name]);
 if (unknown.length) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
@@ -42,16 +52,23 @@ const { bundle } = (await import('../apps/api/build.mjs')) as { bundle: (outdir:
 await bundle('dist-test');
 
 const failed: string[] = [];
-for (const name of wanted.length ? wanted : Object.keys(BENCHMARKS)) {
-  try {
-    await BENCHMARKS[name]!();
-  } catch (error) {
-    failed.push(name);
-    console.error(`${name} failed:`, error);
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) console.log(`\nround ${round} of ${rounds}`);
+  for (const name of wanted.length ? wanted : Object.keys(BENCHMARKS)) {
+    try {
+      await BENCHMARKS[name]!();
+    } catch (error) {
+      failed.push(`${name} (round ${round})`);
+      console.error(`${name} failed:`, error);
+    }
   }
 }
+const summary = rounds > 1 ? summarize(figures) : undefined;
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
 const file = path.join(RESULTS_DIR, 'latest.json');
-fs.writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), figures, failed }, null, 2) + '\n');
+fs.writeFileSync(
+  file,
+  JSON.stringify({ at: new Date().toISOString(), rounds, figures, summary, failed }, null, 2) + '\n',
+);
 console.log(`\n${figures.length} figures written to ${path.relative(process.cwd(), file)}`);
 process.exit(failed.length ? 1 : 0);
