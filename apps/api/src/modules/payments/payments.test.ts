@@ -439,6 +439,41 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(replay.json<Payment>().id).toBe(retried.json<Payment>().id);
   });
 
+  it('finishes a capture whose attempt failed when it is retried with its Idempotency-Key', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const held = await authorizeOnStripe((await placeOrder()).id, methodId);
+    const url = `/commerce/payments/${held.id}/capture`;
+    const key = `capture-${randomBytes(6).toString('hex')}`;
+    const capture = () => inject(admin, 'POST', url, { amount: 3000 }, { 'idempotency-key': key });
+    const settle = vi
+      .spyOn(
+        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
+        'settlePayment',
+      )
+      .mockRejectedValueOnce(new Error('connection terminated'));
+    try {
+      expect((await capture()).statusCode).toBe(500);
+    } finally {
+      settle.mockRestore();
+    }
+    // Another request finds the payment held by the capture that never settled.
+    const other = await inject(admin, 'POST', url, { amount: 3000 });
+    expect(other.json<{ code: string }>().code).toBe('conflict');
+    const retried = await capture();
+    expect(retried.statusCode).toBe(200);
+    expect(retried.json<Payment>()).toMatchObject({ status: 'completed', amount_captured: 3000 });
+    const calls = stripe.server.callsTo(
+      'POST',
+      new RegExp(`^/v1/payment_intents/${held.gateway_reference}/capture$`),
+    );
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
+    expect(stripe.intents.get(held.gateway_reference!)).toMatchObject({
+      status: 'succeeded',
+      amount_received: 3000,
+    });
+  });
+
   it('resends a gateway call its process abandoned, once it is old enough', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();

@@ -454,17 +454,6 @@ export const paymentsRepository = {
       .execute();
   },
 
-  /** The call that created a payment at its gateway (a charge or an authorization). */
-  async creationTransaction(db: Executor, paymentId: string) {
-    return db
-      .selectFrom('payment_transactions')
-      .select(['id', 'outcome'])
-      .where('payment_id', '=', paymentId)
-      .where('kind', 'in', ['charge', 'authorize'])
-      .orderBy('created_at')
-      .executeTakeFirst();
-  },
-
   async insertRefund(tx: Tx, row: Insertable<RefundsTable>) {
     return tx.insertInto('refunds').values(row).returningAll().executeTakeFirstOrThrow();
   },

@@ -26,7 +26,7 @@ import {
   RefundListQuery,
   UpdateMethodBody,
 } from './schemas';
-import type { Caller, PaymentsService } from './service';
+import type { Caller, OperationAttempt, PaymentsService } from './service';
 
 const tags = ['payments'];
 const IdempotencyHeader = Type.Object({
@@ -46,6 +46,12 @@ export function paymentsRoutes(
   payments: PaymentsService,
   idempotency: Idempotency,
 ): FastifyPluginAsyncTypebox {
+  /** Ties a gateway operation to the request's Idempotency-Key, so that a retry resumes it. */
+  const attemptOf = (request: FastifyRequest): OperationAttempt => ({
+    began: (tx, transactionId) => idempotency.began(tx, request, transactionId),
+    resumes: idempotency.resumed(request),
+  });
+
   return async (app) => {
     // ---- payment methods
     app.post(
@@ -137,9 +143,8 @@ export function paymentsRoutes(
       async (request, reply) => {
         reply.code(201);
         const payment = await payments.createPayment(callerOf(request), request.body, {
+          ...attemptOf(request),
           recordAnswer: (tx, answer) => idempotency.recordIn(tx, request, reply, answer),
-          began: (tx, id) => idempotency.began(tx, request, id),
-          resumes: idempotency.resumed(request),
         });
         return reply.send(payment);
       },
@@ -224,7 +229,8 @@ export function paymentsRoutes(
           response: { 200: Payment, ...problems(400, 401, 402, 403, 404, 409, 422) },
         },
       },
-      async (request) => payments.capture(callerOf(request), request.params.id, request.body?.amount),
+      async (request) =>
+        payments.capture(callerOf(request), request.params.id, request.body?.amount, attemptOf(request)),
     );
     app.post(
       '/commerce/payments/:id/void',
@@ -239,7 +245,7 @@ export function paymentsRoutes(
           response: { 200: Payment, ...problems(400, 401, 402, 403, 404, 409, 422) },
         },
       },
-      async (request) => payments.void(callerOf(request), request.params.id),
+      async (request) => payments.void(callerOf(request), request.params.id, attemptOf(request)),
     );
 
     // ---- refunds

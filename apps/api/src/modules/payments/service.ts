@@ -67,17 +67,23 @@ import type {
 } from './schemas';
 import { assertPaymentMove, canMovePayment, statusAfterRefunds } from './state-machine';
 
-/** How a payment is tied to the Idempotency-Key of the request that takes it. */
-export interface PaymentAttempt {
+/**
+ * How a gateway operation (a payment's creation, capture or void) is tied to the Idempotency-Key
+ * of the request that asks for it, so that a retry finishes what a failed attempt began.
+ */
+export interface OperationAttempt {
+  /** Called in the operation's first transaction with the gateway call it recorded. */
+  began?: (tx: Tx, transactionId: string) => Promise<void>;
+  /** The gateway call an earlier attempt of this same request began and never answered for. */
+  resumes?: string | null;
+}
+
+export interface PaymentAttempt extends OperationAttempt {
   /**
    * Called with the answer inside the payment's transaction when that transaction is the whole
    * payment (cash and checks: no gateway to call), so that the key completes with the work.
    */
   recordAnswer?: (tx: Tx, answer: Payment) => Promise<void>;
-  /** Called in the first transaction of a gateway payment with the payment it began. */
-  began?: (tx: Tx, paymentId: string) => Promise<void>;
-  /** The payment an earlier attempt of this same request began and never answered for. */
-  resumes?: string | null;
 }
 
 /** Who acts: the tenant, and the user (null for the system: webhooks, the reconciler, consumers). */
@@ -530,19 +536,16 @@ export class PaymentsService {
   // ---- payments -----------------------------------------------------------------------------
 
   /**
-   * Takes a payment. `attempt` ties it to the route's Idempotency-Key: see PaymentAttempt. A resumed
-   * attempt finishes the payment it names (its gateway call is resent under the same gateway key
-   * if it never settled) instead of taking a second one.
+   * Takes a payment. `attempt` ties it to the route's Idempotency-Key: a resumed attempt finishes
+   * the payment the first one began instead of taking a second one (a second charge).
    */
   async createPayment(
     caller: Caller,
     input: CreatePaymentBody,
     attempt: PaymentAttempt = {},
   ): Promise<Payment> {
-    if (attempt.resumes) {
-      const resumed = await this.resumePayment(caller, attempt.resumes);
-      if (resumed) return resumed;
-    }
+    const resumed = attempt.resumes ? await this.resumeCall(caller, attempt.resumes) : null;
+    if (resumed) return toPaymentDto(resumed.payment);
     const capture = input.capture ?? true;
     if (!isKnownCurrency(input.currency)) throw validation('currency', 'is not an ISO 4217 currency');
     const manual = input.gateway === 'manual';
@@ -647,7 +650,7 @@ export class PaymentsService {
       }
       addEvents(tx, events);
       if (manual) await attempt.recordAnswer?.(tx, toPaymentDto(row));
-      else await attempt.began?.(tx, id);
+      else await attempt.began?.(tx, transactionId);
       return { row, adapter, request, transactionId };
     });
     if (manual) return toPaymentDto(prepared.row);
@@ -656,18 +659,41 @@ export class PaymentsService {
   }
 
   /**
-   * Finishes a payment an earlier attempt began: a creation call that never settled (its process
-   * died during it, or its second transaction failed) is resent with its recorded request and key,
-   * so the gateway answers with the first outcome. Null if there is no such payment.
+   * Finishes a gateway call an earlier attempt began: if it never settled (its process died during
+   * it, or its second transaction failed) it is resent with its recorded request and key, so the
+   * gateway answers with the first outcome. Returns the call and its payment as they now stand.
    */
-  private async resumePayment(caller: Caller, id: string): Promise<Payment | null> {
-    const creation = await withTenantRead(this.db, caller.tenantId, (tx) => repo.creationTransaction(tx, id));
-    if (!creation) return null;
-    if (creation.outcome === 'pending' || creation.outcome === 'unknown') {
-      await this.retryTransaction(caller, creation.id);
+  private async resumeCall(
+    caller: Caller,
+    transactionId: string,
+  ): Promise<{ transaction: TransactionRow; payment: PaymentRow } | null> {
+    const read = () =>
+      withTenantRead(this.db, caller.tenantId, async (tx) => {
+        const transaction = await repo.transaction(tx, transactionId);
+        if (!transaction) return null;
+        return { transaction, payment: (await repo.payment(tx, transaction.payment_id))! };
+      });
+    const before = await read();
+    if (before?.transaction.outcome !== 'pending' && before?.transaction.outcome !== 'unknown') return before;
+    await this.retryTransaction(caller, transactionId);
+    return read();
+  }
+
+  /** The answer to a capture or void an earlier attempt began: the payment, or the gateway's refusal. */
+  private async resumeOperation(
+    caller: Caller,
+    transactionId: string,
+    operation: 'capture' | 'void',
+  ): Promise<Payment | null> {
+    const resumed = await this.resumeCall(caller, transactionId);
+    if (!resumed) return null;
+    if (resumed.transaction.outcome === 'declined') {
+      const code = resumed.transaction.failure_code ?? 'declined';
+      throw new AppError('payment_declined', `The gateway refused the ${operation}: ${code}`, {
+        extensions: { failure_code: code },
+      });
     }
-    const payment = await withTenantRead(this.db, caller.tenantId, (tx) => repo.payment(tx, id));
-    return payment ? toPaymentDto(payment) : null;
+    return toPaymentDto(resumed.payment);
   }
 
   async listPayments(tenantId: string, query: PaymentListQuery) {
@@ -691,7 +717,14 @@ export class PaymentsService {
     });
   }
 
-  async capture(caller: Caller, id: string, amount: number | undefined): Promise<Payment> {
+  async capture(
+    caller: Caller,
+    id: string,
+    amount: number | undefined,
+    attempt: OperationAttempt = {},
+  ): Promise<Payment> {
+    const resumed = attempt.resumes ? await this.resumeOperation(caller, attempt.resumes, 'capture') : null;
+    if (resumed) return resumed;
     const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
       const payment = await this.lockForOperation(tx, id, 'capture', ['authorized'], 'be captured');
       const toCapture = amount ?? payment.amount_authorized;
@@ -709,13 +742,16 @@ export class PaymentsService {
         idempotencyKey: `${id}:capture`,
       };
       const transactionId = await this.recordAttempt(tx, payment, 'capture', request, toCapture);
+      await attempt.began?.(tx, transactionId);
       return { adapter, request, transactionId };
     });
     const outcome = await call(() => prepared.adapter.capture(prepared.request));
     return this.settlePayment(caller, id, prepared.transactionId, 'capture', outcome);
   }
 
-  async void(caller: Caller, id: string): Promise<Payment> {
+  async void(caller: Caller, id: string, attempt: OperationAttempt = {}): Promise<Payment> {
+    const resumed = attempt.resumes ? await this.resumeOperation(caller, attempt.resumes, 'void') : null;
+    if (resumed) return resumed;
     const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
       const payment = await this.lockForOperation(tx, id, 'void', ['pending', 'authorized'], 'be voided');
       if (!payment.gateway_reference) {
@@ -724,6 +760,7 @@ export class PaymentsService {
       const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
       const request = { reference: referenceOf(payment), idempotencyKey: `${id}:void` };
       const transactionId = await this.recordAttempt(tx, payment, 'void', request, payment.amount_authorized);
+      await attempt.began?.(tx, transactionId);
       return { adapter, request, transactionId };
     });
     const outcome = await call(() => prepared.adapter.void(prepared.request));
