@@ -99,6 +99,10 @@ export async function benchDashboard(iterations = 300, consumerEvents = 5_000): 
         select ${tenantId}::uuid, currency, ${bucket("created_at + interval '5 minutes'")}, gateway, count(*), sum(total)
         from bench_totals where paid group by 2, 3, 4`.execute(tx);
       await sql`
+        insert into analytics_gateway_days (tenant_id, currency, day, gateway, payments, amount)
+        select ${tenantId}::uuid, currency, ((created_at + interval '5 minutes') at time zone 'UTC')::date, gateway, count(*), sum(total)
+        from bench_totals where paid group by 2, 3, 4`.execute(tx);
+      await sql`
         insert into analytics_product_buckets (tenant_id, currency, bucket, product_id, quantity, revenue)
         select ${tenantId}::uuid, currency, ${bucket("created_at + interval '5 minutes'")}, product_id, sum(quantity), sum(quantity * unit_price)
         from bench_lines where paid group by 2, 3, 4`.execute(tx);

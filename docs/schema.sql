@@ -215,6 +215,21 @@ CREATE TABLE public.analytics_gateway_buckets (
 ALTER TABLE ONLY public.analytics_gateway_buckets FORCE ROW LEVEL SECURITY;
 
 --
+-- Name: analytics_gateway_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.analytics_gateway_days (
+    tenant_id uuid NOT NULL,
+    currency text NOT NULL,
+    day date NOT NULL,
+    gateway text NOT NULL,
+    payments bigint DEFAULT 0 NOT NULL,
+    amount bigint DEFAULT 0 NOT NULL
+);
+
+ALTER TABLE ONLY public.analytics_gateway_days FORCE ROW LEVEL SECURITY;
+
+--
 -- Name: analytics_orders; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1000,6 +1015,13 @@ ALTER TABLE ONLY public.analytics_gateway_buckets
     ADD CONSTRAINT analytics_gateway_buckets_pkey PRIMARY KEY (tenant_id, currency, bucket, gateway);
 
 --
+-- Name: analytics_gateway_days analytics_gateway_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analytics_gateway_days
+    ADD CONSTRAINT analytics_gateway_days_pkey PRIMARY KEY (tenant_id, currency, day, gateway);
+
+--
 -- Name: analytics_orders analytics_orders_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1556,6 +1578,13 @@ ALTER TABLE ONLY public.analytics_gateway_buckets
     ADD CONSTRAINT analytics_gateway_buckets_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
+-- Name: analytics_gateway_days analytics_gateway_days_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analytics_gateway_days
+    ADD CONSTRAINT analytics_gateway_days_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
 -- Name: analytics_orders analytics_orders_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1937,6 +1966,12 @@ ALTER TABLE public.analytics_events_default ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.analytics_gateway_buckets ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: analytics_gateway_days; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.analytics_gateway_days ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: analytics_orders; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2139,6 +2174,12 @@ CREATE POLICY tenant_isolation ON public.analytics_events_default USING ((tenant
 --
 
 CREATE POLICY tenant_isolation ON public.analytics_gateway_buckets USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+--
+-- Name: analytics_gateway_days tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.analytics_gateway_days USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 --
 -- Name: analytics_orders tenant_isolation; Type: POLICY; Schema: public; Owner: -

@@ -37,6 +37,15 @@ interface GatewayBucketsTable {
   amount: Generated<number>;
 }
 
+interface GatewayDaysTable {
+  tenant_id: string;
+  currency: string;
+  day: string;
+  gateway: string;
+  payments: Generated<number>;
+  amount: Generated<number>;
+}
+
 interface ProductBucketsTable {
   tenant_id: string;
   currency: string;
@@ -127,6 +136,7 @@ declare module '../../platform/db/tables' {
     analytics_events: AnalyticsEventsTable;
     analytics_sales_buckets: SalesBucketsTable;
     analytics_gateway_buckets: GatewayBucketsTable;
+    analytics_gateway_days: GatewayDaysTable;
     analytics_product_buckets: ProductBucketsTable;
     analytics_product_days: ProductDaysTable;
     analytics_currencies: CurrenciesTable;
@@ -224,6 +234,27 @@ export interface StockRow {
 }
 
 /** The SQL of the analytics module; every function takes the caller's tenant transaction. */
+const DAY_MS = 86_400_000;
+
+/** A time's UTC day, as the day rollups key it. */
+const utcDay = (time: Date): string => time.toISOString().slice(0, 10);
+
+/**
+ * A range as a day rollup reads it: the whole UTC days within it (null if it holds none), and its
+ * ragged ends (the whole range, if it holds no whole day) to read from the 15-minute buckets, as
+ * two index ranges rather than one range with a filter.
+ */
+function splitIntoDays(from: Date, to: Date) {
+  const firstDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
+  const endDay = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
+  if (!(firstDay < endDay)) return { days: null, head: { from, to }, tail: { from: to, to } };
+  return {
+    days: { from: utcDay(firstDay), to: utcDay(endDay) },
+    head: { from, to: firstDay },
+    tail: { from: endDay, to },
+  };
+}
+
 export const analyticsRepository = {
   async ensurePartition(tx: Tx, at: Date): Promise<void> {
     await sql`select analytics_ensure_partition(${at.toISOString()}::timestamptz)`.execute(tx);
@@ -333,6 +364,7 @@ export const analyticsRepository = {
       .execute();
   },
 
+  /** Adds a payment's captured growth to the payment mix, in its bucket and its UTC day. */
   async bumpGateway(
     tx: Tx,
     tenantId: string,
@@ -349,6 +381,16 @@ export const analyticsRepository = {
         conflict.columns(['tenant_id', 'currency', 'bucket', 'gateway']).doUpdateSet({
           payments: sql`analytics_gateway_buckets.payments + excluded.payments`,
           amount: sql`analytics_gateway_buckets.amount + excluded.amount`,
+        }),
+      )
+      .execute();
+    await tx
+      .insertInto('analytics_gateway_days')
+      .values({ tenant_id: tenantId, currency, day: utcDay(bucket), gateway, payments, amount })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'currency', 'day', 'gateway']).doUpdateSet({
+          payments: sql`analytics_gateway_days.payments + excluded.payments`,
+          amount: sql`analytics_gateway_days.amount + excluded.amount`,
         }),
       )
       .execute();
@@ -704,15 +746,7 @@ export const analyticsRepository = {
     to: Date,
     limit: number,
   ): Promise<ProductTotal[]> {
-    const dayMs = 86_400_000;
-    const firstDay = new Date(Math.ceil(from.getTime() / dayMs) * dayMs);
-    const endDay = new Date(Math.floor(to.getTime() / dayMs) * dayMs);
-    const wholeDays = firstDay < endDay;
-    const daySql = (date: Date) => date.toISOString().slice(0, 10);
-    // Whole days from the day rollup; the ragged ends (or the whole range, if it holds no whole
-    // day) from the 15-minute buckets, as two index ranges rather than one range with a filter.
-    const head = { from, to: wholeDays ? firstDay : to };
-    const tail = wholeDays ? { from: endDay, to } : { from: to, to };
+    const { days, head, tail } = splitIntoDays(from, to);
     const buckets = (range: { from: Date; to: Date }) => sql`
         select product_id, quantity, revenue from analytics_product_buckets
         where currency = ${currency}
@@ -721,8 +755,8 @@ export const analyticsRepository = {
       select product_id, sum(quantity)::bigint as quantity, sum(revenue)::bigint as revenue
       from (
         select product_id, quantity, revenue from analytics_product_days
-        where ${wholeDays} and currency = ${currency}
-          and day >= ${daySql(firstDay)}::date and day < ${daySql(endDay)}::date
+        where ${days !== null} and currency = ${currency}
+          and day >= ${days?.from ?? null}::date and day < ${days?.to ?? null}::date
         union all
         ${buckets(head)}
         union all
@@ -735,20 +769,25 @@ export const analyticsRepository = {
   },
 
   async gatewayTotals(db: Executor, currency: string, from: Date, to: Date): Promise<GatewayTotal[]> {
-    return db
-      .selectFrom('analytics_gateway_buckets')
-      .select([
-        'gateway',
-        sql<number>`sum(payments)::bigint`.as('count'),
-        sql<number>`sum(amount)::bigint`.as('amount'),
-      ])
-      .where('currency', '=', currency)
-      .where('bucket', '>=', from)
-      .where('bucket', '<', to)
-      .groupBy('gateway')
-      .orderBy('amount', 'desc')
-      .orderBy('gateway')
-      .execute();
+    const { days, head, tail } = splitIntoDays(from, to);
+    const buckets = (range: { from: Date; to: Date }) => sql`
+        select gateway, payments, amount from analytics_gateway_buckets
+        where currency = ${currency}
+          and bucket >= ${range.from.toISOString()}::timestamptz and bucket < ${range.to.toISOString()}::timestamptz`;
+    const result = await sql<GatewayTotal>`
+      select gateway, sum(payments)::bigint as count, sum(amount)::bigint as amount
+      from (
+        select gateway, payments, amount from analytics_gateway_days
+        where ${days !== null} and currency = ${currency}
+          and day >= ${days?.from ?? null}::date and day < ${days?.to ?? null}::date
+        union all
+        ${buckets(head)}
+        union all
+        ${buckets(tail)}
+      ) as paid
+      group by gateway
+      order by amount desc, gateway`.execute(db);
+    return result.rows;
   },
 
   async productSnapshots(db: Executor, productIds: string[]): Promise<ProductSnapshot[]> {
