@@ -111,6 +111,10 @@ export async function benchDashboard(iterations = 300, consumerEvents = 5_000): 
         select ${tenantId}::uuid, currency, ((created_at + interval '5 minutes') at time zone 'UTC')::date, product_id, sum(quantity), sum(quantity * unit_price)
         from bench_lines where paid group by 2, 3, 4`.execute(tx);
       await sql`
+        insert into analytics_product_months (tenant_id, currency, month, product_id, quantity, revenue)
+        select tenant_id, currency, date_trunc('month', day)::date, product_id, sum(quantity), sum(revenue)
+        from analytics_product_days group by 1, 2, 3, 4`.execute(tx);
+      await sql`
         insert into analytics_currencies (tenant_id, currency, orders)
         select ${tenantId}::uuid, currency, count(*) from bench_orders group by 2`.execute(tx);
       await sql`

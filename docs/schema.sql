@@ -290,6 +290,22 @@ CREATE TABLE public.analytics_product_days (
 ALTER TABLE ONLY public.analytics_product_days FORCE ROW LEVEL SECURITY;
 
 --
+-- Name: analytics_product_months; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.analytics_product_months (
+    tenant_id uuid NOT NULL,
+    currency text NOT NULL,
+    month date NOT NULL,
+    product_id uuid NOT NULL,
+    quantity bigint DEFAULT 0 NOT NULL,
+    revenue bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT analytics_product_months_month_check CHECK ((EXTRACT(day FROM month) = (1)::numeric))
+);
+
+ALTER TABLE ONLY public.analytics_product_months FORCE ROW LEVEL SECURITY;
+
+--
 -- Name: analytics_product_pairs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1050,6 +1066,13 @@ ALTER TABLE ONLY public.analytics_product_days
     ADD CONSTRAINT analytics_product_days_pkey PRIMARY KEY (tenant_id, currency, day, product_id);
 
 --
+-- Name: analytics_product_months analytics_product_months_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analytics_product_months
+    ADD CONSTRAINT analytics_product_months_pkey PRIMARY KEY (tenant_id, currency, month, product_id);
+
+--
 -- Name: analytics_product_pairs analytics_product_pairs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1613,6 +1636,13 @@ ALTER TABLE ONLY public.analytics_product_days
     ADD CONSTRAINT analytics_product_days_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
+-- Name: analytics_product_months analytics_product_months_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analytics_product_months
+    ADD CONSTRAINT analytics_product_months_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
 -- Name: analytics_product_pairs analytics_product_pairs_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1996,6 +2026,12 @@ ALTER TABLE public.analytics_product_buckets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.analytics_product_days ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: analytics_product_months; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.analytics_product_months ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: analytics_product_pairs; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2204,6 +2240,12 @@ CREATE POLICY tenant_isolation ON public.analytics_product_buckets USING ((tenan
 --
 
 CREATE POLICY tenant_isolation ON public.analytics_product_days USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+--
+-- Name: analytics_product_months tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.analytics_product_months USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 --
 -- Name: analytics_product_pairs tenant_isolation; Type: POLICY; Schema: public; Owner: -

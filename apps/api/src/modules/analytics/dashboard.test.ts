@@ -21,33 +21,37 @@ const ZONES = ['UTC', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/New_York', 'Aus
 // Spans the 2026 US DST change (8 March), so local days of 23 hours are in play.
 const START = Date.parse('2026-03-06T00:00:00Z');
 const WINDOW_MINUTES = 5 * 24 * 60;
+// Long enough to hold whole months, read from the month rollups with the days around them.
+const LONG_WINDOW_MINUTES = 100 * 24 * 60;
 
-const orderArb = fc.record({
-  currency: fc.constantFrom('EUR', 'EUR', 'USD'),
-  lines: fc.array(
-    fc.record({
-      product: fc.integer({ min: 0, max: PRODUCTS.length - 1 }),
-      quantity: fc.integer({ min: 1, max: 5 }),
-      unit_price: fc.integer({ min: 50, max: 5_000 }),
-    }),
-    { minLength: 1, maxLength: 4 },
-  ),
-  created: fc.integer({ min: 0, max: WINDOW_MINUTES }),
-  paidAfter: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
-  gateway: fc.constantFrom(...GATEWAYS),
-  // Captures in one or two steps: the first as a share of the total in percent.
-  firstCapture: fc.integer({ min: 0, max: 100 }),
-  refund: fc.option(
-    fc.record({
-      percent: fc.integer({ min: 1, max: 100 }),
-      after: fc.integer({ min: 1, max: 3_000 }),
-      failed: fc.boolean(),
-    }),
-    { nil: null },
-  ),
-});
+/** An order placed within `window` minutes of START, maybe paid, captured and refunded. */
+const orderWithin = (window: number) =>
+  fc.record({
+    currency: fc.constantFrom('EUR', 'EUR', 'USD'),
+    lines: fc.array(
+      fc.record({
+        product: fc.integer({ min: 0, max: PRODUCTS.length - 1 }),
+        quantity: fc.integer({ min: 1, max: 5 }),
+        unit_price: fc.integer({ min: 50, max: 5_000 }),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+    created: fc.integer({ min: 0, max: window }),
+    paidAfter: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
+    gateway: fc.constantFrom(...GATEWAYS),
+    // Captures in one or two steps: the first as a share of the total in percent.
+    firstCapture: fc.integer({ min: 0, max: 100 }),
+    refund: fc.option(
+      fc.record({
+        percent: fc.integer({ min: 1, max: 100 }),
+        after: fc.integer({ min: 1, max: 3_000 }),
+        failed: fc.boolean(),
+      }),
+      { nil: null },
+    ),
+  });
 
-type OrderModel = typeof orderArb extends fc.Arbitrary<infer T> ? T : never;
+type OrderModel = ReturnType<typeof orderWithin> extends fc.Arbitrary<infer T> ? T : never;
 
 /** The events a real order, its payment and its refund would raise, in time order. */
 function eventsOf(order: OrderModel): DatedEvent[] {
@@ -258,14 +262,15 @@ describe.runIf(postgresUp)('dashboard', () => {
     await testApp?.close();
   });
 
-  it('equals a from-scratch computation over the raw events, for random orders, payments and refunds', async () => {
-    await fc.assert(
+  /** Orders and a requested range within `window` minutes of START. */
+  const equalsFromScratch = (window: number, numRuns: number) =>
+    fc.assert(
       fc.asyncProperty(
-        fc.array(orderArb, { minLength: 1, maxLength: 10 }),
+        fc.array(orderWithin(window), { minLength: 1, maxLength: 10 }),
         fc.constantFrom(...ZONES),
         fc.constantFrom('hour' as const, 'day' as const),
-        fc.integer({ min: 0, max: WINDOW_MINUTES }),
-        fc.integer({ min: 1, max: WINDOW_MINUTES }),
+        fc.integer({ min: 0, max: window }),
+        fc.integer({ min: 1, max: window }),
         fc.constantFrom('EUR', 'USD', undefined),
         async (orders, tz, interval, fromMinute, span, currency) => {
           const tenantId = await insertTenant(db, tz);
@@ -338,8 +343,15 @@ describe.runIf(postgresUp)('dashboard', () => {
           );
         },
       ),
-      { numRuns: 25 },
+      { numRuns },
     );
+
+  it('equals a from-scratch computation over the raw events, for random orders, payments and refunds', async () => {
+    await equalsFromScratch(WINDOW_MINUTES, 25);
+  }, 240_000);
+
+  it('equals it too over ranges of months', async () => {
+    await equalsFromScratch(LONG_WINDOW_MINUTES, 15);
   }, 240_000);
 
   it('counts a paid order whose paid event arrives before its created event', async () => {

@@ -46,6 +46,15 @@ interface GatewayDaysTable {
   amount: Generated<number>;
 }
 
+interface ProductMonthsTable {
+  tenant_id: string;
+  currency: string;
+  month: string;
+  product_id: string;
+  quantity: Generated<number>;
+  revenue: Generated<number>;
+}
+
 interface ProductBucketsTable {
   tenant_id: string;
   currency: string;
@@ -139,6 +148,7 @@ declare module '../../platform/db/tables' {
     analytics_gateway_days: GatewayDaysTable;
     analytics_product_buckets: ProductBucketsTable;
     analytics_product_days: ProductDaysTable;
+    analytics_product_months: ProductMonthsTable;
     analytics_currencies: CurrenciesTable;
     analytics_orders: OrdersTable;
     analytics_payments: PaymentsTable;
@@ -233,7 +243,6 @@ export interface StockRow {
   updated_at: Date;
 }
 
-/** The SQL of the analytics module; every function takes the caller's tenant transaction. */
 const DAY_MS = 86_400_000;
 
 /** A time's UTC day, as the day rollups key it. */
@@ -255,6 +264,65 @@ function splitIntoDays(from: Date, to: Date) {
   };
 }
 
+interface DaySpan {
+  from: string;
+  to: string;
+}
+
+/**
+ * The whole UTC days of a range as a month rollup reads them: the whole months within (null if
+ * none), and the days before and after them (null where there are none; a span may be empty).
+ */
+function splitIntoMonths(days: DaySpan | null) {
+  if (!days) return { months: null, before: null, after: null };
+  const first = new Date(`${days.from}T00:00:00Z`);
+  const end = new Date(`${days.to}T00:00:00Z`);
+  const firstMonth = new Date(
+    Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + (first.getUTCDate() === 1 ? 0 : 1), 1),
+  );
+  const endMonth = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  if (!(firstMonth < endMonth)) return { months: null, before: days, after: null };
+  return {
+    months: { from: utcDay(firstMonth), to: utcDay(endMonth) },
+    before: { from: days.from, to: utcDay(firstMonth) },
+    after: { from: utcDay(endMonth), to: days.to },
+  };
+}
+
+/** A product rollup's rows within a span of days or months; none for a null span, in the same statement text. */
+const productRollupRows = (
+  table: 'analytics_product_days' | 'analytics_product_months',
+  column: 'day' | 'month',
+  currency: string,
+  span: DaySpan | null,
+) => sql`
+        select product_id, quantity, revenue from ${sql.table(table)}
+        where ${span !== null} and currency = ${currency}
+          and ${sql.ref(column)} >= ${span?.from ?? null}::date and ${sql.ref(column)} < ${span?.to ?? null}::date`;
+
+/** Adds paid lines (one per product) to one product rollup, at one bucket, day or month. */
+async function bumpProductRollup(
+  tx: Tx,
+  rollup: { table: string; column: string; at: Date | string },
+  tenantId: string,
+  currency: string,
+  lines: StoredOrderLine[],
+): Promise<void> {
+  const rows = lines.map(
+    (line) =>
+      sql`(${tenantId}::uuid, ${currency}, ${rollup.at}, ${line.product_id}::uuid, ${line.quantity}::bigint, ${line.line_total}::bigint)`,
+  );
+  const column = sql.ref(rollup.column);
+  await sql`
+    insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${column}, product_id, quantity, revenue)
+    values ${sql.join(rows)}
+    on conflict (tenant_id, currency, ${column}, product_id) do update
+      set quantity = rollup.quantity + excluded.quantity, revenue = rollup.revenue + excluded.revenue`.execute(
+    tx,
+  );
+}
+
+/** The SQL of the analytics module; every function takes the caller's tenant transaction. */
 export const analyticsRepository = {
   async ensurePartition(tx: Tx, at: Date): Promise<void> {
     await sql`select analytics_ensure_partition(${at.toISOString()}::timestamptz)`.execute(tx);
@@ -402,48 +470,16 @@ export const analyticsRepository = {
     tenantId: string,
     currency: string,
     bucket: Date,
-    day: string,
     lines: StoredOrderLine[],
   ): Promise<void> {
     if (lines.length === 0) return;
-    await tx
-      .insertInto('analytics_product_buckets')
-      .values(
-        lines.map((line) => ({
-          tenant_id: tenantId,
-          currency,
-          bucket,
-          product_id: line.product_id,
-          quantity: line.quantity,
-          revenue: line.line_total,
-        })),
-      )
-      .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'currency', 'bucket', 'product_id']).doUpdateSet({
-          quantity: sql`analytics_product_buckets.quantity + excluded.quantity`,
-          revenue: sql`analytics_product_buckets.revenue + excluded.revenue`,
-        }),
-      )
-      .execute();
-    await tx
-      .insertInto('analytics_product_days')
-      .values(
-        lines.map((line) => ({
-          tenant_id: tenantId,
-          currency,
-          day,
-          product_id: line.product_id,
-          quantity: line.quantity,
-          revenue: line.line_total,
-        })),
-      )
-      .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'currency', 'day', 'product_id']).doUpdateSet({
-          quantity: sql`analytics_product_days.quantity + excluded.quantity`,
-          revenue: sql`analytics_product_days.revenue + excluded.revenue`,
-        }),
-      )
-      .execute();
+    const day = utcDay(bucket);
+    for (const rollup of [
+      { table: 'analytics_product_buckets', column: 'bucket', at: bucket },
+      { table: 'analytics_product_days', column: 'day', at: day },
+      { table: 'analytics_product_months', column: 'month', at: `${day.slice(0, 7)}-01` },
+    ])
+      await bumpProductRollup(tx, rollup, tenantId, currency, lines);
     await tx
       .insertInto('analytics_products')
       .values(
@@ -747,6 +783,7 @@ export const analyticsRepository = {
     limit: number,
   ): Promise<ProductTotal[]> {
     const { days, head, tail } = splitIntoDays(from, to);
+    const { months, before, after } = splitIntoMonths(days);
     const buckets = (range: { from: Date; to: Date }) => sql`
         select product_id, quantity, revenue from analytics_product_buckets
         where currency = ${currency}
@@ -754,9 +791,11 @@ export const analyticsRepository = {
     const result = await sql<ProductTotal>`
       select product_id, sum(quantity)::bigint as quantity, sum(revenue)::bigint as revenue
       from (
-        select product_id, quantity, revenue from analytics_product_days
-        where ${days !== null} and currency = ${currency}
-          and day >= ${days?.from ?? null}::date and day < ${days?.to ?? null}::date
+        ${productRollupRows('analytics_product_months', 'month', currency, months)}
+        union all
+        ${productRollupRows('analytics_product_days', 'day', currency, before)}
+        union all
+        ${productRollupRows('analytics_product_days', 'day', currency, after)}
         union all
         ${buckets(head)}
         union all

@@ -377,7 +377,7 @@ export class AnalyticsService {
     const products = linesByProduct(lines);
     const units = products.reduce((sum, line) => sum + line.quantity, 0);
     pending.addSales(currency, bucket, { items_sold: units });
-    await repo.bumpProducts(tx, tenantId, currency, bucket, paidAt.toISOString().slice(0, 10), products);
+    await repo.bumpProducts(tx, tenantId, currency, bucket, products);
     await repo.bumpPairs(
       tx,
       tenantId,
