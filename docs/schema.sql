@@ -1475,7 +1475,7 @@ CREATE INDEX payment_transactions_payment ON public.payment_transactions USING b
 -- Name: payment_transactions_unsettled; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX payment_transactions_unsettled ON public.payment_transactions USING btree (created_at) WHERE (outcome = ANY (ARRAY['pending'::text, 'unknown'::text]));
+CREATE INDEX payment_transactions_unsettled ON public.payment_transactions USING btree (updated_at) WHERE (outcome = ANY (ARRAY['pending'::text, 'unknown'::text]));
 
 --
 -- Name: payments_created; Type: INDEX; Schema: public; Owner: -

@@ -7,5 +7,5 @@ ALTER TABLE idempotency_keys ADD COLUMN resource_id uuid;
 -- A gateway call left `pending` by a process that died during it is as unknown as one that timed
 -- out: the reconciler resends it under its idempotency key. This index finds both.
 DROP INDEX payment_transactions_unknown;
-CREATE INDEX payment_transactions_unsettled ON payment_transactions (created_at)
+CREATE INDEX payment_transactions_unsettled ON payment_transactions (updated_at)
   WHERE outcome IN ('pending', 'unknown');

@@ -442,16 +442,19 @@ export const paymentsRepository = {
     return db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  /** Gateway calls to resend, across tenants: unknown ones, and pending ones begun before `abandonedBefore`. */
+  /** Gateway calls to resend, across tenants: unknown ones, and pending ones last tried before `abandonedBefore`. */
   async unsettledTransactions(db: Executor, abandonedBefore: Date, limit: number) {
-    return db
-      .selectFrom('payment_transactions')
-      .select(['id', 'tenant_id'])
-      .where('outcome', 'in', ['pending', 'unknown'])
-      .where((eb) => eb.or([eb('outcome', '=', 'unknown'), eb('created_at', '<', abandonedBefore)]))
-      .orderBy('created_at')
-      .limit(limit)
-      .execute();
+    return (
+      db
+        .selectFrom('payment_transactions')
+        .select(['id', 'tenant_id'])
+        .where('outcome', 'in', ['pending', 'unknown'])
+        .where((eb) => eb.or([eb('outcome', '=', 'unknown'), eb('updated_at', '<', abandonedBefore)]))
+        // Least recently tried first: each retry touches its row, so calls that stay unknown rotate.
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute()
+    );
   },
 
   async insertRefund(tx: Tx, row: Insertable<RefundsTable>) {

@@ -122,8 +122,8 @@ const PAGE = 50;
 /** How long an unknown outcome of a Square create is retried before the payment is cancelled by key. */
 const GIVE_UP_AFTER_MS = 60 * 60 * 1000;
 /**
- * A gateway call still `pending` this long after it began was abandoned: its process died during
- * it (a live one settles it within the gateway timeout). The reconciler then resends it.
+ * A gateway call still `pending` this long after its last attempt began was abandoned: its process
+ * died during it (a live one settles it within the gateway timeout). The reconciler then resends it.
  */
 const ABANDONED_AFTER_MS = 5 * 60 * 1000;
 
@@ -1304,7 +1304,7 @@ export class PaymentsService {
 
   /**
    * Settles what timed out: every gateway call left `unknown`, or left `pending` by a process that
-   * died during it (begun longer ago than `abandonedAfterMs`), is resent with its recorded request
+   * died during it (last tried longer ago than `abandonedAfterMs`), is resent with its recorded request
    * and idempotency key (the gateway answers with the first outcome, never a second charge), and
    * the payment or refund is settled from the answer. Returns how many were settled.
    */
