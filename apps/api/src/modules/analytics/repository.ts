@@ -248,32 +248,34 @@ const DAY_MS = 86_400_000;
 /** A time's UTC day, as the day rollups key it. */
 const utcDay = (time: Date): string => time.toISOString().slice(0, 10);
 
+/** A half-open range of a rollup's time column: ISO timestamps for buckets, dates for days and months. */
+interface Span {
+  from: string;
+  to: string;
+}
+
 /**
  * A range as a day rollup reads it: the whole UTC days within it (null if it holds none), and its
  * ragged ends (the whole range, if it holds no whole day) to read from the 15-minute buckets, as
  * two index ranges rather than one range with a filter.
  */
-function splitIntoDays(from: Date, to: Date) {
+function splitIntoDays(from: Date, to: Date): { days: Span | null; head: Span; tail: Span } {
   const firstDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
   const endDay = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
-  if (!(firstDay < endDay)) return { days: null, head: { from, to }, tail: { from: to, to } };
+  const span = (start: Date, end: Date) => ({ from: start.toISOString(), to: end.toISOString() });
+  if (!(firstDay < endDay)) return { days: null, head: span(from, to), tail: span(to, to) };
   return {
     days: { from: utcDay(firstDay), to: utcDay(endDay) },
-    head: { from, to: firstDay },
-    tail: { from: endDay, to },
+    head: span(from, firstDay),
+    tail: span(endDay, to),
   };
-}
-
-interface DaySpan {
-  from: string;
-  to: string;
 }
 
 /**
  * The whole UTC days of a range as a month rollup reads them: the whole months within (null if
  * none), and the days before and after them (null where there are none; a span may be empty).
  */
-function splitIntoMonths(days: DaySpan | null) {
+function splitIntoMonths(days: Span | null) {
   if (!days) return { months: null, before: null, after: null };
   const first = new Date(`${days.from}T00:00:00Z`);
   const end = new Date(`${days.to}T00:00:00Z`);
@@ -289,16 +291,29 @@ function splitIntoMonths(days: DaySpan | null) {
   };
 }
 
-/** A product rollup's rows within a span of days or months; none for a null span, in the same statement text. */
-const productRollupRows = (
-  table: 'analytics_product_days' | 'analytics_product_months',
-  column: 'day' | 'month',
-  currency: string,
-  span: DaySpan | null,
-) => sql`
-        select product_id, quantity, revenue from ${sql.table(table)}
+const PRODUCT_TOTALS = ['product_id', 'quantity', 'revenue'];
+const GATEWAY_TOTALS = ['gateway', 'payments', 'amount'];
+
+/**
+ * The `columns` of a rollup's rows in one currency within a span of its time column (`bucket`,
+ * `day` or `month`); none for a null span, in the same statement text so that it stays prepared.
+ */
+function rollupRows(table: string, time: 'bucket' | 'day' | 'month', columns: string[]) {
+  return (currency: string, span: Span | null) => {
+    const type = sql.raw(time === 'bucket' ? 'timestamptz' : 'date');
+    const column = sql.ref(time);
+    return sql`
+        select ${sql.join(columns.map((name) => sql.ref(name)))} from ${sql.table(table)}
         where ${span !== null} and currency = ${currency}
-          and ${sql.ref(column)} >= ${span?.from ?? null}::date and ${sql.ref(column)} < ${span?.to ?? null}::date`;
+          and ${column} >= ${span?.from ?? null}::${type} and ${column} < ${span?.to ?? null}::${type}`;
+  };
+}
+
+const productMonths = rollupRows('analytics_product_months', 'month', PRODUCT_TOTALS);
+const productDays = rollupRows('analytics_product_days', 'day', PRODUCT_TOTALS);
+const productBuckets = rollupRows('analytics_product_buckets', 'bucket', PRODUCT_TOTALS);
+const gatewayDays = rollupRows('analytics_gateway_days', 'day', GATEWAY_TOTALS);
+const gatewayBuckets = rollupRows('analytics_gateway_buckets', 'bucket', GATEWAY_TOTALS);
 
 /** Adds paid lines (one per product) to one product rollup, at one bucket, day or month. */
 async function bumpProductRollup(
@@ -772,8 +787,8 @@ export const analyticsRepository = {
   },
 
   /**
-   * Products by revenue over [from, to): whole UTC days inside the range from the daily rollup,
-   * the ragged ends from the 15-minute one.
+   * Products by revenue over [from, to): whole UTC months inside the range from the monthly
+   * rollup, the other whole days from the daily one, the ragged ends from the 15-minute one.
    */
   async topProducts(
     db: Executor,
@@ -784,22 +799,18 @@ export const analyticsRepository = {
   ): Promise<ProductTotal[]> {
     const { days, head, tail } = splitIntoDays(from, to);
     const { months, before, after } = splitIntoMonths(days);
-    const buckets = (range: { from: Date; to: Date }) => sql`
-        select product_id, quantity, revenue from analytics_product_buckets
-        where currency = ${currency}
-          and bucket >= ${range.from.toISOString()}::timestamptz and bucket < ${range.to.toISOString()}::timestamptz`;
     const result = await sql<ProductTotal>`
       select product_id, sum(quantity)::bigint as quantity, sum(revenue)::bigint as revenue
       from (
-        ${productRollupRows('analytics_product_months', 'month', currency, months)}
+        ${productMonths(currency, months)}
         union all
-        ${productRollupRows('analytics_product_days', 'day', currency, before)}
+        ${productDays(currency, before)}
         union all
-        ${productRollupRows('analytics_product_days', 'day', currency, after)}
+        ${productDays(currency, after)}
         union all
-        ${buckets(head)}
+        ${productBuckets(currency, head)}
         union all
-        ${buckets(tail)}
+        ${productBuckets(currency, tail)}
       ) as sold
       group by product_id
       order by revenue desc, quantity desc, product_id
@@ -807,22 +818,17 @@ export const analyticsRepository = {
     return result.rows;
   },
 
+  /** The payment mix over [from, to): whole UTC days from the daily rollup, the ends from buckets. */
   async gatewayTotals(db: Executor, currency: string, from: Date, to: Date): Promise<GatewayTotal[]> {
     const { days, head, tail } = splitIntoDays(from, to);
-    const buckets = (range: { from: Date; to: Date }) => sql`
-        select gateway, payments, amount from analytics_gateway_buckets
-        where currency = ${currency}
-          and bucket >= ${range.from.toISOString()}::timestamptz and bucket < ${range.to.toISOString()}::timestamptz`;
     const result = await sql<GatewayTotal>`
       select gateway, sum(payments)::bigint as count, sum(amount)::bigint as amount
       from (
-        select gateway, payments, amount from analytics_gateway_days
-        where ${days !== null} and currency = ${currency}
-          and day >= ${days?.from ?? null}::date and day < ${days?.to ?? null}::date
+        ${gatewayDays(currency, days)}
         union all
-        ${buckets(head)}
+        ${gatewayBuckets(currency, head)}
         union all
-        ${buckets(tail)}
+        ${gatewayBuckets(currency, tail)}
       ) as paid
       group by gateway
       order by amount desc, gateway`.execute(db);

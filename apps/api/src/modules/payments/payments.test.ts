@@ -370,26 +370,52 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     );
   });
 
+  /** A card charge of `amount` EUR of an order on Stripe with a saved card. */
+  const stripeCharge = (orderId: string, methodId: string, amount = 5000) => ({
+    order_id: orderId,
+    amount,
+    currency: 'EUR',
+    gateway: 'stripe',
+    payment_method_id: methodId,
+  });
+
+  /** Stripe's PaymentIntent creations for an order, as Stripe received them. */
+  const intentCallsFor = (orderId: string) =>
+    stripe.server.callsTo('POST', /^\/v1\/payment_intents$/).filter((c) => c.body.includes(orderId));
+
+  /** The PaymentIntents Stripe holds for an order: each one a charge. */
+  const intentsFor = (orderId: string) =>
+    [...stripe.intents.values()].filter((i) => i.metadata.tessera_order_id === orderId);
+
+  /**
+   * Runs `attempt` with the transaction after its gateway call failing once: the gateway acts, and
+   * its answer is never recorded (a lost database connection, or a process dying there).
+   */
+  async function withSettlementFailing<T>(attempt: () => Promise<T>): Promise<T> {
+    const settle = vi
+      .spyOn(
+        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
+        'settlePayment',
+      )
+      .mockRejectedValueOnce(new Error('connection terminated'));
+    try {
+      return await attempt();
+    } finally {
+      settle.mockRestore();
+    }
+  }
+
   it('makes one gateway call for concurrent requests with the same Idempotency-Key', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();
-    const body = {
-      order_id: order.id,
-      amount: 5000,
-      currency: 'EUR',
-      gateway: 'stripe',
-      payment_method_id: methodId,
-    };
+    const body = stripeCharge(order.id, methodId);
     const key = `pay-${randomBytes(6).toString('hex')}`;
     const answers = await Promise.all([pay(body, admin, key), pay(body, admin, key), pay(body, admin, key)]);
     const created = answers.filter((a) => a.statusCode === 201);
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(answers.every((a) => a.statusCode === 201 || a.statusCode === 409)).toBe(true);
     expect(new Set(created.map((a) => a.json<Payment>().id)).size).toBe(1);
-    const calls = stripe.server
-      .callsTo('POST', /^\/v1\/payment_intents$/)
-      .filter((c) => c.body.includes(order.id));
-    expect(calls).toHaveLength(1);
+    expect(intentCallsFor(order.id)).toHaveLength(1);
     const replay = await pay(body, admin, key);
     expect(replay.statusCode).toBe(201);
     expect(replay.json<Payment>().id).toBe(created[0]!.json<Payment>().id);
@@ -398,42 +424,22 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   it('finishes the payment a failed attempt began when its Idempotency-Key is retried: one charge', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();
-    const body = {
-      order_id: order.id,
-      amount: 2000,
-      currency: 'EUR',
-      gateway: 'stripe',
-      payment_method_id: methodId,
-    };
     // Part of the order, so that a second payment would fit. Stripe charges the card, then the
-    // transaction that would record it fails (a lost database connection; a process that dies
-    // there leaves the same, once its lease ends).
-    const settle = vi
-      .spyOn(
-        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
-        'settlePayment',
-      )
-      .mockRejectedValueOnce(new Error('connection terminated'));
+    // transaction that would record it fails (a process that dies there leaves the same, once its
+    // lease ends).
+    const body = stripeCharge(order.id, methodId, 2000);
     const key = `pay-${randomBytes(6).toString('hex')}`;
-    try {
-      expect((await pay(body, admin, key)).statusCode).toBe(500);
-    } finally {
-      settle.mockRestore();
-    }
+    expect((await withSettlementFailing(() => pay(body, admin, key))).statusCode).toBe(500);
     const retried = await pay(body, admin, key);
     expect(retried.statusCode).toBe(201);
     expect(retried.json<Payment>()).toMatchObject({ status: 'completed', amount_captured: 2000 });
     const ofOrder = await inject(admin, 'GET', `/commerce/payments?order_id=${order.id}`);
     expect(ofOrder.json<{ data: Payment[] }>().data.map((p) => p.id)).toEqual([retried.json<Payment>().id]);
     // The retry resent the first call under its gateway key; Stripe holds one charge.
-    const calls = stripe.server
-      .callsTo('POST', /^\/v1\/payment_intents$/)
-      .filter((c) => c.body.includes(order.id));
+    const calls = intentCallsFor(order.id);
     expect(calls).toHaveLength(2);
     expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
-    expect([...stripe.intents.values()].filter((i) => i.metadata.tessera_order_id === order.id)).toHaveLength(
-      1,
-    );
+    expect(intentsFor(order.id)).toHaveLength(1);
     const replay = await pay(body, admin, key);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json<Payment>().id).toBe(retried.json<Payment>().id);
@@ -445,17 +451,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const url = `/commerce/payments/${held.id}/capture`;
     const key = `capture-${randomBytes(6).toString('hex')}`;
     const capture = () => inject(admin, 'POST', url, { amount: 3000 }, { 'idempotency-key': key });
-    const settle = vi
-      .spyOn(
-        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
-        'settlePayment',
-      )
-      .mockRejectedValueOnce(new Error('connection terminated'));
-    try {
-      expect((await capture()).statusCode).toBe(500);
-    } finally {
-      settle.mockRestore();
-    }
+    expect((await withSettlementFailing(capture)).statusCode).toBe(500);
     // Another request finds the payment held by the capture that never settled.
     const other = await inject(admin, 'POST', url, { amount: 3000 });
     expect(other.json<{ code: string }>().code).toBe('conflict');
@@ -477,24 +473,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   it('resends a gateway call its process abandoned, once it is old enough', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();
-    const settle = vi
-      .spyOn(
-        PaymentsService.prototype as unknown as { settlePayment: () => Promise<Payment> },
-        'settlePayment',
-      )
-      .mockRejectedValueOnce(new Error('process died'));
-    try {
-      const body = {
-        order_id: order.id,
-        amount: 5000,
-        currency: 'EUR',
-        gateway: 'stripe',
-        payment_method_id: methodId,
-      };
-      expect((await pay(body)).statusCode).toBe(500);
-    } finally {
-      settle.mockRestore();
-    }
+    expect((await withSettlementFailing(() => pay(stripeCharge(order.id, methodId)))).statusCode).toBe(500);
     const ofOrder = async () =>
       (await inject(admin, 'GET', `/commerce/payments?order_id=${order.id}`)).json<{ data: Payment[] }>()
         .data;
@@ -507,9 +486,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(await ofOrder()).toMatchObject([
       { id: abandoned!.id, status: 'completed', amount_captured: 5000 },
     ]);
-    expect([...stripe.intents.values()].filter((i) => i.metadata.tessera_order_id === order.id)).toHaveLength(
-      1,
-    );
+    expect(intentsFor(order.id)).toHaveLength(1);
   });
 
   it('keeps a refund created once when its answer is lost and the request retried', async () => {
@@ -543,13 +520,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();
     stripe.server.hangNext();
-    const response = await pay({
-      order_id: order.id,
-      amount: 5000,
-      currency: 'EUR',
-      gateway: 'stripe',
-      payment_method_id: methodId,
-    });
+    const response = await pay(stripeCharge(order.id, methodId));
     expect(response.statusCode).toBe(201);
     const payment = response.json<Payment>();
     expect(payment.status).toBe('unknown');
@@ -557,14 +528,10 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const settled = (await inject(admin, 'GET', `/commerce/payments/${payment.id}`)).json<PaymentDetail>();
     expect(settled).toMatchObject({ status: 'completed', amount_captured: 5000 });
     expect(settled.transactions[0]).toMatchObject({ outcome: 'succeeded', attempts: 1 });
-    const calls = stripe.server
-      .callsTo('POST', /^\/v1\/payment_intents$/)
-      .filter((c) => c.body.includes(order.id));
+    const calls = intentCallsFor(order.id);
     expect(calls).toHaveLength(2);
     expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
-    expect([...stripe.intents.values()].filter((i) => i.metadata.tessera_order_id === order.id)).toHaveLength(
-      1,
-    );
+    expect(intentsFor(order.id)).toHaveLength(1);
   });
 
   it('applies a Stripe webhook once when it is delivered twice, and refuses a bad signature', async () => {
