@@ -477,7 +477,7 @@ export class AnalyticsService {
   /**
    * The dashboard. Its three large reads (series, top products, payment mix) are independent, so
    * they run in parallel, each in a read transaction of its own (`read`); under READ COMMITTED each
-   * statement has its own snapshot anyway. Over 90 days they took 6, 22 and 14 ms one after another.
+   * statement has its own snapshot anyway.
    */
   async dashboard(read: TenantReader, query: DashboardQuery, now = new Date()): Promise<Dashboard> {
     const interval = query.interval ?? 'day';

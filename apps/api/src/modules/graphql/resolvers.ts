@@ -5,7 +5,7 @@ import type { IResolvers, MercuriusContext } from 'mercurius';
 import mercurius from 'mercurius';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { tenantReader, withTenantRead, type Tx } from '../../platform/db/tenant';
+import { tenantReader, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { principalOf, type Principal } from '../../platform/http/auth-guard';
 import type { AnalyticsService } from '../analytics';
@@ -88,7 +88,7 @@ function timestampArg(path: string, value: string | null | undefined): string | 
 }
 
 export function createLoaders(db: Kysely<DB>, services: GraphqlServices, principal: Principal) {
-  const tenant = <T>(work: (tx: Tx) => Promise<T>) => withTenantRead(db, principal.tenantId, work);
+  const tenant = tenantReader(db, principal.tenantId);
   return {
     products: new DataLoader<string, ProductSummary | null>(async (ids) => {
       const found = await tenant((tx) => services.catalog.findProductsByIds(tx, [...ids]));
@@ -139,7 +139,7 @@ export function contextOf(db: Kysely<DB>, services: GraphqlServices) {
  */
 export function resolvers(db: Kysely<DB>, services: GraphqlServices): IResolvers<unknown, MercuriusContext> {
   const tenant = <T>(context: MercuriusContext, work: (tx: Tx) => Promise<T>) =>
-    withTenantRead(db, context.principal.tenantId, work);
+    tenantReader(db, context.principal.tenantId)(work);
 
   return {
     Query: {

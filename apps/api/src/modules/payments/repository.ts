@@ -444,17 +444,15 @@ export const paymentsRepository = {
 
   /** Gateway calls to resend, across tenants: unknown ones, and pending ones last tried before `abandonedBefore`. */
   async unsettledTransactions(db: Executor, abandonedBefore: Date, limit: number) {
-    return (
-      db
-        .selectFrom('payment_transactions')
-        .select(['id', 'tenant_id'])
-        .where('outcome', 'in', ['pending', 'unknown'])
-        .where((eb) => eb.or([eb('outcome', '=', 'unknown'), eb('updated_at', '<', abandonedBefore)]))
-        // Least recently tried first: each retry touches its row, so calls that stay unknown rotate.
-        .orderBy('updated_at')
-        .limit(limit)
-        .execute()
-    );
+    // Least recently tried first: each retry touches its row, so calls that stay unknown rotate.
+    return db
+      .selectFrom('payment_transactions')
+      .select(['id', 'tenant_id'])
+      .where('outcome', 'in', ['pending', 'unknown'])
+      .where((eb) => eb.or([eb('outcome', '=', 'unknown'), eb('updated_at', '<', abandonedBefore)]))
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
   },
 
   async insertRefund(tx: Tx, row: Insertable<RefundsTable>) {
