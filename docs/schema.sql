@@ -719,6 +719,7 @@ CREATE TABLE public.payment_transactions (
     attempts integer DEFAULT 1 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    failure_message text,
     CONSTRAINT payment_transactions_amount_check CHECK ((amount >= 0)),
     CONSTRAINT payment_transactions_kind_check CHECK ((kind = ANY (ARRAY['authorize'::text, 'charge'::text, 'capture'::text, 'void'::text, 'refund'::text, 'confirm'::text]))),
     CONSTRAINT payment_transactions_outcome_check CHECK ((outcome = ANY (ARRAY['pending'::text, 'succeeded'::text, 'declined'::text, 'unknown'::text])))

@@ -54,6 +54,7 @@ export interface PaymentTransactionDto {
   idempotency_key: string;
   outcome: 'pending' | 'succeeded' | 'declined' | 'unknown';
   failure_code: string | null;
+  failure_message: string | null;
   latency_ms: number | null;
   attempts: number;
   created_at: string;

@@ -98,6 +98,10 @@ export default function PaymentDetail() {
               },
               { header: 'Outcome', cell: (entry) => <Badge value={entry.outcome} /> },
               {
+                header: 'Refusal',
+                cell: (entry) => entry.failure_message ?? entry.failure_code ?? '—',
+              },
+              {
                 header: 'Reference',
                 cell: (entry) => (entry.gateway_reference ? <code>{entry.gateway_reference}</code> : '—'),
               },

@@ -470,6 +470,37 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     });
   });
 
+  it('answers a retried capture the gateway refused with the refusal, message and all', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const held = await authorizeOnStripe((await placeOrder()).id, methodId);
+    // Cancelled at Stripe behind our back: Stripe refuses the capture, and its answer is never recorded.
+    stripe.intents.get(held.gateway_reference!)!.status = 'canceled';
+    const key = `capture-${randomBytes(6).toString('hex')}`;
+    const capture = () =>
+      inject(
+        admin,
+        'POST',
+        `/commerce/payments/${held.id}/capture`,
+        { amount: 3000 },
+        { 'idempotency-key': key },
+      );
+    expect((await withSettlementFailing(capture)).statusCode).toBe(500);
+    const retried = await capture();
+    expect(retried.statusCode).toBe(402);
+    expect(retried.json<{ code: string; detail: string; failure_code: string }>()).toMatchObject({
+      code: 'payment_declined',
+      detail: expect.stringContaining('could not be captured because it has a status of canceled'),
+      failure_code: 'payment_intent_unexpected_state',
+    });
+    const detail = (await inject(admin, 'GET', `/commerce/payments/${held.id}`)).json<PaymentDetail>();
+    expect(detail.status).toBe('authorized');
+    expect(detail.transactions.find((t) => t.kind === 'capture')).toMatchObject({
+      outcome: 'declined',
+      failure_code: 'payment_intent_unexpected_state',
+      failure_message: expect.stringContaining('status of canceled'),
+    });
+  });
+
   it('resends a gateway call its process abandoned, once it is old enough', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();

@@ -115,6 +115,7 @@ export interface PaymentTransactionsTable {
   gateway_reference: string | null;
   outcome: TransactionOutcome;
   failure_code: string | null;
+  failure_message: string | null;
   raw_response: Json<unknown> | null;
   latency_ms: number | null;
   attempts: Generated<number>;
@@ -417,6 +418,7 @@ export const paymentsRepository = {
       outcome: TransactionOutcome;
       gateway_reference?: string | null;
       failure_code?: string | null;
+      failure_message?: string | null;
       raw_response: unknown;
       latency_ms: number;
     },

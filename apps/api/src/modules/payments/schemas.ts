@@ -101,6 +101,7 @@ export const PaymentTransaction = Type.Object({
   idempotency_key: Type.String(),
   outcome: Type.String(),
   failure_code: Nullable(Type.String()),
+  failure_message: Nullable(Type.String()),
   latency_ms: Nullable(Type.Integer()),
   attempts: Type.Integer(),
   created_at: Timestamp,

@@ -200,6 +200,13 @@ function toMethodDto(row: MethodRow): PaymentMethod {
   };
 }
 
+/** The 402 for a capture or void the gateway refused, first answered or resumed alike. */
+function declinedBy(operation: PaymentOperation, refusal: { code: string; message: string }): AppError {
+  return new AppError('payment_declined', `The gateway refused the ${operation}: ${refusal.message}`, {
+    extensions: { failure_code: refusal.code },
+  });
+}
+
 function toTransactionDto(row: TransactionRow): PaymentDetail['transactions'][number] {
   return {
     id: row.id,
@@ -210,6 +217,7 @@ function toTransactionDto(row: TransactionRow): PaymentDetail['transactions'][nu
     idempotency_key: row.idempotency_key,
     outcome: row.outcome,
     failure_code: row.failure_code,
+    failure_message: row.failure_message,
     latency_ms: row.latency_ms,
     attempts: row.attempts,
     created_at: iso(row.created_at),
@@ -688,10 +696,8 @@ export class PaymentsService {
     const resumed = await this.resumeCall(caller, transactionId);
     if (!resumed) return null;
     if (resumed.transaction.outcome === 'declined') {
-      const code = resumed.transaction.failure_code ?? 'declined';
-      throw new AppError('payment_declined', `The gateway refused the ${operation}: ${code}`, {
-        extensions: { failure_code: code },
-      });
+      const { failure_code: code, failure_message: message } = resumed.transaction;
+      throw declinedBy(operation, { code: code ?? 'declined', message: message ?? code ?? 'declined' });
     }
     return toPaymentDto(resumed.payment);
   }
@@ -877,6 +883,7 @@ export class PaymentsService {
         outcome: 'declined',
         gateway_reference: error.reference,
         failure_code: error.code,
+        failure_message: error.message,
         raw_response: error.raw,
         latency_ms: outcome.latency,
       });
@@ -895,15 +902,7 @@ export class PaymentsService {
       const row = await this.update(tx, actor, payment, { pending_operation: null, status: before });
       return { row, declined: error };
     });
-    if (settled.declined) {
-      throw new AppError(
-        'payment_declined',
-        `The gateway refused the ${operation}: ${settled.declined.message}`,
-        {
-          extensions: { failure_code: settled.declined.code },
-        },
-      );
-    }
+    if (settled.declined) throw declinedBy(operation, settled.declined);
     return toPaymentDto(settled.row);
   }
 
@@ -1103,6 +1102,7 @@ export class PaymentsService {
         outcome: declined ? 'declined' : 'succeeded',
         gateway_reference: declined ? null : outcome.value.reference,
         failure_code: declined ? outcome.error.code : outcome.value.failure_code,
+        failure_message: declined ? outcome.error.message : null,
         raw_response: declined ? outcome.error.raw : outcome.value.raw,
         latency_ms: outcome.latency,
       });
