@@ -2,7 +2,8 @@
  * Logins per second through the real API (argon2id verify, session row, refresh token, signed
  * access token, outbox event) beside the raw argon2id rate at the same parameters and the same
  * concurrency, measured in the same run; and the API process's event-loop lag (p99) during the
- * logins: argon2 runs on libuv's thread pool, so the loop should stay responsive.
+ * logins: argon2 runs on threads of its own at a lower priority, so the loop should stay responsive.
+ * The raw rate is @node-rs/argon2's own, on libuv's pool at normal priority.
  * The load comes from an autocannon worker thread, so it does not weigh on the measured loop.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';

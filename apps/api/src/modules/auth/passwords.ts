@@ -1,11 +1,12 @@
-import { hash, verify, type Options } from '@node-rs/argon2';
+import type { Options } from '@node-rs/argon2';
 import { availableParallelism } from 'node:os';
 import { COMMON_PASSWORDS } from './common-passwords';
+import { HashingThreads } from './hashing-threads';
 
 /**
  * Password storage: argon2id (OWASP's minimum m = 19 MiB, t = 2, p = 1). The parameters are kept in
- * each PHC hash string, so raising them later still verifies old hashes. @node-rs/argon2 hashes on
- * libuv's thread pool: the event loop keeps serving while a hash is computed.
+ * each PHC hash string, so raising them later still verifies old hashes. Hashes run on threads of
+ * their own (HashingThreads): the event loop keeps serving while one is computed.
  */
 export const ARGON2_PARAMS: Options = {
   // Algorithm.Argon2id: the package's const enum cannot be read under verbatimModuleSyntax.
@@ -19,33 +20,23 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;
 
 /**
- * Hashes in flight at most: one per core. libuv's pool has four threads whatever the cores; with
- * all four hashing, the short jobs that share the pool (signing an access token, verifying one)
- * queue behind 10-ms hashes, and the cores are oversubscribed anyway. The rest wait here, in order.
+ * Hashes in flight at most: one more than the cores, so that no core waits while the event loop
+ * hands a finished hash back and the next one over; at most 8, as each holds 19 MiB.
  */
-const MAX_HASHING = Math.max(1, Math.min(availableParallelism(), 3));
-let hashing = 0;
-const waiting: (() => void)[] = [];
+const HASHING_THREADS = Math.min(availableParallelism() + 1, 8);
 
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-  if (hashing >= MAX_HASHING) await new Promise<void>((resolve) => waiting.push(resolve));
-  else hashing += 1;
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else hashing -= 1;
-  }
-}
+/** Below request handling (0): the scheduler runs the event loop and PostgreSQL before a hash. */
+const HASHING_NICE = 10;
+
+const threads = new HashingThreads(HASHING_THREADS, HASHING_NICE);
 
 export function hashPassword(password: string): Promise<string> {
-  return limited(() => hash(password, ARGON2_PARAMS));
+  return threads.hash(password, ARGON2_PARAMS);
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await limited(() => verify(passwordHash, password));
+    return await threads.verify(passwordHash, password);
   } catch {
     return false;
   }
