@@ -5,6 +5,7 @@
  * logins: argon2 runs on threads of its own at a lower priority, so the loop should stay responsive.
  * The raw rate is @node-rs/argon2's own, on libuv's pool at normal priority.
  * The load comes from an autocannon worker thread, so it does not weigh on the measured loop.
+ * Then authenticated reads, alone and during a burst of logins: what the logins leave to the rest.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { verify } from '@node-rs/argon2';
@@ -16,6 +17,7 @@ import { report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 8;
+const READERS = 4;
 
 /** argon2id verifications per second with `concurrency` in flight, for `seconds`. */
 async function rawVerifyRate(concurrency: number, seconds: number): Promise<number> {
@@ -75,6 +77,31 @@ export async function benchLogin(): Promise<void> {
       goal: '<= 20 ms',
     });
     report({ benchmark: 'login', metric: 'login latency p99', value: result.latency.p99, unit: 'ms' });
+
+    // What a burst of logins leaves to everything else: authenticated reads alone, then beside
+    // four times the logins' connections.
+    const me = { url: `${url}/auth/me`, headers: admin.auth, connections: READERS, workers: 1 };
+    await autocannon({ ...me, duration: 2 }); // warm-up
+    const alone = succeeded(await autocannon({ ...me, duration: SECONDS / 2 }), 'reads');
+    const [flooded, burst] = await Promise.all([
+      autocannon({ ...me, duration: SECONDS }),
+      autocannon({ ...request, connections: 4 * CONNECTIONS, duration: SECONDS, workers: 1 }),
+    ]);
+    succeeded(flooded, 'reads during logins');
+    succeeded(burst, 'logins beside reads');
+    report({
+      benchmark: 'login',
+      metric: 'GET /auth/me during logins',
+      value: flooded['2xx'] / flooded.duration,
+      unit: 'req/s',
+      baseline: { name: 'GET /auth/me alone', value: alone['2xx'] / alone.duration, unit: 'req/s' },
+    });
+    report({
+      benchmark: 'login',
+      metric: 'GET /auth/me p99 during logins',
+      value: flooded.latency.p99,
+      unit: 'ms',
+    });
   } finally {
     await t.close();
   }
