@@ -4,8 +4,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { HashingThreads } from './hashing-threads';
-import { ARGON2_PARAMS } from './passwords';
+import { HashingRefused, HashingThreads } from './hashing-threads';
+import { ARGON2_PARAMS, verifyPassword } from './passwords';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -36,7 +36,9 @@ describe('hashing threads', () => {
 
   it('fails a job argon2 refuses, and goes on serving', async () => {
     const threads = new HashingThreads(1, 10);
-    await expect(threads.verify('not a PHC string', PASSWORD)).rejects.toThrow();
+    await expect(threads.verify('not a PHC string', PASSWORD)).rejects.toBeInstanceOf(HashingRefused);
+    // A stored hash argon2 cannot read verifies nothing: the login answers as for a wrong password.
+    expect(await verifyPassword('not a PHC string', PASSWORD)).toBe(false);
     const hash = await threads.hash(PASSWORD, ARGON2_PARAMS);
     expect(await threads.verify(hash, PASSWORD)).toBe(true);
   });

@@ -34,6 +34,9 @@ parentPort.on('message', (job) => {
 });
 `;
 
+/** argon2 refused the job (a malformed hash, say): unlike a thread that died, an answer. */
+export class HashingRefused extends Error {}
+
 const ARGON2_MODULE = createRequire(import.meta.url).resolve('@node-rs/argon2');
 
 /**
@@ -97,7 +100,7 @@ export class HashingThreads {
   private answered(worker: Worker, answer: Answer): void {
     const pending = this.running.get(worker);
     this.running.delete(worker);
-    if ('error' in answer) pending?.reject(new Error(answer.error));
+    if ('error' in answer) pending?.reject(new HashingRefused(answer.error));
     else pending?.resolve(answer.value);
     const next = this.waiting.shift();
     if (next) {

@@ -1,7 +1,7 @@
 import type { Options } from '@node-rs/argon2';
 import { availableParallelism } from 'node:os';
 import { COMMON_PASSWORDS } from './common-passwords';
-import { HashingThreads } from './hashing-threads';
+import { HashingRefused, HashingThreads } from './hashing-threads';
 
 /**
  * Password storage: argon2id (OWASP's minimum m = 19 MiB, t = 2, p = 1). The parameters are kept in
@@ -34,11 +34,13 @@ export function hashPassword(password: string): Promise<string> {
   return threads.hash(password, ARGON2_PARAMS);
 }
 
+/** False for a stored hash argon2 cannot read; a hashing thread that died is an error, not a "no". */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await threads.verify(passwordHash, password);
-  } catch {
-    return false;
+  } catch (error) {
+    if (error instanceof HashingRefused) return false;
+    throw error;
   }
 }
 
