@@ -9,9 +9,10 @@
  * aggregation of the same generated orders); the consumer rates go through the real path
  * (applyOnce: processed_events dedupe + the handler, one transaction per event).
  */
-import { uuidv7, type EventEnvelope } from '@tessera/contracts';
+import { uuidv7 } from '@tessera/contracts';
 import { sql } from 'kysely';
 import { createAnalyticsModule } from '../apps/api/src/modules/analytics';
+import { envelopeAt } from '../apps/api/src/modules/analytics/testing';
 import { tenantReader, withSystem, withTenant } from '../apps/api/src/platform/db/tenant';
 import { applyOnce } from '../apps/api/src/platform/events/delivery';
 import type { Platform } from '../apps/api/src/platform/platform';
@@ -197,17 +198,8 @@ export async function benchDashboard(iterations = 300, consumerEvents = 5_000): 
 
     // Consumers: the real exactly-once path, one transaction per event, sequentially.
     const [storeConsumer, metricsConsumer] = module.consumers!;
-    const envelope = (type: EventEnvelope['type'], at: string, data: object): EventEnvelope => ({
-      id: uuidv7(),
-      type,
-      tenant_id: tenantId,
-      occurred_at: at,
-      version: 1,
-      actor: { type: 'system', id: null },
-      data,
-    });
-    const placed = (n: number, at: string, orderId: string, productId: string) =>
-      envelope('commerce.order.created', at, {
+    const placed = (n: number, at: Date, orderId: string, productId: string) =>
+      envelopeAt(tenantId, 'commerce.order.created', at, {
         order_id: orderId,
         number: n,
         status: 'pending',
@@ -221,20 +213,20 @@ export async function benchDashboard(iterations = 300, consumerEvents = 5_000): 
         ],
       });
     const events = Array.from({ length: consumerEvents }, (_, n) =>
-      placed(n, new Date(now.getTime() - n * 1000).toISOString(), uuidv7(), uuidv7()),
+      placed(n, new Date(now.getTime() - n * 1000), uuidv7(), uuidv7()),
     );
     // An order's whole life as a cash sale: placed, its payment processed, then paid; over a
     // catalog of 300 products, so that the paid orders' product rollups update rows they made.
     const catalog = Array.from({ length: 300 }, () => uuidv7());
     const sales = Array.from({ length: Math.floor(consumerEvents / 3) }, (_, n) => {
-      const at = new Date(now.getTime() - n * 1000).toISOString();
+      const at = new Date(now.getTime() - n * 1000);
       const orderId = uuidv7();
       return [
         placed(n, at, orderId, catalog[n % catalog.length]!),
-        envelope('commerce.payment.processed', at, {
+        envelopeAt(tenantId, 'commerce.payment.processed', at, {
           payment_id: uuidv7(),
           order_id: orderId,
-          gateway: 'cash',
+          gateway: 'manual',
           status: 'completed',
           amount: 1_000,
           amount_captured: 1_000,
@@ -243,7 +235,7 @@ export async function benchDashboard(iterations = 300, consumerEvents = 5_000): 
           failure_code: null,
           failure_message: null,
         }),
-        envelope('commerce.order.status_changed', at, {
+        envelopeAt(tenantId, 'commerce.order.status_changed', at, {
           order_id: orderId,
           number: n,
           from: 'pending',

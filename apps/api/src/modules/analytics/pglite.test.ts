@@ -1,4 +1,4 @@
-import { uuidv7, type EventEnvelope } from '@tessera/contracts';
+import { uuidv7 } from '@tessera/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryPGlite, type Database } from '../../platform/db/database';
 import { migrate } from '../../platform/db/migrate';
@@ -6,7 +6,7 @@ import { tenantReader } from '../../platform/db/tenant';
 import { applyOnce } from '../../platform/events/delivery';
 import { analyticsConsumers } from './consumers';
 import { AnalyticsService } from './service';
-import { insertTenant } from './testing';
+import { envelopeAt, insertTenant } from './testing';
 
 /** The embedded default: the same store, rollups and export on PGlite. */
 describe('analytics on PGlite', () => {
@@ -26,17 +26,8 @@ describe('analytics on PGlite', () => {
     const tenantId = await insertTenant(database.db, 'Asia/Kolkata');
     const productId = uuidv7();
     const orderId = uuidv7();
-    const envelope = (type: EventEnvelope['type'], at: string, data: unknown): EventEnvelope => ({
-      id: uuidv7(Date.parse(at)),
-      type,
-      tenant_id: tenantId,
-      occurred_at: at,
-      version: 1,
-      actor: { type: 'system', id: null },
-      data,
-    });
     const events = [
-      envelope('commerce.order.created', '2026-04-30T23:50:00.000Z', {
+      envelopeAt(tenantId, 'commerce.order.created', new Date('2026-04-30T23:50:00.000Z'), {
         order_id: orderId,
         number: 1,
         status: 'pending',
@@ -56,7 +47,7 @@ describe('analytics on PGlite', () => {
           },
         ],
       }),
-      envelope('commerce.payment.processed', '2026-05-01T00:10:00.000Z', {
+      envelopeAt(tenantId, 'commerce.payment.processed', new Date('2026-05-01T00:10:00.000Z'), {
         payment_id: uuidv7(),
         order_id: orderId,
         gateway: 'manual',
@@ -68,7 +59,7 @@ describe('analytics on PGlite', () => {
         failure_code: null,
         failure_message: null,
       }),
-      envelope('commerce.order.status_changed', '2026-05-01T00:11:00.000Z', {
+      envelopeAt(tenantId, 'commerce.order.status_changed', new Date('2026-05-01T00:11:00.000Z'), {
         order_id: orderId,
         number: 1,
         from: 'pending',

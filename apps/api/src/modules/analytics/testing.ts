@@ -17,6 +17,24 @@ export async function insertTenant(db: Kysely<DB>, timeZone = 'UTC'): Promise<st
   return id;
 }
 
+/** The envelope addEvents would make for an event of the tenant's, dated `at`. */
+export function envelopeAt<T extends EventType>(
+  tenantId: string,
+  type: T,
+  at: Date,
+  data: EventDataMap[T],
+): EventEnvelope {
+  return {
+    id: uuidv7(at.getTime()),
+    type,
+    tenant_id: tenantId,
+    occurred_at: at.toISOString(),
+    version: 1,
+    actor: SYSTEM_ACTOR,
+    data,
+  };
+}
+
 /**
  * Writes events to the outbox exactly as addEvents does (same columns, same envelope), but dated
  * in the past, so that tests can spread them over hours and days. The relay publishes them in
@@ -27,15 +45,7 @@ export async function emitDated(
   tenantId: string,
   events: DatedEvent[],
 ): Promise<EventEnvelope[]> {
-  const envelopes: EventEnvelope[] = events.map((event) => ({
-    id: uuidv7(event.at.getTime()),
-    type: event.type,
-    tenant_id: tenantId,
-    occurred_at: event.at.toISOString(),
-    version: 1,
-    actor: SYSTEM_ACTOR,
-    data: event.data,
-  }));
+  const envelopes = events.map((event) => envelopeAt(tenantId, event.type, event.at, event.data));
   for (let i = 0; i < envelopes.length; i += 500) {
     const batch = envelopes.slice(i, i + 500);
     await withTenant(db, tenantId, (tx) =>
