@@ -7,7 +7,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { createAuthBenchApp } from './auth-app';
 import { registerTenant } from '../apps/api/test/support/auth';
-import { report, succeeded } from './lib';
+import { okPerSecond, report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 32;
@@ -17,7 +17,7 @@ async function rate(options: autocannon.Options): Promise<{ rps: number; p99: nu
     await autocannon({ ...options, connections: CONNECTIONS, duration: SECONDS }),
     `requests to ${options.url}`,
   );
-  return { rps: result['2xx'] / result.duration, p99: result.latency.p99 };
+  return { rps: okPerSecond(result), p99: result.latency.p99 };
 }
 
 export async function benchAuthedRead(withRedis = false): Promise<void> {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { startCluster, type Cluster, type PlatformProcess } from '../apps/api/test/support/cluster';
 import { TEST_DATABASE_URL } from '../apps/api/test/support/services';
-import { report, succeeded } from './lib';
+import { okPerSecond, report, succeeded } from './lib';
 
 const SECONDS = 10;
 const CONNECTIONS = 16;
@@ -161,7 +161,7 @@ export async function benchCheckout(): Promise<void> {
     report({
       benchmark: 'checkout',
       metric: 'orders/s (3 lines)',
-      value: result['2xx'] / result.duration,
+      value: okPerSecond(result),
       unit: 'orders/s',
       baseline: { name: 'pgbench tpcb-like (8 clients)', value: tps, unit: 'tps' },
       goal: '>= 0.5 of pgbench',

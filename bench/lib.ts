@@ -112,6 +112,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Successful requests per second of an autocannon run. */
+export function okPerSecond(result: autocannon.Result): number {
+  return result['2xx'] / result.duration;
+}
+
 /** The run, once every one of its requests succeeded; otherwise an error saying how they failed. */
 export function succeeded(result: autocannon.Result, what: string): autocannon.Result {
   const failed = result.non2xx + result.errors + result.timeouts;
