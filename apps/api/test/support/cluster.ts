@@ -74,13 +74,10 @@ export async function startCluster(options: {
   const launch = async (role: 'api' | 'worker'): Promise<PlatformProcess> => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    // CLUSTER_CPU_PROF=dir writes each process's V8 CPU profile there when it exits (for profiling benchmarks).
+    // CLUSTER_CPU_PROF=dir writes the V8 CPU profiles of each process's threads to dir/<role>-<port>
+    // when it exits (for profiling benchmarks); node names each thread's file after the thread.
     const profile = process.env.CLUSTER_CPU_PROF
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${process.env.CLUSTER_CPU_PROF}`,
-          `--cpu-prof-name=${role}-${port}.cpuprofile`,
-        ]
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.CLUSTER_CPU_PROF, `${role}-${port}`)}`]
       : [];
     const spawnChild = () =>
       spawn(
