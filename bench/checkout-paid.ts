@@ -5,7 +5,7 @@
  */
 import autocannon from 'autocannon';
 import type { PlatformProcess } from '../apps/api/test/support/cluster';
-import { api, benchCluster, openShop, pgbenchTps } from './checkout';
+import { api, benchCluster, openShop, PGBENCH_CLIENTS, pgbenchTps } from './checkout';
 import { okPerSecond, report, succeeded } from './lib';
 
 const SECONDS = 10;
@@ -74,7 +74,7 @@ export async function benchCheckoutPaid(): Promise<void> {
       metric: 'sales/s (order + cash payment)',
       value: okPerSecond(result) / 2,
       unit: 'sales/s',
-      baseline: { name: 'pgbench tpcb-like (8 clients)', value: tps, unit: 'tps' },
+      baseline: { name: `pgbench tpcb-like (${PGBENCH_CLIENTS} clients)`, value: tps, unit: 'tps' },
       goal: '>= 0.25 of pgbench',
     });
     report({

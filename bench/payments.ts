@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import type { PlatformProcess } from '../apps/api/test/support/cluster';
-import { api, benchCluster, openShop, pgbenchTps, type Shop } from './checkout';
+import { api, benchCluster, openShop, PGBENCH_CLIENTS, pgbenchTps, type Shop } from './checkout';
 import { okPerSecond, report, succeeded } from './lib';
 
 const SECONDS = 10;
@@ -87,7 +87,7 @@ export async function benchPayments(): Promise<void> {
       metric: 'cash payments/s',
       value: okPerSecond(result),
       unit: 'payments/s',
-      baseline: { name: 'pgbench tpcb-like (8 clients)', value: tps, unit: 'tps' },
+      baseline: { name: `pgbench tpcb-like (${PGBENCH_CLIENTS} clients)`, value: tps, unit: 'tps' },
       goal: '>= 0.5 of pgbench',
     });
     report({ benchmark: 'payments', metric: 'p50 latency', value: result.latency.p50, unit: 'ms' });
