@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HashingRefused, HashingThreads } from './hashing-threads';
-import { ARGON2_PARAMS, verifyPassword } from './passwords';
+import { ARGON2_PARAMS, hashPassword, verifyPassword } from './passwords';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -17,7 +18,18 @@ function threadsAtNice(nice: number): number {
   }).length;
 }
 
+/** The next job handed to a hashing thread kills that thread instead of reaching it. */
+function killNextThread(): void {
+  vi.spyOn(Worker.prototype, 'postMessage').mockImplementationOnce(function (this: Worker) {
+    void this.terminate();
+  });
+}
+
 describe('hashing threads', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it.runIf(process.platform === 'linux')(
     'hashes on at most `size` threads of their own, below the event loop’s priority',
     async () => {
@@ -56,5 +68,25 @@ describe('hashing threads', () => {
       { cwd: apiRoot, timeout: 20_000 },
     );
     expect(stdout).toMatch(/^\$argon2id\$.+\n\$argon2id\$.+\n$/);
+  });
+
+  it('fails the job of a thread that dies, hands the next job a new thread, and goes on serving', async () => {
+    const threads = new HashingThreads(1, 10);
+    const hash = await threads.hash(PASSWORD, ARGON2_PARAMS);
+    killNextThread();
+    const lost = threads.verify(hash, PASSWORD);
+    // Queued behind the dying job on the only thread: it must not wait forever.
+    const queued = threads.verify(hash, PASSWORD);
+    await expect(lost).rejects.toThrow('hashing thread exited with code 1');
+    await expect(lost).rejects.not.toBeInstanceOf(HashingRefused);
+    expect(await queued).toBe(true);
+    expect(await threads.verify(hash, `${PASSWORD}!`)).toBe(false);
+  });
+
+  it('answers a login whose hashing thread died with an error, not with a wrong password', async () => {
+    const hash = await hashPassword(PASSWORD);
+    killNextThread();
+    await expect(verifyPassword(hash, PASSWORD)).rejects.toThrow('hashing thread exited');
+    expect(await verifyPassword(hash, PASSWORD)).toBe(true);
   });
 });
