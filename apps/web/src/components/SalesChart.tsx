@@ -1,8 +1,12 @@
 import type { Web } from '@tessera/contracts';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { currencyExponent, formatMoney, formatTime } from '../lib/format';
+import { usePrefersReducedMotion } from '../lib/motion';
 
-/** Revenue per bucket as bars; the numbers are also in the KPIs above for screen readers. */
+/**
+ * Revenue per bucket as bars; the numbers are also in the KPIs above for screen readers. Bars grow
+ * into place, and again on every live update, unless the user asked for less motion.
+ */
 export default function SalesChart({
   series,
   currency,
@@ -10,6 +14,7 @@ export default function SalesChart({
   series: Web.Dashboard['series'];
   currency: string;
 }) {
+  const still = usePrefersReducedMotion();
   const scale = 10 ** currencyExponent(currency);
   const data = series.map((point) => ({
     bucket: formatTime(point.bucket),
@@ -24,7 +29,13 @@ export default function SalesChart({
           <XAxis dataKey="bucket" tick={{ fontSize: 12 }} />
           <YAxis tick={{ fontSize: 12 }} width={56} />
           <Tooltip formatter={(value) => formatMoney(Math.round(Number(value) * scale), currency)} />
-          <Bar dataKey="revenue" name="Revenue" fill="#0b5cad" radius={[4, 4, 0, 0]} />
+          <Bar
+            dataKey="revenue"
+            name="Revenue"
+            fill="#0b5cad"
+            radius={[4, 4, 0, 0]}
+            isAnimationActive={!still}
+          />
         </BarChart>
       </ResponsiveContainer>
     </div>
