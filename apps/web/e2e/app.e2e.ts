@@ -197,7 +197,9 @@ describe('the merchant web app', () => {
     await dialog.locator('.change-due').getByText('$1.10').waitFor();
     await screenshot(page, 'desktop-cash-change-due');
     await dialog.getByRole('button', { name: 'Done' }).click();
-    await page.locator('.badges').getByText('Paid', { exact: true }).first().waitFor({ timeout: 10_000 });
+    // The order's status and its payment's, each named for what it is.
+    await page.locator('.badges').getByText('Paid', { exact: true }).waitFor({ timeout: 10_000 });
+    await page.locator('.badges').getByText('Payment: Paid', { exact: true }).waitFor();
     await page.getByRole('link', { name: 'Manual payment' }).waitFor();
     ids.payment = (await page.getByRole('link', { name: 'Manual payment' }).getAttribute('href'))!
       .split('/')

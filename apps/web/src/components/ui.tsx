@@ -220,8 +220,14 @@ export function Money({ amount, currency }: { amount: number; currency: string }
   return <span className="money">{formatMoney(amount, currency)}</span>;
 }
 
-export function Badge({ value }: { value: string }) {
-  return <span className={`badge badge-${value}`}>{label(value)}</span>;
+/** A status as a coloured label; `of` names what the status is of, where two sit side by side. */
+export function Badge({ value, of }: { value: string; of?: string }) {
+  return (
+    <span className={`badge badge-${value}`}>
+      {of && `${of}: `}
+      {label(value)}
+    </span>
+  );
 }
 
 /**

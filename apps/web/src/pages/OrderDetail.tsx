@@ -216,7 +216,7 @@ function OrderView({
         }
       >
         <p className="badges">
-          <Badge value={order.status} /> <Badge value={order.payment_status} />
+          <Badge value={order.status} /> <Badge value={order.payment_status} of="Payment" />
           <span className="muted">Placed {formatDateTime(order.created_at)}</span>
         </p>
       </PageHeader>
