@@ -207,7 +207,7 @@ export default function InventoryItem() {
           SKU <code>{stock.sku}</code> · <Link to={`/products/${productId}`}>Product details</Link>
         </p>
       </PageHeader>
-      <dl className={`stats${isLow(stock) ? ' low-stock' : ''}`}>
+      <dl className="stats">
         <div>
           <dt>On hand</dt>
           <dd>{stock.on_hand}</dd>
@@ -218,7 +218,7 @@ export default function InventoryItem() {
         </div>
         <div>
           <dt>Available</dt>
-          <dd>
+          <dd className={isLow(stock) ? 'low-figure' : undefined}>
             {stock.available}
             {isLow(stock) && <span className="badge badge-low">Low</span>}
           </dd>
