@@ -102,9 +102,15 @@ function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsV
         <Badge value={statusOf(view)} />
         {view?.updated_at && <span className="muted">Saved {formatDateTime(view.updated_at)}</span>}
       </p>
-      <p className="hint">
+      <p className="hint webhook-endpoint">
         Webhook endpoint to enter in your {spec.title} account:{' '}
-        <code className="break">{`${window.location.origin}/webhooks/${spec.gateway}`}</code>
+        {/* A narrow card breaks the address after a slash of its path rather than inside a word. */}
+        <code className="break">
+          {window.location.origin}/<wbr />
+          webhooks/
+          <wbr />
+          {spec.gateway}
+        </code>
       </p>
       {spec.fields.map((field) => (
         <TextField
