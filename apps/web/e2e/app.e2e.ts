@@ -204,6 +204,9 @@ describe('the merchant web app', () => {
     ids.payment = (await page.getByRole('link', { name: 'Manual payment' }).getAttribute('href'))!
       .split('/')
       .pop()!;
+    // The history names the payment that made the order paid, as a link to it.
+    const paidBy = page.locator('.timeline').getByRole('link', { name: 'payment', exact: true });
+    expect(await paidBy.getAttribute('href')).toBe(`/payments/${ids.payment}`);
     await screenshot(page, 'desktop-order-detail');
 
     // The other tab was never reloaded, yet shows today's revenue and order.

@@ -42,6 +42,15 @@ function useOrderMove(order: Web.Order, move: 'fulfill' | 'cancel') {
   });
 }
 
+/** The reason the orders module gives a move made by a payment ("payment <id>"). */
+const PAYMENT_REASON = /^payment ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** A history entry's reason; a payment's id becomes a link to that payment. */
+function Reason({ text }: { text: string }) {
+  const payment = PAYMENT_REASON.exec(text)?.[1];
+  return payment ? <Link to={`/payments/${payment}`}>payment</Link> : text;
+}
+
 function History({ orderId }: { orderId: string }) {
   const history = useQuery({
     queryKey: ['order', orderId, 'history'],
@@ -61,7 +70,12 @@ function History({ orderId }: { orderId: string }) {
           <time dateTime={entry.created_at}>{formatDateTime(entry.created_at)}</time>{' '}
           {entry.from ? `${label(entry.from)} → ${label(entry.to)}` : `Placed (${label(entry.to)})`}
           {entry.actor.type === 'system' && <span className="muted"> · automatic</span>}
-          {entry.reason && <span className="muted"> · {entry.reason}</span>}
+          {entry.reason && (
+            <span className="muted">
+              {' '}
+              · <Reason text={entry.reason} />
+            </span>
+          )}
         </li>
       ))}
     </ol>
