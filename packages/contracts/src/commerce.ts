@@ -4,6 +4,18 @@
  */
 import type { OrderLineData, OrderPaymentStatus, OrderStatus } from './event-data';
 import type { EventActor } from './events';
+import { isUuid } from './uuid';
+
+/** The reason an order's history gives a move a payment made ("payment <id>"). */
+export function paymentMoveReason(paymentId: string): string {
+  return `payment ${paymentId}`;
+}
+
+/** The payment a history entry's reason names, or null for any other reason. */
+export function paymentOfMoveReason(reason: string): string | null {
+  const id = reason.startsWith('payment ') ? reason.slice('payment '.length) : '';
+  return isUuid(id) ? id : null;
+}
 
 export interface CommercePage<T> {
   data: T[];

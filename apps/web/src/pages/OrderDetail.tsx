@@ -1,4 +1,4 @@
-import type { Web } from '@tessera/contracts';
+import { paymentOfMoveReason, type Web } from '@tessera/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
@@ -42,12 +42,9 @@ function useOrderMove(order: Web.Order, move: 'fulfill' | 'cancel') {
   });
 }
 
-/** The reason the orders module gives a move made by a payment ("payment <id>"). */
-const PAYMENT_REASON = /^payment ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-
 /** A history entry's reason; a payment's id becomes a link to that payment. */
 function Reason({ text }: { text: string }) {
-  const payment = PAYMENT_REASON.exec(text)?.[1];
+  const payment = paymentOfMoveReason(text);
   return payment ? <Link to={`/payments/${payment}`}>payment</Link> : text;
 }
 

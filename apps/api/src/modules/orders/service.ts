@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import {
   isUuid,
+  paymentMoveReason,
   uuidv7,
   type EventActor,
   type EventEnvelope,
@@ -303,7 +304,7 @@ export class OrdersService {
     };
     let current = row;
     if (current.status === 'pending' && money.amount_paid >= current.total && money.amount_paid > 0) {
-      current = await this.moveTo(tx, who, current, 'paid', amounts, `payment ${payment.payment_id}`);
+      current = await this.moveTo(tx, who, current, 'paid', amounts, paymentMoveReason(payment.payment_id));
     }
     if ((current.status === 'paid' || current.status === 'fulfilled') && paymentStatus === 'refunded') {
       if (current.status === 'paid') {
@@ -311,7 +312,14 @@ export class OrdersService {
         const lines = (await ordersRepository.linesOf(tx, [current.id])).get(current.id) ?? [];
         await this.inventory.release(tx, who, current.id, lines);
       }
-      current = await this.moveTo(tx, who, current, 'refunded', amounts, `payment ${payment.payment_id}`);
+      current = await this.moveTo(
+        tx,
+        who,
+        current,
+        'refunded',
+        amounts,
+        paymentMoveReason(payment.payment_id),
+      );
     }
     if (current === row) await ordersRepository.update(tx, row.id, amounts);
   }
