@@ -212,6 +212,11 @@ describe('the merchant web app', () => {
     // The other tab was never reloaded, yet shows today's revenue and order.
     await dashboard.getByTestId('revenue-today').getByText('$58.90').waitFor({ timeout: 20_000 });
     await dashboard.getByTestId('orders-today').getByText('1').waitFor();
+    // Items and top products count once the order is paid, which the orders module records after
+    // the payment: the dashboard catches up with a later push.
+    await dashboard.getByTestId('items-sold').getByText('3', { exact: true }).waitFor({ timeout: 20_000 });
+    const topProducts = dashboard.getByRole('table', { name: 'Top products' });
+    await topProducts.getByRole('row', { name: /Espresso beans 1 kg\s+2\b/ }).waitFor();
     expect(await dashboard.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe(
       'no reload',
     );

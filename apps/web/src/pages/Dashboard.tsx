@@ -63,7 +63,7 @@ function DashboardView({ data, currency }: { data: Web.Dashboard; currency: stri
         </div>
         <div>
           <dt>Items sold</dt>
-          <dd>{data.items_sold}</dd>
+          <dd data-testid="items-sold">{data.items_sold}</dd>
         </div>
         <div>
           <dt>Refunded</dt>
