@@ -151,6 +151,12 @@ describe('the merchant web app', () => {
       await page.getByRole('button', { name: 'Record adjustment' }).click();
       await page.getByRole('status').filter({ hasText: 'Stock updated.' }).waitFor();
       await page.getByRole('cell', { name: 'Delivery received' }).waitFor();
+      // The ledger says who made each change.
+      await page
+        .getByRole('row')
+        .filter({ hasText: 'Delivery received' })
+        .getByRole('cell', { name: 'you' })
+        .waitFor();
     }
     // Mugs: 3 on hand with the default threshold shows as low stock.
     await page.getByLabel('Warn when available stock is at or below').fill('5');
@@ -207,6 +213,9 @@ describe('the merchant web app', () => {
     // The history names the payment that made the order paid, as a link to it.
     const paidBy = page.locator('.timeline').getByRole('link', { name: 'payment', exact: true });
     expect(await paidBy.getAttribute('href')).toBe(`/payments/${ids.payment}`);
+    const history = page.locator('.timeline li');
+    await history.filter({ hasText: 'Placed (Pending)' }).getByText('by you').waitFor();
+    await history.filter({ hasText: 'Pending → Paid' }).getByText('automatic').waitFor();
     await screenshot(page, 'desktop-order-detail');
 
     // The other tab was never reloaded, yet shows today's revenue and order.
@@ -271,7 +280,23 @@ describe('the merchant web app', () => {
     await heading(staffPage, 'No access');
     expect(await staffPage.getByRole('button', { name: /Approve and process/ }).count()).toBe(0);
     await screenshot(staffPage, 'desktop-staff-no-access');
+
+    // Staff sell: an order placed and then cancelled (its stock released) ...
+    await staffPage.goto(platform.url + '/orders/new');
+    await staffPage.getByRole('button', { name: 'Add Espresso beans 1 kg' }).click();
+    await staffPage.getByRole('button', { name: 'Place order' }).click();
+    await heading(staffPage, /^Order #2$/);
+    const staffOrder = staffPage.url();
+    staffPage.once('dialog', (confirm) => void confirm.accept());
+    await staffPage.getByRole('button', { name: 'Cancel order' }).click();
+    await staffPage.locator('.badges').getByText('Cancelled', { exact: true }).waitFor();
     await staffContext.close();
+    // ... whose history names them to the admin.
+    await page.goto(staffOrder);
+    await heading(page, /^Order #2$/);
+    const history = page.locator('.timeline li');
+    await history.filter({ hasText: 'Placed (Pending)' }).getByText(`by ${staff.name}`).waitFor();
+    await history.filter({ hasText: 'Pending → Cancelled' }).getByText(`by ${staff.name}`).waitFor();
   });
 
   it('switches between the businesses of a user who belongs to two', async () => {
@@ -376,7 +401,7 @@ describe('the merchant web app', () => {
     await first.goto(platform.url + '/orders/new');
     await first.getByRole('button', { name: 'Add Ceramic mug' }).click();
     await first.getByRole('button', { name: 'Place order' }).click();
-    await heading(first, /^Order #2$/);
+    await heading(first, /^Order #3$/);
     await mugRow.locator('td[data-label="Available"]').getByText(/^1/).waitFor({ timeout: 15_000 });
     // Falling to 1 with a low-stock level of 5 is a notice, counted on the bell.
     await second

@@ -1,6 +1,8 @@
-import type { Web } from '@tessera/contracts';
+import type { EventActor, Web } from '@tessera/contracts';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useCallback } from 'react';
 import { api } from './api';
+import { useCan, useUser } from './auth';
 
 type Query = Record<string, string | number | boolean | null | undefined>;
 
@@ -24,6 +26,32 @@ export function useProductIndex() {
       api<Web.Page<Web.Product>>('/commerce/products', { query: { limit: 200 }, signal }),
     select: (page) => new Map(page.data.map((product) => [product.id, product])),
   });
+}
+
+/**
+ * Who made a change, as a history or a ledger names it: "automatic" for the platform, "you", a
+ * member's name where the team may be listed (admins), and "a team member" otherwise.
+ */
+export function useActorName(): (actor: EventActor) => string {
+  const me = useUser();
+  const can = useCan();
+  const team = useQuery({
+    queryKey: ['users', 'names'],
+    queryFn: ({ signal }) =>
+      api<Web.Page<Web.TenantUser>>('/tenants/current/users', { query: { limit: 200 }, signal }),
+    select: (page) => new Map(page.data.map((user) => [user.id, user.name])),
+    enabled: can('manage:users'),
+    staleTime: 5 * 60_000,
+  });
+  const names = team.data;
+  return useCallback(
+    (actor: EventActor) => {
+      if (actor.type === 'system') return 'automatic';
+      if (actor.id === me.id) return 'you';
+      return (actor.id && names?.get(actor.id)) || 'a team member';
+    },
+    [me.id, names],
+  );
 }
 
 export const CURRENCIES = [

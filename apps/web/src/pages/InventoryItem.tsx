@@ -20,7 +20,7 @@ import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import { useFieldErrors, type FieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
-import { usePagedList } from '../lib/queries';
+import { useActorName, usePagedList } from '../lib/queries';
 import { isLow } from './Inventory';
 import NotFound from './NotFound';
 
@@ -190,6 +190,7 @@ export default function InventoryItem() {
     ['stock', productId, 'ledger'],
     `/commerce/inventory/${productId}/adjustments`,
   );
+  const actorName = useActorName();
 
   if (level.isPending) return <Loading />;
   if (level.isError) {
@@ -263,6 +264,7 @@ export default function InventoryItem() {
                     ),
                 },
                 { header: 'On hand after', numeric: true, cell: (entry) => entry.on_hand_after },
+                { header: 'By', cell: (entry) => actorName(entry.actor) },
               ]}
             />
             <LoadMore {...ledger} />

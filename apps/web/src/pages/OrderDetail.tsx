@@ -18,6 +18,7 @@ import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import { useIdempotencyKey } from '../lib/idempotency';
+import { useActorName } from '../lib/queries';
 import { ApiError } from '../lib/problem';
 import NotFound from './NotFound';
 
@@ -52,11 +53,10 @@ function History({ orderId }: { orderId: string }) {
   const history = useQuery({
     queryKey: ['order', orderId, 'history'],
     queryFn: ({ signal }) =>
-      api<Web.OrderHistoryEntry[] | Web.Page<Web.OrderHistoryEntry>>(`/commerce/orders/${orderId}/history`, {
-        signal,
-      }),
-    select: (answer) => (Array.isArray(answer) ? answer : answer.data),
+      api<{ data: Web.OrderHistoryEntry[] }>(`/commerce/orders/${orderId}/history`, { signal }),
+    select: (answer) => answer.data,
   });
+  const actorName = useActorName();
   if (history.isPending) return <Loading />;
   if (history.isError) return <ErrorState error={history.error} />;
   if (history.data.length === 0) return <EmptyState title="No changes yet." />;
@@ -66,7 +66,10 @@ function History({ orderId }: { orderId: string }) {
         <li key={entry.id}>
           <time dateTime={entry.created_at}>{formatDateTime(entry.created_at)}</time>{' '}
           {entry.from ? `${label(entry.from)} → ${label(entry.to)}` : `Placed (${label(entry.to)})`}
-          {entry.actor.type === 'system' && <span className="muted"> · automatic</span>}
+          <span className="muted">
+            {' '}
+            · {entry.actor.type === 'system' ? actorName(entry.actor) : `by ${actorName(entry.actor)}`}
+          </span>
           {entry.reason && (
             <span className="muted">
               {' '}

@@ -1,5 +1,5 @@
 import type { Role, Web } from '@tessera/contracts';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import {
   Button,
@@ -12,10 +12,12 @@ import {
   PageHeader,
   TextField,
 } from '../components/ui';
+import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
 import { useUser } from '../lib/auth';
 import { label } from '../lib/format';
 import { emailProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
+import { usePagedList } from '../lib/queries';
 
 /** What each role may do, in the order offered (the contract's role table). */
 const ROLE_HINTS: Record<Role, string> = {
@@ -143,12 +145,7 @@ export default function Users() {
   const me = useUser();
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState<Web.TenantUser | null>(null);
-  const users = useQuery({
-    queryKey: ['users'],
-    queryFn: ({ signal }) =>
-      api<Web.Page<Web.TenantUser> | Web.TenantUser[]>('/tenants/current/users', { signal }),
-    select: (answer) => (Array.isArray(answer) ? answer : answer.data),
-  });
+  const users = usePagedList<Web.TenantUser>(['users', 'team'], '/tenants/current/users');
   const remove = useMutation({
     mutationFn: (user: Web.TenantUser) => api(`/tenants/current/users/${user.id}`, { method: 'DELETE' }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['users'] }),
@@ -163,12 +160,12 @@ export default function Users() {
             <Loading />
           ) : users.isError ? (
             <ErrorState error={users.error} retry={() => void users.refetch()} />
-          ) : users.data.length === 0 ? (
+          ) : users.items.length === 0 ? (
             <EmptyState title="No users." />
           ) : (
             <DataTable
               caption="Users"
-              rows={users.data}
+              rows={users.items}
               rowKey={(user) => user.id}
               columns={[
                 { header: 'Name', cell: (user) => user.name },
@@ -204,6 +201,7 @@ export default function Users() {
               ]}
             />
           )}
+          <LoadMore {...users} />
           <FormError error={remove.error} />
         </section>
         <InviteForm />
