@@ -307,6 +307,43 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       expect((pending as [number])[0]).toBe(0);
     });
 
+    it("applies one read's entries of several streams together, in one transaction, and acknowledges them all", async () => {
+      const keyPrefix = `${prefix}merged:`;
+      const ids = await emit(6);
+      // Published before the consumer starts, so that its first read finds all three streams full.
+      await new OutboxRelay(
+        testDatabase.database,
+        busFor('merged-publisher', recorder('unused'), keyPrefix),
+        logger,
+        {
+          batchSize: 10,
+          pollMs: 20,
+        },
+      ).drain();
+      const batches: EventType[][] = [];
+      const merged = recorder('merged');
+      const bus = busFor(
+        'merged',
+        {
+          ...merged,
+          async handleBatch(events, tx) {
+            batches.push(events.map((event) => event.type));
+            for (const event of events) await merged.handle(event, tx);
+          },
+        },
+        keyPrefix,
+      );
+      await bus.start();
+      await waitFor(async () => (await effects('merged')).distinct_ids === ids.length);
+      await bus.stop();
+      expect(batches).toHaveLength(1);
+      expect(new Set(batches[0])).toEqual(new Set(TYPES));
+      for (const stream of ['commerce', 'inventory', 'payment']) {
+        const pending = await redis!.xpending(`${keyPrefix}events:${stream}`, 'merged');
+        expect((pending as [number])[0]).toBe(0);
+      }
+    });
+
     it('dead-letters an event after the maximum deliveries', async () => {
       // Streams of their own, so that only this test's event is there to fail.
       const bus = busFor(

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { streamOf, type EventEnvelope } from '@tessera/contracts';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/tables';
@@ -77,9 +77,7 @@ export class RedisStreamsBus implements EventBus {
         JSON.stringify(event),
       );
     }
-    const results = (await pipeline.exec()) ?? [];
-    const failure = results.find(([error]) => error)?.[0];
-    if (failure) throw failure;
+    await execAll(pipeline);
   }
 
   async start(): Promise<void> {
@@ -126,11 +124,8 @@ export class RedisStreamsBus implements EventBus {
           ...streams,
           ...streams.map(() => '>'),
         )) as ReadReply;
-        for (const [stream, entries] of reply ?? []) {
-          // Stopping leaves the rest of the read pending, for this or another consumer to claim.
-          if (signal.aborted) return;
-          await this.processBatch(consumer, stream, entries);
-        }
+        // Stopping leaves the read pending, for this or another consumer to claim.
+        if (reply && !signal.aborted) await this.processBatch(consumer, reply);
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof Error && error.message.includes('NOGROUP')) {
@@ -202,18 +197,24 @@ export class RedisStreamsBus implements EventBus {
     }
   }
 
-  /** Applies what one read returned and acknowledges, in one XACK, every entry that took effect. */
-  private async processBatch(consumer: Consumer, stream: string, entries: StreamEntry[]): Promise<void> {
-    const events = new Map<string, EventEnvelope>();
-    for (const [id, fields] of entries) {
-      const event = eventOf(fields);
-      if (event) events.set(id, event);
-    }
+  /**
+   * Applies what one read returned, from all its streams at once (an order's events span the
+   * commerce and inventory streams: one transaction for both, not one each), stream after stream as
+   * read, and acknowledges every entry that took effect, in one round trip.
+   */
+  private async processBatch(consumer: Consumer, reply: NonNullable<ReadReply>): Promise<void> {
+    const read = reply.flatMap(([stream, entries]) =>
+      entries.map(([id, fields]) => ({ stream, id, event: eventOf(fields) })),
+    );
     let failed: FailedDelivery[];
     try {
-      failed = await applyBatch(this.db, consumer, [...events.values()]);
+      failed = await applyBatch(
+        this.db,
+        consumer,
+        read.flatMap(({ event }) => (event ? [event] : [])),
+      );
     } catch (error) {
-      this.logger.warn({ err: error, consumer: consumer.name, stream }, 'consumer failed');
+      this.logger.warn({ err: error, consumer: consumer.name }, 'consumer failed');
       return;
     }
     for (const { event, error } of failed) {
@@ -221,8 +222,16 @@ export class RedisStreamsBus implements EventBus {
       this.logger.warn({ err: error, consumer: consumer.name, event_id: event.id }, 'consumer failed');
     }
     const failedIds = new Set(failed.map(({ event }) => event.id));
-    const done = entries.filter(([id]) => !failedIds.has(events.get(id)?.id ?? '')).map(([id]) => id);
-    if (done.length) await this.redis.xack(stream, consumer.name, ...done);
+    const done = new Map<string, string[]>();
+    for (const { stream, id, event } of read) {
+      if (event && failedIds.has(event.id)) continue;
+      const ids = done.get(stream) ?? [];
+      ids.push(id);
+      done.set(stream, ids);
+    }
+    const acks = this.redis.pipeline();
+    for (const [stream, ids] of done) acks.xack(stream, consumer.name, ...ids);
+    if (acks.length) await execAll(acks);
   }
 
   private async process(consumer: Consumer, stream: string, id: string, fields: string[]): Promise<void> {
@@ -238,6 +247,13 @@ export class RedisStreamsBus implements EventBus {
       );
     }
   }
+}
+
+/** Sends a pipeline and throws its first failed command's error. */
+async function execAll(pipeline: ChainableCommander): Promise<void> {
+  const results = (await pipeline.exec()) ?? [];
+  const failure = results.find(([error]) => error)?.[0];
+  if (failure) throw failure;
 }
 
 function streamsOf(consumer: Consumer): string[] {
