@@ -38,10 +38,14 @@ export const ConfigSchema = Type.Object({
 
   OUTBOX_POLL_MS: Int(1000, 10, 60_000),
   OUTBOX_BATCH_SIZE: Int(500, 1, 10_000),
+  /** A busy relay's pause between batches, so that it publishes many commits at once. */
+  OUTBOX_LINGER_MS: Int(10, 0, 1000),
   /** How long published events stay in the outbox: the window a resuming WebSocket can replay. */
   OUTBOX_RETENTION_HOURS: Int(24, 1, 720),
   EVENT_MAX_ATTEMPTS: Int(5, 1, 100),
   EVENT_RETRY_BASE_MS: Int(1000, 1, 3_600_000),
+  /** A busy consumer's pause between reads, so that it applies events in batches (Redis Streams). */
+  EVENT_CONSUMER_LINGER_MS: Int(25, 0, 1000),
 
   JWT_ISSUER: Type.String({ default: 'tessera', minLength: 1 }),
   JWT_AUDIENCE: Type.String({ default: 'tessera-api', minLength: 1 }),

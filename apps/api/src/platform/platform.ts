@@ -55,6 +55,7 @@ export async function createPlatform(
     ? new RedisStreamsBus(redis, database.db, logger, {
         maxAttempts: config.EVENT_MAX_ATTEMPTS,
         retryBaseMs: config.EVENT_RETRY_BASE_MS,
+        lingerMs: config.EVENT_CONSUMER_LINGER_MS,
         keyPrefix: config.REDIS_KEY_PREFIX,
       })
     : new InProcessBus(database.db, logger, {
@@ -64,6 +65,7 @@ export async function createPlatform(
   const relay = new OutboxRelay(database, bus, logger, {
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollMs: config.OUTBOX_POLL_MS,
+    lingerMs: config.OUTBOX_LINGER_MS,
     retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
   });
   const secrets = new SecretBox(loadMasterKey(config), loadRetiredKeys(config));

@@ -152,6 +152,40 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     }
   });
 
+  it('publishes a commit after a quiet spell at once, and the commits of its linger in one batch', async () => {
+    const published: number[] = [];
+    const bus: EventBus = {
+      kind: 'in-process',
+      register: () => undefined,
+      start: async () => undefined,
+      stop: async () => undefined,
+      publish: async (events) => void published.push(events.length),
+    };
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, {
+      batchSize: 100,
+      pollMs: 60_000,
+      lingerMs: 600,
+    });
+    await relay.drain();
+    relay.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const startedAt = Date.now();
+      await emit(1);
+      await waitFor(async () => published.length === 1, 5_000);
+      expect(Date.now() - startedAt).toBeLessThan(400);
+      // Three commits while the relay lingers: one batch, not three.
+      for (let i = 0; i < 3; i++) {
+        await emit(1);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await waitFor(async () => (await relay.backlog()) === 0, 5_000);
+      expect(published).toEqual([1, 3]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('publishes a row that commits long after later rows were published', async () => {
     const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
     bus.register(recorder('straggler'));
@@ -341,6 +375,49 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       for (const stream of ['commerce', 'inventory', 'payment']) {
         const pending = await redis!.xpending(`${keyPrefix}events:${stream}`, 'merged');
         expect((pending as [number])[0]).toBe(0);
+      }
+    });
+
+    it('reads an event after a quiet spell at once, and what arrives during its linger in one batch', async () => {
+      const keyPrefix = `${prefix}linger:`;
+      const publisher = busFor('linger-publisher', recorder('unused'), keyPrefix);
+      const relay = new OutboxRelay(testDatabase.database, publisher, logger, { batchSize: 10, pollMs: 20 });
+      const batches: number[] = [];
+      const lingering = recorder('lingering');
+      const bus = new RedisStreamsBus(redis!, testDatabase.database.db, logger, {
+        maxAttempts: 4,
+        retryBaseMs: 100,
+        blockMs: 100,
+        lingerMs: 600,
+        consumerId: 'lingering',
+        keyPrefix,
+      });
+      bus.register({
+        ...lingering,
+        async handleBatch(events, tx) {
+          batches.push(events.length);
+          for (const event of events) await lingering.handle(event, tx);
+        },
+      });
+      await bus.start();
+      try {
+        const startedAt = Date.now();
+        await emit(1);
+        await relay.drain();
+        await waitFor(async () => batches.length === 1, 5_000);
+        expect(Date.now() - startedAt).toBeLessThan(400);
+        // Three events of one stream, published one by one while the consumer lingers.
+        for (let i = 0; i < 3; i++) {
+          await withTenant(testDatabase.database.db, tenantId, (tx) =>
+            addEvents(tx, [probe('commerce.order.created', i)]),
+          );
+          await relay.drain();
+          await new Promise((resolve) => setTimeout(resolve, 30));
+        }
+        await waitFor(async () => (await effects('lingering')).total === 4, 5_000);
+        expect(batches).toEqual([1, 3]);
+      } finally {
+        await bus.stop();
       }
     });
 

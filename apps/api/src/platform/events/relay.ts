@@ -10,6 +10,12 @@ import { OUTBOX_CHANNEL } from './outbox';
 export interface RelayOptions {
   batchSize: number;
   pollMs: number;
+  /**
+   * After a batch, wait this long before the next: under load the next batch then takes every
+   * commit of that time at once (one read, one publish, one update) instead of one per commit.
+   * A commit after a quiet spell is published at once.
+   */
+  lingerMs?: number;
   /** Published rows older than this are deleted. */
   retentionMs?: number;
 }
@@ -130,6 +136,7 @@ export class OutboxRelay {
         } catch (error) {
           this.logger.error({ err: error }, 'outbox publish failed; retrying');
         }
+        if (published > 0 && this.options.lingerMs) await sleep(this.options.lingerMs, signal);
         if (published < this.options.batchSize) await this.idle(signal);
       }
     } finally {
