@@ -7,6 +7,7 @@ import type {
   OrderStatus,
   PaymentStatus,
 } from '@tessera/contracts';
+import { compiledOnce } from '../../platform/db/compiled-once';
 import type { Executor } from '../../platform/db/tenant';
 
 declare module '../../platform/db/tables' {
@@ -107,6 +108,23 @@ export interface PaymentTotals {
   authorized: boolean;
 }
 
+/** Every order read (GET /commerce/orders/:id) runs it: compiled once, not per request. */
+const orderWithLines = compiledOnce(1, (tx, id: string) =>
+  tx
+    .selectFrom('orders')
+    .select(ORDER_COLUMNS)
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('order_lines')
+          .select(['product_id', 'sku', 'name', 'quantity', 'unit_price', 'line_total'])
+          .whereRef('order_lines.order_id', '=', 'orders.id')
+          .orderBy('position'),
+      ).as('lines'),
+    )
+    .where('id', '=', id),
+);
+
 export const ordersRepository = {
   /**
    * Inserts the order, its lines and its first history entry in one statement; line totals,
@@ -171,20 +189,7 @@ export const ordersRepository = {
     tx: Executor,
     id: string,
   ): Promise<(OrderRow & { lines: OrderLineData[] }) | undefined> {
-    const row = await tx
-      .selectFrom('orders')
-      .select(ORDER_COLUMNS)
-      .select((eb) =>
-        jsonArrayFrom(
-          eb
-            .selectFrom('order_lines')
-            .select(['product_id', 'sku', 'name', 'quantity', 'unit_price', 'line_total'])
-            .whereRef('order_lines.order_id', '=', 'orders.id')
-            .orderBy('position'),
-        ).as('lines'),
-      )
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = await orderWithLines(tx, id);
     return row as (OrderRow & { lines: OrderLineData[] }) | undefined;
   },
 
