@@ -186,6 +186,32 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     }
   });
 
+  it('publishes a backlog batch after batch, without lingering between full batches', async () => {
+    const published: number[] = [];
+    const bus: EventBus = {
+      kind: 'in-process',
+      register: () => undefined,
+      start: async () => undefined,
+      stop: async () => undefined,
+      publish: async (events) => void published.push(events.length),
+    };
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, {
+      batchSize: 2,
+      pollMs: 60_000,
+      lingerMs: 600,
+    });
+    await emit(5);
+    const startedAt = Date.now();
+    relay.start();
+    try {
+      await waitFor(async () => (await relay.backlog()) === 0, 5_000);
+      expect(Date.now() - startedAt).toBeLessThan(500);
+      expect(published).toEqual([2, 2, 1]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('publishes a row that commits long after later rows were published', async () => {
     const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
     bus.register(recorder('straggler'));
@@ -416,6 +442,50 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
         }
         await waitFor(async () => (await effects('lingering')).total === 4, 5_000);
         expect(batches).toEqual([1, 3]);
+      } finally {
+        await bus.stop();
+      }
+    });
+
+    it('reads a backlog batch after batch, without lingering after full reads', async () => {
+      const keyPrefix = `${prefix}backlog:`;
+      await withTenant(testDatabase.database.db, tenantId, (tx) =>
+        addEvents(
+          tx,
+          Array.from({ length: 5 }, (_, i) => probe('commerce.order.created', i)),
+        ),
+      );
+      await new OutboxRelay(
+        testDatabase.database,
+        busFor('backlog-publisher', recorder('unused'), keyPrefix),
+        logger,
+        { batchSize: 10, pollMs: 20 },
+      ).drain();
+      const batches: number[] = [];
+      const draining = recorder('draining');
+      const bus = new RedisStreamsBus(redis!, testDatabase.database.db, logger, {
+        maxAttempts: 4,
+        retryBaseMs: 100,
+        blockMs: 100,
+        batchSize: 2,
+        lingerMs: 600,
+        consumerId: 'draining',
+        keyPrefix,
+      });
+      bus.register({
+        ...draining,
+        async handleBatch(events, tx) {
+          batches.push(events.length);
+          for (const event of events) await draining.handle(event, tx);
+        },
+      });
+      const startedAt = Date.now();
+      await bus.start();
+      try {
+        await waitFor(async () => (await effects('draining')).total === 5, 5_000);
+        // Two full reads go on at once; only after the last, short one would it linger.
+        expect(Date.now() - startedAt).toBeLessThan(500);
+        expect(batches).toEqual([2, 2, 1]);
       } finally {
         await bus.stop();
       }

@@ -14,9 +14,10 @@ export interface RedisBusOptions {
   blockMs?: number;
   batchSize?: number;
   /**
-   * After a read that found entries, wait this long before the next: under load the next read
-   * then takes what arrived meanwhile in one batch (one transaction, one acknowledgement) instead
-   * of one small batch per commit. An event after a quiet spell is read at once.
+   * After a read that found entries, none of its streams full, wait this long before the next:
+   * under load the next read then takes what arrived meanwhile in one batch (one transaction, one
+   * acknowledgement) instead of one small batch per commit. An event after a quiet spell is read
+   * at once, and a backlog without pause.
    */
   lingerMs?: number;
   /** Approximate cap on each stream's length (XADD MAXLEN ~). */
@@ -116,6 +117,7 @@ export class RedisStreamsBus implements EventBus {
 
   private async readLoop(consumer: Consumer, streams: string[], reader: Redis): Promise<void> {
     const signal = this.abort.signal;
+    const batchSize = this.options.batchSize ?? 100;
     while (!signal.aborted) {
       try {
         const reply = (await reader.xreadgroup(
@@ -123,7 +125,7 @@ export class RedisStreamsBus implements EventBus {
           consumer.name,
           this.consumerId,
           'COUNT',
-          this.options.batchSize ?? 100,
+          batchSize,
           'BLOCK',
           this.options.blockMs ?? 1000,
           'STREAMS',
@@ -133,7 +135,8 @@ export class RedisStreamsBus implements EventBus {
         // Stopping leaves the read pending, for this or another consumer to claim.
         if (reply && !signal.aborted) {
           await this.processBatch(consumer, reply);
-          if (this.options.lingerMs) await sleep(this.options.lingerMs, signal);
+          const full = reply.some(([, entries]) => entries.length === batchSize);
+          if (this.options.lingerMs && !full) await sleep(this.options.lingerMs, signal);
         }
       } catch (error) {
         if (signal.aborted) return;

@@ -11,9 +11,9 @@ export interface RelayOptions {
   batchSize: number;
   pollMs: number;
   /**
-   * After a batch, wait this long before the next: under load the next batch then takes every
-   * commit of that time at once (one read, one publish, one update) instead of one per commit.
-   * A commit after a quiet spell is published at once.
+   * After a batch short of batchSize, wait this long before the next: under load the next batch
+   * then takes every commit of that time at once (one read, one publish, one update) instead of
+   * one per commit. A commit after a quiet spell is published at once, and a backlog without pause.
    */
   lingerMs?: number;
   /** Published rows older than this are deleted. */
@@ -136,8 +136,9 @@ export class OutboxRelay {
         } catch (error) {
           this.logger.error({ err: error }, 'outbox publish failed; retrying');
         }
+        if (published === this.options.batchSize) continue;
         if (published > 0 && this.options.lingerMs) await sleep(this.options.lingerMs, signal);
-        if (published < this.options.batchSize) await this.idle(signal);
+        await this.idle(signal);
       }
     } finally {
       await unlisten?.();
