@@ -481,6 +481,27 @@ describe('the merchant web app', () => {
     }
   });
 
+  it('signs another device out from the account page, and that device is refused at once', async () => {
+    const login = await fetch(platform.url + '/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'The other device' },
+      body: JSON.stringify({ email: admin.email, password: admin.password }),
+    });
+    const other = (await login.json()) as { access_token: string };
+    const otherReadsMe = async () =>
+      (await fetch(platform.url + '/auth/me', { headers: { authorization: `Bearer ${other.access_token}` } }))
+        .status;
+    expect(await otherReadsMe()).toBe(200);
+
+    await page.goto(platform.url + '/account');
+    await heading(page, 'Account');
+    await page.getByRole('row').filter({ hasText: 'This device' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'The other device' });
+    await row.getByRole('button', { name: /^Sign out the session started/ }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await otherReadsMe()).toBe(401);
+  });
+
   it('fits a 375-px phone screen on every page, with the menu behind a button', async () => {
     const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
     const tab = await phone.newPage();

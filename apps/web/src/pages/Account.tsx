@@ -1,11 +1,13 @@
 import type { Web } from '@tessera/contracts';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
+import { LoadMore } from '../components/LoadMore';
 import { Button, DataTable, ErrorState, FormError, Loading, PageHeader, TextField } from '../components/ui';
 import { api } from '../lib/api';
 import { useUser } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import { passwordProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
+import { usePagedList } from '../lib/queries';
 import { NewPasswordField } from './auth/PasswordField';
 
 function ChangePassword() {
@@ -72,11 +74,7 @@ function ChangePassword() {
 function Sessions() {
   const me = useUser();
   const queryClient = useQueryClient();
-  const sessions = useQuery({
-    queryKey: ['sessions'],
-    queryFn: ({ signal }) => api<Web.Page<Web.Session> | Web.Session[]>('/auth/sessions', { signal }),
-    select: (answer) => (Array.isArray(answer) ? answer : answer.data),
-  });
+  const sessions = usePagedList<Web.Session>(['sessions'], '/auth/sessions');
   const revoke = useMutation({
     mutationFn: (id: string) => api(`/auth/sessions/${id}`, { method: 'DELETE' }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['sessions'] }),
@@ -91,7 +89,7 @@ function Sessions() {
       ) : (
         <DataTable
           caption="Sessions"
-          rows={sessions.data}
+          rows={sessions.items}
           rowKey={(entry) => entry.id}
           columns={[
             {
@@ -119,6 +117,7 @@ function Sessions() {
           ]}
         />
       )}
+      <LoadMore {...sessions} />
       <FormError error={revoke.error} />
     </section>
   );
