@@ -201,6 +201,27 @@ describe.runIf(postgresUp)('inventory routes', () => {
     expect(low.data.map((l: { sku: string }) => l.sku)).toEqual([items[1]!.sku]);
   });
 
+  it('lists the levels of the products asked for, and refuses a malformed product id', async () => {
+    const tenant = await registerTenant(testApp);
+    const items = [await product(tenant), await product(tenant), await product(tenant)];
+    const some = (
+      await call(tenant, 'GET', `/commerce/inventory?product_id=${items[2]!.id}&product_id=${items[0]!.id}`)
+    ).json();
+    const bySku = [items[0]!, items[2]!].sort((a, b) => (a.sku < b.sku ? -1 : 1));
+    expect(some).toMatchObject({ data: bySku.map(({ id }) => ({ product_id: id })), next_cursor: null });
+    const one = (await call(tenant, 'GET', `/commerce/inventory?product_id=${items[1]!.id}`)).json();
+    expect(one.data.map((l: { product_id: string }) => l.product_id)).toEqual([items[1]!.id]);
+    // Another tenant's product is simply not there.
+    const foreign = await product(stranger);
+    const mixed = (
+      await call(tenant, 'GET', `/commerce/inventory?product_id=${foreign.id}&product_id=${items[1]!.id}`)
+    ).json();
+    expect(mixed.data.map((l: { product_id: string }) => l.product_id)).toEqual([items[1]!.id]);
+    const malformed = await call(tenant, 'GET', '/commerce/inventory?product_id=not-a-uuid');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ code: 'validation_failed' });
+  });
+
   it('checks permissions: staff read stock but cannot change it; users cannot read it', async () => {
     const item = await product();
     const user = await addMember(testApp, admin, ['user']);

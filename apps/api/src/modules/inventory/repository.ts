@@ -91,10 +91,10 @@ export const inventoryRepository = {
       .executeTakeFirst();
   },
 
-  /** By SKU, the keyset cursor; optionally only levels at or below their threshold. */
+  /** By SKU, the keyset cursor; optionally only levels at or below their threshold, or of some products. */
   async listLevels(
     tx: Executor,
-    filter: { afterSku?: string; lowStockOnly?: boolean; limit: number },
+    filter: { afterSku?: string; lowStockOnly?: boolean; productIds?: string[]; limit: number },
   ): Promise<StockLevelRow[]> {
     let query = tx
       .selectFrom('stock_levels as s')
@@ -104,6 +104,7 @@ export const inventoryRepository = {
       .limit(filter.limit);
     if (filter.afterSku !== undefined) query = query.where('p.sku', '>', filter.afterSku);
     if (filter.lowStockOnly) query = query.where('s.is_low', '=', true);
+    if (filter.productIds) query = query.where('s.product_id', 'in', filter.productIds);
     return await query.execute();
   },
 

@@ -56,6 +56,13 @@ export const StockListQuery = Type.Composite([
   PageQuery,
   Type.Object({
     low_stock: Type.Optional(Type.Boolean({ description: 'Only levels at or below their threshold' })),
+    product_id: Type.Optional(
+      Type.Array(Uuid, {
+        minItems: 1,
+        maxItems: 200,
+        description: 'Only these products (repeat the parameter): the stock beside a page of products',
+      }),
+    ),
   }),
 ]);
 export type StockListQuery = Static<typeof StockListQuery>;

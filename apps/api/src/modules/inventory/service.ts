@@ -96,6 +96,7 @@ export class InventoryService {
       limit: limit + 1,
       ...(after ? { afterSku: after.sku } : {}),
       ...(query.low_stock ? { lowStockOnly: true } : {}),
+      ...(query.product_id ? { productIds: query.product_id } : {}),
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
