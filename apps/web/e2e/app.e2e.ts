@@ -183,8 +183,16 @@ describe('the merchant web app', () => {
     await heading(page, 'Orders');
     await page.getByRole('link', { name: 'New order' }).click();
     await heading(page, 'New order');
+    // The catalog is searched by the API, by name or SKU; what is in the order stays there.
+    const find = page.getByLabel('Find a product');
+    await find.fill('beans');
+    await page.getByRole('button', { name: 'Add Ceramic mug' }).waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Add Espresso beans 1 kg' }).click();
     await page.getByRole('button', { name: 'Add Espresso beans 1 kg' }).click();
+    await find.fill('mug-01');
+    await page.getByRole('button', { name: 'Add Espresso beans 1 kg' }).waitFor({ state: 'detached' });
+    // Each product shows its own stock, read for the products on screen.
+    await page.getByRole('button', { name: 'Add Ceramic mug' }).getByText('3 available').waitFor();
     await page.getByRole('button', { name: 'Add Ceramic mug' }).click();
     await page.locator('.total').getByText('$58.90').waitFor();
     await screenshot(page, 'desktop-new-order');

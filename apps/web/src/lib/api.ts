@@ -8,7 +8,8 @@ export interface RequestOptions {
   idempotencyKey?: string;
   /** Public routes (register, login, reset...) go without a token. */
   auth?: boolean;
-  query?: Record<string, string | number | boolean | null | undefined>;
+  /** A list is sent as the parameter repeated, once per item. */
+  query?: Record<string, string | number | boolean | readonly string[] | null | undefined>;
   signal?: AbortSignal;
 }
 
@@ -29,7 +30,8 @@ function withQuery(path: string, query: RequestOptions['query']): string {
   if (!query) return path;
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    if (Array.isArray(value)) for (const item of value as readonly string[]) params.append(key, item);
+    else if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
   }
   const search = params.toString();
   return search ? `${path}?${search}` : path;

@@ -1,5 +1,5 @@
 import type { Web } from '@tessera/contracts';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import {
@@ -13,12 +13,19 @@ import {
   TextArea,
   TextField,
 } from '../components/ui';
+import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
+import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
 import { emailProblem, useFieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
+import { usePagedList } from '../lib/queries';
 
-type Cart = Map<string, number>;
+/** What is in the order, by product id; the product is kept, since a new search may not list it. */
+type Cart = Map<string, { product: Web.Product; quantity: number }>;
+
+/** The stock list takes at most this many products per request. */
+const STOCK_IDS_PER_REQUEST = 200;
 
 /** Point of sale: pick products, set quantities, see the total, place the order. */
 export default function NewOrder() {
@@ -31,40 +38,54 @@ export default function NewOrder() {
   const idempotency = useIdempotencyKey();
   const fields = useFieldErrors();
 
-  const products = useQuery({
-    queryKey: ['products', 'pos'],
-    queryFn: ({ signal }) =>
-      api<Web.Page<Web.Product>>('/commerce/products', { query: { active: true, limit: 200 }, signal }),
+  // The catalog is searched by the API, a page at a time: a shop may have more products than a
+  // page holds, and every one of them can be sold.
+  const query = useDebounced(search.trim());
+  const products = usePagedList<Web.Product>(['products', 'pos'], '/commerce/products', {
+    active: true,
+    q: query || undefined,
   });
+  const shownIds = products.items.map((product) => product.id);
   const stock = useQuery({
-    queryKey: ['inventory', 'pos'],
-    queryFn: ({ signal }) =>
-      api<Web.Page<Web.StockLevel>>('/commerce/inventory', { query: { limit: 200 }, signal }),
+    queryKey: ['inventory', 'pos', shownIds],
+    enabled: shownIds.length > 0,
+    queryFn: async ({ signal }) => {
+      const chunks = Array.from({ length: Math.ceil(shownIds.length / STOCK_IDS_PER_REQUEST) }, (_, i) =>
+        shownIds.slice(i * STOCK_IDS_PER_REQUEST, (i + 1) * STOCK_IDS_PER_REQUEST),
+      );
+      const pages = await Promise.all(
+        chunks.map((ids) =>
+          api<Web.Page<Web.StockLevel>>('/commerce/inventory', {
+            query: { product_id: ids, limit: STOCK_IDS_PER_REQUEST },
+            signal,
+          }),
+        ),
+      );
+      return pages.flatMap((page) => page.data);
+    },
+    placeholderData: keepPreviousData,
     retry: false,
   });
   const available = useMemo(
-    () => new Map(stock.data?.data.map((level) => [level.product_id, level.available])),
+    () => new Map(stock.data?.map((level) => [level.product_id, level.available])),
     [stock.data],
   );
-  const byId = useMemo(
-    () => new Map(products.data?.data.map((product) => [product.id, product])),
-    [products.data],
-  );
 
-  const lines = [...cart.entries()].flatMap(([id, quantity]) => {
-    const product = byId.get(id);
-    return product ? [{ product, quantity, total: product.price * quantity }] : [];
-  });
+  const lines = [...cart.values()].map(({ product, quantity }) => ({
+    product,
+    quantity,
+    total: product.price * quantity,
+  }));
   const currencies = new Set(lines.map((line) => line.product.currency));
   const currency = lines[0]?.product.currency ?? 'USD';
   const total = lines.reduce((sum, line) => sum + line.total, 0);
   const mixed = currencies.size > 1;
 
-  const setQuantity = (id: string, quantity: number) =>
+  const setQuantity = (product: Web.Product, quantity: number) =>
     setCart((current) => {
       const next = new Map(current);
-      if (quantity <= 0) next.delete(id);
-      else next.set(id, quantity);
+      if (quantity <= 0) next.delete(product.id);
+      else next.set(product.id, { product, quantity });
       return next;
     });
 
@@ -92,12 +113,6 @@ export default function NewOrder() {
     }
   };
 
-  const query = search.trim().toLowerCase();
-  const shown = (products.data?.data ?? []).filter(
-    (product) =>
-      !query || product.name.toLowerCase().includes(query) || product.sku.toLowerCase().includes(query),
-  );
-
   return (
     <>
       <PageHeader title="New order" />
@@ -114,19 +129,19 @@ export default function NewOrder() {
             <Loading />
           ) : products.isError ? (
             <ErrorState error={products.error} retry={() => void products.refetch()} />
-          ) : shown.length === 0 ? (
+          ) : products.items.length === 0 ? (
             <EmptyState title={query ? 'No product matches.' : 'No active products to sell.'} />
           ) : (
             <ul className="product-grid">
-              {shown.map((product) => {
+              {products.items.map((product) => {
                 const left = available.get(product.id);
-                const inCart = cart.get(product.id) ?? 0;
+                const inCart = cart.get(product.id)?.quantity ?? 0;
                 return (
                   <li key={product.id}>
                     <button
                       type="button"
                       className="product-tile"
-                      onClick={() => setQuantity(product.id, inCart + 1)}
+                      onClick={() => setQuantity(product, inCart + 1)}
                       aria-label={`Add ${product.name}`}
                       disabled={left !== undefined && inCart >= left}
                     >
@@ -139,6 +154,7 @@ export default function NewOrder() {
               })}
             </ul>
           )}
+          <LoadMore {...products} />
         </section>
         <form className="card pos-cart" onSubmit={onSubmit} noValidate aria-labelledby="cart-title">
           <h2 id="cart-title">Order</h2>
@@ -154,7 +170,7 @@ export default function NewOrder() {
                       type="button"
                       className="icon-button"
                       aria-label={`One less ${product.name}`}
-                      onClick={() => setQuantity(product.id, quantity - 1)}
+                      onClick={() => setQuantity(product, quantity - 1)}
                     >
                       −
                     </button>
@@ -168,14 +184,14 @@ export default function NewOrder() {
                       min={0}
                       value={quantity}
                       onChange={(e) =>
-                        setQuantity(product.id, Math.max(0, Math.floor(Number(e.target.value) || 0)))
+                        setQuantity(product, Math.max(0, Math.floor(Number(e.target.value) || 0)))
                       }
                     />
                     <button
                       type="button"
                       className="icon-button"
                       aria-label={`One more ${product.name}`}
-                      onClick={() => setQuantity(product.id, quantity + 1)}
+                      onClick={() => setQuantity(product, quantity + 1)}
                     >
                       +
                     </button>
