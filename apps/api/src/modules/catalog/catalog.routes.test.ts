@@ -167,6 +167,29 @@ describe.runIf(postgresUp)('catalog routes', () => {
     expect((await call(tenant, 'GET', '/commerce/products?limit=500')).statusCode).toBe(400);
   });
 
+  it('lists the products asked for by id, and refuses a malformed id', async () => {
+    const tenant = await registerTenant(testApp);
+    const ids: string[] = [];
+    for (const sku of ['ID-1', 'ID-2', 'ID-3']) {
+      ids.push(
+        (await create({ sku, name: sku, price: 100, currency: 'EUR' }, tenant)).json<{ id: string }>().id,
+      );
+    }
+    const foreign = (
+      await create({ sku: 'ID-X', name: 'Elsewhere', price: 100, currency: 'EUR' }, stranger)
+    ).json<{
+      id: string;
+    }>().id;
+    const listed = (
+      await call(tenant, 'GET', `/commerce/products?id=${ids[2]}&id=${foreign}&id=${ids[0]}`)
+    ).json<{ data: { sku: string }[]; next_cursor: string | null }>();
+    // Another tenant's product is simply not there.
+    expect(listed).toMatchObject({ data: [{ sku: 'ID-1' }, { sku: 'ID-3' }], next_cursor: null });
+    const malformed = await call(tenant, 'GET', '/commerce/products?id=not-a-uuid');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ code: 'validation_failed' });
+  });
+
   it('deletes an unreferenced product (204) and archives a product an order references', async () => {
     const loose = (await create({ sku: 'DEL-1', name: 'Gone', price: 100, currency: 'EUR' })).json();
     expect((await call(admin, 'DELETE', `/commerce/products/${loose.id}`)).statusCode).toBe(204);

@@ -40,6 +40,7 @@ const COLUMNS = [
 export interface ProductFilter {
   q?: string;
   active?: boolean;
+  ids?: string[];
   afterSku?: string;
   limit: number;
 }
@@ -78,6 +79,7 @@ export const productsRepository = {
       query = query.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('sku', 'ilike', pattern)]));
     }
     if (filter.active !== undefined) query = query.where('active', '=', filter.active);
+    if (filter.ids) query = query.where('id', 'in', filter.ids);
     if (filter.afterSku !== undefined) query = query.where('sku', '>', filter.afterSku);
     return (await query.execute()) as ProductRow[];
   },

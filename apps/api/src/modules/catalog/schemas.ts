@@ -66,6 +66,13 @@ export const ProductListQuery = Type.Composite([
   Type.Object({
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Part of the name or SKU' })),
     active: Type.Optional(Type.Boolean()),
+    id: Type.Optional(
+      Type.Array(Uuid, {
+        minItems: 1,
+        maxItems: 200,
+        description: 'Only these products (repeat the parameter): the names beside a page of stock levels',
+      }),
+    ),
   }),
 ]);
 export type ProductListQuery = Static<typeof ProductListQuery>;

@@ -77,6 +77,7 @@ export class CatalogService {
       limit: limit + 1,
       ...(query.q ? { q: query.q } : {}),
       ...(query.active === undefined ? {} : { active: query.active }),
+      ...(query.id ? { ids: query.id } : {}),
       ...(after ? { afterSku: after.sku } : {}),
     });
     const page = rows.slice(0, limit);
