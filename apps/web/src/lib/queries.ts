@@ -1,5 +1,5 @@
 import type { EventActor, Web } from '@tessera/contracts';
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useCallback } from 'react';
 import { api } from './api';
 import { useCan, useUser } from './auth';
@@ -18,13 +18,35 @@ export function usePagedList<T>(key: unknown[], path: string, query: Query = {})
   return { ...result, items: result.data?.pages.flatMap((page) => page.data) ?? [] };
 }
 
-/** Every active product (up to 200): for names beside stock levels and the point of sale. */
-export function useProductIndex() {
+/** The most ids the API's list filters (`id`, `product_id`) take in one request. */
+const IDS_PER_REQUEST = 200;
+
+/** Every item of a list filtered by ids (`param` repeated), however many: a request per 200 ids. */
+export async function listByIds<T>(
+  path: string,
+  param: string,
+  ids: readonly string[],
+  signal?: AbortSignal,
+): Promise<T[]> {
+  const chunks = Array.from({ length: Math.ceil(ids.length / IDS_PER_REQUEST) }, (_, i) =>
+    ids.slice(i * IDS_PER_REQUEST, (i + 1) * IDS_PER_REQUEST),
+  );
+  const pages = await Promise.all(
+    chunks.map((chunk) =>
+      api<Web.Page<T>>(path, { query: { [param]: chunk, limit: IDS_PER_REQUEST }, signal }),
+    ),
+  );
+  return pages.flatMap((page) => page.data);
+}
+
+/** The products of these ids, by id: the names beside a page of stock levels. */
+export function useProductsById(ids: readonly string[]) {
   return useQuery({
-    queryKey: ['products', 'index'],
-    queryFn: ({ signal }) =>
-      api<Web.Page<Web.Product>>('/commerce/products', { query: { limit: 200 }, signal }),
-    select: (page) => new Map(page.data.map((product) => [product.id, product])),
+    queryKey: ['products', 'by-id', ids],
+    enabled: ids.length > 0,
+    queryFn: ({ signal }) => listByIds<Web.Product>('/commerce/products', 'id', ids, signal),
+    select: (products) => new Map(products.map((product) => [product.id, product])),
+    placeholderData: keepPreviousData,
   });
 }
 

@@ -2,7 +2,7 @@ import type { Web } from '@tessera/contracts';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
 import { DataTable, EmptyState, ErrorState, Loading, PageHeader } from '../components/ui';
-import { usePagedList, useProductIndex } from '../lib/queries';
+import { usePagedList, useProductsById } from '../lib/queries';
 
 export function isLow(level: Web.StockLevel): boolean {
   return level.available <= level.low_stock_threshold;
@@ -14,8 +14,8 @@ export default function Inventory() {
   const list = usePagedList<Web.StockLevel>(['inventory', 'list'], '/commerce/inventory', {
     low_stock: lowOnly || undefined,
   });
-  const products = useProductIndex();
   const rows = list.items;
+  const products = useProductsById(rows.map((level) => level.product_id));
   const lowCount = list.items.filter(isLow).length;
 
   return (

@@ -19,13 +19,10 @@ import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
 import { emailProblem, useFieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
-import { usePagedList } from '../lib/queries';
+import { listByIds, usePagedList } from '../lib/queries';
 
 /** What is in the order, by product id; the product is kept, since a new search may not list it. */
 type Cart = Map<string, { product: Web.Product; quantity: number }>;
-
-/** The stock list takes at most this many products per request. */
-const STOCK_IDS_PER_REQUEST = 200;
 
 /** Point of sale: pick products, set quantities, see the total, place the order. */
 export default function NewOrder() {
@@ -49,20 +46,7 @@ export default function NewOrder() {
   const stock = useQuery({
     queryKey: ['inventory', 'pos', shownIds],
     enabled: shownIds.length > 0,
-    queryFn: async ({ signal }) => {
-      const chunks = Array.from({ length: Math.ceil(shownIds.length / STOCK_IDS_PER_REQUEST) }, (_, i) =>
-        shownIds.slice(i * STOCK_IDS_PER_REQUEST, (i + 1) * STOCK_IDS_PER_REQUEST),
-      );
-      const pages = await Promise.all(
-        chunks.map((ids) =>
-          api<Web.Page<Web.StockLevel>>('/commerce/inventory', {
-            query: { product_id: ids, limit: STOCK_IDS_PER_REQUEST },
-            signal,
-          }),
-        ),
-      );
-      return pages.flatMap((page) => page.data);
-    },
+    queryFn: ({ signal }) => listByIds<Web.StockLevel>('/commerce/inventory', 'product_id', shownIds, signal),
     placeholderData: keepPreviousData,
     retry: false,
   });
