@@ -11,7 +11,7 @@ import { replayDeadLetters } from './dead-letters';
 import { applyBatch } from './delivery';
 import { InProcessBus } from './in-process-bus';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from './outbox';
-import { RedisStreamsBus } from './redis-bus';
+import { RedisStreamsBus, type RedisBusOptions } from './redis-bus';
 import { OutboxRelay } from './relay';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -47,6 +47,19 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       testDatabase.database.db,
     );
     return result.rows[0]!;
+  };
+
+  /** A bus that only records the size of each batch the relay publishes. */
+  const batchRecordingBus = () => {
+    const published: number[] = [];
+    const bus: EventBus = {
+      kind: 'in-process',
+      register: () => undefined,
+      start: async () => undefined,
+      stop: async () => undefined,
+      publish: async (events) => void published.push(events.length),
+    };
+    return { bus, published };
   };
 
   /** An event for the machinery under test; its data is a counter, not a domain payload. */
@@ -153,14 +166,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
   });
 
   it('publishes a commit after a quiet spell at once, and the commits of its linger in one batch', async () => {
-    const published: number[] = [];
-    const bus: EventBus = {
-      kind: 'in-process',
-      register: () => undefined,
-      start: async () => undefined,
-      stop: async () => undefined,
-      publish: async (events) => void published.push(events.length),
-    };
+    const { bus, published } = batchRecordingBus();
     const relay = new OutboxRelay(testDatabase.database, bus, logger, {
       batchSize: 100,
       pollMs: 60_000,
@@ -187,14 +193,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
   });
 
   it('publishes a backlog batch after batch, without lingering between full batches', async () => {
-    const published: number[] = [];
-    const bus: EventBus = {
-      kind: 'in-process',
-      register: () => undefined,
-      start: async () => undefined,
-      stop: async () => undefined,
-      publish: async (events) => void published.push(events.length),
-    };
+    const { bus, published } = batchRecordingBus();
     const relay = new OutboxRelay(testDatabase.database, bus, logger, {
       batchSize: 2,
       pollMs: 60_000,
@@ -305,16 +304,36 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       await redis.quit();
     });
 
-    const busFor = (consumerId: string, consumer: Consumer, keyPrefix = prefix) => {
+    const busFor = (
+      consumerId: string,
+      consumer: Consumer,
+      keyPrefix = prefix,
+      options: Partial<RedisBusOptions> = {},
+    ) => {
       const bus = new RedisStreamsBus(redis!, testDatabase.database.db, logger, {
         maxAttempts: 4,
         retryBaseMs: 100,
         blockMs: 100,
         consumerId,
         keyPrefix,
+        ...options,
       });
       bus.register(consumer);
       return bus;
+    };
+
+    /** A recorder that also keeps the event types of each batch it is handed. */
+    const batchRecorder = (name: string) => {
+      const batches: EventType[][] = [];
+      const recording = recorder(name);
+      const consumer: Consumer = {
+        ...recording,
+        async handleBatch(events, tx) {
+          batches.push(events.map((event) => event.type));
+          for (const event of events) await recording.handle(event, tx);
+        },
+      };
+      return { consumer, batches, sizes: () => batches.map((batch) => batch.length) };
     };
 
     it('each event once when the relay and the consumer are killed mid-stream', async () => {
@@ -380,19 +399,8 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
           pollMs: 20,
         },
       ).drain();
-      const batches: EventType[][] = [];
-      const merged = recorder('merged');
-      const bus = busFor(
-        'merged',
-        {
-          ...merged,
-          async handleBatch(events, tx) {
-            batches.push(events.map((event) => event.type));
-            for (const event of events) await merged.handle(event, tx);
-          },
-        },
-        keyPrefix,
-      );
+      const { consumer, batches } = batchRecorder('merged');
+      const bus = busFor('merged', consumer, keyPrefix);
       await bus.start();
       await waitFor(async () => (await effects('merged')).distinct_ids === ids.length);
       await bus.stop();
@@ -408,29 +416,14 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       const keyPrefix = `${prefix}linger:`;
       const publisher = busFor('linger-publisher', recorder('unused'), keyPrefix);
       const relay = new OutboxRelay(testDatabase.database, publisher, logger, { batchSize: 10, pollMs: 20 });
-      const batches: number[] = [];
-      const lingering = recorder('lingering');
-      const bus = new RedisStreamsBus(redis!, testDatabase.database.db, logger, {
-        maxAttempts: 4,
-        retryBaseMs: 100,
-        blockMs: 100,
-        lingerMs: 600,
-        consumerId: 'lingering',
-        keyPrefix,
-      });
-      bus.register({
-        ...lingering,
-        async handleBatch(events, tx) {
-          batches.push(events.length);
-          for (const event of events) await lingering.handle(event, tx);
-        },
-      });
+      const { consumer, sizes } = batchRecorder('lingering');
+      const bus = busFor('lingering', consumer, keyPrefix, { lingerMs: 600 });
       await bus.start();
       try {
         const startedAt = Date.now();
         await emit(1);
         await relay.drain();
-        await waitFor(async () => batches.length === 1, 5_000);
+        await waitFor(async () => sizes().length === 1, 5_000);
         expect(Date.now() - startedAt).toBeLessThan(400);
         // Three events of one stream, published one by one while the consumer lingers.
         for (let i = 0; i < 3; i++) {
@@ -441,7 +434,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
           await new Promise((resolve) => setTimeout(resolve, 30));
         }
         await waitFor(async () => (await effects('lingering')).total === 4, 5_000);
-        expect(batches).toEqual([1, 3]);
+        expect(sizes()).toEqual([1, 3]);
       } finally {
         await bus.stop();
       }
@@ -461,31 +454,15 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
         logger,
         { batchSize: 10, pollMs: 20 },
       ).drain();
-      const batches: number[] = [];
-      const draining = recorder('draining');
-      const bus = new RedisStreamsBus(redis!, testDatabase.database.db, logger, {
-        maxAttempts: 4,
-        retryBaseMs: 100,
-        blockMs: 100,
-        batchSize: 2,
-        lingerMs: 600,
-        consumerId: 'draining',
-        keyPrefix,
-      });
-      bus.register({
-        ...draining,
-        async handleBatch(events, tx) {
-          batches.push(events.length);
-          for (const event of events) await draining.handle(event, tx);
-        },
-      });
+      const { consumer, sizes } = batchRecorder('draining');
+      const bus = busFor('draining', consumer, keyPrefix, { batchSize: 2, lingerMs: 600 });
       const startedAt = Date.now();
       await bus.start();
       try {
         await waitFor(async () => (await effects('draining')).total === 5, 5_000);
         // Two full reads go on at once; only after the last, short one would it linger.
         expect(Date.now() - startedAt).toBeLessThan(500);
-        expect(batches).toEqual([2, 2, 1]);
+        expect(sizes()).toEqual([2, 2, 1]);
       } finally {
         await bus.stop();
       }
