@@ -14,6 +14,7 @@ import {
   TextField,
 } from '../components/ui';
 import { useCan } from '../lib/auth';
+import { useDebounced } from '../lib/debounce';
 import { usePagedList } from '../lib/queries';
 
 export default function Products() {
@@ -24,22 +25,19 @@ export default function Products() {
   const [search, setSearch] = useState(q);
 
   // Typing searches after a pause; the query lives in the URL so back/forward and links keep it.
+  const settled = useDebounced(search, 300);
   useEffect(() => {
-    const timer = setTimeout(() => {
-      if (search !== q) {
-        setParams(
-          (current) => {
-            const next = new URLSearchParams(current);
-            if (search) next.set('q', search);
-            else next.delete('q');
-            return next;
-          },
-          { replace: true },
-        );
-      }
-    }, 300);
-    return () => clearTimeout(timer);
-  }, [search, q, setParams]);
+    if (settled === q) return;
+    setParams(
+      (current) => {
+        const next = new URLSearchParams(current);
+        if (settled) next.set('q', settled);
+        else next.delete('q');
+        return next;
+      },
+      { replace: true },
+    );
+  }, [settled, q, setParams]);
 
   const list = usePagedList<Web.Product>(['products', 'list'], '/commerce/products', {
     q: q || undefined,
