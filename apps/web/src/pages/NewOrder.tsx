@@ -55,11 +55,12 @@ export default function NewOrder() {
     [stock.data],
   );
 
-  const lines = [...cart.values()].map(({ product, quantity }) => ({
-    product,
-    quantity,
-    total: product.price * quantity,
-  }));
+  // A product the current search lists is taken from it: a live update may have changed its price.
+  const listed = new Map(products.items.map((product) => [product.id, product]));
+  const lines = [...cart.values()].map(({ product: kept, quantity }) => {
+    const product = listed.get(kept.id) ?? kept;
+    return { product, quantity, total: product.price * quantity };
+  });
   const currencies = new Set(lines.map((line) => line.product.currency));
   const currency = lines[0]?.product.currency ?? 'USD';
   const total = lines.reduce((sum, line) => sum + line.total, 0);
