@@ -468,6 +468,45 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       }
     });
 
+    it('does not deliver again an entry it is still applying, however long that takes', async () => {
+      const keyPrefix = `${prefix}slow:`;
+      const stream = `${keyPrefix}events:commerce`;
+      const deliveriesSeen: number[] = [];
+      const slow = recorder('slow');
+      // Each event takes five retry periods; meanwhile the claim loop runs about five times.
+      const bus = busFor(
+        'slow',
+        {
+          ...slow,
+          types: ['commerce.order.created'],
+          async handle(event, tx) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            const pending = (await redis!.xpending(stream, 'slow', '-', '+', 10)) as [
+              string,
+              string,
+              number,
+              number,
+            ][];
+            deliveriesSeen.push(...pending.map(([, , , deliveries]) => deliveries));
+            await slow.handle(event, tx);
+          },
+        },
+        keyPrefix,
+      );
+      await bus.start();
+      try {
+        await withTenant(testDatabase.database.db, tenantId, (tx) =>
+          addEvents(tx, [probe('commerce.order.created', 0)]),
+        );
+        await new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 10, pollMs: 20 }).drain();
+        await waitFor(async () => (await effects('slow')).total === 1, 5_000);
+      } finally {
+        await bus.stop();
+      }
+      expect(deliveriesSeen).toEqual([1]);
+      expect(((await redis!.xpending(stream, 'slow')) as [number])[0]).toBe(0);
+    });
+
     it('dead-letters an event after the maximum deliveries', async () => {
       // Streams of their own, so that only this test's event is there to fail.
       const bus = busFor(

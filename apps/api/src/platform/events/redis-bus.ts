@@ -37,6 +37,9 @@ const eventOf = (fields: string[]): EventEnvelope | null => {
   return raw ? (JSON.parse(raw) as EventEnvelope) : null;
 };
 
+const inFlightKey = (consumer: Consumer, stream: string, id: string) =>
+  `${consumer.name}\u0000${stream}\u0000${id}`;
+
 /**
  * Redis Streams: one stream per domain, one consumer group per consumer. Entries are acknowledged
  * after the handler's transaction commits; entries left pending (a failure, or a consumer that
@@ -49,6 +52,12 @@ export class RedisStreamsBus implements EventBus {
   private readonly readers: Redis[] = [];
   private readonly loops: Promise<void>[] = [];
   private abort = new AbortController();
+  /**
+   * Entries this process has read and is still applying (consumer, stream and id): the claim loop
+   * leaves them alone however long they take, since claiming one would only wait for the read's
+   * transaction and then find it done.
+   */
+  private readonly inFlight = new Set<string>();
   readonly consumerId: string;
 
   constructor(
@@ -134,7 +143,15 @@ export class RedisStreamsBus implements EventBus {
         )) as ReadReply;
         // Stopping leaves the read pending, for this or another consumer to claim.
         if (reply && !signal.aborted) {
-          await this.processBatch(consumer, reply);
+          const read = reply.flatMap(([stream, entries]) =>
+            entries.map(([id]) => inFlightKey(consumer, stream, id)),
+          );
+          for (const key of read) this.inFlight.add(key);
+          try {
+            await this.processBatch(consumer, reply);
+          } finally {
+            for (const key of read) this.inFlight.delete(key);
+          }
           const full = reply.some(([, entries]) => entries.length === batchSize);
           if (this.options.lingerMs && !full) await sleep(this.options.lingerMs, signal);
         }
@@ -177,8 +194,9 @@ export class RedisStreamsBus implements EventBus {
       '+',
       100,
     )) as PendingEntry[];
-    for (const [id, , idleMs, deliveries] of pending) {
+    for (const [id, owner, idleMs, deliveries] of pending) {
       if (idleMs < base * 2 ** Math.max(0, deliveries - 1)) continue;
+      if (owner === this.consumerId && this.inFlight.has(inFlightKey(consumer, stream, id))) continue;
       const claimed = (await this.redis.xclaim(
         stream,
         consumer.name,
