@@ -2,24 +2,46 @@ import type { Insertable } from 'kysely';
 import type { Tx } from '../../platform/db/tenant';
 import {
   analyticsRepository as repo,
+  utcDay,
+  type GatewayBump,
+  type PairBump,
+  type ProductBump,
+  type ProductSalesBump,
   type ProductSnapshot,
   type SalesBump,
   type SalesIncrement,
   type StockTable,
+  type StoredOrderLine,
 } from './repository';
 
 const SALES_FIELDS = ['orders', 'order_value', 'items_sold', 'revenue', 'refunded'] as const;
 
+/** A UTC day's month, as the month rollups key it. */
+const monthOf = (day: string) => `${day.slice(0, 7)}-01`;
+
+const at = (time: Date | string) => (typeof time === 'string' ? time : time.toISOString());
+
 /**
- * What a batch of events does to the rollups that only add up (sales, orders per currency) and to
- * the snapshots where the latest wins (stock, product names), gathered in memory and written at
- * the end in one statement per table instead of one per event, rows in key order. (Two workers do
- * not interleave one tenant's batches: see the repository's lockTenantMetrics.)
+ * What a batch of events does to the rollups that only add up (sales, orders per currency, product
+ * and gateway rollups, pairs bought together) and to the snapshots where the latest wins (stock,
+ * product names), gathered in memory and written at the end in one statement per table instead of
+ * one per event, rows in key order. (Two workers do not interleave one tenant's batches: see the
+ * repository's lockTenantMetrics.)
  */
 export class PendingMetrics {
   private readonly sales = new Map<string, SalesBump>();
   private readonly currencies = new Map<string, number>();
-  private readonly products = new Map<string, ProductSnapshot>();
+  private readonly products = new Map<string, ProductBump>();
+  private readonly productSales = {
+    buckets: new Map<string, ProductSalesBump>(),
+    days: new Map<string, ProductSalesBump>(),
+    months: new Map<string, ProductSalesBump>(),
+  };
+  private readonly gateways = {
+    buckets: new Map<string, GatewayBump>(),
+    days: new Map<string, GatewayBump>(),
+  };
+  private readonly pairs = new Map<string, PairBump>();
   private readonly stock = new Map<string, Insertable<StockTable>>();
 
   addSales(currency: string, bucket: Date, by: SalesIncrement): void {
@@ -36,12 +58,67 @@ export class PendingMetrics {
   /** A later snapshot's known fields replace an earlier one's; its nulls keep them. */
   rememberProducts(products: ProductSnapshot[]): void {
     for (const product of products) {
-      const known = this.products.get(product.product_id);
-      this.products.set(product.product_id, {
-        product_id: product.product_id,
-        sku: product.sku ?? known?.sku ?? null,
-        name: product.name ?? known?.name ?? null,
-      });
+      const known = this.product(product.product_id);
+      known.sku = product.sku ?? known.sku;
+      known.name = product.name ?? known.name;
+    }
+  }
+
+  /** A paid order, its lines one per product: units sold, product rollups, popularity and pairs. */
+  addPaidOrder(currency: string, bucket: Date, lines: StoredOrderLine[]): void {
+    this.addSales(currency, bucket, { items_sold: lines.reduce((sum, line) => sum + line.quantity, 0) });
+    const day = utcDay(bucket);
+    for (const line of lines) {
+      for (const [rows, time] of [
+        [this.productSales.buckets, bucket],
+        [this.productSales.days, day],
+        [this.productSales.months, monthOf(day)],
+      ] as const) {
+        const key = `${currency}|${at(time)}|${line.product_id}`;
+        const row = rows.get(key) ?? {
+          currency,
+          at: time,
+          product_id: line.product_id,
+          quantity: 0,
+          revenue: 0,
+        };
+        row.quantity += line.quantity;
+        row.revenue += line.line_total;
+        rows.set(key, row);
+      }
+      const product = this.product(line.product_id);
+      product.paid_orders += 1;
+      product.quantity += line.quantity;
+      for (const other of lines) {
+        if (other.product_id === line.product_id) continue;
+        const key = `${line.product_id}|${other.product_id}`;
+        const pair = this.pairs.get(key) ?? {
+          product_id: line.product_id,
+          other_id: other.product_id,
+          orders: 0,
+        };
+        pair.orders += 1;
+        this.pairs.set(key, pair);
+      }
+    }
+  }
+
+  /** Captured growth of a payment, in the payment mix by bucket and by UTC day. */
+  addGatewayPayment(
+    currency: string,
+    bucket: Date,
+    gateway: string,
+    by: { payments: number; amount: number },
+  ): void {
+    for (const [rows, time] of [
+      [this.gateways.buckets, bucket],
+      [this.gateways.days, utcDay(bucket)],
+    ] as const) {
+      const key = `${currency}|${at(time)}|${gateway}`;
+      const row = rows.get(key) ?? { currency, at: time, gateway, payments: 0, amount: 0 };
+      row.payments += by.payments;
+      row.amount += by.amount;
+      rows.set(key, row);
     }
   }
 
@@ -62,7 +139,25 @@ export class PendingMetrics {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([currency, orders]) => ({ currency, orders })),
     );
-    await repo.rememberProducts(tx, tenantId, sorted(this.products));
+    await repo.bumpProducts(tx, tenantId, sorted(this.products));
+    await repo.bumpProductSales(tx, tenantId, {
+      buckets: sorted(this.productSales.buckets),
+      days: sorted(this.productSales.days),
+      months: sorted(this.productSales.months),
+    });
+    await repo.bumpPairs(tx, tenantId, sorted(this.pairs));
+    await repo.bumpGateways(tx, tenantId, {
+      buckets: sorted(this.gateways.buckets),
+      days: sorted(this.gateways.days),
+    });
     await repo.upsertStock(tx, sorted(this.stock));
+  }
+
+  private product(productId: string): ProductBump {
+    const known = this.products.get(productId);
+    if (known) return known;
+    const fresh = { product_id: productId, sku: null, name: null, paid_orders: 0, quantity: 0 };
+    this.products.set(productId, fresh);
+    return fresh;
   }
 }

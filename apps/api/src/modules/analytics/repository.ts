@@ -233,6 +233,36 @@ export interface ProductSnapshot {
   name: string | null;
 }
 
+/** A product's row of the dashboard's product table: its latest name and what its paid orders add. */
+export interface ProductBump extends ProductSnapshot {
+  paid_orders: number;
+  quantity: number;
+}
+
+/** What paid orders add to one product's rollup row at one bucket, UTC day or month. */
+export interface ProductSalesBump {
+  currency: string;
+  at: Date | string;
+  product_id: string;
+  quantity: number;
+  revenue: number;
+}
+
+/** What captured payments add to one gateway's rollup row at one bucket or UTC day. */
+export interface GatewayBump {
+  currency: string;
+  at: Date | string;
+  gateway: string;
+  payments: number;
+  amount: number;
+}
+
+export interface PairBump {
+  product_id: string;
+  other_id: string;
+  orders: number;
+}
+
 export interface StockRow {
   product_id: string;
   sku: string;
@@ -246,7 +276,7 @@ export interface StockRow {
 const DAY_MS = 86_400_000;
 
 /** A time's UTC day, as the day rollups key it. */
-const utcDay = (time: Date): string => time.toISOString().slice(0, 10);
+export const utcDay = (time: Date): string => time.toISOString().slice(0, 10);
 
 /** A half-open range of a rollup's time column: ISO timestamps for buckets, dates for days and months. */
 interface Span {
@@ -315,24 +345,46 @@ const productBuckets = rollupRows('analytics_product_buckets', 'bucket', PRODUCT
 const gatewayDays = rollupRows('analytics_gateway_days', 'day', GATEWAY_TOTALS);
 const gatewayBuckets = rollupRows('analytics_gateway_buckets', 'bucket', GATEWAY_TOTALS);
 
-/** Adds paid lines (one per product) to one product rollup, at one bucket, day or month. */
+/** Adds to one product rollup (bucket, day or month rows), one statement for all its rows. */
 async function bumpProductRollup(
   tx: Tx,
-  rollup: { table: string; column: string; at: Date | string },
+  rollup: { table: string; column: string },
   tenantId: string,
-  currency: string,
-  lines: StoredOrderLine[],
+  rows: ProductSalesBump[],
 ): Promise<void> {
-  const rows = lines.map(
-    (line) =>
-      sql`(${tenantId}::uuid, ${currency}, ${rollup.at}, ${line.product_id}::uuid, ${line.quantity}::bigint, ${line.line_total}::bigint)`,
+  if (rows.length === 0) return;
+  const values = rows.map(
+    (row) =>
+      sql`(${tenantId}::uuid, ${row.currency}, ${row.at}, ${row.product_id}::uuid, ${row.quantity}::bigint, ${row.revenue}::bigint)`,
   );
   const column = sql.ref(rollup.column);
   await sql`
     insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${column}, product_id, quantity, revenue)
-    values ${sql.join(rows)}
+    values ${sql.join(values)}
     on conflict (tenant_id, currency, ${column}, product_id) do update
       set quantity = rollup.quantity + excluded.quantity, revenue = rollup.revenue + excluded.revenue`.execute(
+    tx,
+  );
+}
+
+/** Adds to one gateway rollup (bucket or day rows), one statement for all its rows. */
+async function bumpGatewayRollup(
+  tx: Tx,
+  rollup: { table: string; column: string },
+  tenantId: string,
+  rows: GatewayBump[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const values = rows.map(
+    (row) =>
+      sql`(${tenantId}::uuid, ${row.currency}, ${row.at}, ${row.gateway}, ${row.payments}::int, ${row.amount}::bigint)`,
+  );
+  const column = sql.ref(rollup.column);
+  await sql`
+    insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${column}, gateway, payments, amount)
+    values ${sql.join(values)}
+    on conflict (tenant_id, currency, ${column}, gateway) do update
+      set payments = rollup.payments + excluded.payments, amount = rollup.amount + excluded.amount`.execute(
     tx,
   );
 }
@@ -447,86 +499,52 @@ export const analyticsRepository = {
       .execute();
   },
 
-  /** Adds a payment's captured growth to the payment mix, in its bucket and its UTC day. */
-  async bumpGateway(
+  /** Adds captured growth to the payment mix, by bucket and by UTC day (rows in key order). */
+  async bumpGateways(
     tx: Tx,
     tenantId: string,
-    currency: string,
-    bucket: Date,
-    gateway: string,
-    payments: number,
-    amount: number,
+    rows: { buckets: GatewayBump[]; days: GatewayBump[] },
   ): Promise<void> {
-    await tx
-      .insertInto('analytics_gateway_buckets')
-      .values({ tenant_id: tenantId, currency, bucket, gateway, payments, amount })
-      .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'currency', 'bucket', 'gateway']).doUpdateSet({
-          payments: sql`analytics_gateway_buckets.payments + excluded.payments`,
-          amount: sql`analytics_gateway_buckets.amount + excluded.amount`,
-        }),
-      )
-      .execute();
-    await tx
-      .insertInto('analytics_gateway_days')
-      .values({ tenant_id: tenantId, currency, day: utcDay(bucket), gateway, payments, amount })
-      .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'currency', 'day', 'gateway']).doUpdateSet({
-          payments: sql`analytics_gateway_days.payments + excluded.payments`,
-          amount: sql`analytics_gateway_days.amount + excluded.amount`,
-        }),
-      )
-      .execute();
+    await bumpGatewayRollup(
+      tx,
+      { table: 'analytics_gateway_buckets', column: 'bucket' },
+      tenantId,
+      rows.buckets,
+    );
+    await bumpGatewayRollup(tx, { table: 'analytics_gateway_days', column: 'day' }, tenantId, rows.days);
   },
 
-  /** Adds a paid order's lines (one per product) to the product rollups and popularity. */
-  async bumpProducts(
+  /** Adds paid lines to the product rollups by bucket, UTC day and month (rows in key order). */
+  async bumpProductSales(
     tx: Tx,
     tenantId: string,
-    currency: string,
-    bucket: Date,
-    lines: StoredOrderLine[],
+    rows: { buckets: ProductSalesBump[]; days: ProductSalesBump[]; months: ProductSalesBump[] },
   ): Promise<void> {
-    if (lines.length === 0) return;
-    const day = utcDay(bucket);
-    for (const rollup of [
-      { table: 'analytics_product_buckets', column: 'bucket', at: bucket },
-      { table: 'analytics_product_days', column: 'day', at: day },
-      { table: 'analytics_product_months', column: 'month', at: `${day.slice(0, 7)}-01` },
-    ])
-      await bumpProductRollup(tx, rollup, tenantId, currency, lines);
-    await tx
-      .insertInto('analytics_products')
-      .values(
-        lines.map((line) => ({
-          tenant_id: tenantId,
-          product_id: line.product_id,
-          sku: null,
-          name: null,
-          paid_orders: 1,
-          quantity: line.quantity,
-        })),
-      )
-      .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'product_id']).doUpdateSet({
-          paid_orders: sql`analytics_products.paid_orders + 1`,
-          quantity: sql`analytics_products.quantity + excluded.quantity`,
-        }),
-      )
-      .execute();
+    await bumpProductRollup(
+      tx,
+      { table: 'analytics_product_buckets', column: 'bucket' },
+      tenantId,
+      rows.buckets,
+    );
+    await bumpProductRollup(tx, { table: 'analytics_product_days', column: 'day' }, tenantId, rows.days);
+    await bumpProductRollup(
+      tx,
+      { table: 'analytics_product_months', column: 'month' },
+      tenantId,
+      rows.months,
+    );
   },
 
-  /** Counts one more paid order for every ordered pair of distinct products in it. */
-  async bumpPairs(tx: Tx, tenantId: string, productIds: string[]): Promise<void> {
-    if (productIds.length < 2) return;
+  /** Adds to the counts of paid orders that held both products of a pair (rows in key order). */
+  async bumpPairs(tx: Tx, tenantId: string, rows: PairBump[]): Promise<void> {
+    if (rows.length === 0) return;
     await sql`
       insert into analytics_product_pairs (tenant_id, product_id, other_id, orders)
-      select ${tenantId}::uuid, a.id, b.id, 1
-      from unnest(${productIds}::uuid[]) as a(id)
-      cross join unnest(${productIds}::uuid[]) as b(id)
-      where a.id <> b.id
+      select ${tenantId}::uuid, pair.product_id, pair.other_id, pair.orders
+      from unnest(${rows.map((row) => row.product_id)}::uuid[], ${rows.map((row) => row.other_id)}::uuid[],
+                  ${rows.map((row) => row.orders)}::int[]) as pair(product_id, other_id, orders)
       on conflict (tenant_id, product_id, other_id)
-      do update set orders = analytics_product_pairs.orders + 1`.execute(tx);
+      do update set orders = analytics_product_pairs.orders + excluded.orders`.execute(tx);
   },
 
   /**
@@ -541,8 +559,11 @@ export const analyticsRepository = {
     );
   },
 
-  /** Product names and SKUs, at most one row per product; a null keeps what is known. */
-  async rememberProducts(tx: Tx, tenantId: string, products: ProductSnapshot[]): Promise<void> {
+  /**
+   * Products, at most one row each: a name or SKU replaces the known one (a null keeps it), and
+   * the paid orders and units add up.
+   */
+  async bumpProducts(tx: Tx, tenantId: string, products: ProductBump[]): Promise<void> {
     if (products.length === 0) return;
     await tx
       .insertInto('analytics_products')
@@ -551,6 +572,8 @@ export const analyticsRepository = {
         conflict.columns(['tenant_id', 'product_id']).doUpdateSet({
           sku: sql`coalesce(excluded.sku, analytics_products.sku)`,
           name: sql`coalesce(excluded.name, analytics_products.name)`,
+          paid_orders: sql`analytics_products.paid_orders + excluded.paid_orders`,
+          quantity: sql`analytics_products.quantity + excluded.quantity`,
         }),
       )
       .execute();
@@ -591,59 +614,83 @@ export const analyticsRepository = {
   },
 
   /**
-   * Marks an order paid once. Returns its lines when they are known (the created event came
-   * first), null when the order was already paid or its lines are still to come.
+   * Marks orders paid, each once (at most one entry per order). Resolves to those newly paid whose
+   * lines are known (their created event came first); the others are counted when it comes.
    */
-  async recordOrderPaid(
+  async recordOrdersPaid(
     tx: Tx,
     tenantId: string,
-    orderId: string,
-    paidAt: Date,
-  ): Promise<{ currency: string; lines: StoredOrderLine[] } | null> {
+    paid: { order_id: string; paid_at: Date }[],
+  ): Promise<{ order_id: string; currency: string; lines: StoredOrderLine[]; paid_at: Date }[]> {
+    if (paid.length === 0) return [];
     await tx
       .insertInto('analytics_orders')
-      .values({ tenant_id: tenantId, order_id: orderId, currency: null, total: null, lines: '[]' })
+      .values(
+        paid.map((order) => ({
+          tenant_id: tenantId,
+          order_id: order.order_id,
+          currency: null,
+          total: null,
+          lines: '[]',
+        })),
+      )
       .onConflict((conflict) => conflict.doNothing())
       .execute();
-    const row = await tx
-      .updateTable('analytics_orders')
-      .set({ paid_at: paidAt })
-      .where('order_id', '=', orderId)
-      .where('paid_at', 'is', null)
-      .returning(['currency', 'lines', 'created_seen'])
-      .executeTakeFirst();
-    if (!row?.created_seen || !row.currency) return null;
-    return { currency: row.currency, lines: row.lines };
+    const rows = await sql<{
+      order_id: string;
+      currency: string | null;
+      lines: StoredOrderLine[];
+      created_seen: boolean;
+      paid_at: Date;
+    }>`
+      update analytics_orders as o set paid_at = v.paid_at
+      from unnest(${paid.map((order) => order.order_id)}::uuid[], ${paid.map((order) => order.paid_at)}::timestamptz[])
+        as v(order_id, paid_at)
+      where o.order_id = v.order_id and o.paid_at is null
+      returning o.order_id, o.currency, o.lines, o.created_seen, o.paid_at`.execute(tx);
+    return rows.rows.flatMap((row) =>
+      row.created_seen && row.currency
+        ? [{ order_id: row.order_id, currency: row.currency, lines: row.lines, paid_at: row.paid_at }]
+        : [],
+    );
   },
 
-  /** Locks the payment's counter row (creating it at zero) and returns what was counted so far. */
-  async lockPayment(
+  /**
+   * Locks the payments' counter rows (creating them at zero), in key order, and resolves to what
+   * was counted of each so far.
+   */
+  async lockPayments(
     tx: Tx,
     tenantId: string,
-    paymentId: string,
-    gateway: string,
-    currency: string,
-  ): Promise<number> {
+    payments: { payment_id: string; gateway: string; currency: string }[],
+  ): Promise<Map<string, number>> {
+    if (payments.length === 0) return new Map();
     await tx
       .insertInto('analytics_payments')
-      .values({ tenant_id: tenantId, payment_id: paymentId, gateway, currency })
+      .values(payments.map((payment) => ({ tenant_id: tenantId, ...payment })))
       .onConflict((conflict) => conflict.doNothing())
       .execute();
-    const row = await tx
+    const rows = await tx
       .selectFrom('analytics_payments')
-      .select('captured')
-      .where('payment_id', '=', paymentId)
+      .select(['payment_id', 'captured'])
+      .where(
+        'payment_id',
+        'in',
+        payments.map((payment) => payment.payment_id),
+      )
+      .orderBy('payment_id')
       .forUpdate()
-      .executeTakeFirstOrThrow();
-    return row.captured;
+      .execute();
+    return new Map(rows.map((row) => [row.payment_id, row.captured]));
   },
 
-  async setPaymentCaptured(tx: Tx, paymentId: string, captured: number): Promise<void> {
-    await tx
-      .updateTable('analytics_payments')
-      .set({ captured })
-      .where('payment_id', '=', paymentId)
-      .execute();
+  async setPaymentsCaptured(tx: Tx, rows: { payment_id: string; captured: number }[]): Promise<void> {
+    if (rows.length === 0) return;
+    await sql`
+      update analytics_payments as p set captured = v.captured
+      from unnest(${rows.map((row) => row.payment_id)}::uuid[], ${rows.map((row) => row.captured)}::bigint[])
+        as v(payment_id, captured)
+      where p.payment_id = v.payment_id`.execute(tx);
   },
 
   /** True when the refund was not counted before. */
@@ -664,7 +711,6 @@ export const analyticsRepository = {
     return row !== undefined;
   },
 
-  /** Keeps the newest stock level per product (uuidv7 event ids order the updates). */
   /** Stock snapshots, at most one per product; an older event never overwrites a newer one. */
   async upsertStock(tx: Tx, rows: Insertable<StockTable>[]): Promise<void> {
     if (rows.length === 0) return;

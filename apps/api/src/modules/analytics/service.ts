@@ -115,35 +115,15 @@ function data<T extends EventType>(event: EventEnvelope, _type: T): EventDataMap
   return event.data as EventDataMap[T];
 }
 
-const PAYMENT_STEPS: readonly EventType[] = [
-  'payment.created',
-  'payment.captured',
-  'payment.completed',
-  'payment.failed',
-  'commerce.payment.processed',
-];
-
-/**
- * A payment's consecutive events in one rollup bucket, as the one that captured the most: what
- * they add up to (revenue grows by what was captured beyond what was counted) is the same, for
- * one round of statements instead of one per event (a cash sale brings four).
- */
-function mergePaymentSteps(events: EventEnvelope[]): EventEnvelope[] {
-  const merged: EventEnvelope[] = [];
-  const step = (event: EventEnvelope | undefined) =>
-    event && PAYMENT_STEPS.includes(event.type) ? (event.data as PaymentEventData) : null;
-  for (const event of events) {
-    const last = merged.at(-1);
-    const [payment, previous] = [step(event), step(last)];
-    const samePayment =
-      payment !== null &&
-      payment.payment_id === previous?.payment_id &&
-      floorToBucket(Date.parse(event.occurred_at)) === floorToBucket(Date.parse(last!.occurred_at));
-    if (!samePayment) merged.push(event);
-    else if (payment.amount_captured > previous.amount_captured) merged[merged.length - 1] = event;
-  }
-  return merged;
+/** What one batch of metric events gathers before writing it. */
+interface MetricsBatch {
+  pending: PendingMetrics;
+  /** Orders that became paid, by id: the first time each did. */
+  paid: Map<string, { order_id: string; paid_at: Date }>;
+  payments: { bucket: Date; payment: PaymentEventData }[];
 }
+
+const bucketOf = (at: Date) => new Date(floorToBucket(at.getTime()));
 
 /** Sums an order's lines per product: one rollup row and one pair per product. */
 function linesByProduct(lines: StoredOrderLine[]): StoredOrderLine[] {
@@ -226,25 +206,34 @@ export class AnalyticsService {
     await repo.storeEvents(tx, events);
   }
 
-  /** Applies domain events of one tenant, in order, to the rollups, counters and snapshots. */
+  /**
+   * Applies domain events of one tenant to the rollups, counters and snapshots. Paid orders and
+   * payments are gathered and applied after the others, in a few statements for the whole batch:
+   * what they add does not depend on the order of events, and an order's payment comes after its
+   * creation on the commerce stream (when it does not, the later creation counts it).
+   */
   async applyMetrics(tx: Tx, events: EventEnvelope[]): Promise<void> {
     if (events.length === 0) return;
-    await repo.lockTenantMetrics(tx, events[0]!.tenant_id);
-    const pending = new PendingMetrics();
-    const merged = mergePaymentSteps(events);
-    for (let start = 0; start < merged.length;) {
+    const tenantId = events[0]!.tenant_id;
+    await repo.lockTenantMetrics(tx, tenantId);
+    const batch: MetricsBatch = { pending: new PendingMetrics(), paid: new Map(), payments: [] };
+    for (let start = 0; start < events.length;) {
       // Orders placed one after another are recorded in one statement.
       let end = start;
-      while (merged[end]?.type === 'commerce.order.created') end++;
+      while (events[end]?.type === 'commerce.order.created') end++;
       if (end > start) {
-        await this.applyOrdersCreated(tx, merged.slice(start, end), pending);
+        await this.applyOrdersCreated(tx, events.slice(start, end), batch.pending);
         start = end;
       } else {
-        await this.applyEventMetrics(tx, merged[start]!, pending);
+        await this.applyEventMetrics(tx, events[start]!, batch);
         start++;
       }
     }
-    await pending.write(tx, events[0]!.tenant_id);
+    for (const order of await repo.recordOrdersPaid(tx, tenantId, [...batch.paid.values()])) {
+      batch.pending.addPaidOrder(order.currency, bucketOf(order.paid_at), linesByProduct(order.lines));
+    }
+    await this.applyPayments(tx, tenantId, batch);
+    await batch.pending.write(tx, tenantId);
   }
 
   private async applyOrdersCreated(tx: Tx, events: EventEnvelope[], pending: PendingMetrics): Promise<void> {
@@ -255,8 +244,10 @@ export class AnalyticsService {
         quantity: line.quantity,
         line_total: line.line_total,
       }));
-      const bucket = new Date(floorToBucket(new Date(event.occurred_at).getTime()));
-      pending.addSales(order.currency, bucket, { orders: 1, order_value: order.total });
+      pending.addSales(order.currency, bucketOf(new Date(event.occurred_at)), {
+        orders: 1,
+        order_value: order.total,
+      });
       pending.countOrder(order.currency);
       pending.rememberProducts(
         linesByProduct(lines).map((line) => {
@@ -269,31 +260,29 @@ export class AnalyticsService {
     const paidAt = await repo.recordOrdersCreated(tx, events[0]!.tenant_id, orders);
     for (const order of orders) {
       const paid = paidAt.get(order.order_id);
-      if (paid)
-        await this.applyPaidOrder(tx, events[0]!.tenant_id, order.currency, paid, order.lines, pending);
+      if (paid) pending.addPaidOrder(order.currency, bucketOf(paid), linesByProduct(order.lines));
     }
   }
 
-  private async applyEventMetrics(tx: Tx, event: EventEnvelope, pending: PendingMetrics): Promise<void> {
+  private async applyEventMetrics(tx: Tx, event: EventEnvelope, batch: MetricsBatch): Promise<void> {
     const tenantId = event.tenant_id;
     const at = new Date(event.occurred_at);
-    const bucket = new Date(floorToBucket(at.getTime()));
     switch (event.type) {
       case 'payment.created':
       case 'payment.captured':
       case 'payment.completed':
       case 'payment.failed':
       case 'commerce.payment.processed':
-        await this.applyPayment(tx, tenantId, bucket, event.data as PaymentEventData, pending);
+        batch.payments.push({ bucket: bucketOf(at), payment: event.data as PaymentEventData });
         return;
       case 'commerce.order.created':
-        await this.applyOrdersCreated(tx, [event], pending);
+        await this.applyOrdersCreated(tx, [event], batch.pending);
         return;
       case 'commerce.order.status_changed': {
         const change = data(event, 'commerce.order.status_changed');
-        if (change.to !== 'paid') return;
-        const order = await repo.recordOrderPaid(tx, tenantId, change.order_id, at);
-        if (order) await this.applyPaidOrder(tx, tenantId, order.currency, at, order.lines, pending);
+        if (change.to === 'paid' && !batch.paid.has(change.order_id)) {
+          batch.paid.set(change.order_id, { order_id: change.order_id, paid_at: at });
+        }
         return;
       }
       case 'refund.processed': {
@@ -307,12 +296,12 @@ export class AnalyticsService {
           refund.currency,
           at,
         );
-        if (counted) pending.addSales(refund.currency, bucket, { refunded: refund.amount });
+        if (counted) batch.pending.addSales(refund.currency, bucketOf(at), { refunded: refund.amount });
         return;
       }
       case 'inventory.stock.updated': {
         const stock = data(event, 'inventory.stock.updated');
-        pending.snapshotStock({
+        batch.pending.snapshotStock({
           tenant_id: tenantId,
           product_id: stock.product_id,
           sku: stock.sku,
@@ -324,7 +313,7 @@ export class AnalyticsService {
           updated_at: at,
           event_id: event.id,
         });
-        pending.rememberProducts([{ product_id: stock.product_id, sku: stock.sku, name: null }]);
+        batch.pending.rememberProducts([{ product_id: stock.product_id, sku: stock.sku, name: null }]);
         return;
       }
       case 'refund.created':
@@ -335,53 +324,39 @@ export class AnalyticsService {
     }
   }
 
-  /** Revenue is money captured: each payment event adds what its captured amount grew by. */
-  private async applyPayment(
-    tx: Tx,
-    tenantId: string,
-    bucket: Date,
-    payment: PaymentEventData,
-    pending: PendingMetrics,
-  ) {
-    const counted = await repo.lockPayment(
+  /**
+   * Revenue is money captured: each payment event adds what its captured amount grew by beyond
+   * what was counted (the counters of the batch's payments are locked together, in key order), in
+   * the event's bucket; a payment joins the payment mix when it first captures.
+   */
+  private async applyPayments(tx: Tx, tenantId: string, batch: MetricsBatch): Promise<void> {
+    if (batch.payments.length === 0) return;
+    const counted = await repo.lockPayments(
       tx,
       tenantId,
-      payment.payment_id,
-      payment.gateway,
-      payment.currency,
+      [...new Map(batch.payments.map(({ payment }) => [payment.payment_id, payment])).values()].map(
+        (payment) => ({
+          payment_id: payment.payment_id,
+          gateway: payment.gateway,
+          currency: payment.currency,
+        }),
+      ),
     );
-    const grown = payment.amount_captured - counted;
-    if (grown <= 0) return;
-    await repo.setPaymentCaptured(tx, payment.payment_id, payment.amount_captured);
-    pending.addSales(payment.currency, bucket, { revenue: grown });
-    await repo.bumpGateway(
+    const captured = new Map<string, number>();
+    for (const { bucket, payment } of batch.payments) {
+      const before = captured.get(payment.payment_id) ?? counted.get(payment.payment_id) ?? 0;
+      const grown = payment.amount_captured - before;
+      if (grown <= 0) continue;
+      captured.set(payment.payment_id, payment.amount_captured);
+      batch.pending.addSales(payment.currency, bucket, { revenue: grown });
+      batch.pending.addGatewayPayment(payment.currency, bucket, payment.gateway, {
+        payments: before === 0 ? 1 : 0,
+        amount: grown,
+      });
+    }
+    await repo.setPaymentsCaptured(
       tx,
-      tenantId,
-      payment.currency,
-      bucket,
-      payment.gateway,
-      counted === 0 ? 1 : 0,
-      grown,
-    );
-  }
-
-  private async applyPaidOrder(
-    tx: Tx,
-    tenantId: string,
-    currency: string,
-    paidAt: Date,
-    lines: StoredOrderLine[],
-    pending: PendingMetrics,
-  ): Promise<void> {
-    const bucket = new Date(floorToBucket(paidAt.getTime()));
-    const products = linesByProduct(lines);
-    const units = products.reduce((sum, line) => sum + line.quantity, 0);
-    pending.addSales(currency, bucket, { items_sold: units });
-    await repo.bumpProducts(tx, tenantId, currency, bucket, products);
-    await repo.bumpPairs(
-      tx,
-      tenantId,
-      products.map((line) => line.product_id),
+      [...captured].map(([payment_id, amount]) => ({ payment_id, captured: amount })),
     );
   }
 
