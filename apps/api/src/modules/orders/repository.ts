@@ -231,8 +231,20 @@ export const ordersRepository = {
       .executeTakeFirstOrThrow()) as OrderRow;
   },
 
-  async insertHistory(tx: Executor, entry: Omit<OrderStatusHistoryTable, 'created_at'>): Promise<void> {
-    await tx.insertInto('order_status_history').values(entry).execute();
+  /** Updates the order and records the status change in its history, in one statement. */
+  async updateWithHistory(
+    tx: Executor,
+    id: string,
+    changes: Partial<Pick<OrdersTable, 'status' | 'payment_status' | 'amount_paid' | 'amount_refunded'>>,
+    entry: Omit<OrderStatusHistoryTable, 'created_at'>,
+  ): Promise<OrderRow> {
+    return (await tx
+      .with('history', (db) => db.insertInto('order_status_history').values(entry))
+      .updateTable('orders')
+      .set({ ...changes, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returning(ORDER_COLUMNS)
+      .executeTakeFirstOrThrow()) as OrderRow;
   },
 
   async history(tx: Executor, orderId: string): Promise<HistoryRow[]> {
@@ -246,40 +258,48 @@ export const ordersRepository = {
 
   /**
    * Records a payment's latest state, unless a newer event already did (event ids are UUID v7,
-   * ordered by time). Returns false for a stale event.
+   * ordered by time), and sums the order's payments as they then stand, in one statement.
+   * `fresh` is false for a stale event, which changed nothing.
    */
-  async recordPayment(tx: Executor, payment: Omit<OrderPaymentsTable, 'updated_at'>): Promise<boolean> {
-    const row = await tx
-      .insertInto('order_payments')
-      .values(payment)
-      .onConflict((conflict) =>
-        conflict
-          .column('payment_id')
-          .doUpdateSet((eb) => ({
-            status: eb.ref('excluded.status'),
-            amount: eb.ref('excluded.amount'),
-            amount_captured: eb.ref('excluded.amount_captured'),
-            amount_refunded: eb.ref('excluded.amount_refunded'),
-            last_event_id: eb.ref('excluded.last_event_id'),
-            updated_at: sql<Date>`now()`,
-          }))
-          .where('order_payments.last_event_id', '<', (eb) => eb.ref('excluded.last_event_id')),
+  async recordPayment(
+    tx: Executor,
+    payment: Omit<OrderPaymentsTable, 'updated_at'>,
+  ): Promise<PaymentTotals & { fresh: boolean }> {
+    return tx
+      .with('recorded', (db) =>
+        db
+          .insertInto('order_payments')
+          .values(payment)
+          .onConflict((conflict) =>
+            conflict
+              .column('payment_id')
+              .doUpdateSet((eb) => ({
+                status: eb.ref('excluded.status'),
+                amount: eb.ref('excluded.amount'),
+                amount_captured: eb.ref('excluded.amount_captured'),
+                amount_refunded: eb.ref('excluded.amount_refunded'),
+                last_event_id: eb.ref('excluded.last_event_id'),
+                updated_at: sql<Date>`now()`,
+              }))
+              .where('order_payments.last_event_id', '<', (eb) => eb.ref('excluded.last_event_id')),
+          )
+          .returning(['status', 'amount_captured', 'amount_refunded']),
       )
-      .returning('payment_id')
-      .executeTakeFirst();
-    return row !== undefined;
-  },
-
-  async paymentTotals(tx: Executor, orderId: string): Promise<PaymentTotals> {
-    const row = await tx
-      .selectFrom('order_payments')
+      .with('standing', (db) =>
+        db
+          .selectFrom('order_payments')
+          .select(['status', 'amount_captured', 'amount_refunded'])
+          .where('order_id', '=', payment.order_id)
+          .where('payment_id', '<>', payment.payment_id)
+          .unionAll(db.selectFrom('recorded').select(['status', 'amount_captured', 'amount_refunded'])),
+      )
+      .selectFrom('standing')
       .select([
+        sql<boolean>`exists (select 1 from recorded)`.as('fresh'),
         sql<number>`coalesce(sum(amount_captured), 0)`.as('amount_paid'),
         sql<number>`coalesce(sum(amount_refunded), 0)`.as('amount_refunded'),
         sql<boolean>`coalesce(bool_or(status = 'authorized'), false)`.as('authorized'),
       ])
-      .where('order_id', '=', orderId)
       .executeTakeFirstOrThrow();
-    return row;
   },
 };

@@ -282,7 +282,7 @@ export class OrdersService {
     const payment = event.data;
     const row = await ordersRepository.find(tx, payment.order_id, { forUpdate: true });
     if (!row) return;
-    const fresh = await ordersRepository.recordPayment(tx, {
+    const { fresh, ...money } = await ordersRepository.recordPayment(tx, {
       payment_id: payment.payment_id,
       tenant_id: event.tenant_id,
       order_id: payment.order_id,
@@ -294,7 +294,6 @@ export class OrdersService {
       last_event_id: event.id,
     });
     if (!fresh) return;
-    const money = await ordersRepository.paymentTotals(tx, row.id);
     const paymentStatus = paymentStatusOf(row.total, money);
     const who: StockActor = { tenantId: event.tenant_id, actor: SYSTEM_ACTOR };
     const amounts = {
@@ -341,17 +340,21 @@ export class OrdersService {
     reason: string | null = null,
   ): Promise<OrderRow> {
     this.requireMove(row, to);
-    const updated = await ordersRepository.update(tx, row.id, { ...changes, status: to });
-    await ordersRepository.insertHistory(tx, {
-      id: uuidv7(),
-      tenant_id: who.tenantId,
-      order_id: row.id,
-      from_status: row.status,
-      to_status: to,
-      actor_type: who.actor.type,
-      actor_id: who.actor.id,
-      reason,
-    });
+    const updated = await ordersRepository.updateWithHistory(
+      tx,
+      row.id,
+      { ...changes, status: to },
+      {
+        id: uuidv7(),
+        tenant_id: who.tenantId,
+        order_id: row.id,
+        from_status: row.status,
+        to_status: to,
+        actor_type: who.actor.type,
+        actor_id: who.actor.id,
+        reason,
+      },
+    );
     const event: NewEvent = {
       type: 'commerce.order.status_changed',
       tenantId: who.tenantId,
