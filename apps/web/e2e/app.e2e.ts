@@ -78,6 +78,9 @@ describe('the merchant web app', () => {
     await page.getByRole('button', { name: 'Create business' }).click();
     await heading(page, 'Dashboard');
     await page.getByRole('region', { name: 'E-mail verification' }).waitFor();
+    // On a desk, signing out is in the top bar only (on a phone it moves into the menu).
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
+    expect(await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
   });
 
   it('verifies the e-mail address from the mailed link', async () => {
@@ -569,6 +572,11 @@ describe('the merchant web app', () => {
     await heading(tab, 'Page not found');
     await tab.goForward();
     await heading(tab, 'Orders');
+    // Signing out is in the menu, leaving the top bar's room to the business switcher.
+    expect(await tab.getByRole('banner').getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
+    await tab.getByRole('button', { name: 'Open menu' }).click();
+    await nav.getByRole('button', { name: 'Sign out' }).click();
+    await heading(tab, 'Sign in');
     await phone.close();
   });
 

@@ -165,6 +165,13 @@ export function Layout() {
               </li>
             ))}
           </ul>
+          <button
+            type="button"
+            className="button button-ghost sidebar-sign-out"
+            onClick={() => void signOut()}
+          >
+            Sign out
+          </button>
         </nav>
         <main id="main" className="main">
           {!user.email_verified && <VerifyBanner />}
