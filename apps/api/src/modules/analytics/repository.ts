@@ -345,46 +345,50 @@ const productBuckets = rollupRows('analytics_product_buckets', 'bucket', PRODUCT
 const gatewayDays = rollupRows('analytics_gateway_days', 'day', GATEWAY_TOTALS);
 const gatewayBuckets = rollupRows('analytics_gateway_buckets', 'bucket', GATEWAY_TOTALS);
 
-/** Adds to one product rollup (bucket, day or month rows), one statement for all its rows. */
-async function bumpProductRollup(
-  tx: Tx,
-  rollup: { table: string; column: string },
-  tenantId: string,
-  rows: ProductSalesBump[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  const values = rows.map(
-    (row) =>
-      sql`(${tenantId}::uuid, ${row.currency}, ${row.at}, ${row.product_id}::uuid, ${row.quantity}::bigint, ${row.revenue}::bigint)`,
-  );
-  const column = sql.ref(rollup.column);
-  await sql`
-    insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${column}, product_id, quantity, revenue)
-    values ${sql.join(values)}
-    on conflict (tenant_id, currency, ${column}, product_id) do update
-      set quantity = rollup.quantity + excluded.quantity, revenue = rollup.revenue + excluded.revenue`.execute(
-    tx,
-  );
+/** An additive rollup: per tenant, currency, time (bucket, UTC day or month) and key, two sums. */
+interface Rollup {
+  table: string;
+  time: 'bucket' | 'day' | 'month';
+  key: 'product_id' | 'gateway';
+  keyType: 'uuid' | 'text';
+  sums: readonly [string, string];
 }
 
-/** Adds to one gateway rollup (bucket or day rows), one statement for all its rows. */
-async function bumpGatewayRollup(
+const productRollup = (table: string, time: Rollup['time']): Rollup => ({
+  table,
+  time,
+  key: 'product_id',
+  keyType: 'uuid',
+  sums: ['quantity', 'revenue'],
+});
+const gatewayRollup = (table: string, time: Rollup['time']): Rollup => ({
+  table,
+  time,
+  key: 'gateway',
+  keyType: 'text',
+  sums: ['payments', 'amount'],
+});
+
+/** Adds to one rollup's rows, one statement for all of them. */
+async function bumpRollup(
   tx: Tx,
-  rollup: { table: string; column: string },
+  rollup: Rollup,
   tenantId: string,
-  rows: GatewayBump[],
+  rows: { currency: string; at: Date | string; key: string; sums: [number, number] }[],
 ): Promise<void> {
   if (rows.length === 0) return;
+  const keyType = sql.raw(rollup.keyType);
   const values = rows.map(
     (row) =>
-      sql`(${tenantId}::uuid, ${row.currency}, ${row.at}, ${row.gateway}, ${row.payments}::int, ${row.amount}::bigint)`,
+      sql`(${tenantId}::uuid, ${row.currency}, ${row.at}, ${row.key}::${keyType}, ${row.sums[0]}::bigint, ${row.sums[1]}::bigint)`,
   );
-  const column = sql.ref(rollup.column);
+  const [time, key] = [sql.ref(rollup.time), sql.ref(rollup.key)];
+  const [first, second] = rollup.sums.map((name) => sql.ref(name));
   await sql`
-    insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${column}, gateway, payments, amount)
+    insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${time}, ${key}, ${first}, ${second})
     values ${sql.join(values)}
-    on conflict (tenant_id, currency, ${column}, gateway) do update
-      set payments = rollup.payments + excluded.payments, amount = rollup.amount + excluded.amount`.execute(
+    on conflict (tenant_id, currency, ${time}, ${key}) do update
+      set ${first} = rollup.${first} + excluded.${first}, ${second} = rollup.${second} + excluded.${second}`.execute(
     tx,
   );
 }
@@ -505,13 +509,19 @@ export const analyticsRepository = {
     tenantId: string,
     rows: { buckets: GatewayBump[]; days: GatewayBump[] },
   ): Promise<void> {
-    await bumpGatewayRollup(
+    const asRollup = (bumps: GatewayBump[]) =>
+      bumps.map((row) => ({
+        ...row,
+        key: row.gateway,
+        sums: [row.payments, row.amount] as [number, number],
+      }));
+    await bumpRollup(
       tx,
-      { table: 'analytics_gateway_buckets', column: 'bucket' },
+      gatewayRollup('analytics_gateway_buckets', 'bucket'),
       tenantId,
-      rows.buckets,
+      asRollup(rows.buckets),
     );
-    await bumpGatewayRollup(tx, { table: 'analytics_gateway_days', column: 'day' }, tenantId, rows.days);
+    await bumpRollup(tx, gatewayRollup('analytics_gateway_days', 'day'), tenantId, asRollup(rows.days));
   },
 
   /** Adds paid lines to the product rollups by bucket, UTC day and month (rows in key order). */
@@ -520,19 +530,20 @@ export const analyticsRepository = {
     tenantId: string,
     rows: { buckets: ProductSalesBump[]; days: ProductSalesBump[]; months: ProductSalesBump[] },
   ): Promise<void> {
-    await bumpProductRollup(
+    const asRollup = (bumps: ProductSalesBump[]) =>
+      bumps.map((row) => ({
+        ...row,
+        key: row.product_id,
+        sums: [row.quantity, row.revenue] as [number, number],
+      }));
+    await bumpRollup(
       tx,
-      { table: 'analytics_product_buckets', column: 'bucket' },
+      productRollup('analytics_product_buckets', 'bucket'),
       tenantId,
-      rows.buckets,
+      asRollup(rows.buckets),
     );
-    await bumpProductRollup(tx, { table: 'analytics_product_days', column: 'day' }, tenantId, rows.days);
-    await bumpProductRollup(
-      tx,
-      { table: 'analytics_product_months', column: 'month' },
-      tenantId,
-      rows.months,
-    );
+    await bumpRollup(tx, productRollup('analytics_product_days', 'day'), tenantId, asRollup(rows.days));
+    await bumpRollup(tx, productRollup('analytics_product_months', 'month'), tenantId, asRollup(rows.months));
   },
 
   /** Adds to the counts of paid orders that held both products of a pair (rows in key order). */
