@@ -3,11 +3,11 @@ import type { Tx } from '../../platform/db/tenant';
 import {
   analyticsRepository as repo,
   utcDay,
-  type GatewayBump,
   type PairBump,
   type ProductBump,
-  type ProductSalesBump,
   type ProductSnapshot,
+  type RollupBump,
+  type RollupName,
   type SalesBump,
   type SalesIncrement,
   type StockTable,
@@ -32,15 +32,7 @@ export class PendingMetrics {
   private readonly sales = new Map<string, SalesBump>();
   private readonly currencies = new Map<string, number>();
   private readonly products = new Map<string, ProductBump>();
-  private readonly productSales = {
-    buckets: new Map<string, ProductSalesBump>(),
-    days: new Map<string, ProductSalesBump>(),
-    months: new Map<string, ProductSalesBump>(),
-  };
-  private readonly gateways = {
-    buckets: new Map<string, GatewayBump>(),
-    days: new Map<string, GatewayBump>(),
-  };
+  private readonly rollups = new Map<RollupName, Map<string, RollupBump>>();
   private readonly pairs = new Map<string, PairBump>();
   private readonly stock = new Map<string, Insertable<StockTable>>();
 
@@ -69,23 +61,10 @@ export class PendingMetrics {
     this.addSales(currency, bucket, { items_sold: lines.reduce((sum, line) => sum + line.quantity, 0) });
     const day = utcDay(bucket);
     for (const line of lines) {
-      for (const [rows, time] of [
-        [this.productSales.buckets, bucket],
-        [this.productSales.days, day],
-        [this.productSales.months, monthOf(day)],
-      ] as const) {
-        const key = `${currency}|${at(time)}|${line.product_id}`;
-        const row = rows.get(key) ?? {
-          currency,
-          at: time,
-          product_id: line.product_id,
-          quantity: 0,
-          revenue: 0,
-        };
-        row.quantity += line.quantity;
-        row.revenue += line.line_total;
-        rows.set(key, row);
-      }
+      const sold: [number, number] = [line.quantity, line.line_total];
+      this.addToRollup('analytics_product_buckets', currency, bucket, line.product_id, sold);
+      this.addToRollup('analytics_product_days', currency, day, line.product_id, sold);
+      this.addToRollup('analytics_product_months', currency, monthOf(day), line.product_id, sold);
       const product = this.product(line.product_id);
       product.paid_orders += 1;
       product.quantity += line.quantity;
@@ -110,16 +89,9 @@ export class PendingMetrics {
     gateway: string,
     by: { payments: number; amount: number },
   ): void {
-    for (const [rows, time] of [
-      [this.gateways.buckets, bucket],
-      [this.gateways.days, utcDay(bucket)],
-    ] as const) {
-      const key = `${currency}|${at(time)}|${gateway}`;
-      const row = rows.get(key) ?? { currency, at: time, gateway, payments: 0, amount: 0 };
-      row.payments += by.payments;
-      row.amount += by.amount;
-      rows.set(key, row);
-    }
+    const captured: [number, number] = [by.payments, by.amount];
+    this.addToRollup('analytics_gateway_buckets', currency, bucket, gateway, captured);
+    this.addToRollup('analytics_gateway_days', currency, utcDay(bucket), gateway, captured);
   }
 
   /** Keeps the newest snapshot of each product (event ids grow with time). */
@@ -140,17 +112,28 @@ export class PendingMetrics {
         .map(([currency, orders]) => ({ currency, orders })),
     );
     await repo.bumpProducts(tx, tenantId, sorted(this.products));
-    await repo.bumpProductSales(tx, tenantId, {
-      buckets: sorted(this.productSales.buckets),
-      days: sorted(this.productSales.days),
-      months: sorted(this.productSales.months),
-    });
+    await repo.bumpRollups(
+      tx,
+      tenantId,
+      [...this.rollups].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, rows]) => [name, sorted(rows)]),
+    );
     await repo.bumpPairs(tx, tenantId, sorted(this.pairs));
-    await repo.bumpGateways(tx, tenantId, {
-      buckets: sorted(this.gateways.buckets),
-      days: sorted(this.gateways.days),
-    });
     await repo.upsertStock(tx, sorted(this.stock));
+  }
+
+  private addToRollup(
+    name: RollupName,
+    currency: string,
+    time: Date | string,
+    key: string,
+    sums: [number, number],
+  ): void {
+    const rows = this.rollups.get(name) ?? new Map<string, RollupBump>();
+    const rowKey = `${currency}|${at(time)}|${key}`;
+    const row = rows.get(rowKey) ?? { currency, at: time, key, sums: [0, 0] };
+    row.sums = [row.sums[0] + sums[0], row.sums[1] + sums[1]];
+    rows.set(rowKey, row);
+    this.rollups.set(name, rows);
   }
 
   private product(productId: string): ProductBump {

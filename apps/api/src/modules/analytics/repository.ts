@@ -239,22 +239,20 @@ export interface ProductBump extends ProductSnapshot {
   quantity: number;
 }
 
-/** What paid orders add to one product's rollup row at one bucket, UTC day or month. */
-export interface ProductSalesBump {
-  currency: string;
-  at: Date | string;
-  product_id: string;
-  quantity: number;
-  revenue: number;
-}
+/** The additive rollups of paid products and captured payments, by bucket, UTC day or month. */
+export type RollupName =
+  | 'analytics_product_buckets'
+  | 'analytics_product_days'
+  | 'analytics_product_months'
+  | 'analytics_gateway_buckets'
+  | 'analytics_gateway_days';
 
-/** What captured payments add to one gateway's rollup row at one bucket or UTC day. */
-export interface GatewayBump {
+/** What to add to one rollup row: its currency, time (bucket, UTC day or month) and key, two sums. */
+export interface RollupBump {
   currency: string;
   at: Date | string;
-  gateway: string;
-  payments: number;
-  amount: number;
+  key: string;
+  sums: [number, number];
 }
 
 export interface PairBump {
@@ -345,38 +343,39 @@ const productBuckets = rollupRows('analytics_product_buckets', 'bucket', PRODUCT
 const gatewayDays = rollupRows('analytics_gateway_days', 'day', GATEWAY_TOTALS);
 const gatewayBuckets = rollupRows('analytics_gateway_buckets', 'bucket', GATEWAY_TOTALS);
 
-/** An additive rollup: per tenant, currency, time (bucket, UTC day or month) and key, two sums. */
+/** An additive rollup's columns: per tenant, currency, time and key, two sums. */
 interface Rollup {
-  table: string;
   time: 'bucket' | 'day' | 'month';
   key: 'product_id' | 'gateway';
   keyType: 'uuid' | 'text';
   sums: readonly [string, string];
 }
 
-const productRollup = (table: string, time: Rollup['time']): Rollup => ({
-  table,
+const product = (time: Rollup['time']): Rollup => ({
   time,
   key: 'product_id',
   keyType: 'uuid',
   sums: ['quantity', 'revenue'],
 });
-const gatewayRollup = (table: string, time: Rollup['time']): Rollup => ({
-  table,
+const gateway = (time: Rollup['time']): Rollup => ({
   time,
   key: 'gateway',
   keyType: 'text',
   sums: ['payments', 'amount'],
 });
 
+const ROLLUPS: Record<RollupName, Rollup> = {
+  analytics_product_buckets: product('bucket'),
+  analytics_product_days: product('day'),
+  analytics_product_months: product('month'),
+  analytics_gateway_buckets: gateway('bucket'),
+  analytics_gateway_days: gateway('day'),
+};
+
 /** Adds to one rollup's rows, one statement for all of them. */
-async function bumpRollup(
-  tx: Tx,
-  rollup: Rollup,
-  tenantId: string,
-  rows: { currency: string; at: Date | string; key: string; sums: [number, number] }[],
-): Promise<void> {
+async function bumpRollup(tx: Tx, name: RollupName, tenantId: string, rows: RollupBump[]): Promise<void> {
   if (rows.length === 0) return;
+  const rollup = ROLLUPS[name];
   const keyType = sql.raw(rollup.keyType);
   const values = rows.map(
     (row) =>
@@ -385,7 +384,7 @@ async function bumpRollup(
   const [time, key] = [sql.ref(rollup.time), sql.ref(rollup.key)];
   const [first, second] = rollup.sums.map((name) => sql.ref(name));
   await sql`
-    insert into ${sql.table(rollup.table)} as rollup (tenant_id, currency, ${time}, ${key}, ${first}, ${second})
+    insert into ${sql.table(name)} as rollup (tenant_id, currency, ${time}, ${key}, ${first}, ${second})
     values ${sql.join(values)}
     on conflict (tenant_id, currency, ${time}, ${key}) do update
       set ${first} = rollup.${first} + excluded.${first}, ${second} = rollup.${second} + excluded.${second}`.execute(
@@ -503,47 +502,9 @@ export const analyticsRepository = {
       .execute();
   },
 
-  /** Adds captured growth to the payment mix, by bucket and by UTC day (rows in key order). */
-  async bumpGateways(
-    tx: Tx,
-    tenantId: string,
-    rows: { buckets: GatewayBump[]; days: GatewayBump[] },
-  ): Promise<void> {
-    const asRollup = (bumps: GatewayBump[]) =>
-      bumps.map((row) => ({
-        ...row,
-        key: row.gateway,
-        sums: [row.payments, row.amount] as [number, number],
-      }));
-    await bumpRollup(
-      tx,
-      gatewayRollup('analytics_gateway_buckets', 'bucket'),
-      tenantId,
-      asRollup(rows.buckets),
-    );
-    await bumpRollup(tx, gatewayRollup('analytics_gateway_days', 'day'), tenantId, asRollup(rows.days));
-  },
-
-  /** Adds paid lines to the product rollups by bucket, UTC day and month (rows in key order). */
-  async bumpProductSales(
-    tx: Tx,
-    tenantId: string,
-    rows: { buckets: ProductSalesBump[]; days: ProductSalesBump[]; months: ProductSalesBump[] },
-  ): Promise<void> {
-    const asRollup = (bumps: ProductSalesBump[]) =>
-      bumps.map((row) => ({
-        ...row,
-        key: row.product_id,
-        sums: [row.quantity, row.revenue] as [number, number],
-      }));
-    await bumpRollup(
-      tx,
-      productRollup('analytics_product_buckets', 'bucket'),
-      tenantId,
-      asRollup(rows.buckets),
-    );
-    await bumpRollup(tx, productRollup('analytics_product_days', 'day'), tenantId, asRollup(rows.days));
-    await bumpRollup(tx, productRollup('analytics_product_months', 'month'), tenantId, asRollup(rows.months));
+  /** Adds to the product and payment-mix rollups, one statement per rollup (its rows in key order). */
+  async bumpRollups(tx: Tx, tenantId: string, rollups: [RollupName, RollupBump[]][]): Promise<void> {
+    for (const [name, rows] of rollups) await bumpRollup(tx, name, tenantId, rows);
   },
 
   /** Adds to the counts of paid orders that held both products of a pair (rows in key order). */
