@@ -637,9 +637,10 @@ export const analyticsRepository = {
     payments: { payment_id: string; gateway: string; currency: string }[],
   ): Promise<Map<string, number>> {
     if (payments.length === 0) return new Map();
+    const inKeyOrder = [...payments].sort((a, b) => (a.payment_id < b.payment_id ? -1 : 1));
     await tx
       .insertInto('analytics_payments')
-      .values(payments.map((payment) => ({ tenant_id: tenantId, ...payment })))
+      .values(inKeyOrder.map((payment) => ({ tenant_id: tenantId, ...payment })))
       .onConflict((conflict) => conflict.doNothing())
       .execute();
     const rows = await tx
