@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '@tessera/contracts';
 import { streamOf } from '@tessera/contracts';
 import { sql, type Generated, type Insertable } from 'kysely';
+import { PLAN_EACH_TIME } from '../../platform/db/pg-client';
 import type { Json, Timestamp } from '../../platform/db/tables';
 import type { Executor, Tx } from '../../platform/db/tenant';
 
@@ -614,7 +615,7 @@ export const analyticsRepository = {
       lines: StoredOrderLine[];
       created_seen: boolean;
       paid_at: Date;
-    }>`
+    }>`${sql.raw(PLAN_EACH_TIME)}
       update analytics_orders as o set paid_at = v.paid_at
       from unnest(${paid.map((order) => order.order_id)}::uuid[], ${paid.map((order) => order.paid_at)}::timestamptz[])
         as v(order_id, paid_at)
@@ -643,23 +644,16 @@ export const analyticsRepository = {
       .values(inKeyOrder.map((payment) => ({ tenant_id: tenantId, ...payment })))
       .onConflict((conflict) => conflict.doNothing())
       .execute();
-    const rows = await tx
-      .selectFrom('analytics_payments')
-      .select(['payment_id', 'captured'])
-      .where(
-        'payment_id',
-        'in',
-        payments.map((payment) => payment.payment_id),
-      )
-      .orderBy('payment_id')
-      .forUpdate()
-      .execute();
+    const { rows } = await sql<{ payment_id: string; captured: number }>`${sql.raw(PLAN_EACH_TIME)}
+      select payment_id, captured from analytics_payments
+      where payment_id = any(${inKeyOrder.map((payment) => payment.payment_id)}::uuid[])
+      order by payment_id for update`.execute(tx);
     return new Map(rows.map((row) => [row.payment_id, row.captured]));
   },
 
   async setPaymentsCaptured(tx: Tx, rows: { payment_id: string; captured: number }[]): Promise<void> {
     if (rows.length === 0) return;
-    await sql`
+    await sql`${sql.raw(PLAN_EACH_TIME)}
       update analytics_payments as p set captured = v.captured
       from unnest(${rows.map((row) => row.payment_id)}::uuid[], ${rows.map((row) => row.captured)}::bigint[])
         as v(payment_id, captured)
