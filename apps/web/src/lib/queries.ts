@@ -39,15 +39,48 @@ export async function listByIds<T>(
   return pages.flatMap((page) => page.data);
 }
 
+/**
+ * The items of a list filtered by these ids, keyed by `keyOf`; while other ids load, the last
+ * answer stays on screen.
+ */
+function useListedByIds<T>(
+  list: { key: string; path: string; param: string; keyOf: (item: T) => string },
+  ids: readonly string[],
+  options: { retry?: boolean } = {},
+) {
+  return useQuery({
+    queryKey: [list.key, 'by-id', ids],
+    enabled: ids.length > 0,
+    queryFn: ({ signal }) => listByIds<T>(list.path, list.param, ids, signal),
+    select: (items) => new Map(items.map((item) => [list.keyOf(item), item])),
+    placeholderData: keepPreviousData,
+    ...options,
+  });
+}
+
 /** The products of these ids, by id: the names beside a page of stock levels. */
 export function useProductsById(ids: readonly string[]) {
-  return useQuery({
-    queryKey: ['products', 'by-id', ids],
-    enabled: ids.length > 0,
-    queryFn: ({ signal }) => listByIds<Web.Product>('/commerce/products', 'id', ids, signal),
-    select: (products) => new Map(products.map((product) => [product.id, product])),
-    placeholderData: keepPreviousData,
-  });
+  return useListedByIds<Web.Product>(
+    { key: 'products', path: '/commerce/products', param: 'id', keyOf: (product) => product.id },
+    ids,
+  );
+}
+
+/**
+ * The stock levels of these products, by product id: the stock beside a page of products. Not
+ * retried: the point of sale works without it.
+ */
+export function useStockByProductId(ids: readonly string[]) {
+  return useListedByIds<Web.StockLevel>(
+    {
+      key: 'inventory',
+      path: '/commerce/inventory',
+      param: 'product_id',
+      keyOf: (level) => level.product_id,
+    },
+    ids,
+    { retry: false },
+  );
 }
 
 /**

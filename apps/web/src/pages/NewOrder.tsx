@@ -1,6 +1,6 @@
 import type { Web } from '@tessera/contracts';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import {
   Button,
@@ -19,7 +19,7 @@ import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
 import { emailProblem, useFieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
-import { listByIds, usePagedList } from '../lib/queries';
+import { usePagedList, useStockByProductId } from '../lib/queries';
 
 /** What is in the order, by product id; the product is kept, since a new search may not list it. */
 type Cart = Map<string, { product: Web.Product; quantity: number }>;
@@ -42,18 +42,7 @@ export default function NewOrder() {
     active: true,
     q: query || undefined,
   });
-  const shownIds = products.items.map((product) => product.id);
-  const stock = useQuery({
-    queryKey: ['inventory', 'pos', shownIds],
-    enabled: shownIds.length > 0,
-    queryFn: ({ signal }) => listByIds<Web.StockLevel>('/commerce/inventory', 'product_id', shownIds, signal),
-    placeholderData: keepPreviousData,
-    retry: false,
-  });
-  const available = useMemo(
-    () => new Map(stock.data?.map((level) => [level.product_id, level.available])),
-    [stock.data],
-  );
+  const stock = useStockByProductId(products.items.map((product) => product.id));
 
   // A product the current search lists is taken from it: a live update may have changed its price.
   const listed = new Map(products.items.map((product) => [product.id, product]));
@@ -119,7 +108,7 @@ export default function NewOrder() {
           ) : (
             <ul className="product-grid">
               {products.items.map((product) => {
-                const left = available.get(product.id);
+                const left = stock.data?.get(product.id)?.available;
                 const inCart = cart.get(product.id)?.quantity ?? 0;
                 return (
                   <li key={product.id}>
