@@ -168,6 +168,25 @@ describe.runIf(postgresUp)('the tuned PostgreSQL client', () => {
     expect(prepared.rows.filter((row) => row.statement.includes('prepared-probe'))).toHaveLength(1);
   });
 
+  it("sends a read-only transaction's settings as one statement, prepared once for every tenant", async () => {
+    const db = testDatabase.database.db;
+    for (const tenant of [tenantId, uuidv7(), uuidv7(), uuidv7()]) {
+      const { rows } = await withTenantRead(db, tenant, (tx) =>
+        sql<{ tenant: string; read_only: string }>`
+          select current_setting('app.tenant_id') as tenant,
+                 current_setting('transaction_read_only') as read_only`.execute(tx),
+      );
+      expect(rows).toEqual([{ tenant, read_only: 'on' }]);
+    }
+    const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(
+      db,
+    );
+    const settings = prepared.rows.filter((row) => row.statement.includes('app.tenant_id'));
+    expect(settings.map((row) => row.statement)).toEqual([
+      expect.stringMatching(/transaction_read_only.*'app\.tenant_id', \$1/),
+    ]);
+  });
+
   it('never prepares a statement marked to be planned each time', async () => {
     const db = testDatabase.database.db;
     for (let n = 0; n < 5; n++) {

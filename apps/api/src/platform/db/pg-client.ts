@@ -22,9 +22,9 @@ const MAX_COUNTED = 10_000;
 export const PLAN_EACH_TIME = '/* plan-each-time */';
 
 /**
- * Starts a parameterless statement that only sets transaction-local settings (`set_config(…, true)`)
+ * Starts a statement that only sets transaction-local settings (`select set_config(…, true), …`)
  * and whose result nobody reads: the client holds it back and sends it in front of each statement of
- * the transaction that needs it, in the same write.
+ * the transaction that needs it, in the same write. With parameters, it is prepared like any other.
  */
 export const TRANSACTION_SETTINGS = '/* transaction-settings */';
 
@@ -42,7 +42,22 @@ const BEGIN_READ_ONLY = 'start transaction read only';
  * transaction block PostgreSQL answers that with a warning, which it also writes to its log, one
  * line for every read.
  */
-const READ_ONLY = "select set_config('transaction_read_only', 'on', true)";
+const READ_ONLY_SETTING = "set_config('transaction_read_only', 'on', true)";
+const READ_ONLY: Statement = { text: `select ${READ_ONLY_SETTING}`, values: [] };
+
+/** How a settings statement whose select list the read-only setting can join begins. */
+const SETTINGS_SELECT = `${TRANSACTION_SETTINGS} select `;
+
+/**
+ * A read-only transaction's settings in one statement: the read-only setting joins the first
+ * settings statement's select list, so PostgreSQL runs one statement, not two, ahead of each read.
+ */
+function readOnlySettings(held: Statement[], settings: Statement): Statement[] {
+  if (held.length !== 1 || held[0] !== READ_ONLY || !settings.text.startsWith(SETTINGS_SELECT))
+    return [...held, settings];
+  const list = settings.text.slice(SETTINGS_SELECT.length);
+  return [{ text: `${SETTINGS_SELECT}${READ_ONLY_SETTING}, ${list}`, values: settings.values }];
+}
 
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
 type Query = (text: string | pg.QueryConfig, values?: unknown[]) => Promise<QueryResult | QueryResult[]>;
@@ -139,7 +154,7 @@ const done = (command: string): QueryResult => ({ command, rowCount: null, oid: 
  */
 type TransactionState =
   | { kind: 'none' }
-  | { kind: 'writing' | 'reading'; held: string[] }
+  | { kind: 'writing' | 'reading'; held: Statement[] }
   | { kind: 'open' }
   | { kind: 'committed' };
 
@@ -203,7 +218,7 @@ export function tuneClient(client: pg.Client, names: StatementNames): void {
           state = { kind: 'none' };
           return Promise.resolve(done(verb.toUpperCase()));
         }
-        const prefix = state.held.map(plain);
+        const prefix = state.held;
         return batch([...prefix, { text, values }], prefix.length);
       }
       case 'writing': {
@@ -211,7 +226,7 @@ export function tuneClient(client: pg.Client, names: StatementNames): void {
           state = { kind: 'none' };
           return Promise.resolve(done(verb.toUpperCase()));
         }
-        const prefix = state.held.map(plain);
+        const prefix = state.held;
         state = { kind: 'open' };
         const sent = batch(
           [...prefix, { text, values }, ...(commits ? [plain('commit')] : [])],
@@ -251,15 +266,15 @@ export function tuneClient(client: pg.Client, names: StatementNames): void {
       text.length <= BEGIN_READ_ONLY.length && params.length === 0 ? text.trim().toLowerCase() : '';
     if (state.kind === 'none' && (verb === 'begin' || verb === BEGIN_READ_ONLY)) {
       state =
-        verb === 'begin' ? { kind: 'writing', held: ['begin'] } : { kind: 'reading', held: [READ_ONLY] };
+        verb === 'begin'
+          ? { kind: 'writing', held: [plain('begin')] }
+          : { kind: 'reading', held: [READ_ONLY] };
       return Promise.resolve(done('BEGIN'));
     }
-    if (
-      (state.kind === 'writing' || state.kind === 'reading') &&
-      params.length === 0 &&
-      text.startsWith(TRANSACTION_SETTINGS)
-    ) {
-      state.held.push(text);
+    if ((state.kind === 'writing' || state.kind === 'reading') && text.startsWith(TRANSACTION_SETTINGS)) {
+      const settings = { text, values: params };
+      state.held =
+        state.kind === 'reading' ? readOnlySettings(state.held, settings) : [...state.held, settings];
       return Promise.resolve(done('SELECT'));
     }
     return inTransaction(text, params, verb);

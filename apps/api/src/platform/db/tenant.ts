@@ -53,12 +53,10 @@ async function runTransaction<T>(
 }
 
 const tenantSettings = (tenantId: string) => {
-  // Without parameters (the id is checked to be a UUID): the client sends it ahead of the
-  // transaction's statements, in their writes.
   if (!UUID.test(tenantId)) throw new Error(`not a tenant id: ${tenantId}`);
-  const settings = sql.raw(
-    `${TRANSACTION_SETTINGS} select set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
-  );
+  // The client sends it ahead of the transaction's statements, in their writes; with the tenant as
+  // a parameter, it is one prepared statement for every tenant.
+  const settings = sql`${sql.raw(`${TRANSACTION_SETTINGS} select set_config('role', '${APP_ROLE}', true),`)} set_config('app.tenant_id', ${tenantId}, true)`;
   return async (tx: Tx) => {
     await settings.execute(tx);
   };
