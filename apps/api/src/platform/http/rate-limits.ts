@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import type { Platform } from '../platform';
-import { rateLimitHeaders, type LimitResult, type RateLimiter } from '../rate-limit';
+import { rateLimitHeaders, type LimitCheck, type LimitResult, type RateLimiter } from '../rate-limit';
 
 const MINUTE = 60_000;
 
@@ -21,27 +21,24 @@ function groupOf(url: string): Group {
   return 'api';
 }
 
-interface Check {
-  key: string;
-  limit: number;
-}
+const perMinute = (key: string, limit: number): LimitCheck => ({ key, options: { limit, windowMs: MINUTE } });
 
 /** The limits a request is counted against: its user and tenant when authenticated, else its IP. */
-function checksOf(request: FastifyRequest, group: Group, config: Config): Check[] {
-  if (group === 'webhooks')
-    return [{ key: `webhooks:ip:${request.ip}`, limit: config.RATE_LIMIT_IP_PER_MINUTE }];
+function checksOf(request: FastifyRequest, group: Group, config: Config): LimitCheck[] {
+  if (group === 'webhooks') return [perMinute(`webhooks:ip:${request.ip}`, config.RATE_LIMIT_IP_PER_MINUTE)];
   const principal = request.principalOrNull;
-  if (!principal) return [{ key: `ip:${request.ip}`, limit: config.RATE_LIMIT_IP_PER_MINUTE }];
+  if (!principal) return [perMinute(`ip:${request.ip}`, config.RATE_LIMIT_IP_PER_MINUTE)];
   return [
-    { key: `user:${principal.userId}`, limit: config.RATE_LIMIT_USER_PER_MINUTE },
-    { key: `tenant:${principal.tenantId}`, limit: config.RATE_LIMIT_TENANT_PER_MINUTE },
+    perMinute(`user:${principal.userId}`, config.RATE_LIMIT_USER_PER_MINUTE),
+    perMinute(`tenant:${principal.tenantId}`, config.RATE_LIMIT_TENANT_PER_MINUTE),
   ];
 }
 
 /**
  * Request limits for every API route group, on the shared GCRA store (Redis when configured, so
  * they hold across processes). Runs after the auth guard, so an authenticated request counts
- * against its user and its tenant, an anonymous one against its IP. Every limited answer carries
+ * against its user and its tenant (in one step: a request its tenant's limit refuses spends nothing
+ * of its user's), an anonymous one against its IP. Every limited answer carries
  * RateLimit-Limit/-Remaining/-Reset (of the tightest limit); a refusal is 429 `rate_limited`
  * with Retry-After. The auth routes add their own, stricter limits (failed logins, registrations).
  */
@@ -52,12 +49,7 @@ export function registerRateLimits(app: FastifyInstance, platform: Platform, lim
     if (!url) return;
     const group = groupOf(url);
     if (group === 'exempt') return;
-    const results = await Promise.all(
-      checksOf(request, group, config).map((check) =>
-        limiter.consume(check.key, { limit: check.limit, windowMs: MINUTE }),
-      ),
-    );
-    void reply.headers(enforce(results));
+    void reply.headers(enforce(await limiter.consumeAll(checksOf(request, group, config))));
   });
 }
 

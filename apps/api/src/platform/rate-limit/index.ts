@@ -4,6 +4,7 @@ export {
   MemoryRateLimiter,
   rateLimitHeaders,
   RedisRateLimiter,
+  type LimitCheck,
   type LimitOptions,
   type LimitResult,
   type RateLimiter,

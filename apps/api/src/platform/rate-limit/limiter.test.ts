@@ -63,6 +63,25 @@ function behavesLikeALimiter(name: string, make: () => RateLimiter, enabled: boo
       expect((await limiter.consume(key, options)).allowed).toBe(true);
     });
 
+    it('spends on several limits at once, or on none of them when one refuses', async () => {
+      const limiter = make();
+      const tight = { key: `t-${randomBytes(4).toString('hex')}`, options: { limit: 2, windowMs: 60_000 } };
+      const loose = { key: `l-${randomBytes(4).toString('hex')}`, options: { limit: 5, windowMs: 60_000 } };
+      for (let i = 0; i < 2; i += 1) {
+        const results = await limiter.consumeAll([tight, loose]);
+        expect(results.map((result) => [result.allowed, result.remaining])).toEqual([
+          [true, 1 - i],
+          [true, 4 - i],
+        ]);
+      }
+      for (let i = 0; i < 3; i += 1) {
+        const [refused, allowing] = await limiter.consumeAll([tight, loose]);
+        expect(refused).toMatchObject({ allowed: false, limit: 2, remaining: 0 });
+        expect(allowing).toMatchObject({ allowed: true, limit: 5 });
+      }
+      expect((await limiter.peek(loose.key, loose.options)).remaining).toBe(2);
+    });
+
     it('holds under concurrency: exactly `limit` of many parallel calls pass', async () => {
       const limiter = make();
       const key = `c-${randomBytes(4).toString('hex')}`;

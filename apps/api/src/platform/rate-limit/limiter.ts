@@ -26,9 +26,20 @@ export interface LimitResult {
   retryAfterMs: number;
 }
 
+/** One of the limits a call is counted against. */
+export interface LimitCheck {
+  key: string;
+  options: LimitOptions;
+}
+
 export interface RateLimiter {
   /** Spends `cost` units if the limit allows it; a refused call spends nothing. */
   consume(key: string, options: LimitOptions): Promise<LimitResult>;
+  /**
+   * Spends on every limit at once, or on none: a call one of them refuses spends nothing on the
+   * others. Answers each limit's own result, in order (an allowing limit's as if it had spent).
+   */
+  consumeAll(checks: LimitCheck[]): Promise<LimitResult[]>;
   /** Whether `cost` units could be spent now, spending nothing. */
   peek(key: string, options: LimitOptions): Promise<LimitResult>;
   /** Forgets a key: its full limit is available again. */
@@ -76,33 +87,41 @@ export function gcra(tat: number | null, now: number, options: LimitOptions): Gc
   };
 }
 
-// KEYS[1] the bucket; ARGV: limit, windowMs, cost, dryRun (1|0). The clock is Redis' own, so
-// processes with drifting clocks agree. Answers {allowed, remaining, resetMs, retryAfterMs}.
+// KEYS: the buckets; ARGV: dryRun (1|0), then limit, windowMs and cost of each bucket. The clock
+// is Redis' own, so processes with drifting clocks agree. Every bucket is checked first and written
+// only when all of them allow. Answers {allowed, remaining, resetMs, retryAfterMs} of each bucket.
 const GCRA_SCRIPT = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local dry = ARGV[4] == '1'
+local dry = ARGV[1] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = window / limit
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-local base = math.max(tat, now)
-local newTat = base + cost * interval
-local allowAt = newTat - window
-if now < allowAt then
-  local current = base - now
-  return {0, math.max(0, math.floor((window - current) / interval)), math.ceil(current), math.ceil(allowAt - now)}
+local answer, writes, all = {}, {}, true
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[3 * i - 1])
+  local window = tonumber(ARGV[3 * i])
+  local cost = tonumber(ARGV[3 * i + 1])
+  local interval = window / limit
+  local tat = tonumber(redis.call('GET', key) or now)
+  local base = math.max(tat, now)
+  local newTat = base + cost * interval
+  local allowAt = newTat - window
+  if now < allowAt then
+    local current = base - now
+    all = false
+    table.insert(answer, {0, math.max(0, math.floor((window - current) / interval)), math.ceil(current), math.ceil(allowAt - now)})
+  else
+    local used = newTat - now
+    if cost > 0 then table.insert(writes, {key, tostring(newTat), math.max(1, math.ceil(used))}) end
+    table.insert(answer, {1, math.max(0, math.floor((window - used) / interval + 1e-9)), math.ceil(used), 0})
+  end
 end
-local used = newTat - now
-if not dry and cost > 0 then
-  redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.max(1, math.ceil(used)))
+if all and not dry then
+  for _, w in ipairs(writes) do redis.call('SET', w[1], w[2], 'PX', w[3]) end
 end
-return {1, math.max(0, math.floor((window - used) / interval + 1e-9)), math.ceil(used), 0}
+return answer
 `;
 
 type RedisWithGcra = Redis & {
-  tesseraGcra(key: string, limit: number, windowMs: number, cost: number, dry: number): Promise<number[]>;
+  tesseraGcra(keys: number, ...args: (string | number)[]): Promise<number[][]>;
 };
 
 export class RedisRateLimiter implements RateLimiter {
@@ -112,16 +131,20 @@ export class RedisRateLimiter implements RateLimiter {
     redis: Redis,
     private readonly keyPrefix: string,
   ) {
-    if (!('tesseraGcra' in redis)) redis.defineCommand('tesseraGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+    if (!('tesseraGcra' in redis)) redis.defineCommand('tesseraGcra', { lua: GCRA_SCRIPT });
     this.redis = redis as RedisWithGcra;
   }
 
-  consume(key: string, options: LimitOptions): Promise<LimitResult> {
-    return this.run(key, options, false);
+  async consume(key: string, options: LimitOptions): Promise<LimitResult> {
+    return (await this.run([{ key, options }], false))[0]!;
   }
 
-  peek(key: string, options: LimitOptions): Promise<LimitResult> {
-    return this.run(key, options, true);
+  consumeAll(checks: LimitCheck[]): Promise<LimitResult[]> {
+    return this.run(checks, false);
+  }
+
+  async peek(key: string, options: LimitOptions): Promise<LimitResult> {
+    return (await this.run([{ key, options }], true))[0]!;
   }
 
   async reset(key: string): Promise<void> {
@@ -132,21 +155,23 @@ export class RedisRateLimiter implements RateLimiter {
     return `${this.keyPrefix}ratelimit:${key}`;
   }
 
-  private async run(key: string, options: LimitOptions, dry: boolean): Promise<LimitResult> {
-    const [allowed, remaining, resetMs, retryAfterMs] = await this.redis.tesseraGcra(
-      this.keyOf(key),
-      options.limit,
-      options.windowMs,
-      options.cost ?? 1,
+  private async run(checks: LimitCheck[], dry: boolean): Promise<LimitResult[]> {
+    const answers = await this.redis.tesseraGcra(
+      checks.length,
+      ...checks.map((check) => this.keyOf(check.key)),
       dry ? 1 : 0,
+      ...checks.flatMap(({ options }) => [options.limit, options.windowMs, options.cost ?? 1]),
     );
-    return {
-      allowed: allowed === 1,
-      limit: options.limit,
-      remaining: remaining ?? 0,
-      resetMs: resetMs ?? 0,
-      retryAfterMs: retryAfterMs ?? 0,
-    };
+    return checks.map(({ options }, index) => {
+      const [allowed, remaining, resetMs, retryAfterMs] = answers[index] ?? [];
+      return {
+        allowed: allowed === 1,
+        limit: options.limit,
+        remaining: remaining ?? 0,
+        resetMs: resetMs ?? 0,
+        retryAfterMs: retryAfterMs ?? 0,
+      };
+    });
   }
 }
 
@@ -157,12 +182,20 @@ export class MemoryRateLimiter implements RateLimiter {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  consume(key: string, options: LimitOptions): Promise<LimitResult> {
+  async consume(key: string, options: LimitOptions): Promise<LimitResult> {
+    return (await this.consumeAll([{ key, options }]))[0]!;
+  }
+
+  consumeAll(checks: LimitCheck[]): Promise<LimitResult[]> {
     const now = this.now();
     this.sweep(now);
-    const step = gcra(this.buckets.get(key) ?? null, now, options);
-    if (step.allowed && (options.cost ?? 1) > 0) this.buckets.set(key, step.newTat);
-    return Promise.resolve(step.result);
+    const steps = checks.map((check) => gcra(this.buckets.get(check.key) ?? null, now, check.options));
+    if (steps.every((step) => step.allowed)) {
+      checks.forEach((check, index) => {
+        if ((check.options.cost ?? 1) > 0) this.buckets.set(check.key, steps[index]!.newTat);
+      });
+    }
+    return Promise.resolve(steps.map((step) => step.result));
   }
 
   peek(key: string, options: LimitOptions): Promise<LimitResult> {
