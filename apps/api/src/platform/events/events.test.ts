@@ -1,16 +1,18 @@
 import { uuidv7, type EventEnvelope, type EventType } from '@tessera/contracts';
 import { sql } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { serviceAvailable, TEST_REDIS_URL } from '../../../test/support/services';
+import { createDatabase } from '../db/database';
 import { withSystem, withTenant } from '../db/tenant';
 import { createRedis } from '../redis';
 import type { Consumer, EventBus } from './bus';
 import { replayDeadLetters } from './dead-letters';
 import { applyBatch } from './delivery';
 import { InProcessBus } from './in-process-bus';
-import { addEvents, SYSTEM_ACTOR, type NewEvent } from './outbox';
+import { addEvents, OUTBOX_CHANNEL, SYSTEM_ACTOR, type NewEvent } from './outbox';
 import { RedisStreamsBus, type RedisBusOptions } from './redis-bus';
 import { OutboxRelay } from './relay';
 
@@ -66,10 +68,11 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
   const probe = (type: EventType, n: number) =>
     ({ type, tenantId, actor: SYSTEM_ACTOR, data: { n } }) as unknown as NewEvent;
 
-  const emit = async (count: number) => {
+  /** Commits `count` events, 50 to a transaction, on `db` (this process's handle by default). */
+  const emit = async (count: number, db = testDatabase.database.db) => {
     const ids: string[] = [];
     for (let i = 0; i < count; i += 50) {
-      const batch = await withTenant(testDatabase.database.db, tenantId, (tx) =>
+      const batch = await withTenant(db, tenantId, (tx) =>
         addEvents(
           tx,
           Array.from({ length: Math.min(50, count - i) }, (_, j) =>
@@ -145,24 +148,50 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     ).rejects.toThrow('not opened by withTenant or withSystem');
   });
 
-  it('wakes the relay with a NOTIFY once the events commit', async () => {
+  /**
+   * Starts a relay that polls far less often than the test lasts, commits one event on `db`, and
+   * answers the NOTIFYs sent on the outbox channel by the time the relay has published it: only a
+   * wake-up can make it publish in time.
+   */
+  const wokenRelay = async (consumer: string, db: TestDatabase['database']['db']) => {
     const bus = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
-    bus.register(recorder('woken'));
-    // A poll far longer than the test: only the NOTIFY can make the relay publish in time.
+    bus.register(recorder(consumer));
     const relay = new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 100, pollMs: 60_000 });
     await relay.drain();
+    const observer = new pg.Client({ connectionString: testDatabase.url });
+    await observer.connect();
+    let notifications = 0;
+    observer.on('notification', () => notifications++);
+    await observer.query(`listen ${OUTBOX_CHANNEL}`);
     relay.start();
     try {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const [id] = await emit(1);
-      await waitFor(async () => (await effects('woken')).total === 1, 5_000);
+      const [id] = await emit(1, db);
+      await waitFor(async () => (await effects(consumer)).total === 1, 5_000);
       const handled = await sql<{
         event_id: string;
-      }>`select event_id from consumed where consumer = 'woken'`.execute(testDatabase.database.db);
+      }>`select event_id from consumed where consumer = ${consumer}`.execute(testDatabase.database.db);
       expect(handled.rows).toEqual([{ event_id: id }]);
+      // A NOTIFY reaches every listener about together: one sent would have arrived by now.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return notifications;
     } finally {
       await relay.stop();
+      await observer.end();
     }
+  };
+
+  it("wakes another process's relay with a NOTIFY once the events commit", async () => {
+    const elsewhere = await createDatabase({ databaseUrl: testDatabase.url, dataDir: '', poolSize: 1 });
+    try {
+      expect(await wokenRelay('woken-elsewhere', elsewhere.db)).toBe(1);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("wakes its own process's leading relay directly, without a NOTIFY", async () => {
+    expect(await wokenRelay('woken-here', testDatabase.database.db)).toBe(0);
   });
 
   it('publishes a commit after a quiet spell at once, and the commits of its linger in one batch', async () => {

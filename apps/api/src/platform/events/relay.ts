@@ -5,7 +5,7 @@ import type { Database, Leadership } from '../db/database';
 import type { EventBus } from './bus';
 import { PLAN_EACH_TIME } from '../db/pg-client';
 import { sleep } from './delivery';
-import { OUTBOX_CHANNEL } from './outbox';
+import { OUTBOX_CHANNEL, wakeLocally } from './outbox';
 
 export interface RelayOptions {
   batchSize: number;
@@ -127,6 +127,7 @@ export class OutboxRelay {
         this.logger.warn({ err: error }, 'outbox LISTEN failed; polling only');
         return null;
       });
+    const stopWakingLocally = wakeLocally(this.database.db, () => this.nudge());
     try {
       while (!signal.aborted && !lost) {
         let published = 0;
@@ -141,6 +142,7 @@ export class OutboxRelay {
         await this.idle(signal);
       }
     } finally {
+      stopWakingLocally();
       await unlisten?.();
     }
   }
