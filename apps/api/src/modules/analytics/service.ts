@@ -460,7 +460,7 @@ export class AnalyticsService {
     const requestedFrom =
       parseInstant(query.from, 'from') ?? new Date(requestedTo.getTime() - DEFAULT_RANGE_MS);
     if (requestedFrom >= requestedTo) throw invalid('to', 'must be after from');
-    const from = new Date(floorToBucket(requestedFrom.getTime()));
+    const from = bucketOf(requestedFrom);
     const to = new Date(ceilToBucket(requestedTo.getTime()));
     const unitMs = interval === 'hour' ? 3_600_000 : DAY_MS;
     if ((to.getTime() - from.getTime()) / unitMs > MAX_SERIES_BUCKETS)
@@ -542,7 +542,7 @@ export class AnalyticsService {
   async todayMetrics(tx: Tx, now = new Date()): Promise<TodayMetrics> {
     const timeZone = await repo.timeZone(tx);
     const start = await repo.startOfLocalDay(tx, now, timeZone);
-    const from = new Date(floorToBucket(start.getTime()));
+    const from = bucketOf(start);
     const to = new Date(floorToBucket(now.getTime()) + BUCKET_MS);
     const rows = await repo.salesTotalsByCurrency(tx, from, to);
     const amounts = (pick: (row: (typeof rows)[number]) => number) =>

@@ -108,6 +108,11 @@ export interface PaymentTotals {
   authorized: boolean;
 }
 
+/** What a status move or a payment may change on an order. */
+type OrderChanges = Partial<
+  Pick<OrdersTable, 'status' | 'payment_status' | 'amount_paid' | 'amount_refunded'>
+>;
+
 /** Every order read (GET /commerce/orders/:id) runs it: compiled once, not per request. */
 const orderWithLines = compiledOnce(1, (tx, id: string) =>
   tx
@@ -218,11 +223,7 @@ export const ordersRepository = {
     return (await query.execute()) as OrderRow[];
   },
 
-  async update(
-    tx: Executor,
-    id: string,
-    changes: Partial<Pick<OrdersTable, 'status' | 'payment_status' | 'amount_paid' | 'amount_refunded'>>,
-  ): Promise<OrderRow> {
+  async update(tx: Executor, id: string, changes: OrderChanges): Promise<OrderRow> {
     return (await tx
       .updateTable('orders')
       .set({ ...changes, updated_at: sql<Date>`now()` })
@@ -235,7 +236,7 @@ export const ordersRepository = {
   async updateWithHistory(
     tx: Executor,
     id: string,
-    changes: Partial<Pick<OrdersTable, 'status' | 'payment_status' | 'amount_paid' | 'amount_refunded'>>,
+    changes: OrderChanges,
     entry: Omit<OrderStatusHistoryTable, 'created_at'>,
   ): Promise<OrderRow> {
     return (await tx
