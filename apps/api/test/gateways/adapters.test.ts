@@ -136,6 +136,17 @@ describe('Stripe adapter (official SDK against the local Stripe)', () => {
     expect(listed.length).toBe(stripe.intents.size);
   });
 
+  it("lists an intent of the period's last, partial second, and none stamped at its end", async () => {
+    const intent = [...stripe.intents.values()][0]!;
+    const second = intent.created * 1000;
+    const ids = async (to: number) =>
+      (await gateway.listPayments(new Date(second - 60_000), new Date(to))).map(
+        (found) => found.reference.id,
+      );
+    expect(await ids(second + 500)).toContain(intent.id);
+    expect(await ids(second)).not.toContain(intent.id);
+  });
+
   it('verifies webhook signatures with the timestamp tolerance', async () => {
     const intent = [...stripe.intents.values()][0]!;
     const good = stripe.webhook('payment_intent.succeeded', intent);

@@ -123,7 +123,9 @@ export class StripeGateway implements PaymentGateway {
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
     return this.call(async () => {
       const found: GatewayPayment[] = [];
-      const created = { gte: Math.floor(from.getTime() / 1000), lt: Math.floor(to.getTime() / 1000) };
+      // Stripe stamps whole seconds: an intent of the period's last, partial second is stamped
+      // before `to` although the floor of `to` would leave it out.
+      const created = { gte: Math.floor(from.getTime() / 1000), lt: Math.ceil(to.getTime() / 1000) };
       for await (const intent of this.stripe.paymentIntents.list({ created, limit: 100 })) {
         found.push(toPayment(intent));
       }
