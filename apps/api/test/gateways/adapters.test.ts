@@ -402,4 +402,34 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
       gateway.parseWebhook({ rawBody: forged.body, headers: forged.headers, url: '' }),
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
   });
+
+  it('lists every page of every 31-day window of the transaction report', async () => {
+    for (const key of ['pp-page-1', 'pp-page-2']) {
+      const created = await gateway.createPayment({
+        ...base,
+        amount: 700,
+        currency: 'USD',
+        capture: true,
+        source: null,
+        idempotencyKey: key,
+      });
+      paypal.approve(created.reference.id);
+      await gateway.confirmApproved(created.reference, true, `${key}-capture`);
+    }
+    const captures = [...paypal.orders.values()].flatMap(
+      (order) => order.purchase_units[0]?.payments?.captures?.map((capture) => capture.id) ?? [],
+    );
+    expect(captures.length).toBeGreaterThanOrEqual(3);
+    paypal.reportPageSize = 1;
+    paypal.reportRequests.length = 0;
+    const to = new Date(Date.now() + 60_000);
+    const listed = await gateway.listPayments(new Date(to.getTime() - 40 * 86_400_000), to);
+    expect(listed.map((payment) => payment.reference.id).sort()).toEqual(captures.sort());
+    const windows = new Set(paypal.reportRequests.map((asked) => `${asked.start}/${asked.end}`));
+    expect(windows.size).toBe(2);
+    expect(paypal.reportRequests.length).toBe(captures.length + 1);
+    paypal.reportTwice = true;
+    const again = await gateway.listPayments(new Date(to.getTime() - 40 * 86_400_000), to);
+    expect(again.map((payment) => payment.reference.id).sort()).toEqual(captures.sort());
+  });
 });

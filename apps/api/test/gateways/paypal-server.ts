@@ -43,6 +43,12 @@ export class FakePayPal {
   readonly server: FakeHttpServer;
   /** The next authorize/capture of an order is declined (INSTRUMENT_DECLINED). */
   declineNext = false;
+  /** The most rows a transaction report page holds, whatever page_size asks (PayPal's is 500). */
+  reportPageSize = 500;
+  /** The report lists each capture twice, as PayPal may (a balance-affecting and another row). */
+  reportTwice = false;
+  /** Every transaction report page asked for: its window and page number. */
+  readonly reportRequests: { start: string; end: string; page: number }[] = [];
   private readonly idempotency = new IdempotencyStore();
   private readonly accessTokens = new Set<string>();
 
@@ -220,19 +226,30 @@ export class FakePayPal {
     }
     if (request.path === '/v1/reporting/transactions' && request.method === 'GET') {
       const start = request.query.get('start_date') ?? '';
-      const end = request.query.get('end_date') ?? '9999';
-      const transaction_details = [...this.orders.values()]
+      const end = request.query.get('end_date') ?? '';
+      if (!(Date.parse(end) - Date.parse(start) <= REPORT_WINDOW_MS))
+        return failure(400, 'INVALID_REQUEST', 'Date range is greater than 31 days');
+      const pageSize = Math.min(Number(request.query.get('page_size') ?? 100), this.reportPageSize);
+      const page = Number(request.query.get('page') ?? 1);
+      const all = [...this.orders.values()]
         .flatMap((order) => order.purchase_units[0]?.payments?.captures ?? [])
         .filter((capture) => capture.create_time >= start && capture.create_time < end)
-        .map((capture) => ({
-          transaction_info: {
-            transaction_id: capture.id,
-            transaction_amount: capture.amount,
-            transaction_status: 'S',
-            transaction_initiation_date: capture.create_time,
-          },
-        }));
-      return ok({ transaction_details, total_items: transaction_details.length, page: 1, total_pages: 1 });
+        .flatMap((capture) => (this.reportTwice ? [capture, capture] : [capture]));
+      this.reportRequests.push({ start, end, page });
+      const transaction_details = all.slice((page - 1) * pageSize, page * pageSize).map((capture) => ({
+        transaction_info: {
+          transaction_id: capture.id,
+          transaction_amount: capture.amount,
+          transaction_status: 'S',
+          transaction_initiation_date: capture.create_time,
+        },
+      }));
+      return ok({
+        transaction_details,
+        total_items: all.length,
+        page,
+        total_pages: Math.max(1, Math.ceil(all.length / pageSize)),
+      });
     }
     if (request.path === '/v1/notifications/verify-webhook-signature' && request.method === 'POST') {
       const expected = this.sign(
@@ -277,6 +294,7 @@ export class FakePayPal {
   }
 }
 
+const REPORT_WINDOW_MS = 31 * 86_400_000;
 const ok = (body: unknown): FakeResponse => ({ status: 200, body });
 function failure(status: number, name: string, issue: string): FakeResponse {
   return {

@@ -62,16 +62,21 @@ interface PayPalErrorBody {
   message?: string;
   details?: { issue?: string; description?: string }[];
 }
-interface PayPalTransactionReport {
-  transaction_details: {
-    transaction_info: {
-      transaction_id: string;
-      transaction_amount: PayPalMoney;
-      transaction_status: string;
-      transaction_initiation_date: string;
-    };
-  }[];
+interface PayPalTransactionInfo {
+  transaction_id: string;
+  transaction_amount: PayPalMoney;
+  transaction_status: string;
+  transaction_initiation_date: string;
 }
+interface PayPalTransactionReport {
+  transaction_details: { transaction_info: PayPalTransactionInfo }[];
+  page: number;
+  total_pages: number;
+}
+
+/** The transaction report's limits: at most 31 days per search, at most 500 rows per page. */
+const REPORT_WINDOW_MS = 31 * 86_400_000;
+const REPORT_PAGE_SIZE = 500;
 
 /** OAuth access tokens, shared by every adapter of one account until shortly before they expire. */
 const tokens = new Map<string, { token: string; expiresAt: number }>();
@@ -295,41 +300,33 @@ export class PayPalGateway implements PaymentGateway {
     }
   }
 
+  /**
+   * Every page of every 31-day window of the transaction report: the report serves no more at once.
+   * Once per transaction id: the report may list an id twice, and a window's end may be inclusive.
+   */
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
-    const query = new URLSearchParams({
-      start_date: from.toISOString(),
-      end_date: to.toISOString(),
-      fields: 'transaction_info',
-    });
-    const report = await this.client.request<PayPalTransactionReport>(
-      'GET',
-      `/v1/reporting/transactions?${query.toString()}`,
-    );
-    return report.transaction_details.map(({ transaction_info: info }) => {
-      const amount = fromDecimalString(info.transaction_amount.value, info.transaction_amount.currency_code);
-      const status =
-        info.transaction_status === 'S'
-          ? 'completed'
-          : info.transaction_status === 'V'
-            ? 'voided'
-            : info.transaction_status === 'D'
-              ? 'failed'
-              : 'pending';
-      return {
-        reference: { id: info.transaction_id, capture_id: info.transaction_id },
-        status,
-        amount,
-        currency: info.transaction_amount.currency_code,
-        amount_authorized: amount,
-        amount_captured: status === 'completed' ? amount : 0,
-        amount_refunded: 0,
-        next_action: null,
-        failure_code: null,
-        failure_message: null,
-        created_at: new Date(info.transaction_initiation_date),
-        raw: info,
-      } satisfies GatewayPayment;
-    });
+    const found = new Map<string, GatewayPayment>();
+    for (let start = from.getTime(); start < to.getTime(); start += REPORT_WINDOW_MS) {
+      const end = Math.min(start + REPORT_WINDOW_MS, to.getTime());
+      for (let page = 1, pages = 1; page <= pages; page++) {
+        const query = new URLSearchParams({
+          start_date: new Date(start).toISOString(),
+          end_date: new Date(end).toISOString(),
+          fields: 'transaction_info',
+          page_size: String(REPORT_PAGE_SIZE),
+          page: String(page),
+        });
+        const report = await this.client.request<PayPalTransactionReport>(
+          'GET',
+          `/v1/reporting/transactions?${query.toString()}`,
+        );
+        pages = report.total_pages;
+        for (const { transaction_info: info } of report.transaction_details) {
+          if (!found.has(info.transaction_id)) found.set(info.transaction_id, toReportedPayment(info));
+        }
+      }
+    }
+    return [...found.values()];
   }
 
   /** PayPal signs with a certificate; its verify-webhook-signature API checks a delivery for us. */
@@ -466,6 +463,33 @@ function toPayment(order: PayPalOrder): GatewayPayment {
     approved: order.status === 'APPROVED',
     created_at: new Date(order.create_time ?? Date.now()),
     raw: order,
+  };
+}
+
+/** A report row: a money movement (a capture), so it is authorized and captured alike when it succeeded. */
+function toReportedPayment(info: PayPalTransactionInfo): GatewayPayment {
+  const amount = fromDecimalString(info.transaction_amount.value, info.transaction_amount.currency_code);
+  const status =
+    info.transaction_status === 'S'
+      ? 'completed'
+      : info.transaction_status === 'V'
+        ? 'voided'
+        : info.transaction_status === 'D'
+          ? 'failed'
+          : 'pending';
+  return {
+    reference: { id: info.transaction_id, capture_id: info.transaction_id },
+    status,
+    amount,
+    currency: info.transaction_amount.currency_code,
+    amount_authorized: amount,
+    amount_captured: status === 'completed' ? amount : 0,
+    amount_refunded: 0,
+    next_action: null,
+    failure_code: null,
+    failure_message: null,
+    created_at: new Date(info.transaction_initiation_date),
+    raw: info,
   };
 }
 
