@@ -10,7 +10,10 @@ import { PaymentsService } from './service';
 export { PaymentsService, type Caller } from './service';
 export type { Payment, PaymentDetail, Refund, PaymentMethod } from './schemas';
 
-/** A cancelled order gives back what it holds: its pending payments and open authorizations are voided. */
+/**
+ * A cancelled order gives back what it holds: its pending payments and open authorizations are
+ * voided, and what it was paid anyway is refunded.
+ */
 export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
   return {
     name: 'payments.order-cancelled',
@@ -18,7 +21,19 @@ export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
     async handle(event, tx) {
       const { data } = event as TypedEvent<'commerce.order.status_changed'>;
       if (data.to !== 'cancelled') return;
-      await payments.voidOpenPayments(tx, event.tenant_id, data.order_id);
+      await payments.releaseCancelledOrder(tx, event.tenant_id, data.order_id);
+    },
+  };
+}
+
+/** A payment that completes after its order was cancelled (it raced the cancel) is refunded. */
+export function cancelledOrderPaidConsumer(payments: PaymentsService): Consumer {
+  return {
+    name: 'payments.cancelled-order-paid',
+    types: ['commerce.payment.processed'],
+    async handle(event, tx) {
+      const { data } = event as TypedEvent<'commerce.payment.processed'>;
+      await payments.refundIfOrderCancelled(tx, event.tenant_id, data);
     },
   };
 }
@@ -69,7 +84,7 @@ export function createPaymentsModule(
     module: {
       name: 'payments',
       routes: paymentsRoutes(service, idempotency(platform.db)),
-      consumers: [cancelledOrderConsumer(service)],
+      consumers: [cancelledOrderConsumer(service), cancelledOrderPaidConsumer(service)],
       startJobs: () => startPaymentsReconciler(platform, service),
     },
     service,

@@ -267,6 +267,52 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(await status(kept.id)).toBe('authorized');
   });
 
+  it('refuses to capture for a cancelled order, and refunds a charge that completed after the cancel', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    // The cancel has committed; its void has not run yet.
+    const order = await placeOrder();
+    const held = await authorizeOnStripe(order.id, methodId);
+    await withTenant(testApp.platform.db, admin.tenant.id, (tx) =>
+      tx.updateTable('orders').set({ status: 'cancelled' }).where('id', '=', order.id).execute(),
+    );
+    const capture = await inject(admin, 'POST', `/commerce/payments/${held.id}/capture`, {});
+    expect(capture.statusCode).toBe(409);
+    expect(capture.json()).toMatchObject({ code: 'invalid_state_transition' });
+    expect(stripe.intents.get(held.gateway_reference!)?.status).toBe('requires_capture');
+    expect(await status(held.id)).toBe('authorized');
+
+    // A charge whose outcome was unknown when its order was cancelled: the cancel saw nothing paid.
+    const raced = await placeOrder();
+    stripe.server.hangNext();
+    const charge = (await pay(stripeCharge(raced.id, methodId))).json<Payment>();
+    expect(charge.status).toBe('unknown');
+    expect((await inject(admin, 'POST', `/commerce/orders/${raced.id}/cancel`)).statusCode).toBe(200);
+    await testApp.flushEvents();
+    expect(await reconciler.settleUnknown()).toBeGreaterThanOrEqual(1);
+    expect(await status(charge.id)).toBe('completed');
+    await testApp.flushEvents();
+    await vi.waitFor(async () => expect(await status(charge.id)).toBe('refunded'));
+    const intent = intentsFor(raced.id)[0]!;
+    expect(
+      [...stripe.refunds.values()]
+        .filter((refund) => refund.payment_intent === intent.id)
+        .map((r) => r.amount),
+    ).toEqual([5000]);
+    const refunds = await inject(admin, 'GET', `/commerce/refunds?payment_id=${charge.id}`);
+    expect(refunds.json<{ data: Refund[] }>().data).toMatchObject([
+      { amount: 5000, status: 'processed', reason: 'The order was cancelled before this payment completed' },
+    ]);
+    // Delivered again, the events refund nothing more.
+    await testApp.flushEvents();
+    expect(
+      (await inject(admin, 'GET', `/commerce/refunds?payment_id=${charge.id}`)).json<{ data: Refund[] }>()
+        .data,
+    ).toHaveLength(1);
+    expect((await inject(admin, 'GET', `/commerce/orders/${raced.id}`)).json()).toMatchObject({
+      status: 'cancelled',
+    });
+  });
+
   it('polls a Terminal checkout and a PayPal order whose webhooks never came', async () => {
     const order = await placeOrder(admin, 5000, 'USD');
     const terminal = (

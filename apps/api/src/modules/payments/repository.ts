@@ -361,12 +361,13 @@ export const paymentsRepository = {
     return row?.committed ?? 0;
   },
 
-  async openPaymentsOfOrder(tx: Tx, orderId: string) {
+  /** The order's payments that hold or took money: pending, authorized, completed or partly refunded. */
+  async heldPaymentsOfOrder(tx: Tx, orderId: string) {
     return tx
       .selectFrom('payments')
-      .select('id')
+      .select(['id', 'status'])
       .where('order_id', '=', orderId)
-      .where('status', 'in', ['pending', 'authorized'])
+      .where('status', 'in', ['pending', 'authorized', 'completed', 'partially_refunded'])
       .execute();
   },
 

@@ -733,6 +733,12 @@ export class PaymentsService {
     if (resumed) return resumed;
     const prepared = await withTenant(this.db, caller.tenantId, async (tx) => {
       const payment = await this.lockForOperation(tx, id, 'capture', ['authorized'], 'be captured');
+      if ((await this.orders.cancelledAmong(tx, [payment.order_id])).has(payment.order_id)) {
+        throw new AppError(
+          'invalid_state_transition',
+          'The order was cancelled: its authorization is voided, not captured',
+        );
+      }
       const toCapture = amount ?? payment.amount_authorized;
       if (toCapture > payment.amount_authorized) {
         throw new AppError(
@@ -1400,20 +1406,82 @@ export class PaymentsService {
   }
 
   /**
-   * Voids what a cancelled order still holds (its pending payments and open authorizations) once
-   * the caller's transaction has committed: a gateway call does not belong inside a transaction,
-   * and on the embedded database a void's own transaction would wait for the caller's connection.
-   * A void that a crash or a gateway failure left undone is taken up by voidAbandoned.
+   * What a cancelled order still holds goes back: its pending payments and open authorizations are
+   * voided, and money captured anyway (a charge or capture whose outcome came after the cancel) is
+   * refunded. The refunds are requested in the caller's transaction, so they outlive a crash; the
+   * gateway calls run after its commit, because a call must never run inside a transaction, and on
+   * the embedded database a void's own transaction would wait for the caller's connection. A void
+   * left undone is taken up by voidAbandoned; a refund whose processing failed waits among the
+   * refund approvals.
    */
-  async voidOpenPayments(tx: Tx, tenantId: string, orderId: string): Promise<void> {
-    const open = await repo.openPaymentsOfOrder(tx, orderId);
-    if (open.length === 0) return;
+  async releaseCancelledOrder(tx: Tx, tenantId: string, orderId: string): Promise<void> {
+    const held = await repo.heldPaymentsOfOrder(tx, orderId);
+    const open = held.filter(({ status }) => status === 'pending' || status === 'authorized');
+    const refunds = await this.refundCaptured(
+      tx,
+      tenantId,
+      held.filter(({ status }) => status === 'completed' || status === 'partially_refunded'),
+    );
+    if (open.length === 0 && refunds.length === 0) return;
     transactionHooks(tx).afterCommit.push(() => {
       void this.voidAll(
         tenantId,
         open.map(({ id }) => id),
       );
+      void this.processAll(tenantId, refunds);
     });
+  }
+
+  /**
+   * A payment that reached its money after its order was cancelled (it raced the cancel, whose
+   * check saw nothing captured yet) is refunded, as releaseCancelledOrder refunds.
+   */
+  async refundIfOrderCancelled(tx: Tx, tenantId: string, payment: PaymentEventData): Promise<void> {
+    if (payment.status !== 'completed' && payment.status !== 'partially_refunded') return;
+    if (!(await this.orders.cancelledAmong(tx, [payment.order_id])).has(payment.order_id)) return;
+    const refunds = await this.refundCaptured(tx, tenantId, [{ id: payment.payment_id }]);
+    if (refunds.length) transactionHooks(tx).afterCommit.push(() => void this.processAll(tenantId, refunds));
+  }
+
+  /** Requests a refund of what each payment still has captured and unrefunded; answers the refund ids. */
+  private async refundCaptured(tx: Tx, tenantId: string, payments: { id: string }[]): Promise<string[]> {
+    const refunds: string[] = [];
+    for (const { id } of payments) {
+      const payment = (await repo.payment(tx, id, { forUpdate: true }))!;
+      if (payment.status !== 'completed' && payment.status !== 'partially_refunded') continue;
+      const left = payment.amount_captured - (await repo.refundedOrPending(tx, payment.id));
+      if (left <= 0) continue;
+      const refund = await repo.insertRefund(tx, {
+        id: uuidv7(),
+        tenant_id: tenantId,
+        payment_id: payment.id,
+        amount: left,
+        currency: payment.currency,
+        status: 'pending',
+        reason: 'The order was cancelled before this payment completed',
+        gateway_reference: null,
+        failure_code: null,
+        created_by: null,
+        created_at: new Date(),
+      });
+      addEvents(tx, [
+        { type: 'refund.created', tenantId, actor: SYSTEM_ACTOR, data: refundEventData(refund, payment) },
+      ]);
+      refunds.push(refund.id);
+    }
+    return refunds;
+  }
+
+  private processAll(tenantId: string, refundIds: string[]): Promise<number> {
+    return countSucceeded(
+      refundIds,
+      async (id) => {
+        await this.processRefund({ tenantId, userId: null }, id);
+        return true;
+      },
+      (id, error) =>
+        this.logger.warn({ err: error, refund: id }, 'could not refund a payment of a cancelled order'),
+    );
   }
 
   /**
