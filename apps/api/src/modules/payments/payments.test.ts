@@ -734,6 +734,21 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       payload: delivery.body,
     });
     expect(bad.statusCode).toBe(400);
+
+    // Square lists card and Terminal payments of the account together: either comparison matches both.
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    for (const gateway of ['square', 'square_terminal']) {
+      const run = await inject(admin, 'POST', '/commerce/payments/reconcile', { gateway, from, to });
+      expect(run.statusCode).toBe(200);
+      const rows = run.json<{ rows: { payment_id: string | null; result: string }[] }>().rows;
+      expect(rows.filter((row) => row.result === 'missing_local')).toEqual([]);
+      expect(
+        rows
+          .filter((row) => row.payment_id === held.id || row.payment_id === terminal.id)
+          .map((row) => row.result),
+      ).toEqual(['matched', 'matched']);
+    }
   });
 
   it("answers 404 for another tenant's payment", async () => {
@@ -772,10 +787,12 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(eur.by_day).toHaveLength(1);
     const run = await inject(admin, 'POST', '/commerce/payments/reconcile', { gateway: 'stripe', from, to });
     expect(run.statusCode).toBe(200);
-    const counts = run.json<{ counts: Record<string, number> }>().counts;
+    const { id: runId, counts } = run.json<{ id: string; counts: Record<string, number> }>();
     expect(counts.matched).toBeGreaterThan(0);
     // The other tenant's intents live in the same Stripe account here: ours see them as missing locally.
-    const rows = (await inject(admin, 'GET', '/commerce/payments/reconciliation?result=matched')).json<{
+    const rows = (
+      await inject(admin, 'GET', `/commerce/payments/reconciliation?result=matched&run_id=${runId}`)
+    ).json<{
       data: unknown[];
     }>();
     expect(rows.data.length).toBe(counts.matched);

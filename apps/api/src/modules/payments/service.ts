@@ -1551,7 +1551,11 @@ export class PaymentsService {
       );
     const remote = listed.value;
     const runId = uuidv7();
-    const gateways: Gateway[] = [body.gateway];
+    // Square lists the account's card and Terminal payments together: both are compared with it.
+    const gateways: Gateway[] =
+      body.gateway === 'square' || body.gateway === 'square_terminal'
+        ? ['square', 'square_terminal']
+        : [body.gateway];
     return withTenant(this.db, caller.tenantId, async (tx) => {
       const locals = await repo.paymentsCreatedBetween(tx, gateways, from, to);
       const remoteKeys = remote.flatMap((item) =>
