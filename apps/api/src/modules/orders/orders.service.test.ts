@@ -443,5 +443,35 @@ describe.runIf(postgresUp)('orders, inventory and catalog services', () => {
       });
       expect(await level(item.id)).toMatchObject({ on_hand: 9, reserved: 0 });
     });
+
+    it('cancels a pending order once everything paid toward it was refunded', async () => {
+      const item = await product(10, 1000);
+      const placed = await order([{ product_id: item.id, quantity: 1 }]);
+      const partial = paymentEvent(placed.id, { amount: 400, amount_captured: 400 });
+      await emit(partial);
+      await emit({ ...partial, status: 'refunded', amount_refunded: 400 });
+      expect(await inTenant((tx) => orders.get(tx, placed.id))).toMatchObject({
+        status: 'pending',
+        payment_status: 'refunded',
+      });
+      expect(await inTenant((tx) => orders.cancel(tx, who, placed.id))).toMatchObject({
+        status: 'cancelled',
+      });
+      expect(await level(item.id)).toMatchObject({ on_hand: 10, reserved: 0 });
+    });
+  });
+
+  it('pays a free order at once, so that it can be fulfilled', async () => {
+    const free = await product(5, 0);
+    const placed = await order([{ product_id: free.id, quantity: 2 }]);
+    expect(placed).toMatchObject({ status: 'paid', payment_status: 'paid', total: 0 });
+    expect(await inTenant((tx) => orders.fulfil(tx, who, placed.id))).toMatchObject({ status: 'fulfilled' });
+    expect(await level(free.id)).toMatchObject({ on_hand: 3, reserved: 0 });
+    const history = await inTenant((tx) => orders.history(tx, placed.id));
+    expect(history.map((change) => [change.from, change.to, change.reason])).toEqual([
+      [null, 'pending', null],
+      ['pending', 'paid', 'Nothing to pay'],
+      ['paid', 'fulfilled', null],
+    ]);
   });
 });

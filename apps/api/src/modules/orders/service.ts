@@ -187,7 +187,10 @@ export class OrdersService {
         },
       },
     ]);
-    return order;
+    if (row.total > 0) return order;
+    // A free order has nothing to pay: it is paid at once, so that it can be fulfilled.
+    const paid = await this.moveTo(tx, who, row, 'paid', { payment_status: 'paid' }, 'Nothing to pay');
+    return toOrder(paid, row.lines);
   }
 
   async get(tx: Tx, id: string): Promise<Order> {
@@ -222,14 +225,15 @@ export class OrdersService {
   }
 
   /**
-   * Cancels a pending order and releases its reservations. Once money was captured the order
-   * must be refunded instead (409). Payments voids open authorizations on the status event.
+   * Cancels a pending order and releases its reservations. While captured money is kept the order
+   * must be refunded instead (409); once all of it was refunded, it can be cancelled. Payments
+   * voids open authorizations on the status event.
    */
   async cancel(tx: Tx, who: StockActor, id: string, reason: string | null = null): Promise<Order> {
     const row = await ordersRepository.find(tx, id, { forUpdate: true });
     if (!row) throw notFound('order');
     this.requireMove(row, 'cancelled');
-    if (row.amount_paid > 0) {
+    if (row.amount_paid > row.amount_refunded) {
       throw new AppError(
         'invalid_state_transition',
         'Money was captured for this order; refund it instead of cancelling',
