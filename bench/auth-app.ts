@@ -26,6 +26,7 @@ export async function createAuthBenchApp(options: { redis?: boolean } = {}) {
     RATE_LIMIT_USER_PER_MINUTE: '1000000000',
     RATE_LIMIT_IP_PER_MINUTE: '1000000000',
     RATE_LIMIT_TENANT_PER_MINUTE: '1000000000',
+    RATE_LIMIT_LOGIN_PER_MINUTE: '1000000000',
     ...(options.redis ? { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix } : {}),
   });
   const logger = pino({ level: 'silent' });

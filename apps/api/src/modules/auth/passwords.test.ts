@@ -124,6 +124,23 @@ describe.runIf(postgresUp)('auth: passwords and mail over SMTP', () => {
     );
   });
 
+  it('a new password refused as the email leaves the reset link usable', async () => {
+    const admin = await registerTenant(t);
+    await post('/auth/forgot-password', { email: admin.user.email });
+    const token = tokenInLink(
+      (await smtp.waitFor(admin.user.email, (m) => m.text.includes('/reset-password'))).text,
+      '/reset-password',
+    )!;
+    const weak = await post('/auth/reset-password', { token, password: admin.user.email });
+    expect(weak.statusCode).toBe(400);
+    expect(weak.json().code).toBe('weak_password');
+    expect((await me(admin.accessToken)).statusCode).toBe(200);
+    expect((await post('/auth/reset-password', { token, password: NEW_PASSWORD })).statusCode).toBe(204);
+    expect((await post('/auth/login', { email: admin.user.email, password: NEW_PASSWORD })).statusCode).toBe(
+      200,
+    );
+  });
+
   it('a reset token expires after 30 minutes', async () => {
     const admin = await registerTenant(t);
     await post('/auth/forgot-password', { email: admin.user.email });
@@ -273,6 +290,46 @@ describe.each([
     expect(limited.headers['retry-after']).toBeDefined();
     // Another address is not affected.
     expect((await attempt(uniqueEmail(), 'wrong password here', '192.0.2.78')).statusCode).toBe(401);
+  });
+
+  // Every attempt spends before its password is checked, all within milliseconds: exactly the limit's
+  // worth are checked (401), the rest refused (429), however many run at once.
+  const limitsHeld = (responses: { statusCode: number }[]) =>
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([
+      ...Array<number>(3).fill(401),
+      ...Array<number>(responses.length - 3).fill(429),
+    ]);
+
+  it.runIf(run)('parallel wrong passwords cannot outrun the limits', async () => {
+    const admin = await registerTenant(t);
+    // One email from many addresses: the email's bucket holds.
+    const byEmail = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => attempt(admin.user.email, 'wrong password here', `198.18.0.${i}`)),
+    );
+    // One address, many emails: the IP's bucket holds.
+    const byIp = await Promise.all(
+      Array.from({ length: 20 }, () => attempt(uniqueEmail(), 'wrong password here', '198.18.1.1')),
+    );
+    for (const responses of [byEmail, byIp]) {
+      limitsHeld(responses);
+      for (const response of responses.filter((r) => r.statusCode === 429))
+        expect(response.headers['retry-after']).toBeDefined();
+    }
+  });
+
+  it.runIf(run)('parallel wrong current passwords in change-password cannot outrun the limit', async () => {
+    const admin = await registerTenant(t);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/auth/change-password',
+          payload: { current_password: 'not my password at all', new_password: NEW_PASSWORD },
+          headers: admin.auth,
+        }),
+      ),
+    );
+    limitsHeld(responses);
   });
 
   it.runIf(run)('a successful login does not count as a failure', async () => {

@@ -240,11 +240,14 @@ export class AuthService {
     const email = input.email.trim().toLowerCase();
     const ipKey = `login:ip:${client.ip}`;
     const emailKey = `login:email:${email}`;
-    const [byIp, byEmail] = await Promise.all([
-      this.deps.limiter.peek(ipKey, this.loginLimit),
-      this.deps.limiter.peek(emailKey, this.loginLimit),
+    // Every attempt spends its unit of both buckets, in one step, before the password is checked:
+    // spent only after a failure, parallel attempts would all pass the check before any of them
+    // spent. A refused attempt spends nothing.
+    const limits = await this.deps.limiter.consumeAll([
+      { key: ipKey, options: this.loginLimit },
+      { key: emailKey, options: this.loginLimit },
     ]);
-    const refused = [byIp, byEmail].filter((result) => !result.allowed);
+    const refused = limits.filter((result) => !result.allowed);
     if (refused.length) {
       const longest = refused.reduce((a, b) => (a.retryAfterMs >= b.retryAfterMs ? a : b));
       throw rateLimited(longest, 'Too many failed sign-ins; try again later');
@@ -253,18 +256,15 @@ export class AuthService {
     const valid = user
       ? await verifyPassword(user.password_hash, input.password)
       : await dummyVerify(input.password);
-    if (!user || !valid) {
-      await Promise.all([
-        this.deps.limiter.consume(ipKey, this.loginLimit),
-        this.deps.limiter.consume(emailKey, this.loginLimit),
-      ]);
-      throw invalidCredentials();
-    }
+    if (!user || !valid) throw invalidCredentials();
     const membership = input.tenant_id
       ? user.memberships.find((m) => m.tenant_id === input.tenant_id)
       : user.memberships[0];
     if (!membership) throw invalidCredentials();
-    await this.deps.limiter.reset(emailKey);
+    // Only failures count. The address's are forgiven (the soft lockout ends); the IP gets back just
+    // the unit this attempt spent, not a fresh bucket: staff signing in from one shop's address are
+    // not throttled by each other, and an attacker's own account cannot refill the IP's budget.
+    await Promise.all([this.deps.limiter.reset(emailKey), this.deps.limiter.refund(ipKey, this.loginLimit)]);
     const tenantId = membership.tenant_id;
     const started = await this.inTransaction(tenantId, (tx) => this.signIn(tx, tenantId, user.id, client));
     return this.tokenAnswer(user, tenantId, membership.roles, started.sessionId, started.refreshToken);
@@ -479,8 +479,9 @@ export class AuthService {
       const userId = await oneTimeTokens.spend(tx, hashToken(token), 'reset');
       if (!userId) return null;
       const user = await users.findById(tx, userId);
+      // Thrown, not returned: the rollback leaves the link unspent, to be used with a better password.
       if (user && passwordWeakness(password, { email: user.email, name: user.name }))
-        return { weakFor: user };
+        throw weakPassword('The password must not be your email or name');
       await users.setPassword(tx, userId, passwordHash);
       // The reset link reached the mailbox: the address is proven.
       await users.markEmailVerified(tx, userId);
@@ -488,7 +489,6 @@ export class AuthService {
       return { revoked, email: user?.email ?? '' };
     });
     if (!result) throw new AppError('invalid_token', 'The reset link is not valid, was used, or has expired');
-    if ('weakFor' in result) throw weakPassword('The password must not be your email or name');
     await this.deps.revocations.revoke(result.revoked);
     // The owner proved control of the mailbox: failed-login throttling for the address starts over.
     await this.deps.limiter.reset(`login:email:${result.email.toLowerCase()}`);
@@ -497,12 +497,13 @@ export class AuthService {
   async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
     const user = await this.userOf(principal);
     const emailKey = `login:email:${user.email.toLowerCase()}`;
-    const limit = await this.deps.limiter.peek(emailKey, this.loginLimit);
+    // Spent before the check and given back once the password is proven, as in login: parallel
+    // guesses cannot all pass the check.
+    const limit = await this.deps.limiter.consume(emailKey, this.loginLimit);
     if (!limit.allowed) throw rateLimited(limit, 'Too many wrong passwords; try again later');
-    if (!(await verifyPassword(user.password_hash, currentPassword))) {
-      await this.deps.limiter.consume(emailKey, this.loginLimit);
+    if (!(await verifyPassword(user.password_hash, currentPassword)))
       throw new AppError('invalid_credentials', 'The current password is not correct');
-    }
+    await this.deps.limiter.refund(emailKey, this.loginLimit);
     const weakness = passwordWeakness(newPassword, { email: user.email, name: user.name });
     if (weakness) throw weakPassword(weakness);
     const passwordHash = await hashPassword(newPassword);

@@ -82,6 +82,19 @@ function behavesLikeALimiter(name: string, make: () => RateLimiter, enabled: boo
       expect((await limiter.peek(loose.key, loose.options)).remaining).toBe(2);
     });
 
+    it('a refund gives back what a consume spent, never beyond a full bucket', async () => {
+      const limiter = make();
+      const key = `r-${randomBytes(4).toString('hex')}`;
+      const options = { limit: 3, windowMs: 60_000 };
+      await limiter.refund(key, options);
+      await limiter.refund(key, options);
+      for (let i = 0; i < 3; i += 1) expect((await limiter.consume(key, options)).allowed).toBe(true);
+      expect((await limiter.consume(key, options)).allowed).toBe(false);
+      await limiter.refund(key, options);
+      expect((await limiter.consume(key, options)).allowed).toBe(true);
+      expect((await limiter.consume(key, options)).allowed).toBe(false);
+    });
+
     it('holds under concurrency: exactly `limit` of many parallel calls pass', async () => {
       const limiter = make();
       const key = `c-${randomBytes(4).toString('hex')}`;

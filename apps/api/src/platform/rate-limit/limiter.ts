@@ -42,6 +42,12 @@ export interface RateLimiter {
   consumeAll(checks: LimitCheck[]): Promise<LimitResult[]>;
   /** Whether `cost` units could be spent now, spending nothing. */
   peek(key: string, options: LimitOptions): Promise<LimitResult>;
+  /**
+   * Gives back `cost` units a consume spent, never beyond a full bucket. For limits on failures: an
+   * attempt spends before its outcome is known (else parallel attempts would all pass the check)
+   * and gets its unit back when it succeeds.
+   */
+  refund(key: string, options: LimitOptions): Promise<void>;
   /** Forgets a key: its full limit is available again. */
   reset(key: string): Promise<void>;
 }
@@ -87,9 +93,10 @@ export function gcra(tat: number | null, now: number, options: LimitOptions): Gc
   };
 }
 
-// KEYS: the buckets; ARGV: dryRun (1|0), then limit, windowMs and cost of each bucket. The clock
-// is Redis' own, so processes with drifting clocks agree. Every bucket is checked first and written
-// only when all of them allow. Answers {allowed, remaining, resetMs, retryAfterMs} of each bucket.
+// KEYS: the buckets; ARGV: dryRun (1|0), then limit, windowMs and cost of each bucket (negative: a
+// refund, always allowed). The clock is Redis' own, so processes with drifting clocks agree. Every
+// bucket is checked first and written only when all of them allow. Answers {allowed, remaining,
+// resetMs, retryAfterMs} of each bucket.
 const GCRA_SCRIPT = `
 local dry = ARGV[1] == '1'
 local t = redis.call('TIME')
@@ -110,7 +117,7 @@ for i, key in ipairs(KEYS) do
     table.insert(answer, {0, math.max(0, math.floor((window - current) / interval)), math.ceil(current), math.ceil(allowAt - now)})
   else
     local used = newTat - now
-    if cost > 0 then table.insert(writes, {key, tostring(newTat), math.max(1, math.ceil(used))}) end
+    if cost ~= 0 then table.insert(writes, {key, tostring(newTat), math.max(1, math.ceil(used))}) end
     table.insert(answer, {1, math.max(0, math.floor((window - used) / interval + 1e-9)), math.ceil(used), 0})
   end
 end
@@ -119,6 +126,14 @@ if all and not dry then
 end
 return answer
 `;
+
+/**
+ * A refund is a negative cost: GCRA moves the bucket's time back by that many intervals, and since
+ * the step starts from max(tat, now), a full bucket stays full.
+ */
+function refundOf(options: LimitOptions): LimitOptions {
+  return { ...options, cost: -(options.cost ?? 1) };
+}
 
 type RedisWithGcra = Redis & {
   tesseraGcra(keys: number, ...args: (string | number)[]): Promise<number[][]>;
@@ -145,6 +160,10 @@ export class RedisRateLimiter implements RateLimiter {
 
   async peek(key: string, options: LimitOptions): Promise<LimitResult> {
     return (await this.run([{ key, options }], true))[0]!;
+  }
+
+  async refund(key: string, options: LimitOptions): Promise<void> {
+    await this.run([{ key, options: refundOf(options) }], false);
   }
 
   async reset(key: string): Promise<void> {
@@ -192,7 +211,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const steps = checks.map((check) => gcra(this.buckets.get(check.key) ?? null, now, check.options));
     if (steps.every((step) => step.allowed)) {
       checks.forEach((check, index) => {
-        if ((check.options.cost ?? 1) > 0) this.buckets.set(check.key, steps[index]!.newTat);
+        if ((check.options.cost ?? 1) !== 0) this.buckets.set(check.key, steps[index]!.newTat);
       });
     }
     return Promise.resolve(steps.map((step) => step.result));
@@ -200,6 +219,10 @@ export class MemoryRateLimiter implements RateLimiter {
 
   peek(key: string, options: LimitOptions): Promise<LimitResult> {
     return Promise.resolve(gcra(this.buckets.get(key) ?? null, this.now(), options).result);
+  }
+
+  async refund(key: string, options: LimitOptions): Promise<void> {
+    await this.consumeAll([{ key, options: refundOf(options) }]);
   }
 
   reset(key: string): Promise<void> {
