@@ -1,6 +1,12 @@
+// The subpath, not the package root: the root would bring every TypeBox schema into this eagerly
+// loaded module.
+import { currencyExponent as isoExponent } from '@tessera/contracts/money';
+
 /**
  * Money and dates as a person reads them. Amounts are integer minor units of their ISO 4217
- * currency; the currency's exponent (JPY 0, USD 2, KWD 3) comes from Intl, which knows them all.
+ * currency; the currency's exponent (JPY 0, USD 2, KWD 3) comes from the ISO table the API uses
+ * (@tessera/contracts), not from Intl: Intl follows CLDR, which gives HUF, IDR, COP... 0 decimals
+ * instead of 2, and IQD 0 instead of 3. Intl only draws the amount (symbol, grouping, sign).
  */
 const locale = typeof navigator !== 'undefined' ? navigator.language : 'en-US';
 const formatters = new Map<string, Intl.NumberFormat>();
@@ -8,26 +14,31 @@ const formatters = new Map<string, Intl.NumberFormat>();
 function currencyFormat(currency: string): Intl.NumberFormat {
   let format = formatters.get(currency);
   if (!format) {
-    format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    const digits = currencyExponent(currency);
+    format = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
     formatters.set(currency, format);
   }
   return format;
 }
 
+/**
+ * The ISO 4217 exponent of a currency. The API prices only in ISO currencies; for any other code
+ * (which it never sends) this guesses 2, Intl's own default, rather than break the page.
+ */
 export function currencyExponent(currency: string): number {
-  try {
-    return currencyFormat(currency).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
+  return isoExponent(currency.toUpperCase()) ?? 2;
 }
 
 export function formatMoney(minor: number, currency: string): string {
-  const exponent = currencyExponent(currency);
   try {
-    return currencyFormat(currency).format(minor / 10 ** exponent);
+    return currencyFormat(currency).format(minor / 10 ** currencyExponent(currency));
   } catch {
-    return `${(minor / 10 ** exponent).toFixed(exponent)} ${currency}`;
+    return `${minorToInput(minor, currency)} ${currency}`;
   }
 }
 
