@@ -6,6 +6,7 @@ import type {
   RealtimeChannel,
   TypedEvent,
 } from '@tessera/contracts';
+import { currencyExponent } from '../../platform/money';
 
 /** The event types each replayable channel carries (the dashboard pushes figures, not events). */
 export const CHANNEL_EVENT_TYPES: Record<Exclude<RealtimeChannel, 'dashboard'>, readonly EventType[]> = {
@@ -42,15 +43,20 @@ export interface Notification {
 const is = <T extends EventType>(event: EventEnvelope, type: T): event is TypedEvent<T> =>
   event.type === type;
 
-/** Minor units as a readable amount, with the currency's own exponent (JPY 0, KWD 3). */
+/**
+ * Minor units as a readable amount, with the currency's ISO 4217 exponent (JPY 0, HUF 2, KWD 3):
+ * Intl's own digits follow CLDR, which gives HUF 0 and IQD 0.
+ */
 function money(amount: number, currency: string): string {
-  try {
-    const format = new Intl.NumberFormat('en', { style: 'currency', currency });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-    return format.format(amount / 10 ** digits);
-  } catch {
-    return `${amount} ${currency} (minor units)`;
-  }
+  const digits = currencyExponent(currency);
+  if (digits === null) return `${amount} ${currency} (minor units)`;
+  const format = new Intl.NumberFormat('en', {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+  return format.format(amount / 10 ** digits);
 }
 
 /**
