@@ -63,7 +63,6 @@ CREATE FUNCTION public.enable_tenant_rls(target regclass) RETURNS void
     AS $$
 BEGIN
   EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
-  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
   EXECUTE format(
     'CREATE POLICY tenant_isolation ON %s USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id())',
     target
@@ -158,8 +157,6 @@ CREATE TABLE public.analytics_currencies (
     orders bigint DEFAULT 0 NOT NULL
 );
 
-ALTER TABLE ONLY public.analytics_currencies FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_events; Type: TABLE; Schema: public; Owner: -
 --
@@ -178,8 +175,6 @@ CREATE TABLE public.analytics_events (
 )
 PARTITION BY RANGE (occurred_at);
 
-ALTER TABLE ONLY public.analytics_events FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_events_default; Type: TABLE; Schema: public; Owner: -
 --
@@ -197,8 +192,6 @@ CREATE TABLE public.analytics_events_default (
     stored_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-ALTER TABLE ONLY public.analytics_events_default FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_gateway_buckets; Type: TABLE; Schema: public; Owner: -
 --
@@ -212,8 +205,6 @@ CREATE TABLE public.analytics_gateway_buckets (
     amount bigint DEFAULT 0 NOT NULL
 );
 
-ALTER TABLE ONLY public.analytics_gateway_buckets FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_gateway_days; Type: TABLE; Schema: public; Owner: -
 --
@@ -226,8 +217,6 @@ CREATE TABLE public.analytics_gateway_days (
     payments bigint DEFAULT 0 NOT NULL,
     amount bigint DEFAULT 0 NOT NULL
 );
-
-ALTER TABLE ONLY public.analytics_gateway_days FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: analytics_orders; Type: TABLE; Schema: public; Owner: -
@@ -243,8 +232,6 @@ CREATE TABLE public.analytics_orders (
     paid_at timestamp with time zone
 );
 
-ALTER TABLE ONLY public.analytics_orders FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_payments; Type: TABLE; Schema: public; Owner: -
 --
@@ -256,8 +243,6 @@ CREATE TABLE public.analytics_payments (
     currency text NOT NULL,
     captured bigint DEFAULT 0 NOT NULL
 );
-
-ALTER TABLE ONLY public.analytics_payments FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: analytics_product_buckets; Type: TABLE; Schema: public; Owner: -
@@ -272,8 +257,6 @@ CREATE TABLE public.analytics_product_buckets (
     revenue bigint DEFAULT 0 NOT NULL
 );
 
-ALTER TABLE ONLY public.analytics_product_buckets FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_product_days; Type: TABLE; Schema: public; Owner: -
 --
@@ -286,8 +269,6 @@ CREATE TABLE public.analytics_product_days (
     quantity bigint DEFAULT 0 NOT NULL,
     revenue bigint DEFAULT 0 NOT NULL
 );
-
-ALTER TABLE ONLY public.analytics_product_days FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: analytics_product_months; Type: TABLE; Schema: public; Owner: -
@@ -303,8 +284,6 @@ CREATE TABLE public.analytics_product_months (
     CONSTRAINT analytics_product_months_month_check CHECK ((EXTRACT(day FROM month) = (1)::numeric))
 );
 
-ALTER TABLE ONLY public.analytics_product_months FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_product_pairs; Type: TABLE; Schema: public; Owner: -
 --
@@ -315,8 +294,6 @@ CREATE TABLE public.analytics_product_pairs (
     other_id uuid NOT NULL,
     orders bigint DEFAULT 0 NOT NULL
 );
-
-ALTER TABLE ONLY public.analytics_product_pairs FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: analytics_products; Type: TABLE; Schema: public; Owner: -
@@ -331,8 +308,6 @@ CREATE TABLE public.analytics_products (
     quantity bigint DEFAULT 0 NOT NULL
 );
 
-ALTER TABLE ONLY public.analytics_products FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: analytics_refunds; Type: TABLE; Schema: public; Owner: -
 --
@@ -344,8 +319,6 @@ CREATE TABLE public.analytics_refunds (
     currency text NOT NULL,
     processed_at timestamp with time zone NOT NULL
 );
-
-ALTER TABLE ONLY public.analytics_refunds FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: analytics_sales_buckets; Type: TABLE; Schema: public; Owner: -
@@ -361,8 +334,6 @@ CREATE TABLE public.analytics_sales_buckets (
     revenue bigint DEFAULT 0 NOT NULL,
     refunded bigint DEFAULT 0 NOT NULL
 );
-
-ALTER TABLE ONLY public.analytics_sales_buckets FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: analytics_stock; Type: TABLE; Schema: public; Owner: -
@@ -381,8 +352,6 @@ CREATE TABLE public.analytics_stock (
     event_id uuid NOT NULL
 )
 WITH (fillfactor='70');
-
-ALTER TABLE ONLY public.analytics_stock FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: dead_letters; Type: TABLE; Schema: public; Owner: -
@@ -437,8 +406,6 @@ CREATE TABLE public.idempotency_keys (
     CONSTRAINT idempotency_keys_state_check CHECK ((state = ANY (ARRAY['running'::text, 'completed'::text])))
 );
 
-ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: invitations; Type: TABLE; Schema: public; Owner: -
 --
@@ -457,8 +424,6 @@ CREATE TABLE public.invitations (
     CONSTRAINT invitations_roles_check CHECK ((cardinality(roles) > 0))
 );
 
-ALTER TABLE ONLY public.invitations FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: memberships; Type: TABLE; Schema: public; Owner: -
 --
@@ -471,8 +436,6 @@ CREATE TABLE public.memberships (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT memberships_roles_check CHECK ((cardinality(roles) > 0))
 );
-
-ALTER TABLE ONLY public.memberships FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: one_time_tokens; Type: TABLE; Schema: public; Owner: -
@@ -508,8 +471,6 @@ CREATE TABLE public.order_lines (
     CONSTRAINT order_lines_unit_price_check CHECK ((unit_price >= 0))
 );
 
-ALTER TABLE ONLY public.order_lines FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: order_payments; Type: TABLE; Schema: public; Owner: -
 --
@@ -527,8 +488,6 @@ CREATE TABLE public.order_payments (
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-ALTER TABLE ONLY public.order_payments FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: order_status_history; Type: TABLE; Schema: public; Owner: -
 --
@@ -545,8 +504,6 @@ CREATE TABLE public.order_status_history (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT order_status_history_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'system'::text])))
 );
-
-ALTER TABLE ONLY public.order_status_history FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: orders; Type: TABLE; Schema: public; Owner: -
@@ -578,8 +535,6 @@ CREATE TABLE public.orders (
     CONSTRAINT orders_total_check CHECK (((total >= 0) AND (total <= '9007199254740991'::bigint)))
 );
 
-ALTER TABLE ONLY public.orders FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: outbox_events; Type: TABLE; Schema: public; Owner: -
 --
@@ -594,8 +549,6 @@ CREATE TABLE public.outbox_events (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     published_at timestamp with time zone
 );
-
-ALTER TABLE ONLY public.outbox_events FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: outbox_events_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -628,8 +581,6 @@ CREATE TABLE public.payment_gateway_settings (
     CONSTRAINT payment_gateway_settings_gateway_check CHECK ((gateway = ANY (ARRAY['stripe'::text, 'square'::text, 'paypal'::text])))
 );
 
-ALTER TABLE ONLY public.payment_gateway_settings FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: payment_methods; Type: TABLE; Schema: public; Owner: -
 --
@@ -656,8 +607,6 @@ CREATE TABLE public.payment_methods (
     CONSTRAINT payment_methods_type_check CHECK ((type = ANY (ARRAY['card'::text, 'cash'::text, 'check'::text, 'paypal'::text])))
 );
 
-ALTER TABLE ONLY public.payment_methods FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: payment_order_balances; Type: TABLE; Schema: public; Owner: -
 --
@@ -668,8 +617,6 @@ CREATE TABLE public.payment_order_balances (
     committed bigint NOT NULL,
     CONSTRAINT payment_order_balances_committed_check CHECK ((committed >= 0))
 );
-
-ALTER TABLE ONLY public.payment_order_balances FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: payment_reconciliation; Type: TABLE; Schema: public; Owner: -
@@ -693,8 +640,6 @@ CREATE TABLE public.payment_reconciliation (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT payment_reconciliation_result_check CHECK ((result = ANY (ARRAY['matched'::text, 'missing_local'::text, 'missing_gateway'::text, 'amount_mismatch'::text, 'status_mismatch'::text])))
 );
-
-ALTER TABLE ONLY public.payment_reconciliation FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: payment_transactions; Type: TABLE; Schema: public; Owner: -
@@ -725,8 +670,6 @@ CREATE TABLE public.payment_transactions (
     CONSTRAINT payment_transactions_outcome_check CHECK ((outcome = ANY (ARRAY['pending'::text, 'succeeded'::text, 'declined'::text, 'unknown'::text])))
 );
 
-ALTER TABLE ONLY public.payment_transactions FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: payment_webhook_events; Type: TABLE; Schema: public; Owner: -
 --
@@ -741,8 +684,6 @@ CREATE TABLE public.payment_webhook_events (
     payload jsonb NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL
 );
-
-ALTER TABLE ONLY public.payment_webhook_events FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: payments; Type: TABLE; Schema: public; Owner: -
@@ -785,8 +726,6 @@ CREATE TABLE public.payments (
     CONSTRAINT payments_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'authorized'::text, 'completed'::text, 'failed'::text, 'voided'::text, 'partially_refunded'::text, 'refunded'::text, 'unknown'::text])))
 );
 
-ALTER TABLE ONLY public.payments FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: processed_events; Type: TABLE; Schema: public; Owner: -
 --
@@ -819,8 +758,6 @@ CREATE TABLE public.products (
     CONSTRAINT products_sku_check CHECK (((length(sku) >= 1) AND (length(sku) <= 64)))
 );
 
-ALTER TABLE ONLY public.products FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: refresh_tokens; Type: TABLE; Schema: public; Owner: -
 --
@@ -834,8 +771,6 @@ CREATE TABLE public.refresh_tokens (
     spent_at timestamp with time zone,
     replacement_sealed text
 );
-
-ALTER TABLE ONLY public.refresh_tokens FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: refunds; Type: TABLE; Schema: public; Owner: -
@@ -860,8 +795,6 @@ CREATE TABLE public.refunds (
     CONSTRAINT refunds_reason_check CHECK ((length(reason) <= 500)),
     CONSTRAINT refunds_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processed'::text, 'failed'::text])))
 );
-
-ALTER TABLE ONLY public.refunds FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
@@ -890,8 +823,6 @@ CREATE TABLE public.sessions (
     revoked_at timestamp with time zone,
     revoked_reason text
 );
-
-ALTER TABLE ONLY public.sessions FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: signing_keys; Type: TABLE; Schema: public; Owner: -
@@ -926,8 +857,6 @@ CREATE TABLE public.stock_levels (
 )
 WITH (fillfactor='70');
 
-ALTER TABLE ONLY public.stock_levels FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: stock_movements; Type: TABLE; Schema: public; Owner: -
 --
@@ -951,8 +880,6 @@ CREATE TABLE public.stock_movements (
     CONSTRAINT stock_movements_reason_check CHECK ((length(reason) <= 500))
 );
 
-ALTER TABLE ONLY public.stock_movements FORCE ROW LEVEL SECURITY;
-
 --
 -- Name: tenants; Type: TABLE; Schema: public; Owner: -
 --
@@ -965,8 +892,6 @@ CREATE TABLE public.tenants (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
 );
-
-ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: users; Type: TABLE; Schema: public; Owner: -

@@ -64,14 +64,29 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** An empty database (no migrations applied), for tests of the migrator itself. */
-export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * An empty database (no migrations applied), for tests of the migrator itself. With `owner`, a new
+ * login role that is no superuser (CREATEROLE, as a managed PostgreSQL's owner has) owns it, and the
+ * url connects as that role; drop() removes both.
+ */
+export async function createEmptyDatabase(
+  options: { owner?: string } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `tessera_empty_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`create database ${name}`));
+  const { owner } = options;
+  await admin(async (client) => {
+    if (owner) await client.query(`create role ${owner} login createrole nosuperuser nobypassrls`);
+    await client.query(`create database ${name}${owner ? ` owner ${owner}` : ''}`);
+  });
+  const url = new URL(withDatabase(TEST_DATABASE_URL, name));
+  if (owner) url.username = owner;
   return {
-    url: withDatabase(TEST_DATABASE_URL, name),
+    url: url.toString(),
     drop: () =>
-      admin((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+      admin(async (client) => {
+        await client.query(`drop database if exists ${name} with (force)`);
+        if (owner) await client.query(`drop role if exists ${owner}`);
+      }),
   };
 }
 

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { uuidv7 } from '@tessera/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { serviceAvailable } from '../../../test/support/services';
-import { createMemoryPGlite, type Database } from './database';
+import { createDatabase, createMemoryPGlite, type Database } from './database';
 import { migrate } from './migrate';
 import { withSystem, withTenant } from './tenant';
 
@@ -108,7 +109,18 @@ function rlsSuite(
       expect(setting.rows[0]?.value ?? '').toBe('');
     });
 
-    it('every table with a tenant_id column forces row-level security with a policy', async () => {
+    it('system work, as the owner, sees every tenant', async () => {
+      const rows = await withSystem(database.db, (tx) =>
+        tx
+          .selectFrom('outbox_events')
+          .select('tenant_id')
+          .where('tenant_id', 'in', [tenantA, tenantB])
+          .execute(),
+      );
+      expect(rows.map((row) => row.tenant_id).sort()).toEqual([tenantA, tenantB].sort());
+    });
+
+    it('every table with a tenant_id column enables row-level security with a policy, unforced for its owner', async () => {
       const result = await sql<{ table_name: string; forced: boolean; enabled: boolean; policies: number }>`
         select c.relname as table_name, c.relforcerowsecurity as forced, c.relrowsecurity as enabled,
                (select count(*) from pg_policies p where p.tablename = c.relname)::int as policies
@@ -129,7 +141,7 @@ function rlsSuite(
         }).toEqual({
           table: row.table_name,
           enabled: true,
-          forced: true,
+          forced: false,
           has_policy: true,
         });
       }
@@ -150,6 +162,25 @@ rlsSuite(
   async () => {
     testDatabase = await createTestDatabase();
     return { database: testDatabase.database, close: () => testDatabase.drop() };
+  },
+  postgresUp,
+);
+// A managed PostgreSQL: the application connects as the owner of its database, who is no
+// superuser (only a member of tessera_app, which it may grant itself with CREATEROLE).
+rlsSuite(
+  'PostgreSQL owned by a non-superuser',
+  async () => {
+    const owner = `tessera_owner_${randomBytes(4).toString('hex')}`;
+    const empty = await createEmptyDatabase({ owner });
+    const database = await createDatabase({ databaseUrl: empty.url, dataDir: '', poolSize: 2 });
+    await migrate(database);
+    return {
+      database,
+      close: async () => {
+        await database.close();
+        await empty.drop();
+      },
+    };
   },
   postgresUp,
 );
