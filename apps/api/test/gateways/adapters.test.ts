@@ -10,8 +10,8 @@ import {
 } from '../../src/modules/payments/gateways';
 import { fromDecimalString, toDecimalString } from '../../src/modules/payments/money';
 import { FakePayPal } from './paypal-server';
-import { FakeSquare, SQUARE_DECLINED_NONCE } from './square-server';
-import { FakeStripe } from './stripe-server';
+import { FakeSquare, SQUARE_DECLINED_NONCE, SQUARE_MAIN_LOCATION } from './square-server';
+import { FakeStripe, parseStripeForm } from './stripe-server';
 
 const base = { paymentId: 'pay_1', orderId: 'ord_1' };
 
@@ -163,6 +163,100 @@ describe('Stripe adapter (official SDK against the local Stripe)', () => {
       gateway.parseWebhook({ rawBody: stale.body, headers: stale.headers, url: '' }),
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
   });
+
+  it("sends amounts in Stripe's units and reads them back in ISO minor units (ISK, UGX, MGA, KWD, JPY)", async () => {
+    const sent = (path: RegExp) => parseStripeForm(stripe.server.callsTo('POST', path).at(-1)!.body);
+    const create = (amount: number, currency: string, capture: boolean, key: string) =>
+      gateway.createPayment({
+        ...base,
+        amount,
+        currency,
+        capture,
+        source: 'pm_card_visa',
+        idempotencyKey: key,
+      });
+    // ISK: no decimals in ISO 4217 (nor in fact), two at Stripe for backwards compatibility.
+    const held = await create(1234, 'ISK', false, 'k-isk');
+    expect(sent(/^\/v1\/payment_intents$/)).toMatchObject({ amount: '123400', currency: 'isk' });
+    expect(held).toMatchObject({
+      status: 'authorized',
+      amount: 1234,
+      currency: 'ISK',
+      amount_authorized: 1234,
+    });
+    const captured = await gateway.capture({
+      reference: held.reference,
+      amount: 1000,
+      currency: 'ISK',
+      idempotencyKey: 'k-isk-cap',
+    });
+    expect(sent(/\/capture$/)).toMatchObject({ amount_to_capture: '100000' });
+    expect(captured).toMatchObject({ status: 'completed', amount: 1234, amount_captured: 1000 });
+    const refund = await gateway.refund({
+      reference: held.reference,
+      amount: 250,
+      currency: 'ISK',
+      reason: null,
+      refundId: 'r-isk',
+      idempotencyKey: 'k-isk-ref',
+    });
+    expect(refund.status).toBe('processed');
+    expect(sent(/^\/v1\/refunds$/)).toMatchObject({ amount: '25000' });
+    const delivery = stripe.webhook('payment_intent.succeeded', stripe.intents.get(held.reference.id));
+    const event = await gateway.parseWebhook({ rawBody: delivery.body, headers: delivery.headers, url: '' });
+    expect(event.payment).toMatchObject({ status: 'completed', amount_captured: 1000 });
+    const listed = await gateway.listPayments(new Date(Date.now() - 60_000), new Date(Date.now() + 60_000));
+    expect(listed.find((found) => found.reference.id === held.reference.id)).toMatchObject({
+      amount: 1234,
+      amount_captured: 1000,
+    });
+    // UGX: the same special case.
+    await expect(create(5000, 'UGX', true, 'k-ugx')).resolves.toMatchObject({ amount_captured: 5000 });
+    expect(sent(/^\/v1\/payment_intents$/)).toMatchObject({ amount: '500000' });
+    // MGA: two decimals in ISO 4217, zero-decimal at Stripe.
+    await expect(create(150000, 'MGA', true, 'k-mga')).resolves.toMatchObject({
+      amount: 150000,
+      amount_captured: 150000,
+    });
+    expect(sent(/^\/v1\/payment_intents$/)).toMatchObject({ amount: '1500' });
+    // Three decimals at both, the last one 0 at Stripe; zero-decimal at both: as they are.
+    await expect(create(5120, 'KWD', true, 'k-kwd')).resolves.toMatchObject({ amount_captured: 5120 });
+    expect(sent(/^\/v1\/payment_intents$/)).toMatchObject({ amount: '5120' });
+    await expect(create(500, 'JPY', true, 'k-jpy')).resolves.toMatchObject({ amount_captured: 500 });
+    expect(sent(/^\/v1\/payment_intents$/)).toMatchObject({ amount: '500' });
+  });
+
+  it('refuses, before calling Stripe, an amount its units cannot express, rather than round it', async () => {
+    const before = stripe.server.calls.length;
+    for (const [amount, currency] of [
+      [150050, 'MGA'], // 1500.50 ariary: Stripe takes whole ariary
+      [5124, 'KWD'], // 5.124 dinar: Stripe needs the last digit to be 0
+    ] as const) {
+      const error = await gateway
+        .createPayment({
+          ...base,
+          amount,
+          currency,
+          capture: true,
+          source: 'pm_card_visa',
+          idempotencyKey: `k-odd-${currency}`,
+        })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GatewayDeclined);
+      expect(error).toMatchObject({ code: 'unsupported_amount_precision' });
+      expect((error as Error).message).toContain(currency);
+    }
+    const held = [...stripe.intents.values()].find((intent) => intent.currency === 'isk')!;
+    await expect(
+      gateway.capture({
+        reference: { id: held.id },
+        amount: 1,
+        currency: 'MGA',
+        idempotencyKey: 'k-odd-cap',
+      }),
+    ).rejects.toMatchObject({ code: 'unsupported_amount_precision' });
+    expect(stripe.server.calls.length).toBe(before);
+  });
 });
 
 describe('Square adapter (official SDK against the local Square)', () => {
@@ -305,6 +399,49 @@ describe('Square adapter (official SDK against the local Square)', () => {
       }),
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
   });
+
+  it("lists the period's payments of the configured location, every page of them", async () => {
+    const from = new Date();
+    for (const [index, key] of ['sq-list-1', 'sq-list-2', 'sq-list-3'].entries()) {
+      await gateway.createPayment({
+        ...base,
+        amount: 100 + index,
+        currency: 'USD',
+        capture: true,
+        source: 'cnon:ok',
+        idempotencyKey: key,
+      });
+    }
+    const to = new Date(Date.now() + 1000);
+    const money = { amount: 999, currency: 'USD' };
+    const elsewhere = [
+      square.addPayment(money, SQUARE_MAIN_LOCATION, new Date(from.getTime() + 1)), // the main location
+      square.addPayment(money, 'LOCATION', new Date(from.getTime() - 60_000)), // before the period
+      square.addPayment(money, 'LOCATION', to), // at its end, which is not in it
+    ].map((payment) => payment.id);
+    const expected = [...square.payments.values()]
+      .filter((payment) => payment.location_id === 'LOCATION')
+      .filter((payment) => Date.parse(payment.created_at) >= from.getTime())
+      .filter((payment) => Date.parse(payment.created_at) < to.getTime())
+      .map((payment) => payment.id);
+    expect(expected).toHaveLength(3);
+    square.listPageSize = 2;
+    square.listRequests.length = 0;
+    const listed = await gateway.listPayments(from, to);
+    const ids = listed.map((payment) => payment.reference.id);
+    expect(ids.sort()).toEqual(expected.sort());
+    for (const id of elsewhere) expect(ids).not.toContain(id);
+    expect(listed.find((payment) => payment.amount === 101)).toMatchObject({
+      status: 'completed',
+      amount_captured: 101,
+    });
+    // Two pages, the second asked for with the first's cursor, both of the configured location.
+    expect(square.listRequests).toHaveLength(2);
+    expect(square.listRequests.map((query) => query.get('location_id'))).toEqual(['LOCATION', 'LOCATION']);
+    expect(square.listRequests[0]!.get('begin_time')).toBe(from.toISOString());
+    expect(square.listRequests[0]!.get('end_time')).toBe(to.toISOString());
+    expect(square.listRequests[1]!.get('cursor')).toBeTruthy();
+  });
 });
 
 describe('PayPal adapter (our REST client against the local PayPal)', () => {
@@ -431,5 +568,266 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
     paypal.reportTwice = true;
     const again = await gateway.listPayments(new Date(to.getTime() - 40 * 86_400_000), to);
     expect(again.map((payment) => payment.reference.id).sort()).toEqual(captures.sort());
+  });
+
+  /** An order the buyer approved and we authorized or captured: its id, and the order as PayPal has it. */
+  const approvedOrder = async (amount: number, currency: string, capture: boolean, key: string) => {
+    const created = await gateway.createPayment({
+      ...base,
+      amount,
+      currency,
+      capture,
+      source: null,
+      idempotencyKey: key,
+    });
+    paypal.approve(created.reference.id);
+    const confirmed = await gateway.confirmApproved(created.reference, capture, `${key}-confirm`);
+    return { created, confirmed, order: () => paypal.orders.get(created.reference.id)! };
+  };
+
+  it('sends HUF and TWD in whole units, refuses a fraction of one, and reads them back in ISO minor units', async () => {
+    const { created, confirmed, order } = await approvedOrder(150000, 'HUF', false, 'pp-huf');
+    expect(order().purchase_units[0]!.amount).toEqual({ currency_code: 'HUF', value: '1500' });
+    expect(created).toMatchObject({ amount: 150000, currency: 'HUF' });
+    expect(confirmed).toMatchObject({ status: 'authorized', amount_authorized: 150000 });
+    const captured = await gateway.capture({
+      reference: confirmed.reference,
+      amount: 100000,
+      currency: 'HUF',
+      idempotencyKey: 'pp-huf-cap',
+    });
+    expect(JSON.parse(paypal.server.calls.at(-1)!.body)).toMatchObject({
+      amount: { currency_code: 'HUF', value: '1000' },
+    });
+    expect(captured).toMatchObject({ status: 'completed', amount_captured: 100000 });
+    const refund = await gateway.refund({
+      reference: captured.reference,
+      amount: 25000,
+      currency: 'HUF',
+      reason: null,
+      refundId: 'r-huf',
+      idempotencyKey: 'pp-huf-ref',
+    });
+    expect(refund.status).toBe('processed');
+    expect(JSON.parse(paypal.server.calls.at(-1)!.body)).toMatchObject({
+      amount: { currency_code: 'HUF', value: '250' },
+    });
+    await expect(gateway.retrieve(created.reference)).resolves.toMatchObject({
+      amount: 150000,
+      amount_captured: 100000,
+      amount_refunded: 25000,
+    });
+    const twd = await gateway.createPayment({
+      ...base,
+      amount: 99900,
+      currency: 'TWD',
+      capture: true,
+      source: null,
+      idempotencyKey: 'pp-twd',
+    });
+    expect(paypal.orders.get(twd.reference.id)!.purchase_units[0]!.amount.value).toBe('999');
+    // 1500.50 forint, 999.50 dollars: PayPal takes no fraction of either, and we round no money.
+    const calls = paypal.server.calls.length;
+    for (const [amount, currency] of [
+      [150050, 'HUF'],
+      [99950, 'TWD'],
+    ] as const) {
+      const error = await gateway
+        .createPayment({
+          ...base,
+          amount,
+          currency,
+          capture: true,
+          source: null,
+          idempotencyKey: `pp-odd-${currency}`,
+        })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GatewayDeclined);
+      expect(error).toMatchObject({ code: 'unsupported_amount_precision' });
+    }
+    await expect(
+      gateway.refund({
+        reference: captured.reference,
+        amount: 50,
+        currency: 'HUF',
+        reason: null,
+        refundId: 'r-huf-odd',
+        idempotencyKey: 'pp-huf-ref-odd',
+      }),
+    ).rejects.toMatchObject({ code: 'unsupported_amount_precision' });
+    expect(paypal.server.calls.length).toBe(calls);
+  });
+
+  it('starts the report at the whole second of `from`, as PayPal stamps transactions', async () => {
+    paypal.reportPageSize = 500;
+    paypal.reportTwice = false;
+    const { order } = await approvedOrder(700, 'USD', true, 'pp-second');
+    const capture = order().purchase_units[0]!.payments!.captures![0]!;
+    const stamped = Date.parse(capture.create_time);
+    expect(stamped % 1000).toBe(0);
+    // `from` falls within the second the capture is stamped with: the capture may be of the period.
+    const listed = await gateway.listPayments(new Date(stamped + 500), new Date(stamped + 60_000));
+    expect(listed.map((payment) => payment.reference.id)).toContain(capture.id);
+    expect(paypal.reportRequests.at(-1)!.start).toBe(new Date(stamped).toISOString());
+  });
+
+  it('keeps a PENDING capture pending until PayPal settles it, then completes it', async () => {
+    const { created, confirmed } = await approvedOrder(2500, 'USD', false, 'pp-pending');
+    paypal.nextCapture = { status: 'PENDING', reason: 'PENDING_REVIEW' };
+    const pending = await gateway.capture({
+      reference: confirmed.reference,
+      amount: 2500,
+      currency: 'USD',
+      idempotencyKey: 'pp-pending-cap',
+    });
+    const captureId = pending.reference.capture_id!;
+    expect(captureId).toBeTruthy();
+    // Not money yet, and nothing the customer can do about a review.
+    expect(pending).toMatchObject({
+      status: 'pending',
+      amount_captured: 0,
+      next_action: null,
+      failure_code: null,
+      failure_message: null,
+    });
+    // The order as PayPal shows it: pending too, with no approval link to send the buyer back to.
+    await expect(gateway.retrieve(created.reference)).resolves.toMatchObject({
+      status: 'pending',
+      amount_captured: 0,
+      next_action: null,
+      reference: { capture_id: captureId },
+    });
+    await expect(
+      gateway.refund({
+        reference: pending.reference,
+        amount: 100,
+        currency: 'USD',
+        reason: null,
+        refundId: 'r-pending',
+        idempotencyKey: 'pp-pending-ref',
+      }),
+    ).rejects.toMatchObject({ code: 'PENDING_CAPTURE' });
+    const capture = () => ({
+      ...paypal.orders.get(created.reference.id)!.purchase_units[0]!.payments!.captures![0]!,
+    });
+    const parse = async (type: string, resource: unknown) => {
+      const delivery = paypal.webhook(type, resource, { resourceType: 'capture' });
+      return gateway.parseWebhook({ rawBody: delivery.body, headers: delivery.headers, url: '' });
+    };
+    await expect(parse('PAYMENT.CAPTURE.PENDING', capture())).resolves.toMatchObject({
+      payment: {
+        reference: created.reference.id,
+        status: 'pending',
+        amount_captured: null,
+        failure_code: null,
+        details: { capture_id: captureId },
+      },
+    });
+    paypal.settleCapture(captureId, 'COMPLETED');
+    await expect(gateway.retrieve(created.reference)).resolves.toMatchObject({
+      status: 'completed',
+      amount_captured: 2500,
+      reference: { capture_id: captureId },
+    });
+    await expect(parse('PAYMENT.CAPTURE.COMPLETED', capture())).resolves.toMatchObject({
+      payment: {
+        reference: created.reference.id,
+        status: 'completed',
+        amount_captured: 2500,
+        details: { capture_id: captureId },
+      },
+    });
+  });
+
+  it('waits on the payer for a capture awaiting funding, and fails it when PayPal denies it', async () => {
+    paypal.nextCapture = { status: 'PENDING', reason: 'TRANSACTION_APPROVED_AWAITING_FUNDING' };
+    const { created, confirmed } = await approvedOrder(1800, 'USD', true, 'pp-funding');
+    expect(confirmed).toMatchObject({
+      status: 'pending',
+      amount_captured: 0,
+      next_action: { type: 'customer_action', detail: 'TRANSACTION_APPROVED_AWAITING_FUNDING' },
+    });
+    const captureId = confirmed.reference.capture_id!;
+    const denied = paypal.settleCapture(captureId, 'DECLINED');
+    await expect(gateway.retrieve(created.reference)).resolves.toMatchObject({
+      status: 'failed',
+      amount_captured: 0,
+      failure_code: 'DECLINED',
+      next_action: null,
+    });
+    for (const [type, code] of [
+      ['PAYMENT.CAPTURE.DENIED', 'CAPTURE_DENIED'],
+      ['PAYMENT.CAPTURE.DECLINED', 'CAPTURE_DECLINED'],
+    ] as const) {
+      const delivery = paypal.webhook(
+        type,
+        { ...denied, status_details: { reason: 'DECLINED_BY_RISK_FRAUD_FILTERS' } },
+        { resourceType: 'capture' },
+      );
+      const event = await gateway.parseWebhook({
+        rawBody: delivery.body,
+        headers: delivery.headers,
+        url: '',
+      });
+      expect(event.payment).toMatchObject({
+        reference: created.reference.id,
+        status: 'failed',
+        amount_captured: null,
+        failure_code: code,
+        failure_message: expect.stringContaining('DECLINED_BY_RISK_FRAUD_FILTERS'),
+      });
+    }
+  });
+
+  it('reads a refunded capture as refunded, and maps refund and reversal webhooks to their refunds', async () => {
+    const { created, confirmed } = await approvedOrder(1000, 'USD', true, 'pp-refunded');
+    expect(confirmed).toMatchObject({ status: 'completed', amount_captured: 1000 });
+    const refund = (amount: number, key: string) =>
+      gateway.refund({
+        reference: confirmed.reference,
+        amount,
+        currency: 'USD',
+        reason: null,
+        refundId: key,
+        idempotencyKey: key,
+      });
+    const first = await refund(400, 'pp-refunded-1');
+    // PayPal now shows the capture PARTIALLY_REFUNDED: still the money captured, part of it returned.
+    await expect(gateway.retrieve(created.reference)).resolves.toMatchObject({
+      status: 'partially_refunded',
+      amount_captured: 1000,
+      amount_refunded: 400,
+      reference: { capture_id: confirmed.reference.capture_id },
+    });
+    await refund(600, 'pp-refunded-2');
+    await expect(gateway.retrieve(created.reference)).resolves.toMatchObject({
+      status: 'refunded',
+      amount_refunded: 1000,
+    });
+    const refundResource = {
+      id: first.reference,
+      status: 'COMPLETED',
+      amount: { currency_code: 'USD', value: '4.00' },
+    };
+    for (const type of ['PAYMENT.CAPTURE.REFUNDED', 'PAYMENT.CAPTURE.REVERSED']) {
+      const delivery = paypal.webhook(type, refundResource, { resourceType: 'refund' });
+      const event = await gateway.parseWebhook({
+        rawBody: delivery.body,
+        headers: delivery.headers,
+        url: '',
+      });
+      expect(event.refund).toEqual({ reference: first.reference, status: 'processed', failure_code: null });
+      expect(event.payment).toBeUndefined();
+    }
+    const failed = paypal.webhook(
+      'PAYMENT.CAPTURE.REFUNDED',
+      { ...refundResource, status: 'FAILED' },
+      {
+        resourceType: 'refund',
+      },
+    );
+    await expect(
+      gateway.parseWebhook({ rawBody: failed.body, headers: failed.headers, url: '' }),
+    ).resolves.toMatchObject({ refund: { status: 'failed', failure_code: 'FAILED' } });
   });
 });

@@ -14,6 +14,7 @@ interface Money {
 interface Item {
   id: string;
   status: string;
+  status_details?: { reason: string };
   amount: Money;
   create_time: string;
   supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
@@ -32,11 +33,30 @@ interface Order {
   links: { href: string; rel: string; method: string }[];
 }
 
+/** Currencies PayPal takes without decimals (its currency codes page): "1500.00" HUF is an error. */
+const NO_DECIMALS = new Set(['HUF', 'JPY', 'TWD']);
+/** PayPal stamps times in whole seconds: "2024-05-01T10:00:00Z". */
+const stamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** The transaction report's rows carry their time as "2024-05-01T10:00:00+0000". */
+const reportTime = (time: string) => new Date(time).toISOString().replace(/\.\d{3}Z$/, '+0000');
+/** The report's transaction_status of a capture: S(uccess), P(ending), D(enied). */
+const REPORT_STATUS: Record<string, string> = {
+  COMPLETED: 'S',
+  PARTIALLY_REFUNDED: 'S',
+  REFUNDED: 'S',
+  PENDING: 'P',
+  DECLINED: 'D',
+  FAILED: 'D',
+};
+
 /**
  * Speaks PayPal's REST wire format: OAuth client credentials first, then JSON with
  * `PayPal-Request-Id` replay, Orders v2 (approve link, authorize, capture), Payments v2
  * (capture/void an authorization, refund a capture), the transaction report, and webhook
- * verification through /v1/notifications/verify-webhook-signature.
+ * verification through /v1/notifications/verify-webhook-signature. Amounts are validated as PayPal
+ * does (DECIMALS_NOT_SUPPORTED for HUF/JPY/TWD, DECIMAL_PRECISION past two decimals); captures can
+ * be left PENDING with a reason and settled later; a refund moves its capture to
+ * PARTIALLY_REFUNDED or REFUNDED.
  */
 export class FakePayPal {
   readonly orders = new Map<string, Order>();
@@ -49,6 +69,8 @@ export class FakePayPal {
   reportTwice = false;
   /** Every transaction report page asked for: its window and page number. */
   readonly reportRequests: { start: string; end: string; page: number }[] = [];
+  /** The next capture (of an order or an authorization) is left in this state, e.g. PENDING for review. */
+  nextCapture: { status: 'PENDING' | 'DECLINED'; reason: string } | null = null;
   private readonly idempotency = new IdempotencyStore();
   private readonly accessTokens = new Set<string>();
 
@@ -76,11 +98,23 @@ export class FakePayPal {
     return order;
   }
 
-  webhook(eventType: string, resource: unknown, options: { id?: string; tamper?: boolean } = {}) {
+  /** PayPal settles a PENDING capture: COMPLETED (the money came) or DECLINED. */
+  settleCapture(captureId: string, status: 'COMPLETED' | 'DECLINED'): Item {
+    const { item } = this.findItem('captures', captureId)!;
+    item.status = status;
+    delete item.status_details;
+    return item;
+  }
+
+  webhook(
+    eventType: string,
+    resource: unknown,
+    options: { id?: string; tamper?: boolean; resourceType?: string } = {},
+  ) {
     const event = {
       id: options.id ?? randomId('WH-', 10),
       event_type: eventType,
-      resource_type: 'checkout-order',
+      resource_type: options.resourceType ?? 'checkout-order',
       create_time: new Date().toISOString(),
       resource,
     };
@@ -162,13 +196,16 @@ export class FakePayPal {
           return failure(422, 'UNPROCESSABLE_ENTITY', 'INSTRUMENT_DECLINED');
         }
         const unit = order.purchase_units[0]!;
-        const item: Item = {
-          id: randomId(action === 'authorize' ? 'AUTH' : 'CAP', 8).toUpperCase(),
-          status: action === 'authorize' ? 'CREATED' : 'COMPLETED',
-          amount: unit.amount,
-          create_time: new Date().toISOString(),
-          supplementary_data: { related_ids: { order_id: order.id } },
-        };
+        const item: Item =
+          action === 'authorize'
+            ? {
+                id: randomId('AUTH', 8).toUpperCase(),
+                status: 'CREATED',
+                amount: unit.amount,
+                create_time: stamp(),
+                supplementary_data: { related_ids: { order_id: order.id } },
+              }
+            : this.newCapture(unit.amount, { order_id: order.id });
         unit.payments = action === 'authorize' ? { authorizations: [item] } : { captures: [item] };
         order.status = 'COMPLETED';
         return { status: 201, body: order };
@@ -186,16 +223,12 @@ export class FakePayPal {
       if (parts[4] === 'capture') {
         if (item.status !== 'CREATED') return failure(422, 'UNPROCESSABLE_ENTITY', 'AUTHORIZATION_VOIDED');
         const amount = (body.amount as Money | undefined) ?? item.amount;
+        const invalid = invalidAmount(amount);
+        if (invalid) return invalid;
         if (Number(amount.value) > Number(item.amount.value))
           return failure(422, 'UNPROCESSABLE_ENTITY', 'CAPTURE_AMOUNT_EXCEEDS_AUTHORIZED');
         item.status = 'CAPTURED';
-        const capture: Item = {
-          id: randomId('CAP', 8).toUpperCase(),
-          status: 'COMPLETED',
-          amount,
-          create_time: new Date().toISOString(),
-          supplementary_data: { related_ids: { order_id: order.id, authorization_id: item.id } },
-        };
+        const capture = this.newCapture(amount, { order_id: order.id, authorization_id: item.id });
         (order.purchase_units[0]!.payments!.captures ??= []).push(capture);
         return { status: 201, body: capture };
       }
@@ -210,6 +243,13 @@ export class FakePayPal {
       const found = this.findItem('captures', parts[3]);
       if (!found) return failure(404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID');
       const amount = (body.amount as Money | undefined) ?? found.item.amount;
+      const invalid = invalidAmount(amount);
+      if (invalid) return invalid;
+      if (found.item.status === 'PENDING') return failure(422, 'UNPROCESSABLE_ENTITY', 'PENDING_CAPTURE');
+      if (found.item.status === 'REFUNDED')
+        return failure(422, 'UNPROCESSABLE_ENTITY', 'CAPTURE_FULLY_REFUNDED');
+      if (found.item.status !== 'COMPLETED' && found.item.status !== 'PARTIALLY_REFUNDED')
+        return failure(422, 'UNPROCESSABLE_ENTITY', 'REFUND_NOT_ALLOWED');
       const refunds = (found.order.purchase_units[0]!.payments!.refunds ??= []);
       const already = refunds.reduce((sum, refund) => sum + Number(refund.amount.value), 0);
       if (already + Number(amount.value) > Number(found.item.amount.value) + 1e-9)
@@ -218,10 +258,15 @@ export class FakePayPal {
         id: randomId('REF', 8).toUpperCase(),
         status: 'COMPLETED',
         amount,
-        create_time: new Date().toISOString(),
+        create_time: stamp(),
         supplementary_data: { related_ids: { order_id: found.order.id } },
       };
       refunds.push(refund);
+      // As PayPal does: the capture shows what is left of it.
+      found.item.status =
+        already + Number(amount.value) >= Number(found.item.amount.value) - 1e-9
+          ? 'REFUNDED'
+          : 'PARTIALLY_REFUNDED';
       return { status: 201, body: refund };
     }
     if (request.path === '/v1/reporting/transactions' && request.method === 'GET') {
@@ -231,17 +276,21 @@ export class FakePayPal {
         return failure(400, 'INVALID_REQUEST', 'Date range is greater than 31 days');
       const pageSize = Math.min(Number(request.query.get('page_size') ?? 100), this.reportPageSize);
       const page = Number(request.query.get('page') ?? 1);
+      // Compared as times, not strings: PayPal stamps whole seconds and the bounds may carry milliseconds.
       const all = [...this.orders.values()]
         .flatMap((order) => order.purchase_units[0]?.payments?.captures ?? [])
-        .filter((capture) => capture.create_time >= start && capture.create_time < end)
+        .filter((capture) => {
+          const time = Date.parse(capture.create_time);
+          return time >= Date.parse(start) && time < Date.parse(end);
+        })
         .flatMap((capture) => (this.reportTwice ? [capture, capture] : [capture]));
       this.reportRequests.push({ start, end, page });
       const transaction_details = all.slice((page - 1) * pageSize, page * pageSize).map((capture) => ({
         transaction_info: {
           transaction_id: capture.id,
           transaction_amount: capture.amount,
-          transaction_status: 'S',
-          transaction_initiation_date: capture.create_time,
+          transaction_status: REPORT_STATUS[capture.status] ?? 'P',
+          transaction_initiation_date: reportTime(capture.create_time),
         },
       }));
       return ok({
@@ -269,12 +318,14 @@ export class FakePayPal {
     const intent = body.intent as Order['intent'];
     if (!units?.[0]?.amount || (intent !== 'AUTHORIZE' && intent !== 'CAPTURE'))
       return failure(400, 'INVALID_REQUEST', 'MISSING_REQUIRED_PARAMETER');
+    const invalid = invalidAmount(units[0].amount);
+    if (invalid) return invalid;
     const id = randomId('', 8).toUpperCase();
     const order: Order = {
       id,
       intent,
       status: 'CREATED',
-      create_time: new Date().toISOString(),
+      create_time: stamp(),
       purchase_units: units.map((unit) => ({ ...unit })),
       links: [
         { href: `${this.server.baseUrl}/v2/checkout/orders/${id}`, rel: 'self', method: 'GET' },
@@ -283,6 +334,20 @@ export class FakePayPal {
     };
     this.orders.set(id, order);
     return { status: 201, body: order };
+  }
+
+  /** A capture, COMPLETED unless `nextCapture` says otherwise. */
+  private newCapture(amount: Money, related: Item['supplementary_data']['related_ids']): Item {
+    const next = this.nextCapture;
+    this.nextCapture = null;
+    return {
+      id: randomId('CAP', 8).toUpperCase(),
+      status: next?.status ?? 'COMPLETED',
+      ...(next ? { status_details: { reason: next.reason } } : {}),
+      amount,
+      create_time: stamp(),
+      supplementary_data: { related_ids: related },
+    };
   }
 
   private findItem(kind: 'authorizations' | 'captures', id: string): { order: Order; item: Item } | null {
@@ -295,6 +360,15 @@ export class FakePayPal {
 }
 
 const REPORT_WINDOW_MS = 31 * 86_400_000;
+
+/** PayPal's checks of a money value: whole units for HUF/JPY/TWD, at most two decimals otherwise. */
+function invalidAmount(money: Money): FakeResponse | null {
+  const [, fraction = ''] = money.value.split('.');
+  if (NO_DECIMALS.has(money.currency_code) && money.value.includes('.'))
+    return failure(422, 'UNPROCESSABLE_ENTITY', 'DECIMALS_NOT_SUPPORTED');
+  if (fraction.length > 2) return failure(422, 'UNPROCESSABLE_ENTITY', 'DECIMAL_PRECISION');
+  return null;
+}
 const ok = (body: unknown): FakeResponse => ({ status: 200, body });
 function failure(status: number, name: string, issue: string): FakeResponse {
   return {

@@ -43,10 +43,17 @@ interface SquareCheckout {
 
 export const SQUARE_DECLINED_NONCE = 'cnon:card-nonce-declined';
 
+/** The seller's main location: where a payment is taken, and what ListPayments lists, when no location_id is given. */
+export const SQUARE_MAIN_LOCATION = 'MAIN';
+const YEAR_MS = 365 * 86_400_000;
+
 /**
  * Speaks Square's Connect v2 wire format: snake_case JSON, `idempotency_key` in the body (a reused
  * key replays; with other params it is IDEMPOTENCY_KEY_REUSED), `{ errors: [{ category, code, detail }] }`,
- * Terminal checkouts, and notifications signed with base64 HMAC-SHA256 over URL + body.
+ * Terminal checkouts, and notifications signed with base64 HMAC-SHA256 over URL + body. ListPayments
+ * lists one location (the main one unless `location_id` names another), created in
+ * [begin_time, end_time) (default: the year before now), newest first unless sort_order=ASC, at most
+ * `limit` (≤ 100) a page with a `cursor` for the next page.
  */
 export class FakeSquare {
   readonly payments = new Map<string, SquarePayment>();
@@ -58,6 +65,10 @@ export class FakeSquare {
   readonly server: FakeHttpServer;
   /** The status new refunds get (Square often answers PENDING, then COMPLETED by webhook). */
   refundStatus: 'COMPLETED' | 'PENDING' = 'COMPLETED';
+  /** The most payments a ListPayments page holds, whatever `limit` asks (Square's is 100). */
+  listPageSize = 100;
+  /** Every ListPayments page asked for, by its query. */
+  readonly listRequests: URLSearchParams[] = [];
   private readonly idempotency = new IdempotencyStore();
   private readonly byKey = new Map<string, string>();
 
@@ -77,13 +88,14 @@ export class FakeSquare {
   }
 
   /** The device pays the checkout: a COMPLETED card payment appears and the checkout completes. */
-  completeCheckout(checkoutId: string): SquareCheckout {
+  completeCheckout(checkoutId: string, locationId = SQUARE_MAIN_LOCATION): SquareCheckout {
     const checkout = this.checkouts.get(checkoutId)!;
     const payment = this.newPayment(
       checkout.amount_money,
       'COMPLETED',
       `terminal:${checkoutId}`,
       checkout.reference_id,
+      locationId,
     );
     Object.assign(checkout, {
       status: 'COMPLETED',
@@ -91,6 +103,13 @@ export class FakeSquare {
       updated_at: new Date().toISOString(),
     });
     return checkout;
+  }
+
+  /** A payment taken elsewhere (another location, the dashboard, another time), straight into the store. */
+  addPayment(amount: Money, locationId: string, createdAt: Date): SquarePayment {
+    const payment = this.newPayment(amount, 'COMPLETED', randomId('elsewhere:'), undefined, locationId);
+    payment.created_at = payment.updated_at = createdAt.toISOString();
+    return payment;
   }
 
   webhook(
@@ -145,13 +164,7 @@ export class FakeSquare {
     if (version !== 'v2') return notFound();
     if (resource === 'payments') {
       if (request.method === 'POST' && !id) return this.createPayment(body);
-      if (request.method === 'GET' && !id) {
-        const begin = request.query.get('begin_time') ?? '';
-        const end = request.query.get('end_time') ?? '9999';
-        return ok({
-          payments: [...this.payments.values()].filter((p) => p.created_at >= begin && p.created_at < end),
-        });
-      }
+      if (request.method === 'GET' && !id) return this.listPayments(request.query);
       if (id === 'cancel' && request.method === 'POST') {
         const paymentId = this.byKey.get(String(body.idempotency_key));
         const payment = paymentId ? this.payments.get(paymentId) : undefined;
@@ -260,12 +273,14 @@ export class FakeSquare {
     const amount = body.amount_money as Money;
     if (!amount || !(amount.amount > 0))
       return errors(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'amount_money is required');
+    const location = typeof body.location_id === 'string' ? body.location_id : SQUARE_MAIN_LOCATION;
     if (body.source_id === SQUARE_DECLINED_NONCE) {
       const payment = this.newPayment(
         amount,
         'FAILED',
         String(body.idempotency_key),
         body.reference_id as string | undefined,
+        location,
       );
       payment.card_details.errors = [
         {
@@ -286,8 +301,35 @@ export class FakeSquare {
         status,
         String(body.idempotency_key),
         body.reference_id as string | undefined,
+        location,
       ),
     });
+  }
+
+  private listPayments(query: URLSearchParams): FakeResponse {
+    this.listRequests.push(query);
+    const location = query.get('location_id') ?? SQUARE_MAIN_LOCATION;
+    const end = query.has('end_time') ? Date.parse(query.get('end_time')!) : Date.now();
+    const begin = query.has('begin_time') ? Date.parse(query.get('begin_time')!) : end - YEAR_MS;
+    if (Number.isNaN(begin) || Number.isNaN(end))
+      return errors(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', 'Invalid begin_time or end_time');
+    const ascending = query.get('sort_order') === 'ASC';
+    const matching = [...this.payments.values()]
+      .filter((payment) => {
+        const created = Date.parse(payment.created_at);
+        return payment.location_id === location && created >= begin && created < end;
+      })
+      .sort((a, b) => (Date.parse(a.created_at) - Date.parse(b.created_at)) * (ascending ? 1 : -1));
+    const limit = Math.min(Number(query.get('limit') ?? 100), 100, this.listPageSize);
+    // The cursor is opaque to clients; here it is the offset of the next page.
+    const offset = query.has('cursor')
+      ? Number(Buffer.from(query.get('cursor')!, 'base64url').toString())
+      : 0;
+    const payments = matching.slice(offset, offset + limit);
+    const next =
+      offset + limit < matching.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
+    // An empty page is `{}`, as Square answers it.
+    return ok({ ...(payments.length ? { payments } : {}), ...(next ? { cursor: next } : {}) });
   }
 
   private newPayment(
@@ -295,6 +337,7 @@ export class FakeSquare {
     status: SquarePayment['status'],
     key: string,
     referenceId: string | undefined,
+    locationId: string = SQUARE_MAIN_LOCATION,
   ): SquarePayment {
     const now = new Date().toISOString();
     const payment: SquarePayment = {
@@ -310,7 +353,7 @@ export class FakeSquare {
         status: status === 'FAILED' ? 'FAILED' : 'CAPTURED',
         card: { card_brand: 'VISA', last_4: '1111', exp_month: 11, exp_year: 2031 },
       },
-      location_id: 'LOCATION',
+      location_id: locationId,
       created_at: now,
       updated_at: now,
     };

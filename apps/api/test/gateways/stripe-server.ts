@@ -48,10 +48,38 @@ const CARDS: Record<string, { brand: string; last4: string; decline?: string }> 
   pm_card_chargeDeclinedInsufficientFunds: { brand: 'visa', last4: '9995', decline: 'insufficient_funds' },
 };
 
+/** Zero-decimal in fact, two-decimal at Stripe for backwards compatibility: amounts are multiples of 100. */
+const WHOLE_UNITS_AS_TWO_DECIMALS = new Set(['isk', 'ugx']);
+/** Three-decimal currencies: Stripe's payment partners need the last digit to be 0. */
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** Stripe's checks of an amount in its units of a currency (docs.stripe.com/currencies, special cases). */
+function invalidAmount(amount: number, currency: string): FakeResponse | null {
+  if (WHOLE_UNITS_AS_TWO_DECIMALS.has(currency) && amount % 100 !== 0)
+    return error(
+      400,
+      'invalid_request_error',
+      `Invalid amount. Currency ${currency.toUpperCase()} has become effectively zero-decimal and charged ` +
+        'amounts must be evenly divisible by 100. See https://stripe.com/docs/currencies#zero-decimal for more information.',
+      undefined,
+      'amount',
+    );
+  if (THREE_DECIMAL.has(currency) && amount % 10 !== 0)
+    return error(
+      400,
+      'invalid_request_error',
+      `Invalid amount. ${currency.toUpperCase()} amounts must be rounded to the nearest ten (the last digit must be 0).`,
+      undefined,
+      'amount',
+    );
+  return null;
+}
+
 /**
  * Speaks Stripe's wire format: form-encoded bracket params, `Idempotency-Key` replay (and
  * `idempotency_error` for a reused key with other params), error objects with type/code/decline_code,
- * and webhooks signed as `Stripe-Signature: t=...,v1=HMAC-SHA256(t.body)`.
+ * amounts in Stripe's units of the currency (ISK and UGX ×100, three-decimal ending in 0, checked as
+ * Stripe does), and webhooks signed as `Stripe-Signature: t=...,v1=HMAC-SHA256(t.body)`.
  */
 export class FakeStripe {
   readonly intents = new Map<string, Intent>();
@@ -144,6 +172,8 @@ export class FakeStripe {
           );
         }
         const amount = params.amount_to_capture ? Number(params.amount_to_capture) : intent.amount_capturable;
+        const invalid = invalidAmount(amount, intent.currency);
+        if (invalid) return invalid;
         if (amount > intent.amount_capturable) {
           return error(
             400,
@@ -175,6 +205,8 @@ export class FakeStripe {
         .filter((refund) => refund.payment_intent === intent.id)
         .reduce((sum, refund) => sum + refund.amount, 0);
       const amount = params.amount ? Number(params.amount) : intent.amount_received - already;
+      const invalid = invalidAmount(amount, intent.currency);
+      if (invalid) return invalid;
       if (intent.status !== 'succeeded' || already + amount > intent.amount_received) {
         return error(
           400,
@@ -215,6 +247,8 @@ export class FakeStripe {
     const amount = Number(params.amount);
     if (!Number.isInteger(amount) || amount < 1)
       return error(400, 'invalid_request_error', 'Invalid integer: amount', 'parameter_invalid_integer');
+    const invalid = invalidAmount(amount, text(params.currency));
+    if (invalid) return invalid;
     const method = typeof params.payment_method === 'string' ? params.payment_method : null;
     const manual = params.capture_method === 'manual';
     const intent: Intent = {
@@ -280,6 +314,9 @@ export class FakeStripe {
 const text = (value: string | Params | undefined): string => (typeof value === 'string' ? value : '');
 const now = () => Math.floor(Date.now() / 1000);
 const ok = (body: unknown): FakeResponse => ({ status: 200, body });
-function error(status: number, type: string, message: string, code?: string): FakeResponse {
-  return { status, body: { error: { type, message, ...(code ? { code } : {}) } } };
+function error(status: number, type: string, message: string, code?: string, param?: string): FakeResponse {
+  return {
+    status,
+    body: { error: { type, message, ...(code ? { code } : {}), ...(param ? { param } : {}) } },
+  };
 }

@@ -709,7 +709,8 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       await pay({ order_id: order.id, amount: 3000, currency: 'USD', gateway: 'square_terminal' })
     ).json<Payment>();
     expect(terminal).toMatchObject({ status: 'pending', next_action: { type: 'terminal_checkout' } });
-    const checkout = square.completeCheckout(terminal.gateway_reference!);
+    // The device stands at the configured location, where the payment is taken.
+    const checkout = square.completeCheckout(terminal.gateway_reference!, 'LOCATION');
     const delivery = square.webhook(
       'terminal.checkout.updated',
       'checkout',

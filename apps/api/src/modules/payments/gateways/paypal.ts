@@ -1,8 +1,9 @@
-import { fromDecimalString, toDecimalString } from '../money';
+import { fromDecimalString, toDecimalString, UnrepresentableAmount } from '../money';
 import {
   GatewayDeclined,
   GatewayUnknown,
   InvalidWebhookSignature,
+  UNSUPPORTED_AMOUNT_PRECISION,
   type AdapterOptions,
   type CaptureRequest,
   type CardDetails,
@@ -11,6 +12,7 @@ import {
   type GatewayReference,
   type GatewayRefund,
   type GatewayWebhookEvent,
+  type NextAction,
   type PaymentGateway,
   type ReferenceRequest,
   type RefundRequest,
@@ -30,6 +32,8 @@ interface PayPalLink {
 interface PayPalCapture {
   id: string;
   status: string;
+  /** Why a capture is PENDING or DENIED (PENDING_REVIEW, ECHECK, ...). */
+  status_details?: { reason?: string };
   amount?: PayPalMoney;
   create_time?: string;
   supplementary_data?: { related_ids?: { order_id?: string; authorization_id?: string } };
@@ -72,6 +76,40 @@ interface PayPalTransactionReport {
   transaction_details: { transaction_info: PayPalTransactionInfo }[];
   page: number;
   total_pages: number;
+}
+
+/** Currencies PayPal takes without decimals, whatever ISO 4217 says (its currency codes page): "1500", not "1500.00". */
+const PAYPAL_NO_DECIMALS = new Set(['HUF', 'JPY', 'TWD']);
+
+/** Our ISO 4217 minor units → PayPal's money; an amount PayPal cannot take exactly is a definite refusal. */
+function toPayPalMoney(amount: number, currency: string): PayPalMoney {
+  try {
+    const value = PAYPAL_NO_DECIMALS.has(currency.toUpperCase())
+      ? toDecimalString(amount, currency, 0)
+      : toDecimalString(amount, currency);
+    return { currency_code: currency, value };
+  } catch (error) {
+    if (error instanceof UnrepresentableAmount)
+      throw new GatewayDeclined(UNSUPPORTED_AMOUNT_PRECISION, `PayPal: ${error.message}`, null);
+    throw error;
+  }
+}
+
+/** Capture statuses of money that was captured (a refund later changes COMPLETED to one of the others). */
+const CAPTURED = new Set(['COMPLETED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
+/** Capture statuses of money that never came. */
+const NOT_CAPTURED = new Set(['DECLINED', 'FAILED']);
+
+/**
+ * What a PENDING capture waits for. Mostly PayPal (a review, an eCheck clearing) or the merchant's
+ * PayPal account (accepting a payment in another currency), which are nothing the customer can do;
+ * only TRANSACTION_APPROVED_AWAITING_FUNDING waits for the payer, who must send the funds.
+ */
+function pendingCaptureAction(capture: PayPalCapture): NextAction | null {
+  const reason = capture.status_details?.reason;
+  return reason === 'TRANSACTION_APPROVED_AWAITING_FUNDING'
+    ? { type: 'customer_action', detail: reason }
+    : null;
 }
 
 /** The transaction report's limits: at most 31 days per search, at most 500 rows per page. */
@@ -180,10 +218,7 @@ export class PayPalGateway implements PaymentGateway {
           {
             reference_id: request.orderId,
             custom_id: request.paymentId,
-            amount: {
-              currency_code: request.currency,
-              value: toDecimalString(request.amount, request.currency),
-            },
+            amount: toPayPalMoney(request.amount, request.currency),
           },
         ],
       },
@@ -213,27 +248,26 @@ export class PayPalGateway implements PaymentGateway {
     const capture = await this.client.request<PayPalCapture>(
       'POST',
       `/v2/payments/authorizations/${encodeURIComponent(request.reference.authorization_id)}/capture`,
-      {
-        amount: { currency_code: request.currency, value: toDecimalString(request.amount, request.currency) },
-        final_capture: true,
-      },
+      { amount: toPayPalMoney(request.amount, request.currency), final_capture: true },
       request.idempotencyKey,
     );
     const amount = capture.amount
       ? fromDecimalString(capture.amount.value, capture.amount.currency_code)
       : request.amount;
-    const completed = capture.status === 'COMPLETED' || capture.status === 'PENDING';
+    // A PENDING capture is not money received yet (a review, an eCheck): pending until PayPal settles it.
+    const completed = CAPTURED.has(capture.status);
+    const pending = capture.status === 'PENDING';
     return {
       reference: { ...request.reference, capture_id: capture.id },
-      status: completed ? 'completed' : 'failed',
+      status: completed ? 'completed' : pending ? 'pending' : 'failed',
       amount,
       currency: request.currency,
       amount_authorized: amount,
       amount_captured: completed ? amount : 0,
       amount_refunded: 0,
-      next_action: null,
-      failure_code: completed ? null : capture.status,
-      failure_message: null,
+      next_action: pending ? pendingCaptureAction(capture) : null,
+      failure_code: completed || pending ? null : capture.status,
+      failure_message: completed || pending ? null : (capture.status_details?.reason ?? null),
       created_at: new Date(capture.create_time ?? Date.now()),
       raw: capture,
     };
@@ -263,7 +297,7 @@ export class PayPalGateway implements PaymentGateway {
       'POST',
       `/v2/payments/captures/${encodeURIComponent(request.reference.capture_id)}/refund`,
       {
-        amount: { currency_code: request.currency, value: toDecimalString(request.amount, request.currency) },
+        amount: toPayPalMoney(request.amount, request.currency),
         ...(request.reason ? { note_to_payer: request.reason.slice(0, 255) } : {}),
         invoice_id: request.refundId,
       },
@@ -306,7 +340,10 @@ export class PayPalGateway implements PaymentGateway {
    */
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
     const found = new Map<string, GatewayPayment>();
-    for (let start = from.getTime(); start < to.getTime(); start += REPORT_WINDOW_MS) {
+    // PayPal stamps whole seconds: a transaction of the period's first, partial second is stamped
+    // before `from` although it belongs to the period, so the search starts at the floor of `from`.
+    const first = Math.floor(from.getTime() / 1000) * 1000;
+    for (let start = first; start < to.getTime(); start += REPORT_WINDOW_MS) {
       const end = Math.min(start + REPORT_WINDOW_MS, to.getTime());
       for (let page = 1, pages = 1; page <= pages; page++) {
         const query = new URLSearchParams({
@@ -375,42 +412,61 @@ function parsePayPalEvent(event: {
   const on = (
     status: NonNullable<GatewayWebhookEvent['payment']>['status'],
     reference: string | undefined,
-    failure: string | null = null,
+    change: {
+      details?: Partial<GatewayReference>;
+      failure?: { code: string; message: string | null };
+    } = {},
   ) => {
     if (reference) {
       parsed.payment = {
         reference,
         status,
         amount_captured: status === 'completed' ? amount : null,
-        failure_code: failure,
-        failure_message: null,
-        ...(status === 'authorized' ? { details: { authorization_id: resource.id } } : {}),
-        ...(status === 'completed' ? { details: { capture_id: resource.id } } : {}),
+        failure_code: change.failure?.code ?? null,
+        failure_message: change.failure?.message ?? null,
+        ...(change.details ? { details: change.details } : {}),
       };
     }
+  };
+  const refused = (code: string) => {
+    const reason = resource.status_details?.reason;
+    on('failed', orderId, {
+      failure: { code, message: `PayPal refused the capture${reason ? ` (${reason})` : ''}` },
+    });
   };
   switch (event.event_type) {
     case 'CHECKOUT.ORDER.APPROVED':
       on('approved', resource.id);
       break;
     case 'PAYMENT.AUTHORIZATION.CREATED':
-      on('authorized', orderId);
+      on('authorized', orderId, { details: { authorization_id: resource.id } });
       break;
     case 'PAYMENT.AUTHORIZATION.VOIDED':
       on('voided', orderId);
       break;
     case 'PAYMENT.CAPTURE.COMPLETED':
-      on('completed', orderId);
+      on('completed', orderId, { details: { capture_id: resource.id } });
+      break;
+    // Not money yet (a review, an eCheck): the payment stays pending; its capture id is kept, so
+    // that the COMPLETED or DENIED that follows, a refund, and reconciliation find it.
+    case 'PAYMENT.CAPTURE.PENDING':
+      on('pending', orderId, { details: { capture_id: resource.id } });
       break;
     case 'PAYMENT.CAPTURE.DENIED':
-      on('failed', orderId, 'CAPTURE_DENIED');
+      refused('CAPTURE_DENIED');
       break;
-    case 'PAYMENT.CAPTURE.REFUNDED': {
-      const refund = event.resource as unknown as PayPalRefund;
+    case 'PAYMENT.CAPTURE.DECLINED':
+      refused('CAPTURE_DECLINED');
+      break;
+    // Both carry a refund: ours (REFUNDED), or one PayPal made itself (REVERSED, e.g. a chargeback),
+    // which matches no refund of ours. Neither names the order, only the capture in its links.
+    case 'PAYMENT.CAPTURE.REFUNDED':
+    case 'PAYMENT.CAPTURE.REVERSED': {
+      const refund = toRefund(event.resource as unknown as PayPalRefund);
       parsed.refund = {
-        reference: refund.id,
-        status: refund.status === 'COMPLETED' ? 'processed' : 'pending',
-        failure_code: null,
+        reference: refund.reference,
+        status: refund.status,
+        failure_code: refund.failure_code,
       };
       break;
     }
@@ -423,12 +479,12 @@ function toPayment(order: PayPalOrder): GatewayPayment {
   const currency = unit?.amount.currency_code ?? 'USD';
   const amount = unit ? fromDecimalString(unit.amount.value, currency) : 0;
   const authorization = unit?.payments?.authorizations?.[0];
-  const capture = unit?.payments?.captures?.find(
-    (item) => item.status === 'COMPLETED' || item.status === 'PENDING',
-  );
-  const denied = unit?.payments?.captures?.find(
-    (item) => item.status === 'DECLINED' || item.status === 'FAILED',
-  );
+  const captures = unit?.payments?.captures ?? [];
+  const capture = captures.find((item) => CAPTURED.has(item.status));
+  // Captured but not credited yet (a review, an eCheck): the order is not paid until it completes.
+  const pendingCapture = capture ? undefined : captures.find((item) => item.status === 'PENDING');
+  const denied = captures.find((item) => NOT_CAPTURED.has(item.status));
+  const captureId = (capture ?? pendingCapture)?.id;
   const refunded = (unit?.payments?.refunds ?? [])
     .filter((item) => item.status === 'COMPLETED' && item.amount)
     .reduce((sum, item) => sum + fromDecimalString(item.amount!.value, currency), 0);
@@ -437,6 +493,7 @@ function toPayment(order: PayPalOrder): GatewayPayment {
   if (capture)
     status =
       refunded >= captured && refunded > 0 ? 'refunded' : refunded > 0 ? 'partially_refunded' : 'completed';
+  else if (pendingCapture) status = 'pending';
   else if (denied) status = 'failed';
   else if (authorization?.status === 'VOIDED' || order.status === 'VOIDED') status = 'voided';
   else if (authorization) status = 'authorized';
@@ -446,7 +503,7 @@ function toPayment(order: PayPalOrder): GatewayPayment {
     reference: {
       id: order.id,
       ...(authorization ? { authorization_id: authorization.id } : {}),
-      ...(capture ? { capture_id: capture.id } : {}),
+      ...(captureId ? { capture_id: captureId } : {}),
     },
     status,
     amount,
@@ -454,12 +511,13 @@ function toPayment(order: PayPalOrder): GatewayPayment {
     amount_authorized: status === 'pending' || status === 'failed' ? 0 : amount,
     amount_captured: captured,
     amount_refunded: refunded,
-    next_action:
-      status === 'pending' && approve && order.status !== 'APPROVED'
+    next_action: pendingCapture
+      ? pendingCaptureAction(pendingCapture)
+      : status === 'pending' && approve && order.status !== 'APPROVED'
         ? { type: 'redirect', url: approve.href }
         : null,
-    failure_code: denied ? denied.status : null,
-    failure_message: null,
+    failure_code: status === 'failed' && denied ? denied.status : null,
+    failure_message: status === 'failed' && denied ? (denied.status_details?.reason ?? null) : null,
     approved: order.status === 'APPROVED',
     created_at: new Date(order.create_time ?? Date.now()),
     raw: order,

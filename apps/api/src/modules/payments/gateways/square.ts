@@ -130,12 +130,19 @@ export class SquareGateway implements PaymentGateway {
     }
   }
 
+  /**
+   * The payments of [from, to) at the configured location, every page (the SDK follows the cursor).
+   * Square lists the seller's main location when no location id is given, whereas createPayment
+   * takes payments at the configured one: without it, their payments would be missed.
+   */
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
+    const { location_id } = this.options.credentials;
     return this.call(async (client) => {
       const found: GatewayPayment[] = [];
       const page = await client.payments.list({
         beginTime: from.toISOString(),
         endTime: to.toISOString(),
+        ...(location_id ? { locationId: location_id } : {}),
       });
       for await (const payment of page) found.push(toPayment(payment));
       return found;

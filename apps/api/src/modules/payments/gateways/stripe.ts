@@ -1,6 +1,8 @@
 import Stripe from 'stripe';
+import { fromGatewayUnits, toGatewayUnits, UnrepresentableAmount, type GatewayUnits } from '../money';
 import {
   GatewayDeclined,
+  UNSUPPORTED_AMOUNT_PRECISION,
   GatewayUnknown,
   InvalidWebhookSignature,
   type AdapterOptions,
@@ -19,6 +21,54 @@ import {
 
 /** Stripe's accepted clock skew for webhook signatures. */
 export const STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/** Stripe's zero-decimal currencies (docs.stripe.com/currencies): MGA among them, though ISO 4217 gives it 2. */
+const STRIPE_ZERO_DECIMAL = new Set([
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'JPY',
+  'KMF',
+  'KRW',
+  'MGA',
+  'PYG',
+  'RWF',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+]);
+/** Three decimals, as ISO, but Stripe's payment partners need the last digit to be 0. */
+const STRIPE_THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
+
+/**
+ * How Stripe counts a currency's amounts in payments and refunds. Every currency not listed is
+ * two-decimal, and that includes Stripe's special cases ISK and UGX: zero-decimal in ISO 4217 and in
+ * fact, but kept two-decimal for backwards compatibility (amount 100 = 1 ISK, always a multiple of
+ * 100). HUF and TWD are special at Stripe for payouts only; their charges are two-decimal, as in ISO.
+ */
+export function stripeUnits(currency: string): GatewayUnits {
+  const code = currency.toUpperCase();
+  if (STRIPE_ZERO_DECIMAL.has(code)) return { exponent: 0 };
+  if (STRIPE_THREE_DECIMAL.has(code)) return { exponent: 3, multipleOf: 10 };
+  return { exponent: 2 };
+}
+
+/** Our ISO 4217 minor units → Stripe's; an amount Stripe cannot take exactly is a definite refusal. */
+function toStripeAmount(amount: number, currency: string): number {
+  try {
+    return toGatewayUnits(amount, currency, stripeUnits(currency));
+  } catch (error) {
+    if (error instanceof UnrepresentableAmount)
+      throw new GatewayDeclined(UNSUPPORTED_AMOUNT_PRECISION, `Stripe: ${error.message}`, null);
+    throw error;
+  }
+}
+
+const fromStripeAmount = (amount: number, currency: string): number =>
+  fromGatewayUnits(amount, currency, stripeUnits(currency));
 
 /** Stripe through its official SDK, pointed at STRIPE_API_BASE or the tenant's own base URL. */
 export class StripeGateway implements PaymentGateway {
@@ -45,10 +95,11 @@ export class StripeGateway implements PaymentGateway {
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<GatewayPayment> {
+    const amount = toStripeAmount(request.amount, request.currency);
     return this.call(async () => {
       const intent = await this.stripe.paymentIntents.create(
         {
-          amount: request.amount,
+          amount,
           currency: request.currency.toLowerCase(),
           capture_method: request.capture ? 'automatic' : 'manual',
           confirm: true,
@@ -62,11 +113,12 @@ export class StripeGateway implements PaymentGateway {
   }
 
   async capture(request: CaptureRequest): Promise<GatewayPayment> {
+    const amount = toStripeAmount(request.amount, request.currency);
     return this.call(async () =>
       toPayment(
         await this.stripe.paymentIntents.capture(
           request.reference.id,
-          { amount_to_capture: request.amount },
+          { amount_to_capture: amount },
           { idempotencyKey: request.idempotencyKey },
         ),
       ),
@@ -86,11 +138,12 @@ export class StripeGateway implements PaymentGateway {
   }
 
   async refund(request: RefundRequest): Promise<GatewayRefund> {
+    const amount = toStripeAmount(request.amount, request.currency);
     return this.call(async () => {
       const refund = await this.stripe.refunds.create(
         {
           payment_intent: request.reference.id,
-          amount: request.amount,
+          amount,
           metadata: { tessera_refund_id: request.refundId },
         },
         { idempotencyKey: request.idempotencyKey },
@@ -208,9 +261,12 @@ const INTENT_STATUS: Record<Stripe.PaymentIntent.Status, GatewayPayment['status'
   processing: 'pending',
 };
 
+/** An intent in our terms: its amounts converted from Stripe's units back to ISO 4217 minor units. */
 function toPayment(intent: Stripe.PaymentIntent): GatewayPayment {
-  const authorized = intent.status === 'requires_capture' ? intent.amount_capturable : 0;
-  const captured = intent.status === 'succeeded' ? intent.amount_received : 0;
+  const currency = intent.currency.toUpperCase();
+  const iso = (amount: number) => fromStripeAmount(amount, currency);
+  const authorized = intent.status === 'requires_capture' ? iso(intent.amount_capturable) : 0;
+  const captured = intent.status === 'succeeded' ? iso(intent.amount_received) : 0;
   const lastError = intent.last_payment_error;
   const status: GatewayPayment['status'] =
     intent.status === 'requires_payment_method'
@@ -222,8 +278,8 @@ function toPayment(intent: Stripe.PaymentIntent): GatewayPayment {
   return {
     reference: { id: intent.id },
     status,
-    amount: intent.amount,
-    currency: intent.currency.toUpperCase(),
+    amount: iso(intent.amount),
+    currency,
     amount_authorized: authorized || (status === 'completed' ? captured : 0),
     amount_captured: captured,
     amount_refunded: 0,

@@ -138,6 +138,12 @@ export class GatewayDeclined extends Error {
   }
 }
 
+/**
+ * GatewayDeclined's code for an amount the gateway cannot take exactly in its own units of the
+ * currency (a fraction of a unit it does not have): refused before any call, never rounded.
+ */
+export const UNSUPPORTED_AMOUNT_PRECISION = 'unsupported_amount_precision';
+
 export class GatewayUnknown extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
