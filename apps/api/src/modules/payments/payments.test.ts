@@ -799,6 +799,30 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(rows.data.length).toBe(counts.matched);
   });
 
+  it("compares a payment the gateway stamped just after the period, and leaves the next period's alone", async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const late = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    // The period ends just after our record of the payment, before Stripe's stamp of it; the next
+    // payment, recorded after the period, may carry a stamp within it (Stripe stamps whole seconds).
+    const to = new Date(Date.parse(late.created_at) + 1);
+    const from = new Date(to.getTime() - 60_000);
+    stripe.intents.get(late.gateway_reference!)!.created = Math.ceil(to.getTime() / 1000) + 1;
+    const next = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
+      gateway: 'stripe',
+      from: from.toISOString(),
+      to: to.toISOString(),
+    });
+    expect(run.statusCode).toBe(200);
+    const rows = run.json<{
+      rows: { payment_id: string | null; gateway_reference: string | null; result: string }[];
+    }>().rows;
+    expect(rows.filter((row) => row.payment_id === late.id).map((row) => row.result)).toEqual(['matched']);
+    expect(
+      rows.filter((row) => row.payment_id === next.id || row.gateway_reference === next.gateway_reference),
+    ).toEqual([]);
+  });
+
   it('keeps gateway secrets sealed and never returns them', async () => {
     const put = await inject(admin, 'PUT', '/tenants/current/gateways/stripe', {
       secret_key: stripe.secretKey,

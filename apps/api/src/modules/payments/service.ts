@@ -119,6 +119,14 @@ const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
   gateway === 'manual' ? null : gateway === 'square_terminal' ? 'square' : gateway;
 
 const PAGE = 50;
+
+/**
+ * How far beyond a reconciled period the gateway's records are read. A gateway stamps a payment a
+ * moment after we record it (its call follows our insert), some in whole seconds, so a payment of
+ * the period's last moments may carry a gateway time just after it.
+ */
+const RECONCILE_MARGIN_MS = 5 * 60_000;
+
 /** How long an unknown outcome of a Square create is retried before the payment is cancelled by key. */
 const GIVE_UP_AFTER_MS = 60 * 60 * 1000;
 /**
@@ -1543,7 +1551,12 @@ export class PaymentsService {
     const adapter = await withTenant(this.db, caller.tenantId, (tx) =>
       this.adapter(tx, caller.tenantId, body.gateway),
     );
-    const listed = await call(() => adapter.listPayments(from, to));
+    const listed = await call(() =>
+      adapter.listPayments(
+        new Date(from.getTime() - RECONCILE_MARGIN_MS),
+        new Date(to.getTime() + RECONCILE_MARGIN_MS),
+      ),
+    );
     if (listed.kind !== 'ok')
       throw new AppError(
         'gateway_error',
@@ -1563,7 +1576,7 @@ export class PaymentsService {
           (key): key is string => !!key,
         ),
       );
-      // A gateway record of the period may belong to a payment we created just before it.
+      // A gateway record may belong to a payment of a neighbouring period: found, it is left to it.
       const known = new Map<string, PaymentRow>();
       for (const row of [...locals, ...(await repo.paymentsByReferences(tx, gateways, remoteKeys))])
         known.set(row.id, row);
@@ -1600,10 +1613,14 @@ export class PaymentsService {
         local_status: local?.status ?? null,
         gateway_status: item?.status ?? null,
       });
+      const inPeriod = (at: Date) => at >= from && at < to;
       for (const item of remote) {
         const local = [item.reference.id, item.reference.capture_id, item.reference.payment_id]
           .map((key) => (key ? byKey.get(key) : undefined))
           .find((found) => found !== undefined);
+        // A payment belongs to the period of our record of it, whatever the gateway's stamp (later,
+        // and in whole seconds for some); a record we do not have, to the period of its stamp.
+        if (!inPeriod(local ? local.created_at : item.created_at)) continue;
         if (!local) {
           rows.push(row('missing_local', null, item));
           continue;
