@@ -1452,6 +1452,12 @@ CREATE INDEX refunds_gateway_reference ON public.refunds USING btree (gateway_re
 CREATE INDEX refunds_payment ON public.refunds USING btree (tenant_id, payment_id);
 
 --
+-- Name: refunds_pending_at_gateway; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX refunds_pending_at_gateway ON public.refunds USING btree (updated_at) WHERE ((status = 'pending'::text) AND (gateway_reference IS NOT NULL));
+
+--
 -- Name: sessions_user; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -71,6 +71,11 @@ describe('Stripe adapter (official SDK against the local Stripe)', () => {
       idempotencyKey: 'k-ref-1',
     });
     expect(refund.status).toBe('processed');
+    await expect(gateway.retrieveRefund(refund.reference)).resolves.toMatchObject({
+      reference: refund.reference,
+      status: 'processed',
+    });
+    await expect(gateway.retrieveRefund('re_unknown')).resolves.toBeNull();
     await expect(gateway.fetchPaymentMethod('pm_card_mastercard')).resolves.toEqual({
       brand: 'mastercard',
       last4: '4444',
@@ -313,6 +318,15 @@ describe('Square adapter (official SDK against the local Square)', () => {
       idempotencyKey: 'sq-ref',
     });
     expect(refund.status).toBe('processed');
+    // Square often answers PENDING and completes the refund later: its state is read back.
+    square.refunds.get(refund.reference)!.status = 'PENDING';
+    await expect(gateway.retrieveRefund(refund.reference)).resolves.toMatchObject({ status: 'pending' });
+    square.refunds.get(refund.reference)!.status = 'FAILED';
+    await expect(gateway.retrieveRefund(refund.reference)).resolves.toMatchObject({
+      status: 'failed',
+      failure_code: 'FAILED',
+    });
+    await expect(gateway.retrieveRefund('rf_unknown')).resolves.toBeNull();
   });
 
   it('maps a decline, a void and a card', async () => {
@@ -499,6 +513,12 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
       idempotencyKey: 'pp-ref',
     });
     expect(refund.status).toBe('processed');
+    await expect(gateway.retrieveRefund(refund.reference)).resolves.toMatchObject({
+      reference: refund.reference,
+      status: 'processed',
+    });
+    await expect(gateway.retrieveRefund('REFUNKNOWN')).resolves.toBeNull();
+    await expect(gateway.retrieve({ id: 'ORDERUNKNOWN' })).resolves.toBeNull();
     const listed = await gateway.listPayments(new Date(Date.now() - 60_000), new Date(Date.now() + 60_000));
     expect(listed.map((p) => p.reference.id)).toContain(captured.reference.capture_id);
   });

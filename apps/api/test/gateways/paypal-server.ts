@@ -269,6 +269,10 @@ export class FakePayPal {
           : 'PARTIALLY_REFUNDED';
       return { status: 201, body: refund };
     }
+    if (parts[0] === 'v2' && parts[1] === 'payments' && parts[2] === 'refunds' && parts[3]) {
+      const found = this.findItem('refunds', parts[3]);
+      return found ? ok(found.item) : failure(404, 'RESOURCE_NOT_FOUND', 'INVALID_RESOURCE_ID');
+    }
     if (request.path === '/v1/reporting/transactions' && request.method === 'GET') {
       const start = request.query.get('start_date') ?? '';
       const end = request.query.get('end_date') ?? '';
@@ -350,7 +354,10 @@ export class FakePayPal {
     };
   }
 
-  private findItem(kind: 'authorizations' | 'captures', id: string): { order: Order; item: Item } | null {
+  private findItem(
+    kind: 'authorizations' | 'captures' | 'refunds',
+    id: string,
+  ): { order: Order; item: Item } | null {
     for (const order of this.orders.values()) {
       const item = order.purchase_units[0]?.payments?.[kind]?.find((candidate) => candidate.id === id);
       if (item) return { order, item };

@@ -230,6 +230,10 @@ export class FakeSquare {
       this.refunds.set(refund.id, refund);
       return ok({ refund });
     }
+    if (resource === 'refunds' && request.method === 'GET' && id) {
+      const refund = this.refunds.get(id);
+      return refund ? ok({ refund }) : notFound();
+    }
     if (resource === 'cards' && request.method === 'GET' && id) {
       return ok({
         card: { id, card_brand: 'VISA', last_4: '1111', exp_month: 11, exp_year: 2031, enabled: true },

@@ -228,6 +228,12 @@ export class FakeStripe {
       this.refunds.set(refund.id, refund);
       return ok(refund);
     }
+    if (resource === 'refunds' && request.method === 'GET' && id) {
+      const refund = this.refunds.get(id);
+      return refund
+        ? ok(refund)
+        : error(404, 'invalid_request_error', `No such refund: '${id}'`, 'resource_missing');
+    }
     if (resource === 'payment_methods' && request.method === 'GET' && id) {
       const card = CARDS[id];
       if (!card)

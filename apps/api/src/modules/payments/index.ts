@@ -55,7 +55,11 @@ export function startPaymentsReconciler(
     Promise.all([payments.settleUnknown(), payments.voidAbandoned(), payments.pollPending()])
       .then(([settled, voided, polled]) => {
         if (settled) platform.logger.info({ settled }, 'payments reconciler settled unknown outcomes');
-        if (polled) platform.logger.info({ polled }, 'payments reconciler moved pending payments by polling');
+        if (polled)
+          platform.logger.info(
+            { polled },
+            'payments reconciler moved pending payments and refunds by polling',
+          );
         if (voided)
           platform.logger.info({ voided }, 'payments reconciler voided payments of cancelled orders');
       })

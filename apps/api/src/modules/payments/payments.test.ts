@@ -752,6 +752,49 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     }
   });
 
+  it('settles a refund Square answered pending by asking Square when no webhook comes', async () => {
+    const methodId = await cardMethod('square', 'ccof:card-1');
+    const order = await placeOrder(admin, 4000, 'USD');
+    const charged = (
+      await pay({
+        order_id: order.id,
+        amount: 4000,
+        currency: 'USD',
+        gateway: 'square',
+        payment_method_id: methodId,
+      })
+    ).json<Payment>();
+    expect(charged.status).toBe('completed');
+    square.refundStatus = 'PENDING';
+    try {
+      const requested = (
+        await inject(admin, 'POST', '/commerce/refunds', { payment_id: charged.id, amount: 1500 })
+      ).json<Refund>();
+      const answered = (
+        await inject(admin, 'POST', `/commerce/refunds/${requested.id}/process`)
+      ).json<Refund>();
+      expect(answered).toMatchObject({ status: 'pending', gateway_reference: expect.any(String) });
+      await reconciler.pollPending(0);
+      expect(
+        (await inject(admin, 'GET', `/commerce/refunds?payment_id=${charged.id}`)).json<{ data: Refund[] }>()
+          .data,
+      ).toMatchObject([{ status: 'pending' }]);
+
+      square.refunds.get(answered.gateway_reference!)!.status = 'COMPLETED';
+      expect(await reconciler.pollPending(0)).toBeGreaterThanOrEqual(1);
+      expect(
+        (await inject(admin, 'GET', `/commerce/refunds?payment_id=${charged.id}`)).json<{ data: Refund[] }>()
+          .data,
+      ).toMatchObject([{ status: 'processed', processed_at: expect.any(String) }]);
+      expect((await inject(admin, 'GET', `/commerce/payments/${charged.id}`)).json<Payment>()).toMatchObject({
+        status: 'partially_refunded',
+        amount_refunded: 1500,
+      });
+    } finally {
+      square.refundStatus = 'COMPLETED';
+    }
+  });
+
   it("answers 404 for another tenant's payment", async () => {
     const order = await placeOrder();
     const payment = (

@@ -384,6 +384,19 @@ export const paymentsRepository = {
       .execute();
   },
 
+  /** Refunds the gateway answered pending, unchanged since before `before`, across tenants, oldest first. */
+  async refundsPendingAtGateway(tx: Tx, before: Date, limit: number) {
+    return tx
+      .selectFrom('refunds')
+      .select(['id', 'tenant_id'])
+      .where('status', '=', 'pending')
+      .where('gateway_reference', 'is not', null)
+      .where('updated_at', '<', before)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+  },
+
   /** Pending or authorized payments created before `before`, across tenants, by id after `afterId`. */
   async openPaymentsBefore(tx: Tx, before: Date, afterId: string | null, limit: number) {
     let query = tx

@@ -1282,17 +1282,52 @@ export class PaymentsService {
    * Asks the gateway about payments still pending there (a Square Terminal checkout, a PayPal order
    * waiting for its buyer) created more than `olderThanMs` ago, in case their webhook never comes:
    * an answer that moved is applied as the webhook would have been (an approved PayPal order is
-   * authorized or captured). Returns how many moved.
+   * authorized or captured). Refunds the gateway answered pending (Square's often are) and left
+   * unchanged as long are asked about too: the webhook that settles one may never come, or come
+   * before the refund's reference was stored, and match nothing. Returns how many moved.
    */
   async pollPending(olderThanMs = 60_000, limit = 100): Promise<number> {
-    const pending = await withSystem(this.db, (tx) =>
-      repo.pendingAtGateway(tx, ['square_terminal', 'paypal'], new Date(Date.now() - olderThanMs), limit),
-    );
-    return countSucceeded(
-      pending,
+    const before = new Date(Date.now() - olderThanMs);
+    const [payments, refunds] = await withSystem(this.db, async (tx) => [
+      await repo.pendingAtGateway(tx, ['square_terminal', 'paypal'], before, limit),
+      await repo.refundsPendingAtGateway(tx, before, limit),
+    ]);
+    const moved = await countSucceeded(
+      payments,
       ({ id, tenant_id: tenantId }) => this.pollPayment(tenantId, id),
       ({ id }, error) => this.logger.warn({ err: error, payment: id }, 'could not poll a pending payment'),
     );
+    const settled = await countSucceeded(
+      refunds,
+      ({ id, tenant_id: tenantId }) => this.pollRefund(tenantId, id),
+      ({ id }, error) => this.logger.warn({ err: error, refund: id }, 'could not poll a pending refund'),
+    );
+    return moved + settled;
+  }
+
+  private async pollRefund(tenantId: string, id: string): Promise<boolean> {
+    const loaded = await withTenant(this.db, tenantId, async (tx) => {
+      const refund = await repo.refund(tx, id);
+      if (refund?.status !== 'pending' || !refund.gateway_reference) return null;
+      const payment = (await repo.payment(tx, refund.payment_id))!;
+      return {
+        reference: refund.gateway_reference,
+        adapter: await this.adapter(tx, tenantId, payment.gateway),
+      };
+    });
+    if (!loaded) return false;
+    const answer = await loaded.adapter.retrieveRefund(loaded.reference);
+    return withTenant(this.db, tenantId, async (tx) => {
+      const refund = await repo.refund(tx, id, { forUpdate: true });
+      if (refund?.status !== 'pending') return false;
+      if (!answer || answer.status === 'pending') {
+        // Still waiting: to the back of the line, so that the others are asked about too.
+        await repo.updateRefund(tx, id, {});
+        return false;
+      }
+      await this.finishRefund(tx, SYSTEM_ACTOR, refund, answer.status, answer.reference, answer.failure_code);
+      return true;
+    });
   }
 
   private async pollPayment(tenantId: string, id: string): Promise<boolean> {

@@ -58,6 +58,10 @@ export class ManualGateway implements PaymentGateway {
     return null;
   }
 
+  async retrieveRefund(): Promise<GatewayRefund | null> {
+    return null;
+  }
+
   async listPayments(): Promise<GatewayPayment[]> {
     return [];
   }

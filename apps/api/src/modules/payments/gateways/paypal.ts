@@ -329,7 +329,21 @@ export class PayPalGateway implements PaymentGateway {
         ),
       );
     } catch (error) {
-      if (error instanceof GatewayDeclined && error.code === 'RESOURCE_NOT_FOUND') return null;
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async retrieveRefund(reference: string): Promise<GatewayRefund | null> {
+    try {
+      return toRefund(
+        await this.client.request<PayPalRefund>(
+          'GET',
+          `/v2/payments/refunds/${encodeURIComponent(reference)}`,
+        ),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return null;
       throw error;
     }
   }
@@ -549,6 +563,13 @@ function toReportedPayment(info: PayPalTransactionInfo): GatewayPayment {
     created_at: new Date(info.transaction_initiation_date),
     raw: info,
   };
+}
+
+/** PayPal's 404: its name is RESOURCE_NOT_FOUND; the code we keep is the detail's issue (INVALID_RESOURCE_ID). */
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof GatewayDeclined && (error.raw as PayPalErrorBody | null)?.name === 'RESOURCE_NOT_FOUND'
+  );
 }
 
 function toRefund(refund: PayPalRefund): GatewayRefund {

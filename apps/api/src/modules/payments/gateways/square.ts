@@ -135,6 +135,17 @@ export class SquareGateway implements PaymentGateway {
    * Square lists the seller's main location when no location id is given, whereas createPayment
    * takes payments at the configured one: without it, their payments would be missed.
    */
+  async retrieveRefund(reference: string): Promise<GatewayRefund | null> {
+    try {
+      return await this.call(async (client) =>
+        toRefund((await client.refunds.get({ refundId: reference })).refund!),
+      );
+    } catch (error) {
+      if (error instanceof GatewayDeclined && error.code === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
     const { location_id } = this.options.credentials;
     return this.call(async (client) => {

@@ -173,6 +173,15 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
+  async retrieveRefund(reference: string): Promise<GatewayRefund | null> {
+    try {
+      return await this.call(async () => toRefund(await this.stripe.refunds.retrieve(reference)));
+    } catch (error) {
+      if (error instanceof GatewayDeclined && error.code === 'resource_missing') return null;
+      throw error;
+    }
+  }
+
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
     return this.call(async () => {
       const found: GatewayPayment[] = [];

@@ -17,6 +17,8 @@ export interface PaymentGateway {
   fetchPaymentMethod(token: string): Promise<CardDetails>;
   /** The gateway's payment as it stands now, by our reference. */
   retrieve(reference: GatewayReference): Promise<GatewayPayment | null>;
+  /** The gateway's refund as it stands now, by its reference; null if the gateway has no such refund. */
+  retrieveRefund(reference: string): Promise<GatewayRefund | null>;
   /** The gateway's payments created in [from, to), for reconciliation. */
   listPayments(from: Date, to: Date): Promise<GatewayPayment[]>;
   /** Verifies the signature and parses the delivery; throws InvalidWebhookSignature. */
