@@ -1,9 +1,11 @@
-import { uuidv7 } from '@tessera/contracts';
+import { uuidv7, type PaymentEventData } from '@tessera/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
+import { withTenant } from '../../platform/db/tenant';
+import { addEvents, SYSTEM_ACTOR } from '../../platform/events/outbox';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -32,6 +34,40 @@ describe.runIf(postgresUp)('inventory routes', () => {
         currency: 'EUR',
       })
     ).json<{ id: string; sku: string; name: string }>();
+
+  /** The inventory.stock.updated events of these products, oldest first: their actor and data. */
+  async function stockEvents(...productIds: string[]) {
+    const { rows } = await sql<{
+      actor: { type: string; id: string | null };
+      data: { product_id: string; reason: string; low_stock: boolean } & Record<string, unknown>;
+    }>`
+      select payload->'actor' as actor, payload->'data' as data from outbox_events
+      where type = 'inventory.stock.updated' and payload->'data'->>'product_id' = any(${productIds}::text[])
+      order by seq`.execute(testApp.platform.db);
+    return rows;
+  }
+
+  /** Payments tells orders about money through this event; here the test plays the payments module. */
+  async function paid(orderId: string, amount: number) {
+    const data: PaymentEventData = {
+      payment_id: uuidv7(),
+      order_id: orderId,
+      gateway: 'manual',
+      status: 'completed',
+      amount,
+      amount_captured: amount,
+      amount_refunded: 0,
+      currency: 'EUR',
+      failure_code: null,
+      failure_message: null,
+    };
+    await withTenant(testApp.platform.db, admin.tenant.id, (tx) =>
+      addEvents(tx, [
+        { type: 'commerce.payment.processed', tenantId: admin.tenant.id, actor: SYSTEM_ACTOR, data },
+      ]),
+    );
+    await testApp.flushEvents();
+  }
 
   beforeAll(async () => {
     testApp = await createTestApp();
@@ -183,6 +219,103 @@ describe.runIf(postgresUp)('inventory routes', () => {
         low_stock: true,
       },
     ]);
+  });
+
+  it('raises one inventory.stock.updated per line when orders reserve, release and fulfil stock', async () => {
+    const a = await product();
+    const b = await product();
+    await call(admin, 'PUT', `/commerce/inventory/${a.id}`, { on_hand: 10, low_stock_threshold: 4 });
+    await call(admin, 'PUT', `/commerce/inventory/${b.id}`, { on_hand: 6, low_stock_threshold: 1 });
+    const placed = async (lines: { product_id: string; quantity: number }[]) => {
+      const answer = await call(staff, 'POST', '/commerce/orders', { lines });
+      expect(answer.statusCode).toBe(201);
+      return answer.json<{ id: string; total: number }>();
+    };
+    const cancelled = await placed([
+      { product_id: a.id, quantity: 3 },
+      { product_id: b.id, quantity: 2 },
+    ]);
+    const shipped = await placed([
+      { product_id: b.id, quantity: 1 },
+      { product_id: a.id, quantity: 4 },
+    ]);
+    expect((await call(staff, 'POST', `/commerce/orders/${cancelled.id}/cancel`)).statusCode).toBe(200);
+    await paid(shipped.id, shipped.total);
+    expect((await call(staff, 'POST', `/commerce/orders/${shipped.id}/fulfill`)).statusCode).toBe(200);
+
+    const events = await stockEvents(a.id, b.id);
+    const user = { type: 'user', id: staff.user.id };
+    const ofA = (
+      reason: string,
+      on_hand: number,
+      reserved: number,
+      delta_on_hand: number,
+      delta_reserved: number,
+    ) => ({
+      product_id: a.id,
+      sku: a.sku,
+      on_hand,
+      reserved,
+      available: on_hand - reserved,
+      low_stock_threshold: 4,
+      reason,
+      delta_on_hand,
+      delta_reserved,
+      low_stock: on_hand - reserved <= 4,
+    });
+    const ofB = (
+      reason: string,
+      on_hand: number,
+      reserved: number,
+      delta_on_hand: number,
+      delta_reserved: number,
+    ) => ({
+      ...ofA(reason, on_hand, reserved, delta_on_hand, delta_reserved),
+      product_id: b.id,
+      sku: b.sku,
+      low_stock_threshold: 1,
+      low_stock: on_hand - reserved <= 1,
+    });
+    // Oldest first; the set events were the admin's, the rest the staff member's.
+    expect(events.filter((event) => event.data.product_id === a.id)).toEqual([
+      { actor: { type: 'user', id: admin.user.id }, data: ofA('set', 10, 0, 10, 0) },
+      { actor: user, data: ofA('reservation', 10, 3, 0, 3) },
+      { actor: user, data: ofA('reservation', 10, 7, 0, 4) },
+      { actor: user, data: ofA('release', 10, 4, 0, -3) },
+      { actor: user, data: ofA('fulfilment', 6, 0, -4, -4) },
+    ]);
+    expect(events.filter((event) => event.data.product_id === b.id)).toEqual([
+      { actor: { type: 'user', id: admin.user.id }, data: ofB('set', 6, 0, 6, 0) },
+      { actor: user, data: ofB('reservation', 6, 2, 0, 2) },
+      { actor: user, data: ofB('reservation', 6, 3, 0, 1) },
+      { actor: user, data: ofB('release', 6, 1, 0, -2) },
+      { actor: user, data: ofB('fulfilment', 5, 0, -1, -1) },
+    ]);
+    // The reservation of 4 took a below its threshold: the event says so.
+    expect(events.filter((event) => event.data.low_stock).map((event) => event.data.reason)).toEqual([
+      'reservation',
+    ]);
+    // What the events say last is what the levels are.
+    expect((await call(admin, 'GET', `/commerce/inventory/${a.id}`)).json()).toMatchObject({
+      on_hand: 6,
+      reserved: 0,
+      available: 6,
+    });
+    expect((await call(admin, 'GET', `/commerce/inventory/${b.id}`)).json()).toMatchObject({
+      on_hand: 5,
+      reserved: 0,
+      available: 5,
+    });
+
+    // A refused order (b is short) reserves nothing and raises nothing.
+    const refused = await call(staff, 'POST', '/commerce/orders', {
+      lines: [
+        { product_id: a.id, quantity: 1 },
+        { product_id: b.id, quantity: 6 },
+      ],
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(await stockEvents(a.id, b.id)).toHaveLength(events.length);
   });
 
   it('lists levels by SKU with a cursor, and only the low ones on request', async () => {

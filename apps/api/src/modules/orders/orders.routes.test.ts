@@ -47,6 +47,43 @@ describe.runIf(postgresUp)('orders routes', () => {
   const level = async (productId: string, who: Who = admin) =>
     (await call(who, 'GET', `/commerce/inventory/${productId}`)).json<Record<string, number>>();
 
+  type Movement = {
+    kind: string;
+    delta_on_hand: number;
+    delta_reserved: number;
+    on_hand_after: number;
+    reserved_after: number;
+    order_id: string | null;
+  };
+  /** The product's stock ledger, newest first: kind, deltas, levels after, order. */
+  const movements = async (productId: string, who: Who = admin) =>
+    (await call(who, 'GET', `/commerce/inventory/${productId}/adjustments`))
+      .json<{ data: Movement[] }>()
+      .data.map((m) => [
+        m.kind,
+        m.delta_on_hand,
+        m.delta_reserved,
+        m.on_hand_after,
+        m.reserved_after,
+        m.order_id,
+      ]);
+
+  /** The state of one of the tenant's idempotency keys, whatever its route. */
+  const keyState = async (tenantId: string, key: string) =>
+    (
+      await withTenant(testApp.platform.db, tenantId, (tx) =>
+        tx.selectFrom('idempotency_keys').select('state').where('key', '=', key).executeTakeFirst(),
+      )
+    )?.state;
+
+  async function until(condition: () => Promise<boolean>, timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   /** Payments tells orders about money through this event; here the test plays the payments module. */
   async function paid(tenantId: string, orderId: string, amount: number) {
     const data: PaymentEventData = {
@@ -290,6 +327,144 @@ describe.runIf(postgresUp)('orders routes', () => {
       expect(replay.json()).toEqual(first.json());
       // Without the key a second cancel is an invalid move.
       expect((await call(admin, 'POST', `/commerce/orders/${order.id}/cancel`)).statusCode).toBe(409);
+    });
+
+    it('replays a fulfilment without moving stock twice; the key with another body or order is 422', async () => {
+      const item = await product(5, 700);
+      const order = (
+        await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 2 }] })
+      ).json();
+      const other = (
+        await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
+      ).json();
+      await paid(admin.tenant.id, order.id, 1400);
+      await paid(admin.tenant.id, other.id, 700);
+      const key = { 'idempotency-key': 'fulfil-1' };
+
+      const first = await call(staff, 'POST', `/commerce/orders/${order.id}/fulfill`, undefined, key);
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['idempotent-replayed']).toBeUndefined();
+      expect(first.json()).toMatchObject({
+        id: order.id,
+        status: 'fulfilled',
+        payment_status: 'paid',
+        amount_paid: 1400,
+      });
+      const replay = await call(staff, 'POST', `/commerce/orders/${order.id}/fulfill`, undefined, key);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(first.json());
+
+      // The stock left on_hand once: 5 - 2, with the other order's unit still reserved.
+      expect(await level(item.id)).toMatchObject({ on_hand: 3, reserved: 1, available: 2 });
+      const expectedLedger = [
+        ['fulfilment', -2, -2, 3, 1, order.id],
+        ['reservation', 0, 1, 5, 3, other.id],
+        ['reservation', 0, 2, 5, 2, order.id],
+        ['set', 5, 0, 5, 0, null],
+      ];
+      expect(await movements(item.id)).toEqual(expectedLedger);
+      const history = (await call(staff, 'GET', `/commerce/orders/${order.id}/history`)).json().data;
+      expect(history.map((h: { from: string | null; to: string }) => [h.from, h.to])).toEqual([
+        [null, 'pending'],
+        ['pending', 'paid'],
+        ['paid', 'fulfilled'],
+      ]);
+      // Without the key a second fulfilment is an invalid move.
+      const again = await call(staff, 'POST', `/commerce/orders/${order.id}/fulfill`);
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toMatchObject({ code: 'invalid_state_transition' });
+
+      // The same key with a body is another request.
+      const otherBody = await call(
+        staff,
+        'POST',
+        `/commerce/orders/${order.id}/fulfill`,
+        { note: 'again' },
+        key,
+      );
+      expect(otherBody.statusCode).toBe(422);
+      expect(otherBody.json()).toMatchObject({ code: 'idempotency_conflict' });
+      // So is the same key for another order: it is refused, and that order is not fulfilled.
+      const otherPath = await call(staff, 'POST', `/commerce/orders/${other.id}/fulfill`, undefined, key);
+      expect(otherPath.statusCode).toBe(422);
+      expect(otherPath.json()).toMatchObject({ code: 'idempotency_conflict' });
+      expect(otherPath.headers['idempotent-replayed']).toBeUndefined();
+      expect((await call(staff, 'GET', `/commerce/orders/${other.id}`)).json()).toMatchObject({
+        status: 'paid',
+      });
+      expect(await level(item.id)).toMatchObject({ on_hand: 3, reserved: 1, available: 2 });
+      expect(await movements(item.id)).toEqual(expectedLedger);
+
+      // Keys are per route: the same key cancels another order; a new key fulfils the other one.
+      const pending = (
+        await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
+      ).json();
+      expect(
+        (await call(staff, 'POST', `/commerce/orders/${pending.id}/cancel`, undefined, key)).statusCode,
+      ).toBe(200);
+      const second = await call(staff, 'POST', `/commerce/orders/${other.id}/fulfill`, undefined, {
+        'idempotency-key': 'fulfil-2',
+      });
+      expect(second.statusCode).toBe(200);
+      expect(second.json()).toMatchObject({ id: other.id, status: 'fulfilled' });
+      expect(await level(item.id)).toMatchObject({ on_hand: 2, reserved: 0, available: 2 });
+    });
+
+    it('answers 409 idempotency_in_progress to a fulfilment repeated while the first runs, then replays it', async () => {
+      const item = await product(3, 500);
+      const order = (
+        await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
+      ).json();
+      await paid(admin.tenant.id, order.id, 500);
+      const key = { 'idempotency-key': 'fulfil-slow' };
+      const url = `/commerce/orders/${order.id}/fulfill`;
+
+      // Another transaction holds the order's row, so the first fulfilment, once it has claimed
+      // the key, waits inside its own transaction until that one ends.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const holder = withTenant(testApp.platform.db, admin.tenant.id, async (tx) => {
+        await sql`select id from orders where id = ${order.id} for update`.execute(tx);
+        holding();
+        await released;
+      });
+      let first: ReturnType<typeof call> | undefined;
+      try {
+        await Promise.race([held, holder]);
+        first = call(staff, 'POST', url, undefined, key);
+        await until(async () => (await keyState(admin.tenant.id, 'fulfil-slow')) === 'running');
+
+        const during = await call(staff, 'POST', url, undefined, key);
+        expect(during.statusCode).toBe(409);
+        expect(during.json()).toMatchObject({ code: 'idempotency_in_progress' });
+        expect(during.headers['retry-after']).toBe('1');
+        // Another request with the key is a conflict even while the first runs.
+        const conflict = await call(staff, 'POST', url, { note: 'x' }, key);
+        expect(conflict.statusCode).toBe(422);
+        expect(conflict.json()).toMatchObject({ code: 'idempotency_conflict' });
+        expect(await level(item.id)).toMatchObject({ on_hand: 3, reserved: 1, available: 2 });
+      } finally {
+        release();
+        await holder;
+      }
+
+      const answer = await first;
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json()).toMatchObject({ id: order.id, status: 'fulfilled' });
+      expect(await keyState(admin.tenant.id, 'fulfil-slow')).toBe('completed');
+      const replay = await call(staff, 'POST', url, undefined, key);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(answer.json());
+      expect(await level(item.id)).toMatchObject({ on_hand: 2, reserved: 0, available: 2 });
+      expect(await movements(item.id)).toEqual([
+        ['fulfilment', -1, -1, 2, 0, order.id],
+        ['reservation', 0, 1, 3, 1, order.id],
+        ['set', 3, 0, 3, 0, null],
+      ]);
     });
   });
 
