@@ -361,21 +361,39 @@ describe('Square adapter (official SDK against the local Square)', () => {
     });
   });
 
-  it('times out as unknown, then cancels by idempotency key', async () => {
-    square.server.hangNext();
+  it('times out as unknown, then cancels by idempotency key and answers what became of it', async () => {
+    const unanswered = async (paymentId: string, capture: boolean) => {
+      square.server.hangNext();
+      await expect(
+        gateway.createPayment({
+          ...base,
+          paymentId,
+          amount: 300,
+          currency: 'USD',
+          capture,
+          source: 'cnon:ok',
+          idempotencyKey: `key-${paymentId}`,
+        }),
+      ).rejects.toBeInstanceOf(GatewayUnknown);
+    };
+    const firstAttempt = new Date();
+    await unanswered('pay-held', false);
+    await unanswered('pay-charged', true);
     await expect(
-      gateway.createPayment({
-        ...base,
-        amount: 300,
-        currency: 'USD',
-        capture: false,
-        source: 'cnon:ok',
-        idempotencyKey: 'sq-hang',
-      }),
-    ).rejects.toBeInstanceOf(GatewayUnknown);
-    await gateway.cancelByIdempotencyKey('sq-hang');
-    const payment = [...square.payments.values()].find((p) => p.idempotency_key === 'sq-hang');
-    expect(payment?.status).toBe('CANCELED');
+      gateway.cancelByIdempotencyKey('key-pay-held', 'pay-held', firstAttempt),
+    ).resolves.toMatchObject({
+      status: 'voided',
+    });
+    const held = [...square.payments.values()].find((p) => p.idempotency_key === 'key-pay-held');
+    expect(held?.status).toBe('CANCELED');
+    // A completed payment cannot be cancelled: it is answered as Square has it.
+    await expect(
+      gateway.cancelByIdempotencyKey('key-pay-charged', 'pay-charged', firstAttempt),
+    ).resolves.toMatchObject({ status: 'completed', amount_captured: 300 });
+    // Square never had it.
+    await expect(
+      gateway.cancelByIdempotencyKey('key-pay-lost', 'pay-lost', firstAttempt),
+    ).resolves.toBeNull();
   });
 
   it('runs a Terminal checkout and verifies signed notifications', async () => {

@@ -33,7 +33,7 @@ export const randomId = (prefix: string, bytes = 12): string =>
 export class FakeHttpServer {
   readonly calls: RecordedCall[] = [];
   private server: http.Server | null = null;
-  private hangs = 0;
+  private hangs: { count: number; request: RegExp | null }[] = [];
   private readonly hanging = new Set<http.ServerResponse>();
   baseUrl = '';
 
@@ -55,9 +55,12 @@ export class FakeHttpServer {
     return this.baseUrl;
   }
 
-  /** The next `count` requests are processed but never answered. */
-  hangNext(count = 1): void {
-    this.hangs += count;
+  /**
+   * The next `count` requests are processed but never answered; with `request`, only those whose
+   * method and path ("POST /v2/payments") it matches.
+   */
+  hangNext(count = 1, request: RegExp | null = null): void {
+    this.hangs.push({ count, request });
   }
 
   callsTo(method: string, pathPattern: RegExp): RecordedCall[] {
@@ -91,8 +94,11 @@ export class FakeHttpServer {
     } catch (error) {
       answer = { status: 500, body: { error: String(error) } };
     }
-    if (this.hangs > 0) {
-      this.hangs -= 1;
+    const hang = this.hangs.find(
+      (entry) => !entry.request || entry.request.test(`${req.method} ${url.pathname}`),
+    );
+    if (hang) {
+      if (--hang.count === 0) this.hangs.splice(this.hangs.indexOf(hang), 1);
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));
       return;

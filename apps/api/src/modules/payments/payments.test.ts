@@ -611,6 +611,57 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(intentsFor(order.id)).toHaveLength(1);
   });
 
+  it('gives up on a Square card create never answered for an hour, as Square then has it, but never on a Terminal checkout', async () => {
+    const methodId = await cardMethod('square', 'ccof:card-1');
+    const order = await placeOrder(admin, 5000, 'USD');
+    const unanswered = async (body: object) => {
+      square.server.hangNext();
+      const payment = (await pay(body)).json<Payment>();
+      expect(payment.status).toBe('unknown');
+      await withTenant(testApp.platform.db, admin.tenant.id, (tx) =>
+        tx
+          .updateTable('payment_transactions')
+          .set({ created_at: new Date(Date.now() - 2 * 3_600_000) })
+          .where('payment_id', '=', payment.id)
+          .execute(),
+      );
+      return payment;
+    };
+    const card = (capture: boolean) => ({
+      order_id: order.id,
+      amount: 1000,
+      currency: 'USD',
+      gateway: 'square',
+      payment_method_id: methodId,
+      capture,
+    });
+    const held = await unanswered(card(false));
+    const charged = await unanswered(card(true));
+    const checkout = await unanswered({
+      order_id: order.id,
+      amount: 2000,
+      currency: 'USD',
+      gateway: 'square_terminal',
+    });
+    const cancels = () => square.server.callsTo('POST', /^\/v2\/payments\/cancel$/).length;
+    const before = cancels();
+    // Square stays silent on the retries as well, though it answers the cancels.
+    square.server.hangNext(2, /^POST \/v2\/payments$/);
+    square.server.hangNext(1, /^POST \/v2\/terminals\/checkouts$/);
+    await reconciler.settleUnknown();
+    expect(cancels()).toBe(before + 2);
+    // Square cancelled the held one, but not the completed charge: the money was taken.
+    expect((await inject(admin, 'GET', `/commerce/payments/${held.id}`)).json<Payment>()).toMatchObject({
+      status: 'voided',
+      gateway_reference: expect.any(String),
+    });
+    expect((await inject(admin, 'GET', `/commerce/payments/${charged.id}`)).json<Payment>()).toMatchObject({
+      status: 'completed',
+      amount_captured: 1000,
+    });
+    expect(await status(checkout.id)).toBe('unknown');
+  });
+
   it('applies a Stripe webhook once when it is delivered twice, and refuses a bad signature', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder();

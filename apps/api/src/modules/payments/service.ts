@@ -1388,20 +1388,35 @@ export class PaymentsService {
         if (
           outcome.kind === 'unknown' &&
           adapter instanceof SquareGateway &&
+          adapter.name === 'square' &&
           Date.now() - new Date(transaction.created_at).getTime() > GIVE_UP_AFTER_MS
         ) {
-          // Square lets us take back a create we never heard of: cancel it and fail the payment.
-          await adapter.cancelByIdempotencyKey(transaction.idempotency_key);
-          const declined = new GatewayDeclined(
-            'gateway_timeout',
-            'The gateway never answered; the attempt was cancelled',
-            null,
+          // Square lets us take back a card payment we never heard of: it is cancelled, and settled
+          // as Square then has it (a completed one cannot be cancelled), or failed if Square never
+          // had it. Not a Terminal checkout, which that cancel does not reach: it may still be paid
+          // on the device, so it is asked about again, with the same key, until Square answers.
+          const left = await adapter.cancelByIdempotencyKey(
+            transaction.idempotency_key,
+            payment.id,
+            new Date(transaction.created_at),
           );
-          await this.settlePayment(caller, payment.id, transaction.id, 'create', {
-            kind: 'declined',
-            error: declined,
-            latency: 0,
-          });
+          await this.settlePayment(
+            caller,
+            payment.id,
+            transaction.id,
+            'create',
+            left
+              ? { kind: 'ok', value: left, latency: 0 }
+              : {
+                  kind: 'declined',
+                  error: new GatewayDeclined(
+                    'gateway_timeout',
+                    'The gateway never answered; the attempt was cancelled',
+                    null,
+                  ),
+                  latency: 0,
+                },
+          );
           return true;
         }
         await this.settlePayment(caller, payment.id, transaction.id, 'create', outcome);
@@ -1657,7 +1672,10 @@ export class PaymentsService {
         // and in whole seconds for some); a record we do not have, to the period of its stamp.
         if (!inPeriod(local ? local.created_at : item.created_at)) continue;
         if (!local) {
-          rows.push(row('missing_local', null, item));
+          // One that moved no money (declined, or cancelled, as an abandoned create is) is no
+          // discrepancy, though we never learnt its gateway id.
+          if (item.status !== 'failed' && item.status !== 'voided')
+            rows.push(row('missing_local', null, item));
           continue;
         }
         seen.add(local.id);

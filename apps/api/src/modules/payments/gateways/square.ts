@@ -90,9 +90,23 @@ export class SquareGateway implements PaymentGateway {
     );
   }
 
-  /** For a create whose outcome stayed unknown and that we give up on: Square cancels it by key. */
-  async cancelByIdempotencyKey(idempotencyKey: string): Promise<void> {
+  /**
+   * For a create whose outcome stayed unknown and that we give up on: Square cancels it by key, and
+   * this answers what became of it. Square cannot cancel a completed payment, so the payment is
+   * looked for by our id (its reference_id) among the location's payments since the first attempt;
+   * null when Square never had it.
+   */
+  async cancelByIdempotencyKey(
+    idempotencyKey: string,
+    paymentId: string,
+    firstAttemptAt: Date,
+  ): Promise<GatewayPayment | null> {
     await this.call((client) => client.payments.cancelByIdempotencyKey({ idempotencyKey }));
+    const since = await this.listPayments(
+      new Date(firstAttemptAt.getTime() - 60_000),
+      new Date(Date.now() + 60_000),
+    );
+    return since.find((found) => (found.raw as Square.Payment).referenceId === paymentId) ?? null;
   }
 
   async refund(request: RefundRequest): Promise<GatewayRefund> {
