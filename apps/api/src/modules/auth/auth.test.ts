@@ -243,6 +243,83 @@ describe.runIf(postgresUp)('auth: register, login, me, access tokens', () => {
     expect(JSON.stringify(jwks.json())).not.toMatch(/"d"/);
   });
 
+  it('emits auth.user.created when an invitation or an operator creates a user, none when an existing user joins', async () => {
+    const eventsOf = async (tenantId: string) =>
+      (
+        await t.platform.db
+          .selectFrom('outbox_events')
+          .select(['type', 'payload'])
+          .where('tenant_id', '=', tenantId)
+          .orderBy('seq')
+          .execute()
+      ).map((row) => {
+        const { actor, data } = row.payload as { actor: unknown; data: unknown };
+        return { type: row.type, actor, data };
+      });
+    const adminA = await registerTenant(t);
+    const adminB = await registerTenant(t);
+    const before = await eventsOf(adminB.tenant.id);
+    expect(before.map((event) => event.type)).toEqual(['auth.user.created']);
+
+    // A new identity accepts an invitation: one user created, in the tenant it joins.
+    const newcomer = await addMember(t, adminB, ['staff'], { name: 'Nina Newcomer' });
+    const afterNew = await eventsOf(adminB.tenant.id);
+    expect(afterNew.slice(before.length)).toEqual([
+      {
+        type: 'auth.user.created',
+        actor: { type: 'user', id: newcomer.user.id },
+        data: {
+          user_id: newcomer.user.id,
+          email: newcomer.user.email,
+          name: 'Nina Newcomer',
+          roles: ['staff'],
+        },
+      },
+    ]);
+
+    // An existing identity accepts one: it joins, and no user is created in either tenant.
+    const eventsOfA = await eventsOf(adminA.tenant.id);
+    const joined = await addMember(t, adminB, ['manager'], {
+      email: adminA.user.email,
+      password: adminA.password,
+    });
+    expect(joined.user).toMatchObject({
+      id: adminA.user.id,
+      tenant_id: adminB.tenant.id,
+      roles: ['manager'],
+    });
+    expect(await eventsOf(adminB.tenant.id)).toEqual(afterNew);
+    expect(await eventsOf(adminA.tenant.id)).toEqual(eventsOfA);
+
+    // The operator's way in (the CLI's create-user) alike.
+    const auth = t.modules.list.find((module) => module.name === 'auth') as AuthModule;
+    const adminC = await registerTenant(t);
+    const beforeC = await eventsOf(adminC.tenant.id);
+    const existing = await auth.service.addMember(adminC.tenant.id, {
+      email: adminA.user.email,
+      name: 'Ignored',
+      password: 'not used for an existing identity',
+      roles: ['staff'],
+    });
+    expect(existing).toEqual({ user_id: adminA.user.id, created: false });
+    expect(await eventsOf(adminC.tenant.id)).toEqual(beforeC);
+    const email = uniqueEmail('operator-made');
+    const created = await auth.service.addMember(adminC.tenant.id, {
+      email,
+      name: 'Otto Operator',
+      password: TEST_PASSWORD,
+      roles: ['staff'],
+    });
+    expect(created.created).toBe(true);
+    expect((await eventsOf(adminC.tenant.id)).slice(beforeC.length)).toEqual([
+      {
+        type: 'auth.user.created',
+        actor: { type: 'system', id: null },
+        data: { user_id: created.user_id, email, name: 'Otto Operator', roles: ['staff'] },
+      },
+    ]);
+  });
+
   it('a staff member is refused a manager route with 403', async () => {
     const admin = await registerTenant(t);
     const staff = await addMember(t, admin, ['staff']);

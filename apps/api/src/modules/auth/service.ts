@@ -203,14 +203,18 @@ export class AuthService {
       const accepted = await invitations.accept(tx, tokenHash, userId);
       if (!accepted) throw invalid();
       await memberships.insert(tx, tenantId, userId, accepted.roles);
-      addEvents(tx, [
-        {
-          type: 'auth.user.created',
-          tenantId,
-          actor: userActor(userId),
-          data: { user_id: userId, email: user.email, name: user.name, roles: accepted.roles },
-        },
-      ]);
+      // Only a new identity is a created user. An existing one joining gets no event: the contract
+      // has none for a membership being added.
+      if (!existing) {
+        addEvents(tx, [
+          {
+            type: 'auth.user.created',
+            tenantId,
+            actor: userActor(userId),
+            data: { user_id: userId, email: user.email, name: user.name, roles: accepted.roles },
+          },
+        ]);
+      }
       const tenant = await tx
         .selectFrom('tenants')
         .select(['id', 'name'])
@@ -583,14 +587,17 @@ export class AuthService {
           email_verified_at: new Date(),
         }));
       await memberships.insert(tx, tenantId, userId, roles);
-      addEvents(tx, [
-        {
-          type: 'auth.user.created',
-          tenantId,
-          actor: SYSTEM_ACTOR,
-          data: { user_id: userId, email: user.email, name: user.name, roles },
-        },
-      ]);
+      // As with an invitation: an event only for a new identity, none for an existing one joining.
+      if (!existing) {
+        addEvents(tx, [
+          {
+            type: 'auth.user.created',
+            tenantId,
+            actor: SYSTEM_ACTOR,
+            data: { user_id: userId, email: user.email, name: user.name, roles },
+          },
+        ]);
+      }
     });
     return { user_id: userId, created: !existing };
   }

@@ -67,6 +67,31 @@ describe.runIf(postgresUp)('auth: refresh, logout, sessions, keys', () => {
     expect((await refresh(t, admin.refreshToken)).statusCode).toBe(401);
   });
 
+  it('ends a session at its absolute expiry even while it is in use', async () => {
+    const admin = await registerTenant(t);
+    const phone = await login(t, admin.user.email);
+    // In use: each refresh moves the idle expiry on.
+    const used = await refresh(t, admin.refreshToken);
+    expect(used.statusCode).toBe(200);
+    const latest = used.json();
+    const now = Date.now();
+    await t.platform.db
+      .updateTable('sessions')
+      .set({ idle_expires_at: new Date(now + 3_600_000), absolute_expires_at: new Date(now - 1000) })
+      .where('id', '=', admin.user.session_id)
+      .execute();
+
+    const refused = await refresh(t, latest.refresh_token);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().code).toBe('unauthenticated');
+    // It is no longer among the user's live sessions; the other one goes on.
+    const list = await t.app.inject({ url: '/auth/sessions', headers: phone.auth });
+    expect(list.json().data.map((s: { id: string }) => s.id)).toEqual([phone.user.session_id]);
+    expect((await refresh(t, phone.refreshToken)).statusCode).toBe(200);
+    // The guard reads no database: an access token already issued runs to its own `exp` (at most
+    // ACCESS_TOKEN_TTL), as after an idle expiry (docs/security.md, "Known limits").
+  });
+
   it('logout answers 204 and refuses the access token at once, and its refresh token', async () => {
     const admin = await registerTenant(t);
     const other = await login(t, admin.user.email);
