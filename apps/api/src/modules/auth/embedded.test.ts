@@ -104,8 +104,13 @@ describe('auth on the embedded default (PGlite, no Redis)', () => {
     expect(events.map((event) => event.type)).toEqual(['auth.user.created', 'auth.user.login']);
   });
 
-  it('reuses the signing key generated on first start after a restart on the same data directory', async () => {
+  it('reuses the signing key generated on first start after a restart on the same data directory, and remembers logouts', async () => {
     const admin: TestTenant = await registerTenant(app());
+    const loggedOut = await login(app(), admin.user.email);
+    expect(
+      (await app().inject({ method: 'POST', url: '/auth/logout', headers: bearer(loggedOut.accessToken) }))
+        .statusCode,
+    ).toBe(204);
     const kid = decodeProtectedHeader(admin.accessToken).kid;
     const keysBefore = await embedded!.platform.db.selectFrom('signing_keys').select('kid').execute();
     expect(keysBefore.map((key) => key.kid)).toEqual([kid]);
@@ -121,6 +126,8 @@ describe('auth on the embedded default (PGlite, no Redis)', () => {
     expect(jwks.json().keys.map((key: { kid: string }) => key.kid)).toEqual([kid]);
     // A token signed before the restart still verifies; a new one is signed with the same key.
     expect((await me(admin.accessToken)).statusCode).toBe(200);
+    // The in-process revocation list started empty, and was refilled from the sessions table.
+    expect((await me(loggedOut.accessToken)).statusCode).toBe(401);
     const fresh = await login(app(), admin.user.email);
     expect(decodeProtectedHeader(fresh.accessToken).kid).toBe(kid);
     // The session and its refresh token were on disk.

@@ -6,7 +6,7 @@ import { SessionRevocationSignal } from '../../platform/session-revocations';
 import { AccessTokens } from './access-tokens';
 import { SigningKeys } from './keys';
 import { prepareDummyHash } from './passwords';
-import { createRevocationList } from './revocation';
+import { createRevocationList, MemoryRevocationList } from './revocation';
 import { authRoutes } from './routes';
 import { AuthService } from './service';
 
@@ -38,9 +38,12 @@ export function createAuthModule(platform: Platform): AuthModule {
   const keys = new SigningKeys(platform.db, platform.secrets, logger, config.ACCESS_TOKEN_TTL);
   // Revocations are also announced to every API process, so realtime closes the sockets at once.
   const sessionRevocations = new SessionRevocationSignal(platform.redis, config.REDIS_KEY_PREFIX, logger);
-  const revocations = sessionRevocations.announcing(
-    createRevocationList(platform.redis, config.REDIS_KEY_PREFIX, config.ACCESS_TOKEN_TTL),
+  const revocationList = createRevocationList(
+    platform.redis,
+    config.REDIS_KEY_PREFIX,
+    config.ACCESS_TOKEN_TTL,
   );
+  const revocations = sessionRevocations.announcing(revocationList);
   const accessTokens = new AccessTokens(keys, revocations, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
@@ -69,7 +72,13 @@ export function createAuthModule(platform: Platform): AuthModule {
     keys,
     sessionRevocations,
     routes: async (app) => {
-      await Promise.all([keys.init(), prepareDummyHash()]);
+      // An in-process list starts empty: a restart must not bring back the access tokens of
+      // sessions logged out or revoked before it, still within their lifetime.
+      const restored =
+        revocationList instanceof MemoryRevocationList
+          ? service.revokedSince(revocationList.horizon).then((revoked) => revocationList.restore(revoked))
+          : undefined;
+      await Promise.all([keys.init(), prepareDummyHash(), restored]);
       app.addHook('onClose', async () => mailer.close());
       await app.register(routes);
     },

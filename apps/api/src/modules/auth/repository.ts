@@ -294,6 +294,16 @@ export const sessions = {
       .execute();
   },
 
+  /** Sessions of every tenant revoked after `since`, with when. */
+  async revokedSince(db: Executor, since: Date) {
+    return db
+      .selectFrom('sessions')
+      .select(['id', 'revoked_at'])
+      .where('revoked_at', '>', since)
+      .$narrowType<{ revoked_at: Date }>()
+      .execute();
+  },
+
   /** Revokes live sessions matching the filter; answers the ids revoked. */
   async revoke(
     db: Executor,

@@ -48,6 +48,23 @@ export class MemoryRevocationList implements RevocationList {
     return Promise.resolve();
   }
 
+  /**
+   * Remembers revocations made before this process started (it starts empty): each for what is
+   * left of its time, counted from when it was made.
+   */
+  restore(revoked: readonly { id: string; revoked_at: Date }[]): void {
+    const now = Date.now();
+    for (const { id, revoked_at: at } of revoked) {
+      const until = at.getTime() + this.ttlSeconds * 1000;
+      if (until > now) this.until.set(id, until);
+    }
+  }
+
+  /** How far back a revocation still matters: an access token issued before it may still be live. */
+  get horizon(): Date {
+    return new Date(Date.now() - this.ttlSeconds * 1000);
+  }
+
   isRevoked(sessionId: string): Promise<boolean> {
     const until = this.until.get(sessionId);
     return Promise.resolve(until !== undefined && until > Date.now());

@@ -370,6 +370,11 @@ export class AuthService {
     }
   }
 
+  /** Sessions of every tenant revoked after `since`, to refill an in-process revocation list on start. */
+  async revokedSince(since: Date): Promise<{ id: string; revoked_at: Date }[]> {
+    return withSystem(this.deps.db, (tx) => sessions.revokedSince(tx, since));
+  }
+
   async logout(principal: Principal): Promise<void> {
     await this.revokeSessions(principal.tenantId, { id: principal.sessionId }, 'logout');
   }
