@@ -1404,6 +1404,12 @@ CREATE INDEX payment_transactions_payment ON public.payment_transactions USING b
 CREATE INDEX payment_transactions_unsettled ON public.payment_transactions USING btree (updated_at) WHERE (outcome = ANY (ARRAY['pending'::text, 'unknown'::text]));
 
 --
+-- Name: payments_capture_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_capture_id ON public.payments USING btree (gateway, ((gateway_data ->> 'capture_id'::text))) WHERE (gateway_data ? 'capture_id'::text);
+
+--
 -- Name: payments_created; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1426,6 +1432,12 @@ CREATE INDEX payments_open ON public.payments USING btree (id) WHERE (status = A
 --
 
 CREATE INDEX payments_order ON public.payments USING btree (tenant_id, order_id);
+
+--
+-- Name: payments_payment_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_payment_id ON public.payments USING btree (gateway, ((gateway_data ->> 'payment_id'::text))) WHERE (gateway_data ? 'payment_id'::text);
 
 --
 -- Name: payments_unknown; Type: INDEX; Schema: public; Owner: -

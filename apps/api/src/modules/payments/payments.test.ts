@@ -735,6 +735,28 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
         })
       ).statusCode,
     ).toBe(400);
+
+    // Made in an earlier period, captured in this one: PayPal's report lists the capture now. It is
+    // known by its capture id, and left to the period the payment was made in.
+    await withTenant(testApp.platform.db, admin.tenant.id, (tx) =>
+      tx
+        .updateTable('payments')
+        .set({ created_at: new Date(Date.now() - 2 * 3_600_000) })
+        .where('id', '=', created.id)
+        .execute(),
+    );
+    const captureId = paypal.orders.get(created.gateway_reference!)!.purchase_units[0]!.payments!
+      .captures![0]!.id;
+    const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
+      gateway: 'paypal',
+      from: new Date(Date.now() - 600_000).toISOString(),
+      to: new Date(Date.now() + 600_000).toISOString(),
+    });
+    expect(run.statusCode).toBe(200);
+    const rows = run.json<{ rows: { gateway_reference: string | null; payment_id: string | null }[] }>().rows;
+    expect(
+      rows.filter((row) => row.gateway_reference === captureId || row.payment_id === created.id),
+    ).toEqual([]);
   });
 
   it('takes Square card payments and Terminal checkouts completed by webhook', async () => {

@@ -569,13 +569,26 @@ export const paymentsRepository = {
       .execute();
   },
 
+  /** Payments a gateway lists under any of these ids: the main reference, a capture id or a payment id. */
   async paymentsByReferences(db: Executor, gateways: Gateway[], references: string[]) {
     if (references.length === 0) return [];
     return db
       .selectFrom('payments')
       .selectAll()
       .where('gateway', 'in', gateways)
-      .where('gateway_reference', 'in', references)
+      .where((eb) =>
+        eb.or([
+          eb('gateway_reference', 'in', references),
+          eb.and([
+            sql<boolean>`gateway_data ? 'capture_id'`,
+            eb(sql`gateway_data ->> 'capture_id'`, 'in', references),
+          ]),
+          eb.and([
+            sql<boolean>`gateway_data ? 'payment_id'`,
+            eb(sql`gateway_data ->> 'payment_id'`, 'in', references),
+          ]),
+        ]),
+      )
       .execute();
   },
 
