@@ -1,11 +1,10 @@
-import { uuidv7, type PaymentEventData } from '@tessera/contracts';
+import { uuidv7 } from '@tessera/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
+import { markPaid } from '../../../test/support/payments';
 import { serviceAvailable } from '../../../test/support/services';
-import { withTenant } from '../../platform/db/tenant';
-import { addEvents, SYSTEM_ACTOR } from '../../platform/events/outbox';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -45,28 +44,6 @@ describe.runIf(postgresUp)('inventory routes', () => {
       where type = 'inventory.stock.updated' and payload->'data'->>'product_id' = any(${productIds}::text[])
       order by seq`.execute(testApp.platform.db);
     return rows;
-  }
-
-  /** Payments tells orders about money through this event; here the test plays the payments module. */
-  async function paid(orderId: string, amount: number) {
-    const data: PaymentEventData = {
-      payment_id: uuidv7(),
-      order_id: orderId,
-      gateway: 'manual',
-      status: 'completed',
-      amount,
-      amount_captured: amount,
-      amount_refunded: 0,
-      currency: 'EUR',
-      failure_code: null,
-      failure_message: null,
-    };
-    await withTenant(testApp.platform.db, admin.tenant.id, (tx) =>
-      addEvents(tx, [
-        { type: 'commerce.payment.processed', tenantId: admin.tenant.id, actor: SYSTEM_ACTOR, data },
-      ]),
-    );
-    await testApp.flushEvents();
   }
 
   beforeAll(async () => {
@@ -240,7 +217,7 @@ describe.runIf(postgresUp)('inventory routes', () => {
       { product_id: a.id, quantity: 4 },
     ]);
     expect((await call(staff, 'POST', `/commerce/orders/${cancelled.id}/cancel`)).statusCode).toBe(200);
-    await paid(shipped.id, shipped.total);
+    await markPaid(testApp, admin.tenant.id, shipped.id, shipped.total);
     expect((await call(staff, 'POST', `/commerce/orders/${shipped.id}/fulfill`)).statusCode).toBe(200);
 
     const events = await stockEvents(a.id, b.id);

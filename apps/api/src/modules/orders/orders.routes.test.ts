@@ -1,11 +1,11 @@
-import { uuidv7, type PaymentEventData } from '@tessera/contracts';
+import { uuidv7 } from '@tessera/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
+import { markPaid } from '../../../test/support/payments';
 import { serviceAvailable } from '../../../test/support/services';
 import { withTenant } from '../../platform/db/tenant';
-import { addEvents, SYSTEM_ACTOR } from '../../platform/events/outbox';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -82,27 +82,6 @@ describe.runIf(postgresUp)('orders routes', () => {
       if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-  }
-
-  /** Payments tells orders about money through this event; here the test plays the payments module. */
-  async function paid(tenantId: string, orderId: string, amount: number) {
-    const data: PaymentEventData = {
-      payment_id: uuidv7(),
-      order_id: orderId,
-      gateway: 'manual',
-      status: 'completed',
-      amount,
-      amount_captured: amount,
-      amount_refunded: 0,
-      currency: 'EUR',
-      failure_code: null,
-      failure_message: null,
-    };
-    await withTenant(testApp.platform.db, tenantId, (tx) =>
-      addEvents(tx, [{ type: 'commerce.payment.processed', tenantId, actor: SYSTEM_ACTOR, data }]),
-    );
-    await testApp.flushEvents();
-    return data;
   }
 
   beforeAll(async () => {
@@ -337,8 +316,8 @@ describe.runIf(postgresUp)('orders routes', () => {
       const other = (
         await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
       ).json();
-      await paid(admin.tenant.id, order.id, 1400);
-      await paid(admin.tenant.id, other.id, 700);
+      await markPaid(testApp, admin.tenant.id, order.id, 1400);
+      await markPaid(testApp, admin.tenant.id, other.id, 700);
       const key = { 'idempotency-key': 'fulfil-1' };
 
       const first = await call(staff, 'POST', `/commerce/orders/${order.id}/fulfill`, undefined, key);
@@ -416,7 +395,7 @@ describe.runIf(postgresUp)('orders routes', () => {
       const order = (
         await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 1 }] })
       ).json();
-      await paid(admin.tenant.id, order.id, 500);
+      await markPaid(testApp, admin.tenant.id, order.id, 500);
       const key = { 'idempotency-key': 'fulfil-slow' };
       const url = `/commerce/orders/${order.id}/fulfill`;
 
@@ -514,7 +493,7 @@ describe.runIf(postgresUp)('orders routes', () => {
     const order = (
       await call(staff, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 2 }] })
     ).json();
-    await paid(admin.tenant.id, order.id, 600);
+    await markPaid(testApp, admin.tenant.id, order.id, 600);
     expect((await call(staff, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
       status: 'pending',
       payment_status: 'partially_paid',
@@ -524,7 +503,7 @@ describe.runIf(postgresUp)('orders routes', () => {
     expect(cancel.statusCode).toBe(409);
     expect(cancel.json()).toMatchObject({ code: 'invalid_state_transition' });
 
-    await paid(admin.tenant.id, order.id, 1000);
+    await markPaid(testApp, admin.tenant.id, order.id, 1000);
     expect((await call(staff, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
       status: 'paid',
       payment_status: 'paid',
