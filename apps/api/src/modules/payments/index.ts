@@ -26,18 +26,6 @@ export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
   };
 }
 
-/** A payment that completes after its order was cancelled (it raced the cancel) is refunded. */
-export function cancelledOrderPaidConsumer(payments: PaymentsService): Consumer {
-  return {
-    name: 'payments.cancelled-order-paid',
-    types: ['commerce.payment.processed'],
-    async handle(event, tx) {
-      const { data } = event as TypedEvent<'commerce.payment.processed'>;
-      await payments.refundIfOrderCancelled(tx, event.tenant_id, data);
-    },
-  };
-}
-
 /**
  * The reconciler as a background job: settles unknown gateway outcomes, voids what cancelled orders
  * still hold, and polls payments pending at their gateway whose webhook is late, every `intervalMs`.
@@ -88,7 +76,7 @@ export function createPaymentsModule(
     module: {
       name: 'payments',
       routes: paymentsRoutes(service, idempotency(platform.db)),
-      consumers: [cancelledOrderConsumer(service), cancelledOrderPaidConsumer(service)],
+      consumers: [cancelledOrderConsumer(service)],
       startJobs: () => startPaymentsReconciler(platform, service),
     },
     service,

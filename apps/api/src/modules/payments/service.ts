@@ -979,8 +979,20 @@ export class PaymentsService {
     patch: PaymentPatch,
   ): Promise<PaymentRow> {
     if (patch.status) assertPaymentMove(before.status, patch.status);
+    // Money taken now for an order cancelled meanwhile (the cancel saw nothing captured yet) goes
+    // back. The order is locked first, as a payment's creation does: a cancel still running
+    // commits before this looks, or waits, and then its own release sees this payment completed.
+    const capturing = (patch.amount_captured ?? before.amount_captured) > before.amount_captured;
+    const order = capturing
+      ? await this.orders.getOrderForPayment(tx, before.order_id, { forUpdate: true })
+      : null;
     const after = await repo.updatePayment(tx, before.id, patch);
     const tenantId = after.tenant_id;
+    if (order?.status === 'cancelled') {
+      const refunds = await this.refundCaptured(tx, tenantId, [after]);
+      if (refunds.length)
+        transactionHooks(tx).afterCommit.push(() => void this.processAll(tenantId, refunds));
+    }
     const data = eventData(after);
     const events: NewEvent[] = [];
     if (after.amount_captured > before.amount_captured)
@@ -1488,17 +1500,6 @@ export class PaymentsService {
       );
       void this.processAll(tenantId, refunds);
     });
-  }
-
-  /**
-   * A payment that reached its money after its order was cancelled (it raced the cancel, whose
-   * check saw nothing captured yet) is refunded, as releaseCancelledOrder refunds.
-   */
-  async refundIfOrderCancelled(tx: Tx, tenantId: string, payment: PaymentEventData): Promise<void> {
-    if (payment.status !== 'completed' && payment.status !== 'partially_refunded') return;
-    if (!(await this.orders.cancelledAmong(tx, [payment.order_id])).has(payment.order_id)) return;
-    const refunds = await this.refundCaptured(tx, tenantId, [{ id: payment.payment_id }]);
-    if (refunds.length) transactionHooks(tx).afterCommit.push(() => void this.processAll(tenantId, refunds));
   }
 
   /** Requests a refund of what each payment still has captured and unrefunded; answers the refund ids. */
