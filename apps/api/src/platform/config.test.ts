@@ -41,4 +41,27 @@ describe('loadConfig', () => {
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain('\n');
   });
+
+  it('repeats a wrong value in its error, unless the variable may hold a secret', () => {
+    const messageOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as ConfigError).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(messageOf({ LOG_LEVEL: 'loud' })).toContain('"loud"');
+    for (const [variable, secret] of [
+      ['MASTER_KEY', 'c2VjcmV0LW1hc3Rlci1rZXktdGhhdC1pcy1ub3QtcmlnaHQ'],
+      ['DATABASE_URL', 'mysql://app:hunter2@db/tessera'],
+      ['SMTP_URL', 'http://mail:hunter2@smtp'],
+      ['METRICS_TOKEN', 'hunter2'],
+    ] as const) {
+      const message = messageOf({ [variable]: secret });
+      expect(message).toContain(variable);
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain('hunter2');
+    }
+  });
 });

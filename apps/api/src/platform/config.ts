@@ -108,6 +108,12 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
   no: false,
 };
 
+/**
+ * Variables whose value may hold a secret: keys, secrets, tokens, and URLs (which may carry a
+ * password). An error about one of them does not repeat the value: it would land in the logs.
+ */
+const SECRET_VARIABLE = /KEY|SECRET|TOKEN|PASSWORD|_URL$/;
+
 /** Reads the config from an environment (process.env by default); throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -131,7 +137,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (first) {
     const variable = first.path.replace(/^\//, '') || 'configuration';
     const given = env[variable];
-    throw new ConfigError(variable, `${first.message}${given === undefined ? '' : ` (got "${given}")`}`);
+    const shown = given === undefined || SECRET_VARIABLE.test(variable) ? '' : ` (got "${given}")`;
+    throw new ConfigError(variable, `${first.message}${shown}`);
   }
   if (config.ROLE !== 'all' && !(config.DATABASE_URL && config.REDIS_URL)) {
     throw new ConfigError(
