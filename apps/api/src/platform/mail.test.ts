@@ -22,6 +22,21 @@ describe('Mailer without SMTP_URL', () => {
     expect(kept.at(-1)).toMatchObject({ subject: 'mail 54', from: config.MAIL_FROM, to: mail.to });
   });
 
+  it('in production, drops a mail with a warning that holds none of its links', async () => {
+    const lines: string[] = [];
+    const destination = { write: (line: string) => void lines.push(line) };
+    const mailer = new Mailer({ ...config, NODE_ENV: 'production' }, pino({ level: 'info' }, destination));
+    await mailer.send(mail);
+    expect(mailer.outbox()).toEqual([]);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 40,
+      to: mail.to,
+      msg: 'mail not sent: SMTP_URL is not set',
+    });
+    expect(lines[0]).not.toContain('token=');
+  });
+
   it('builds links under PUBLIC_URL and escapes HTML', () => {
     const mailer = new Mailer(config, pino({ level: 'silent' }));
     expect(mailer.link('/reset-password', { token: 'a+b' })).toBe(

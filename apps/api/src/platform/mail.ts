@@ -20,14 +20,17 @@ const OUTBOX_SIZE = 50;
 /**
  * Outgoing mail. With SMTP_URL, mails go out over SMTP (nodemailer); without it (the embedded
  * default) they are logged and the last ones are kept in memory for development, readable with
- * outbox(). Links in mails point at PUBLIC_URL.
+ * outbox(). In production without SMTP_URL a mail is dropped with a warning that names no more than
+ * its recipient and subject: its text holds single-use links (reset, verification, invitation).
+ * Links in mails point at PUBLIC_URL.
  */
 export class Mailer {
   private readonly transport: Transporter | null;
   private readonly recent: SentMail[] = [];
 
   constructor(
-    private readonly config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'PUBLIC_URL'>,
+    private readonly config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'PUBLIC_URL'> &
+      Partial<Pick<Config, 'NODE_ENV'>>,
     private readonly logger: Logger,
   ) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : null;
@@ -58,6 +61,10 @@ export class Mailer {
         html: mail.html,
       });
       this.logger.info({ to: mail.to, subject: mail.subject }, 'mail sent');
+      return;
+    }
+    if (this.config.NODE_ENV === 'production') {
+      this.logger.warn({ to: mail.to, subject: mail.subject }, 'mail not sent: SMTP_URL is not set');
       return;
     }
     this.recent.push({ ...mail, from, sent_at: new Date().toISOString() });
