@@ -21,7 +21,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const platform = await createPlatform(config, logger);
   const modules = createModules(platform);
 
-  const stopJobs = config.ROLE !== 'api' ? await startWorker(platform, modules) : () => undefined;
+  const stopJobs = config.ROLE !== 'api' ? await startWorker(platform, modules) : async () => undefined;
   // A worker serves only its probes (and metrics) over HTTP, so orchestrators can check it too.
   const served = config.ROLE === 'worker' ? { ...modules, list: [] } : modules;
   const app = await buildApp(config, { platform, modules: served });
@@ -38,7 +38,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await app.close();
       // Handlers whose clients hung up are still running: let them end before the pools close.
       if (!(await app.handlersSettled(10_000))) logger.warn('stopping with request handlers still running');
-      stopJobs();
+      await stopJobs();
       await platform.close();
       logger.info('stopped');
     })());

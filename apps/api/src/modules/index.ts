@@ -17,8 +17,11 @@ export interface ModuleInstance {
   name: string;
   routes?: FastifyPluginAsync;
   consumers?: Consumer[];
-  /** Periodic background work the worker runs (the payments reconciler); returns its stop function. */
-  startJobs?: () => () => void;
+  /**
+   * Periodic background work the worker runs (the payments reconciler); returns its stop function,
+   * which resolves once a pass in flight has ended.
+   */
+  startJobs?: () => () => Promise<void>;
 }
 
 export interface Modules {

@@ -29,18 +29,19 @@ export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
 /**
  * The reconciler as a background job: settles unknown gateway outcomes, voids what cancelled orders
  * still hold, and polls payments pending at their gateway whose webhook is late, every `intervalMs`.
- * Returns the function that stops it. `PaymentsService.settleUnknown` is the same work on demand.
+ * Returns the function that stops it, which waits for a pass in flight: the pass calls gateways,
+ * and what they answer must still be recorded before the pools close. `PaymentsService.settleUnknown`
+ * is the same work on demand.
  */
 export function startPaymentsReconciler(
   platform: Platform,
   payments: PaymentsService,
   intervalMs = 30_000,
-): () => void {
-  let running = false;
+): () => Promise<void> {
+  let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     if (running) return;
-    running = true;
-    Promise.all([payments.settleUnknown(), payments.voidAbandoned(), payments.pollPending()])
+    running = Promise.all([payments.settleUnknown(), payments.voidAbandoned(), payments.pollPending()])
       .then(([settled, voided, polled]) => {
         if (settled) platform.logger.info({ settled }, 'payments reconciler settled unknown outcomes');
         if (polled)
@@ -53,11 +54,14 @@ export function startPaymentsReconciler(
       })
       .catch((error: unknown) => platform.logger.error({ err: error }, 'payments reconciler failed'))
       .finally(() => {
-        running = false;
+        running = null;
       });
   }, intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 /** Payments: methods, payments and refunds across Stripe, Square, PayPal and cash; webhooks; reconciliation. */
