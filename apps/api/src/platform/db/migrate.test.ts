@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../../../test/support/database';
 import { serviceAvailable } from '../../../test/support/services';
 import { createDatabase, writeEmbeddedTemplate } from './database';
-import { migrate, readMigrations } from './migrate';
+import { migrate, NO_TRANSACTION, readMigrations } from './migrate';
 import { withSystem, withTenant } from './tenant';
 
 const postgresUp = await serviceAvailable('postgres');
@@ -56,6 +57,38 @@ describe.runIf(postgresUp)('migrations on PostgreSQL', () => {
         );
       expect(await next(numbered)).toBe(42);
       expect(await next(fresh)).toBe(1);
+    } finally {
+      await database.close();
+      await empty.drop();
+    }
+  });
+
+  it('runs a migration marked to run outside a transaction: an index built concurrently', async () => {
+    const empty = await createEmptyDatabase();
+    const database = await createDatabase({ databaseUrl: empty.url, dataDir: '', poolSize: 2 });
+    try {
+      const concurrently = (version: string, statement: string) => {
+        const text = `${NO_TRANSACTION}\n${statement}\n`;
+        return { version, sql: text, checksum: createHash('sha256').update(text).digest('hex') };
+      };
+      const migrations = [
+        ...readMigrations(),
+        concurrently('9998_index_concurrently', 'CREATE INDEX CONCURRENTLY tenants_name ON tenants (name);'),
+      ];
+      expect(await migrate(database, migrations)).toContain('9998_index_concurrently');
+      const index = await sql<{ valid: boolean }>`
+        select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
+        where c.relname = 'tenants_name'`.execute(database.db);
+      expect(index.rows).toEqual([{ valid: true }]);
+      // Inside a transaction the same statement is refused, as PostgreSQL refuses it.
+      const inTransaction = [
+        {
+          ...migrations.at(-1)!,
+          version: '9999_in_a_transaction',
+          sql: 'CREATE INDEX CONCURRENTLY tenants_created ON tenants (created_at);',
+        },
+      ];
+      await expect(migrate(database, inTransaction)).rejects.toThrow(/cannot run inside a transaction block/);
     } finally {
       await database.close();
       await empty.drop();

@@ -11,6 +11,12 @@ export interface Migration {
   checksum: string;
 }
 
+/**
+ * The first line that lets a migration run outside a transaction, for the one statement that
+ * cannot run inside one: `CREATE INDEX CONCURRENTLY`, which builds an index without blocking writes.
+ */
+export const NO_TRANSACTION = '-- migrate: no transaction';
+
 /** db/migrations at the repository's root, found from wherever this code runs (source or bundle). */
 export function defaultMigrationsDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -41,7 +47,9 @@ export function readMigrations(dir = defaultMigrationsDir()): Migration[] {
 /**
  * Applies the migrations not yet applied, each in its own transaction, holding an advisory lock
  * so that processes starting together migrate once. Migrations are append-only: an applied file
- * whose text changed stops the run.
+ * whose text changed stops the run. A migration that starts with NO_TRANSACTION runs its single
+ * statement on its own, then is recorded; if the statement fails, nothing is recorded, and a
+ * failed `CREATE INDEX CONCURRENTLY` leaves an invalid index to drop before the next run.
  */
 export async function migrate(database: Database, migrations = readMigrations()): Promise<string[]> {
   return database.withAdvisoryLock('tessera.migrate', async (db) => {
@@ -67,13 +75,16 @@ export async function migrate(database: Database, migrations = readMigrations())
         }
         continue;
       }
-      await db.transaction().execute(async (tx) => {
-        await sql.raw(migration.sql).execute(tx);
-        await tx
-          .insertInto('schema_migrations')
-          .values({ version: migration.version, checksum: migration.checksum })
-          .execute();
-      });
+      const record = { version: migration.version, checksum: migration.checksum };
+      if (migration.sql.startsWith(NO_TRANSACTION)) {
+        await sql.raw(migration.sql).execute(db);
+        await db.insertInto('schema_migrations').values(record).execute();
+      } else {
+        await db.transaction().execute(async (tx) => {
+          await sql.raw(migration.sql).execute(tx);
+          await tx.insertInto('schema_migrations').values(record).execute();
+        });
+      }
       done.push(migration.version);
     }
     return done;
