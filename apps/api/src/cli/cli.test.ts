@@ -36,7 +36,8 @@ describe('the tessera CLI', () => {
     expect(out.lines[1]).toBe('the database is up to date');
     expect(await runCli(['replay-dead-letters'], config, out)).toBe(0);
     expect(out.lines[2]).toBe('replayed 0 dead letters');
-  });
+    // The first migration of an embedded database: PGlite's initdb and every migration, in WebAssembly.
+  }, 120_000);
 
   it('creates a tenant and a user, rotates keys, settles payments and seeds a demo', async () => {
     const out = capture();

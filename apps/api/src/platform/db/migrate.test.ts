@@ -138,7 +138,7 @@ describe('the embedded database', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 
   it('keeps its data across a restart', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-pglite-'));
@@ -169,5 +169,6 @@ describe('the embedded database', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+    // PGlite's initdb and every migration run in WebAssembly: tens of seconds on a loaded machine.
+  }, 120_000);
 });
