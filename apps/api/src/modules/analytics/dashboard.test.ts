@@ -21,10 +21,15 @@ const ZONES = ['UTC', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/New_York', 'Aus
 // Spans the 2026 US DST change (8 March), so local days of 23 hours are in play.
 const START = Date.parse('2026-03-06T00:00:00Z');
 const WINDOW_MINUTES = 5 * 24 * 60;
+// Spans the 2026 autumn changes of Europe (25 October) and the US (1 November): local days of 25
+// hours, whose 01:00 hour happens twice.
+const AUTUMN_START = Date.parse('2026-10-23T00:00:00Z');
+const AUTUMN_WINDOW_MINUTES = 10 * 24 * 60;
+const AUTUMN_ZONES = ['Europe/London', 'America/New_York', 'America/Los_Angeles', 'Asia/Kolkata'];
 // Long enough to hold whole months, read from the month rollups with the days around them.
 const LONG_WINDOW_MINUTES = 100 * 24 * 60;
 
-/** An order placed within `window` minutes of START, maybe paid, captured and refunded. */
+/** An order placed within `window` minutes of the start, maybe paid, captured and refunded. */
 const orderWithin = (window: number) =>
   fc.record({
     currency: fc.constantFrom('EUR', 'EUR', 'USD'),
@@ -54,7 +59,7 @@ const orderWithin = (window: number) =>
 type OrderModel = ReturnType<typeof orderWithin> extends fc.Arbitrary<infer T> ? T : never;
 
 /** The events a real order, its payment and its refund would raise, in time order. */
-function eventsOf(order: OrderModel): DatedEvent[] {
+function eventsOf(order: OrderModel, start = START): DatedEvent[] {
   const orderId = uuidv7();
   const lines: OrderLineData[] = order.lines.map((line) => ({
     ...PRODUCTS[line.product]!,
@@ -63,7 +68,7 @@ function eventsOf(order: OrderModel): DatedEvent[] {
     line_total: line.quantity * line.unit_price,
   }));
   const total = lines.reduce((sum, line) => sum + line.line_total, 0);
-  const at = (minute: number) => new Date(START + minute * 60_000);
+  const at = (minute: number) => new Date(start + minute * 60_000);
   const events: DatedEvent[] = [
     {
       type: 'commerce.order.created',
@@ -155,6 +160,81 @@ function chronological(events: DatedEvent[]): DatedEvent[] {
   });
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const BUCKET_MS = 900_000;
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * What the wall clock shows in `timeZone` at `ms`, as the UTC timestamp of the same fields: from
+ * ICU, independently of PostgreSQL.
+ */
+function wallClock(ms: number, timeZone: string): number {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    clock = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    clocks.set(timeZone, clock);
+  }
+  const field = Object.fromEntries(
+    clock.formatToParts(new Date(ms)).map((part) => [part.type, Number(part.value)]),
+  ) as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number>;
+  return (
+    Date.UTC(field.year, field.month - 1, field.day, field.hour, field.minute, field.second) +
+    (((ms % 1_000) + 1_000) % 1_000)
+  );
+}
+
+/** The real hour holding `ms`: it began when the local clock last showed minute 0. */
+const hourStart = (ms: number, timeZone: string) => ms - (wallClock(ms, timeZone) % HOUR_MS);
+
+/** When the local calendar day holding `ms` began (its midnight exists in the zones tested). */
+function dayStart(ms: number, timeZone: string): number {
+  const wall = wallClock(ms, timeZone);
+  const midnight = wall - (wall % DAY_MS);
+  // The midnight's offset may differ from `ms`'s (a change that day): settle it in two steps.
+  let start = midnight - (wall - ms);
+  start = midnight - (wallClock(start, timeZone) - start);
+  expect(wallClock(start, timeZone)).toBe(midnight);
+  return start;
+}
+
+interface Fact {
+  occurred_at: Date;
+  orders: number;
+  order_value: number;
+  items_sold: number;
+  revenue: number;
+  refunded: number;
+}
+
+/**
+ * The series in JavaScript from the facts of [from, to): one point per real hour or local day of
+ * the range (every 15-minute bucket's), each keyed by its start instant, zero when empty.
+ */
+function seriesOf(facts: Fact[], from: string, to: string, unit: 'hour' | 'day', timeZone: string) {
+  const startOf = (ms: number) => (unit === 'hour' ? hourStart(ms, timeZone) : dayStart(ms, timeZone));
+  const points = new Map<number, { revenue: number; orders: number }>();
+  for (let ms = Date.parse(from); ms < Date.parse(to); ms += BUCKET_MS)
+    if (!points.has(startOf(ms))) points.set(startOf(ms), { revenue: 0, orders: 0 });
+  for (const fact of facts) {
+    const point = points.get(startOf(fact.occurred_at.getTime()))!;
+    point.revenue += Number(fact.revenue);
+    point.orders += Number(fact.orders);
+  }
+  return [...points]
+    .sort(([a], [b]) => a - b)
+    .map(([start, point]) => ({ bucket: new Date(start).toISOString(), ...point }));
+}
+
 interface Scratch {
   totals: { orders: number; order_value: number; items_sold: number; revenue: number; refunded: number };
   series: { bucket: string; revenue: number; orders: number }[];
@@ -164,7 +244,7 @@ interface Scratch {
 
 /**
  * The dashboard computed from scratch: straight from the raw events in the historical store, with
- * none of the rollups, counters or snapshots.
+ * none of the rollups, counters or snapshots; the series grouped in JavaScript.
  */
 async function fromScratch(
   db: Kysely<DB>,
@@ -211,15 +291,10 @@ async function fromScratch(
         select occurred_at, 0, 0, quantity, 0, 0, currency from paid_lines
       )`;
     const inRange = sql`currency = ${q.currency} and occurred_at >= ${q.from}::timestamptz and occurred_at < ${q.to}::timestamptz`;
-    const series = await sql<
-      Scratch['series'][number] & { order_value: number; items_sold: number; refunded: number }
-    >`
+    const inRangeFacts = await sql<Fact>`
       ${facts}
-      select to_char(date_trunc(${q.unit}, occurred_at at time zone ${q.tz}) at time zone ${q.tz} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as bucket,
-             sum(revenue)::bigint as revenue, sum(orders)::bigint as orders, sum(order_value)::bigint as order_value,
-             sum(items_sold)::bigint as items_sold, sum(refunded)::bigint as refunded
-      from facts where ${inRange}
-      group by 1 order by 1`.execute(tx);
+      select occurred_at, orders, order_value, items_sold, revenue, refunded
+      from facts where ${inRange}`.execute(tx);
     const top = await sql<Scratch['top'][number]>`
       ${facts}
       select product_id::uuid as product_id, sum(quantity)::bigint as quantity, sum(line_total)::bigint as revenue
@@ -232,7 +307,7 @@ async function fromScratch(
       from payment_steps where ${inRange} and captured > before
       group by gateway order by amount desc, gateway`.execute(tx);
     const sum = (key: 'orders' | 'order_value' | 'items_sold' | 'revenue' | 'refunded') =>
-      series.rows.reduce((total, row) => total + Number(row[key]), 0);
+      inRangeFacts.rows.reduce((total, row) => total + Number(row[key]), 0);
     return {
       totals: {
         orders: sum('orders'),
@@ -241,7 +316,7 @@ async function fromScratch(
         revenue: sum('revenue'),
         refunded: sum('refunded'),
       },
-      series: series.rows.map((row) => ({ bucket: row.bucket, revenue: row.revenue, orders: row.orders })),
+      series: seriesOf(inRangeFacts.rows, q.from, q.to, q.unit, q.tz),
       top: top.rows,
       mix: mix.rows,
     };
@@ -262,23 +337,23 @@ describe.runIf(postgresUp)('dashboard', () => {
     await testApp?.close();
   });
 
-  /** Orders and a requested range within `window` minutes of START. */
-  const equalsFromScratch = (window: number, numRuns: number) =>
+  /** Orders and a requested range within `window` minutes of `start`. */
+  const equalsFromScratch = (start: number, window: number, numRuns: number, zones = ZONES) =>
     fc.assert(
       fc.asyncProperty(
         fc.array(orderWithin(window), { minLength: 1, maxLength: 10 }),
-        fc.constantFrom(...ZONES),
+        fc.constantFrom(...zones),
         fc.constantFrom('hour' as const, 'day' as const),
         fc.integer({ min: 0, max: window }),
         fc.integer({ min: 1, max: window }),
         fc.constantFrom('EUR', 'USD', undefined),
         async (orders, tz, interval, fromMinute, span, currency) => {
           const tenantId = await insertTenant(db, tz);
-          await emitDated(db, tenantId, chronological(orders.flatMap(eventsOf)));
+          await emitDated(db, tenantId, chronological(orders.flatMap((order) => eventsOf(order, start))));
           await testApp.flushEvents();
           const requested = {
-            from: new Date(START + fromMinute * 60_000 + 7_000).toISOString(),
-            to: new Date(START + (fromMinute + span) * 60_000 + 13_000).toISOString(),
+            from: new Date(start + fromMinute * 60_000 + 7_000).toISOString(),
+            to: new Date(start + (fromMinute + span) * 60_000 + 13_000).toISOString(),
             interval,
             ...(currency ? { currency } : {}),
           };
@@ -318,14 +393,14 @@ describe.runIf(postgresUp)('dashboard', () => {
                 ? 0
                 : Math.round(scratch.totals.order_value / scratch.totals.orders),
           });
-          const nonEmpty = dashboard.series.filter((point) => point.revenue !== 0 || point.orders !== 0);
-          expect(nonEmpty).toEqual(
-            scratch.series.filter((point) => point.revenue !== 0 || point.orders !== 0),
-          );
-          // Every local bucket of the range is present once, in order.
+          // Every real hour or local day of the range is present once, in order, empty ones too.
+          expect(dashboard.series).toEqual(scratch.series);
           const buckets = dashboard.series.map((point) => Date.parse(point.bucket));
           expect([...buckets].sort((a, b) => a - b)).toEqual(buckets);
           expect(new Set(buckets).size).toBe(buckets.length);
+          // Real hours follow one another an hour apart, whatever the clocks do.
+          if (interval === 'hour')
+            for (let i = 1; i < buckets.length; i++) expect(buckets[i]! - buckets[i - 1]!).toBe(HOUR_MS);
           expect(
             dashboard.top_products.map(({ product_id, quantity, revenue }) => ({
               product_id,
@@ -347,12 +422,116 @@ describe.runIf(postgresUp)('dashboard', () => {
     );
 
   it('equals a from-scratch computation over the raw events, for random orders, payments and refunds', async () => {
-    await equalsFromScratch(WINDOW_MINUTES, 25);
+    await equalsFromScratch(START, WINDOW_MINUTES, 25);
   }, 240_000);
 
   it('equals it too over ranges of months', async () => {
-    await equalsFromScratch(LONG_WINDOW_MINUTES, 15);
+    await equalsFromScratch(START, LONG_WINDOW_MINUTES, 15);
   }, 240_000);
+
+  it('equals it too across the autumn clock changes, when an hour happens twice', async () => {
+    await equalsFromScratch(AUTUMN_START, AUTUMN_WINDOW_MINUTES, 25, AUTUMN_ZONES);
+  }, 240_000);
+
+  it('gives each real hour its own point on the day clocks go back, and that day one point', async () => {
+    const tenantId = await insertTenant(db, 'America/New_York');
+    // 01:30 EDT and 01:30 EST: the same local time, an hour apart.
+    const order = (created: number) =>
+      eventsOf(
+        {
+          currency: 'EUR',
+          lines: [{ product: 2, quantity: 1, unit_price: created === 0 ? 1_000 : 2_000 }],
+          created,
+          paidAfter: 1,
+          gateway: 'manual',
+          firstCapture: 100,
+          refund: null,
+        },
+        Date.parse('2026-11-01T05:30:00Z'),
+      );
+    await emitDated(db, tenantId, chronological([...order(0), ...order(60)]));
+    await testApp.flushEvents();
+    // The local day of 1 November: 25 hours from midnight EDT to midnight EST.
+    const day = { from: '2026-11-01T04:00:00.000Z', to: '2026-11-02T05:00:00.000Z', currency: 'EUR' };
+    const hours = await service.dashboard(tenantReader(db, tenantId), { ...day, interval: 'hour' });
+    expect(hours.series).toHaveLength(25);
+    expect(hours.series.map((point) => Date.parse(point.bucket) - Date.parse(day.from))).toEqual(
+      Array.from({ length: 25 }, (_, i) => i * HOUR_MS),
+    );
+    expect(hours.series.filter((point) => point.orders > 0)).toEqual([
+      { bucket: '2026-11-01T05:00:00.000Z', revenue: 1_000, orders: 1 },
+      { bucket: '2026-11-01T06:00:00.000Z', revenue: 2_000, orders: 1 },
+    ]);
+    const days = await service.dashboard(tenantReader(db, tenantId), { ...day, interval: 'day' });
+    expect(days.series).toEqual([{ bucket: day.from, revenue: 3_000, orders: 2 }]);
+  });
+
+  it('counts in UTC for a tenant holding a time zone PostgreSQL does not know', async () => {
+    // Saved before settings checked zones against PostgreSQL: Node's ICU knows it, PostgreSQL not.
+    const tenantId = await insertTenant(db, 'US/Pacific-New');
+    await emitDated(
+      db,
+      tenantId,
+      chronological(
+        eventsOf({
+          currency: 'EUR',
+          lines: [{ product: 3, quantity: 2, unit_price: 500 }],
+          created: 90,
+          paidAfter: 5,
+          gateway: 'manual',
+          firstCapture: 100,
+          refund: null,
+        }),
+      ),
+    );
+    await testApp.flushEvents();
+    const range = { from: new Date(START).toISOString(), to: new Date(START + DAY_MS).toISOString() };
+    const dashboard = await service.dashboard(tenantReader(db, tenantId), { ...range, interval: 'hour' });
+    expect(dashboard).toMatchObject({ time_zone: 'UTC', currency: 'EUR', orders: 1, revenue: 1_000 });
+    expect(dashboard.series).toHaveLength(24);
+    expect(dashboard.series.find((point) => point.orders > 0)!.bucket).toBe(
+      new Date(START + HOUR_MS).toISOString(),
+    );
+    const today = await withTenant(db, tenantId, (tx) => service.todayMetrics(tx));
+    expect(today.time_zone).toBe('UTC');
+  });
+
+  it('takes ranges up to the last bucket of year 9999 and from 1970, in any time zone', async () => {
+    for (const zone of ['Pacific/Kiritimati', 'Pacific/Pago_Pago']) {
+      const tenantId = await insertTenant(db, zone);
+      const read = tenantReader(db, tenantId);
+      for (const interval of ['hour', 'day'] as const) {
+        const last = await service.dashboard(read, {
+          currency: 'EUR',
+          from: '9999-12-30T00:00:00Z',
+          to: '9999-12-31T23:45:00Z',
+          interval,
+        });
+        expect(last.to).toBe('9999-12-31T23:45:00.000Z');
+        expect(last.series.length).toBeGreaterThan(0);
+        const first = await service.dashboard(read, {
+          currency: 'EUR',
+          from: '1970-01-01T00:00:00Z',
+          to: '1970-01-02T00:00:00Z',
+          interval,
+        });
+        expect(first.from).toBe('1970-01-01T00:00:00.000Z');
+        expect(first.series.length).toBeGreaterThan(0);
+      }
+      for (const [query, path] of [
+        [{ from: '9999-12-30T00:00:00Z', to: '9999-12-31T23:59:59Z' }, 'to'],
+        [{ from: '1969-12-31T23:59:59Z', to: '1970-01-02T00:00:00Z' }, 'from'],
+        [{ to: '1970-01-01T00:00:00Z' }, 'to'],
+      ] as const)
+        await expect(service.dashboard(read, { currency: 'EUR', ...query })).rejects.toMatchObject({
+          code: 'validation_failed',
+          errors: [{ path }],
+        });
+      // Without a from, the default 30 days stop at 1970.
+      const early = await service.dashboard(read, { currency: 'EUR', to: '1970-01-05T00:00:00Z' });
+      expect(early.from).toBe('1970-01-01T00:00:00.000Z');
+    }
+  });
 
   it('counts a paid order whose paid event arrives before its created event', async () => {
     const tenantId = await insertTenant(db);

@@ -707,6 +707,12 @@ export const analyticsRepository = {
     return row?.time_zone ?? 'UTC';
   },
 
+  /** Every time zone name PostgreSQL knows (its tz database; reading it takes tens of milliseconds). */
+  async postgresTimeZones(db: Executor): Promise<string[]> {
+    const result = await sql<{ name: string }>`select name from pg_timezone_names`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+
   /** When the local day holding `at` began in `timeZone` (DST-aware). */
   async startOfLocalDay(db: Executor, at: Date, timeZone: string): Promise<Date> {
     const result = await sql<{ start: Date }>`
@@ -736,8 +742,13 @@ export const analyticsRepository = {
   },
 
   /**
-   * The sales rollup of [from, to) grouped into the tenant's local hours or days, every bucket of
-   * the range present (zero when empty). A local bucket's key is its start as an instant.
+   * The sales rollup of [from, to) grouped into the tenant's hours or local days, every bucket of
+   * the range present (zero when empty). A bucket's key is its start as an instant.
+   *
+   * Hours are real hours: each 15-minute bucket belongs to the hour that starts where its local
+   * time's minutes do (the bucket's instant less its local minutes), so the hour that repeats when
+   * clocks go back is two points an hour apart, and every zone's :30 or :45 offset is respected.
+   * Days are local calendar days, 23 or 25 hours long on the days clocks change.
    */
   async salesSeries(
     db: Executor,
@@ -747,30 +758,60 @@ export const analyticsRepository = {
     unit: 'hour' | 'day',
     timeZone: string,
   ): Promise<SeriesRow[]> {
+    const sums = sql`
+      sum(orders)::bigint as orders, sum(order_value)::bigint as order_value,
+      sum(items_sold)::bigint as items_sold, sum(revenue)::bigint as revenue,
+      sum(refunded)::bigint as refunded`;
+    const inRange = sql`
+      currency = ${currency}
+      and bucket >= ${from.toISOString()}::timestamptz and bucket < ${to.toISOString()}::timestamptz`;
+    const values = sql`
+      coalesce(data.orders, 0) as orders, coalesce(data.order_value, 0) as order_value,
+      coalesce(data.items_sold, 0) as items_sold, coalesce(data.revenue, 0) as revenue,
+      coalesce(data.refunded, 0) as refunded`;
+    if (unit === 'hour') {
+      const hourOf = (instant: string) => {
+        const ref = sql.ref(instant);
+        return sql`${ref} - ((${ref} at time zone ${timeZone}) - date_trunc('hour', ${ref} at time zone ${timeZone}))`;
+      };
+      const result = await sql<SeriesRow>`
+        with keys as (
+          select distinct ${hourOf('b')} as hour
+          -- Every 15-minute bucket of the range (the service's BUCKET_MS).
+          from generate_series(
+            ${from.toISOString()}::timestamptz,
+            ${to.toISOString()}::timestamptz - interval '15 minutes',
+            interval '15 minutes'
+          ) as b
+        ),
+        data as (
+          select ${hourOf('bucket')} as hour, ${sums}
+          from analytics_sales_buckets
+          where ${inRange}
+          group by 1
+        )
+        select keys.hour as bucket, ${values}
+        from keys left join data using (hour)
+        order by keys.hour`.execute(db);
+      return result.rows;
+    }
     const result = await sql<SeriesRow>`
       with keys as (
         -- Distinct round trips drop local times that do not exist (a DST gap) as their own bucket.
-        select distinct date_trunc(${unit}, (l at time zone ${timeZone}) at time zone ${timeZone}) as local_bucket
+        select distinct date_trunc('day', (l at time zone ${timeZone}) at time zone ${timeZone}) as local_bucket
         from generate_series(
-          date_trunc(${unit}, ${from.toISOString()}::timestamptz at time zone ${timeZone}),
+          date_trunc('day', ${from.toISOString()}::timestamptz at time zone ${timeZone}),
           (${to.toISOString()}::timestamptz - interval '1 microsecond') at time zone ${timeZone},
-          ${'1 ' + unit}::interval
+          interval '1 day'
         ) as l
       ),
       data as (
-        select date_trunc(${unit}, bucket at time zone ${timeZone}) as local_bucket,
-               sum(orders)::bigint as orders, sum(order_value)::bigint as order_value,
-               sum(items_sold)::bigint as items_sold, sum(revenue)::bigint as revenue,
-               sum(refunded)::bigint as refunded
+        select date_trunc('day', bucket at time zone ${timeZone}) as local_bucket, ${sums}
         from analytics_sales_buckets
-        where currency = ${currency}
-          and bucket >= ${from.toISOString()}::timestamptz and bucket < ${to.toISOString()}::timestamptz
+        where ${inRange}
         group by 1
       )
-      select keys.local_bucket at time zone ${timeZone} as bucket,
-             coalesce(data.orders, 0) as orders, coalesce(data.order_value, 0) as order_value,
-             coalesce(data.items_sold, 0) as items_sold, coalesce(data.revenue, 0) as revenue,
-             coalesce(data.refunded, 0) as refunded
+      select keys.local_bucket at time zone ${timeZone} as bucket, ${values}
       from keys left join data using (local_bucket)
       order by keys.local_bucket`.execute(db);
     return result.rows;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
-import { withTenant } from '../../platform/db/tenant';
+import { withSystem, withTenant } from '../../platform/db/tenant';
 import { addEvents, SYSTEM_ACTOR } from '../../platform/events/outbox';
 
 const postgresUp = await serviceAvailable('postgres');
@@ -129,6 +129,46 @@ describe.runIf(postgresUp)('analytics routes', () => {
     }
   });
 
+  it('refuses a range outside the years 1970 to 9999, naming the field, rather than failing', async () => {
+    for (const [query, path] of [
+      // Rounds up to year 10000.
+      ['currency=EUR&from=9999-12-30T00:00:00Z&to=9999-12-31T23:59:59Z', 'to'],
+      ['currency=EUR&interval=hour&from=9999-12-31T00:00:00Z&to=9999-12-31T23:45:00.001Z', 'to'],
+      // Year 0, which PostgreSQL does not have, and others before 1970.
+      ['currency=EUR&from=0000-01-01T00:00:00Z&to=0000-01-02T00:00:00Z', 'from'],
+      ['currency=EUR&to=0000-01-02T00:00:00Z', 'to'],
+      ['from=1969-12-31T23:59:59Z&to=1970-01-02T00:00:00Z', 'from'],
+    ]) {
+      const response = await get(`/api/analytics/dashboard?${query}`, shopA);
+      expect(response.statusCode, query).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.json(), query).toMatchObject({ code: 'validation_failed', errors: [{ path }] });
+    }
+    const last = await get(
+      '/api/analytics/dashboard?currency=EUR&interval=hour&from=9999-12-31T00:00:00Z&to=9999-12-31T23:45:00Z',
+      shopA,
+    );
+    expect(last.statusCode, last.body).toBe(200);
+    expect(last.json()).toMatchObject({ to: '9999-12-31T23:45:00.000Z', orders: 0 });
+  });
+
+  it('counts in UTC, rather than failing, for a tenant holding a zone PostgreSQL does not know', async () => {
+    const shop = await registerTenant(testApp);
+    // Saved before settings checked zones against PostgreSQL: Node's ICU knows it, PostgreSQL not.
+    await withSystem(testApp.platform.db, (tx) =>
+      tx
+        .updateTable('tenants')
+        .set({ time_zone: 'US/Pacific-New' })
+        .where('id', '=', shop.tenant.id)
+        .execute(),
+    );
+    for (const interval of ['hour', 'day']) {
+      const response = await get(`/api/analytics/dashboard?currency=EUR&interval=${interval}`, shop);
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({ time_zone: 'UTC', currency: 'EUR', orders: 0 });
+    }
+  });
+
   it('tracks client events, alone or in a bounded batch, into the store of the caller tenant only', async () => {
     const single = await testApp.app.inject({
       method: 'POST',
@@ -158,6 +198,9 @@ describe.runIf(postgresUp)('analytics routes', () => {
       { name: 'has spaces' },
       { name: 'ok', extra: true },
       { name: 'ok', occurred_at: new Date(Date.now() + 3_600_000).toISOString() },
+      // The store has no year 0: accepted, it would fail the consumer into a dead letter.
+      { name: 'ok', occurred_at: '0000-01-01T00:00:00Z' },
+      { name: 'ok', occurred_at: '1969-12-31T23:59:59Z' },
       { name: 'ok', properties: { blob: 'x'.repeat(20_000) } },
     ]) {
       const refused = await testApp.app.inject({
@@ -225,6 +268,36 @@ describe.runIf(postgresUp)('analytics routes', () => {
     expect((await get('/api/analytics/events?type=no.such.type', shopA)).statusCode).toBe(400);
     const otherShop = await get('/api/analytics/events?type=commerce.order.created', shopB);
     expect(otherShop.json<{ data: unknown[] }>().data).toEqual([]);
+  });
+
+  it('refuses a forged events cursor with validation_failed on cursor, whatever its position holds', async () => {
+    const id = '0190a000-0000-7000-8000-000000000000';
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const forged of [
+      { occurred_at: 'garbage', id },
+      { occurred_at: '2026-13-45T00:00:00.000000Z', id },
+      { occurred_at: '2026-02-30T00:00:00.000000Z', id },
+      { occurred_at: '2026-01-01T24:00:00.000000Z', id },
+      { occurred_at: '0000-01-01T00:00:00.000000Z', id },
+      { occurred_at: '2026-01-01T00:00:00.000000+01:00', id },
+      { occurred_at: '2026-01-01T00:00:00.000000Z', id: 'not-a-uuid' },
+      { occurred_at: 17, id },
+      { id },
+    ]) {
+      const response = await get(`/api/analytics/events?cursor=${cursor(forged)}`, shopA);
+      expect(response.statusCode, JSON.stringify(forged)).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.json()).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ path: 'cursor', message: 'is not valid' }],
+      });
+    }
+    // A position of the shape the list issues is taken, even one no row holds.
+    const real = await get(
+      `/api/analytics/events?cursor=${cursor({ occurred_at: '2026-02-28T23:59:59.123456Z', id })}`,
+      shopA,
+    );
+    expect(real.statusCode, real.body).toBe(200);
   });
 
   it("exports the caller tenant's store as NDJSON warehouse rows", async () => {

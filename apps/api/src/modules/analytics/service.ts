@@ -42,6 +42,14 @@ const EXPORT_SLICE = 100;
 export const MAX_TRACK_BATCH = 100;
 const MAX_PROPERTIES_BYTES = 16_384;
 const CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * The instants the dashboard and tracking accept: years 1970 to 9999. Later ones round up into
+ * year 10000, which neither ISO 8601's four-digit years nor PostgreSQL's input take; earlier
+ * ones are no sales nor client events of this platform (and year 0 is no year to PostgreSQL).
+ */
+const MIN_INSTANT = new Date('1970-01-01T00:00:00Z');
+/** The last bucket start of year 9999: a range's end rounds up to at most this. */
+const MAX_INSTANT = new Date('9999-12-31T23:45:00Z');
 
 /** The catalog's view of products (CatalogService.findProductsByIds), when the catalog is wired in. */
 export interface ProductDirectory {
@@ -108,6 +116,36 @@ function parseInstant(value: string | undefined, path: string): Date | undefined
   if (Number.isNaN(date.getTime())) throw invalid(path, 'must be an ISO 8601 date-time');
   return date;
 }
+
+/** What the tenant's dashboards count in when its stored time zone is unusable. */
+const FALLBACK_TIME_ZONE = 'UTC';
+
+/**
+ * The events list's cursor: the last row's exact stored instant, as listEvents writes it
+ * (to_char, microseconds, UTC), and its id. Both are cast in SQL, so both are checked here.
+ */
+const EventCursor = Type.Object({
+  occurred_at: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?Z$' }),
+  id: Uuid,
+});
+
+/** Whether a cursor's instant (of EventCursor's shape) is real: year 1 on, real dates and times. */
+function isCursorInstant(value: string): boolean {
+  const seconds = value.slice(0, 19);
+  const date = new Date(`${seconds}Z`);
+  return (
+    !Number.isNaN(date.getTime()) &&
+    date.getUTCFullYear() >= 1 &&
+    // JavaScript rolls 2026-02-30 over into March; the round trip tells it apart.
+    date.toISOString().slice(0, 19) === seconds
+  );
+}
+
+/** The answer decodeCursor gives to any cursor this API did not issue. */
+const invalidCursor = () =>
+  new AppError('validation_failed', 'The cursor is not one this list issued', {
+    errors: [{ path: 'cursor', message: 'is not valid' }],
+  });
 
 const average = (sum: number, count: number) => (count === 0 ? 0 : Math.round(sum / count));
 
@@ -188,6 +226,8 @@ function stockDto(row: StockRow | Awaited<ReturnType<LowStockSource['listLowStoc
 export class AnalyticsService {
   /** Months whose store partition is known to exist (creating one takes a lock: do it rarely). */
   private readonly partitions = new Set<string>();
+  /** The zone names PostgreSQL knows, lower-cased, read once (pg_timezone_names is slow to read). */
+  private postgresZones: Set<string> | undefined;
 
   constructor(private readonly deps: AnalyticsDeps = {}) {}
 
@@ -371,6 +411,9 @@ export class AnalyticsService {
       const occurredAt = parseInstant(input.occurred_at, `${path}/occurred_at`);
       if (occurredAt && occurredAt.getTime() > now + CLOCK_SKEW_MS)
         throw invalid(`${path}/occurred_at`, 'must not be in the future');
+      // The store could not take it (year 0), and the consumer would retry it into a dead letter.
+      if (occurredAt && occurredAt < MIN_INSTANT)
+        throw invalid(`${path}/occurred_at`, `must not be before ${MIN_INSTANT.toISOString()}`);
       const properties = input.properties ?? {};
       if (Buffer.byteLength(JSON.stringify(properties)) > MAX_PROPERTIES_BYTES)
         throw invalid(`${path}/properties`, `must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`);
@@ -410,7 +453,8 @@ export class AnalyticsService {
   ): Promise<{ data: StoredEventDto[]; next_cursor: string | null }> {
     const filter = this.eventFilter(query);
     const limit = query.limit ?? 50;
-    const after = decodeCursor(query.cursor, Type.Object({ occurred_at: Type.String(), id: Uuid }));
+    const after = decodeCursor(query.cursor, EventCursor);
+    if (after && !isCursorInstant(after.occurred_at)) throw invalidCursor();
     const rows = await repo.listEvents(tx, filter, after, limit + 1, 'desc');
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -457,8 +501,14 @@ export class AnalyticsService {
   async dashboard(read: TenantReader, query: DashboardQuery, now = new Date()): Promise<Dashboard> {
     const interval = query.interval ?? 'day';
     const requestedTo = parseInstant(query.to, 'to') ?? now;
+    const givenFrom = parseInstant(query.from, 'from');
+    // The bounds are bucket starts, so the rounded range stays within them too.
+    if (givenFrom && givenFrom < MIN_INSTANT)
+      throw invalid('from', `must not be before ${MIN_INSTANT.toISOString()}`);
+    if (requestedTo <= MIN_INSTANT) throw invalid('to', `must be after ${MIN_INSTANT.toISOString()}`);
+    if (requestedTo > MAX_INSTANT) throw invalid('to', `must not be after ${MAX_INSTANT.toISOString()}`);
     const requestedFrom =
-      parseInstant(query.from, 'from') ?? new Date(requestedTo.getTime() - DEFAULT_RANGE_MS);
+      givenFrom ?? new Date(Math.max(requestedTo.getTime() - DEFAULT_RANGE_MS, MIN_INSTANT.getTime()));
     if (requestedFrom >= requestedTo) throw invalid('to', 'must be after from');
     const from = bucketOf(requestedFrom);
     const to = new Date(ceilToBucket(requestedTo.getTime()));
@@ -467,7 +517,7 @@ export class AnalyticsService {
       throw invalid('from', `the range holds more than ${MAX_SERIES_BUCKETS} ${interval}s`);
 
     const { timeZone, currency, lowStock } = await read(async (tx) => ({
-      timeZone: await repo.timeZone(tx),
+      timeZone: await this.timeZone(tx),
       currency: query.currency ?? (await repo.mostUsedCurrency(tx)),
       lowStock: await this.lowStock(tx),
     }));
@@ -540,7 +590,7 @@ export class AnalyticsService {
    * dashboard: for the realtime dashboard channel.
    */
   async todayMetrics(tx: Tx, now = new Date()): Promise<TodayMetrics> {
-    const timeZone = await repo.timeZone(tx);
+    const timeZone = await this.timeZone(tx);
     const start = await repo.startOfLocalDay(tx, now, timeZone);
     const from = bucketOf(start);
     const to = new Date(floorToBucket(now.getTime()) + BUCKET_MS);
@@ -556,6 +606,20 @@ export class AnalyticsService {
       revenue: amounts((row) => row.revenue),
       refunded: amounts((row) => row.refunded),
     };
+  }
+
+  /**
+   * The tenant's time zone, as the SQL may use it. Settings only take zones PostgreSQL knows, but
+   * a tenant may hold one saved before they were checked against PostgreSQL (one only Node's ICU
+   * knows, such as US/Pacific-New), on which every local-time query would fail: its figures are
+   * counted in UTC instead, and the answers' `time_zone` says so, so that clients label them right.
+   */
+  private async timeZone(tx: Tx): Promise<string> {
+    const stored = await repo.timeZone(tx);
+    if (stored === FALLBACK_TIME_ZONE) return stored;
+    this.postgresZones ??= new Set((await repo.postgresTimeZones(tx)).map((name) => name.toLowerCase()));
+    // PostgreSQL reads zone names without regard to case.
+    return this.postgresZones.has(stored.toLowerCase()) ? stored : FALLBACK_TIME_ZONE;
   }
 
   private async lowStock(tx: Tx) {

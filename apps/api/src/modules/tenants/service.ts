@@ -1,7 +1,7 @@
 import type { Invitation, Tenant, TenantUser } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, withTenantRead } from '../../platform/db/tenant';
+import { withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
@@ -11,7 +11,7 @@ import { tenantAdmin, type TenantUserRow } from './repository';
 type TenantRow = NonNullable<Awaited<ReturnType<typeof tenantAdmin.tenant>>>;
 
 /** Whether ICU knows the zone, aliases included (Intl.supportedValuesOf lists CLDR's older names only). */
-function isTimeZone(name: string): boolean {
+function isIntlTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: name });
     return true;
@@ -41,6 +41,9 @@ function userDto(row: TenantUserRow): TenantUser {
  * always keeps at least one admin.
  */
 export class TenantService {
+  /** PostgreSQL's zone names by their lower-cased form, read once (pg_timezone_names is slow to read). */
+  private postgresZones: Map<string, string> | undefined;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly auth: AuthService,
@@ -58,25 +61,43 @@ export class TenantService {
     principal: Principal,
     settings: { name?: string; time_zone?: string },
   ): Promise<Tenant> {
-    if (settings.time_zone !== undefined && !isTimeZone(settings.time_zone)) {
-      throw new AppError('validation_failed', `${settings.time_zone} is not an IANA time zone`, {
-        errors: [{ path: 'time_zone', message: 'must be an IANA time zone such as Europe/Paris' }],
-      });
-    }
     const name = settings.name?.trim();
     if (name === '') {
       throw new AppError('validation_failed', 'The name is empty', {
         errors: [{ path: 'name', message: 'must not be empty' }],
       });
     }
-    const tenant = await withTenant(this.db, principal.tenantId, (tx) =>
-      tenantAdmin.updateSettings(tx, principal.tenantId, {
+    const tenant = await withTenant(this.db, principal.tenantId, async (tx) => {
+      const timeZone =
+        settings.time_zone === undefined ? undefined : await this.timeZone(tx, settings.time_zone);
+      return tenantAdmin.updateSettings(tx, principal.tenantId, {
         ...(name ? { name } : {}),
-        ...(settings.time_zone ? { time_zone: settings.time_zone } : {}),
-      }),
-    );
+        ...(timeZone ? { time_zone: timeZone } : {}),
+      });
+    });
     if (!tenant) throw notFound('tenant');
     return tenantDto(tenant);
+  }
+
+  /**
+   * The zone's name as it is stored: PostgreSQL's spelling of it, when both PostgreSQL (whose
+   * queries count the dashboards' local days in it) and Node's ICU (whose Intl formats the times)
+   * know it. Their tz databases differ: ICU still takes zones that tzdata removed, such as
+   * US/Pacific-New, which PostgreSQL refuses; PostgreSQL takes names such as `localtime` and
+   * `posixrules`, which are no zones to ICU.
+   */
+  private async timeZone(tx: Tx, wanted: string): Promise<string> {
+    if (!this.postgresZones) {
+      const names = await tenantAdmin.postgresTimeZones(tx);
+      this.postgresZones = new Map(names.map((name) => [name.toLowerCase(), name]));
+    }
+    const name = this.postgresZones.get(wanted.toLowerCase());
+    if (name === undefined || !isIntlTimeZone(name)) {
+      throw new AppError('validation_failed', `${wanted} is not a supported IANA time zone`, {
+        errors: [{ path: 'time_zone', message: 'must be an IANA time zone such as Europe/Paris' }],
+      });
+    }
+    return name;
   }
 
   async users(

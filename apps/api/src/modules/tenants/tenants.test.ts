@@ -202,6 +202,38 @@ describe.runIf(postgresUp)('tenants: administration', () => {
     expect(tenant.json().time_zone).toBe('Asia/Kathmandu');
   });
 
+  it('PATCH /tenants/current takes only zones both PostgreSQL and Node know, in their spelling', async () => {
+    const admin = await registerTenant(t, { tenant_name: 'Tea room' });
+    const patch = (payload: Record<string, string>) =>
+      t.app.inject({ method: 'PATCH', url: '/tenants/current', headers: admin.auth, payload });
+    // Node's ICU still knows US/Pacific-New (tzdata dropped it in 2020): PostgreSQL does not.
+    expect(() => new Intl.DateTimeFormat('en', { timeZone: 'US/Pacific-New' })).not.toThrow();
+    // PostgreSQL knows `localtime` and `posixrules`; ICU does not.
+    for (const zone of ['US/Pacific-New', 'localtime', 'posixrules', 'Mars/Olympus']) {
+      const refused = await patch({ time_zone: zone });
+      expect(refused.statusCode, zone).toBe(400);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+      expect(refused.json()).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ path: 'time_zone', message: expect.any(String) }],
+      });
+    }
+    expect((await t.app.inject({ url: '/tenants/current', headers: admin.auth })).json().time_zone).toBe(
+      'UTC',
+    );
+    // Both read names without regard to case: the stored name is the canonical one.
+    const changed = await patch({ time_zone: 'america/new_york' });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json().time_zone).toBe('America/New_York');
+    // The dashboard counts in it.
+    const dashboard = await t.app.inject({
+      url: '/api/analytics/dashboard?currency=EUR&interval=hour',
+      headers: admin.auth,
+    });
+    expect(dashboard.statusCode, dashboard.body).toBe(200);
+    expect(dashboard.json().time_zone).toBe('America/New_York');
+  });
+
   it('lists members with keyset pages', async () => {
     const admin = await registerTenant(t);
     await addMember(t, admin, ['staff']);
