@@ -101,6 +101,8 @@ export const REALTIME_CLOSE = {
   sessionRevoked: 4403,
   slowConsumer: 4408,
   shuttingDown: 1001,
+  /** The client sent more messages than a socket may (a policy violation). */
+  tooManyMessages: 1008,
 } as const;
 
 /** `data` of a notifications-channel event: one notice for the user, and its subject. */

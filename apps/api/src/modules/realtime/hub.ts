@@ -81,12 +81,17 @@ export class RealtimeHub {
     let closed = 0;
     for (const connection of [...this.connections()]) {
       if (connection.principal.sessionId !== sessionId) continue;
-      this.send(connection, { type: 'error', code: 'unauthenticated', message: 'The session was revoked' });
-      connection.socket.close(REALTIME_CLOSE.sessionRevoked, 'session revoked');
-      this.remove(connection);
+      this.closeRevoked(connection);
       closed++;
     }
     return closed;
+  }
+
+  /** Closes one socket whose session was revoked (4403), and forgets it. */
+  closeRevoked(connection: Connection): void {
+    this.send(connection, { type: 'error', code: 'unauthenticated', message: 'The session was revoked' });
+    connection.socket.close(REALTIME_CLOSE.sessionRevoked, 'session revoked');
+    this.remove(connection);
   }
 
   /** Delivers a committed event to the sockets of its tenant subscribed to a channel carrying it. */

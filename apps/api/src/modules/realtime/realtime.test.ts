@@ -3,10 +3,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RealtimeEventMessage, ServerMessage } from '@tessera/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
+import type { RealtimeModule } from './index';
 import { SocketClient } from './testing';
 
 const postgresUp = await serviceAvailable('postgres');
@@ -240,6 +241,48 @@ describe.runIf(redisUp)('realtime over Redis streams', () => {
     expect(ofAdmin.socket.readyState).toBe(ofAdmin.socket.OPEN);
     ofAdmin.close();
   });
+
+  it.each(['the query', 'an auth message'])(
+    'a logout between the token check and the socket joining the hub still closes it (token in %s)',
+    async (how) => {
+      const member = await addMember(testApp, admin, ['staff']);
+      const realtime = testApp.modules.list.find((m) => m.name === 'realtime') as RealtimeModule;
+      const verifier = testApp.modules.verifier;
+      const verify = verifier.verify.bind(verifier);
+      const announced = vi.spyOn(realtime.hub, 'closeSession');
+      // The logout lands after the member's token was found live, before the socket is in the hub.
+      const verifying = vi.spyOn(verifier, 'verify').mockImplementation(async (token) => {
+        const principal = await verify(token);
+        if (token !== member.accessToken) return principal;
+        const logout = await testApp.app.inject({
+          method: 'POST',
+          url: '/auth/logout',
+          headers: member.auth,
+        });
+        expect(logout.statusCode).toBe(204);
+        // This process heard the announcement, and had no socket of that session to close yet.
+        await vi.waitFor(() => expect(announced).toHaveBeenCalledWith(principal.sessionId), {
+          timeout: 2000,
+        });
+        expect(announced.mock.results.at(-1)).toEqual({ type: 'return', value: 0 });
+        return principal;
+      });
+      try {
+        const client =
+          how === 'the query'
+            ? await SocketClient.open(`${base}/ws?access_token=${encodeURIComponent(member.accessToken)}`)
+            : await SocketClient.open(`${base}/ws`);
+        if (how === 'an auth message') client.send({ type: 'auth', token: member.accessToken });
+        const closed = await Promise.race([client.closed, sleep(2000).then(() => null)]);
+        expect(closed?.code).toBe(4403);
+        expect(client.messages.at(-1)).toMatchObject({ type: 'error', code: 'unauthenticated' });
+        expect(verifying).toHaveBeenCalledWith(member.accessToken);
+      } finally {
+        verifying.mockRestore();
+        announced.mockRestore();
+      }
+    },
+  );
 
   describe('across API processes', () => {
     let child: ChildProcess | null = null;

@@ -16,11 +16,22 @@ import { problems } from '../../platform/http/schemas';
 import type { Platform } from '../../platform/platform';
 import { carries } from './channels';
 import { eventMessage, type Connection, type RealtimeHub, type Subscription } from './hub';
+import { Gate, MESSAGE_BURST, MESSAGE_RATE_PER_SECOND, TokenBucket, replayConcurrency } from './limits';
 import { missedEvents } from './replay';
+
+type ReplayableChannel = Exclude<RealtimeChannel, 'dashboard'>;
 
 interface SocketState {
   connection: Connection | null;
   alive: boolean;
+  /** The socket's allowance of messages (limits.ts). */
+  bucket: TokenBucket;
+  /** Set once the socket is closing: what it still sends is ignored, its replays dropped. */
+  closing: boolean;
+  /** Replays asked for and not started yet, by channel: a newer subscribe replaces an older one. */
+  replays: Map<ReplayableChannel, { subscription: Subscription; lastEventId: string }>;
+  /** Whether a replay of this socket is running: they run one after the other. */
+  replaying: boolean;
 }
 
 export interface RealtimeRouteDeps {
@@ -76,28 +87,66 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
   const config: Config = platform.config;
   const logger = platform.logger.child({ module: 'realtime' });
   const states = new Map<WebSocket, SocketState>();
+  // The replay reads of every socket of this process together, so that resuming sockets cannot
+  // take the database pool from the API's requests.
+  const replayGate = new Gate(replayConcurrency(config.DATABASE_POOL_SIZE));
 
   const refuse = (socket: WebSocket, message: string) => {
     socket.send(JSON.stringify({ type: 'error', code: 'unauthenticated', message }));
     socket.close(REALTIME_CLOSE.unauthenticated, 'unauthenticated');
   };
 
-  const attach = (socket: WebSocket, state: SocketState, principal: Principal, token: string) => {
-    if (state.connection) {
-      const same =
-        state.connection.principal.userId === principal.userId &&
-        state.connection.principal.tenantId === principal.tenantId;
-      if (!same) return refuse(socket, 'A socket stays with the user it was opened by');
-      state.connection.principal = principal;
-      state.connection.token = token;
-      return;
-    }
-    state.connection = { socket, principal, token, subscriptions: new Map() };
-    hub.add(state.connection);
-    hub.send(state.connection, { type: 'ready', user_id: principal.userId, tenant_id: principal.tenantId });
+  /** A socket that sends more than its allowance is closed (1008), and nothing more it sent is read. */
+  const flooded = (socket: WebSocket, state: SocketState) => {
+    state.closing = true;
+    state.replays.clear();
+    if (state.connection) hub.remove(state.connection);
+    logger.warn(
+      { user_id: state.connection?.principal.userId, tenant_id: state.connection?.principal.tenantId },
+      'closing a WebSocket that sent too many messages',
+    );
+    socket.close(REALTIME_CLOSE.tooManyMessages, 'too many messages');
+    // close() waits for the peer's answer; a peer still flooding would keep the socket alive.
+    setTimeout(() => socket.terminate(), 1000).unref();
   };
 
-  const subscribe = async (connection: Connection, channel: RealtimeChannel, lastEventId?: string) => {
+  /** Gives a socket its verified principal: a new connection in the hub, or a renewed token. */
+  const attach = async (socket: WebSocket, state: SocketState, principal: Principal, token: string) => {
+    if (state.closing || socket.readyState !== socket.OPEN) return;
+    let connection = state.connection;
+    if (connection) {
+      const same =
+        connection.principal.userId === principal.userId &&
+        connection.principal.tenantId === principal.tenantId;
+      if (!same) return refuse(socket, 'A socket stays with the user it was opened by');
+      connection.principal = principal;
+      connection.token = token;
+    } else {
+      connection = state.connection = { socket, principal, token, subscriptions: new Map() };
+      hub.add(connection);
+      hub.send(connection, { type: 'ready', user_id: principal.userId, tenant_id: principal.tenantId });
+    }
+    // The session was checked before the socket was in the hub: a logout announced in between
+    // found no socket to close. Checked once more now that an announcement would find it.
+    const refusal = await verifier.ensureActive(principal).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    if (!refusal || state.connection !== connection || connection.principal !== principal) return;
+    if (socket.readyState !== socket.OPEN) return;
+    if (refusal instanceof AppError && refusal.code === 'unauthenticated')
+      return hub.closeRevoked(connection);
+    logger.warn({ err: refusal }, 'the session of a new socket could not be checked');
+    hub.remove(connection);
+    refuse(socket, 'The session could not be checked');
+  };
+
+  const subscribe = (
+    state: SocketState,
+    connection: Connection,
+    channel: RealtimeChannel,
+    lastEventId?: string,
+  ) => {
     const permission = CHANNEL_PERMISSIONS[channel];
     if (permission && !connection.principal.permissions.includes(permission)) {
       hub.send(connection, {
@@ -111,21 +160,60 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
     const subscription: Subscription = { pending: lastEventId ? [] : null, skip: new Set() };
     connection.subscriptions.set(channel, subscription);
     if (!lastEventId || channel === 'dashboard') {
+      if (channel !== 'dashboard') state.replays.delete(channel);
       subscription.pending = null;
       hub.send(connection, { type: 'subscribed', channel, replayed: 0 });
       return;
     }
-    const result = await missedEvents(
-      platform.db,
-      connection.principal.tenantId,
-      channel,
-      lastEventId,
-      config.REALTIME_REPLAY_MAX_EVENTS,
-    ).catch((error: unknown) => {
-      logger.error({ err: error }, 'replay failed');
-      return { kind: 'gap' as const, reason: 'The missed events could not be read; refetch' };
+    // One replay read at a time per socket: this one waits for the running one to end, in place of
+    // any replay of the same channel still waiting (whose subscription this one replaced).
+    state.replays.delete(channel);
+    state.replays.set(channel, { subscription, lastEventId });
+    if (!state.replaying) {
+      replayAll(state, connection).catch((error: unknown) => logger.error({ err: error }, 'replay failed'));
+    }
+  };
+
+  /** Runs a socket's waiting replays, one after the other, until none is left. */
+  const replayAll = async (state: SocketState, connection: Connection) => {
+    state.replaying = true;
+    try {
+      for (let next = first(state.replays); next; next = first(state.replays)) {
+        const [channel, { subscription, lastEventId }] = next;
+        state.replays.delete(channel);
+        await replay(state, connection, channel, subscription, lastEventId);
+      }
+    } finally {
+      state.replaying = false;
+    }
+  };
+
+  const replay = async (
+    state: SocketState,
+    connection: Connection,
+    channel: ReplayableChannel,
+    subscription: Subscription,
+    lastEventId: string,
+  ) => {
+    // Replaced by a newer subscribe, unsubscribed or closed: its replay is not wanted any more.
+    const wanted = () =>
+      !state.closing &&
+      connection.socket.readyState === connection.socket.OPEN &&
+      connection.subscriptions.get(channel) === subscription;
+    const result = await replayGate.run(async () => {
+      if (!wanted()) return null;
+      return missedEvents(
+        platform.db,
+        connection.principal.tenantId,
+        channel,
+        lastEventId,
+        config.REALTIME_REPLAY_MAX_EVENTS,
+      ).catch((error: unknown) => {
+        logger.error({ err: error }, 'replay failed');
+        return { kind: 'gap' as const, reason: 'The missed events could not be read; refetch' };
+      });
     });
-    if (connection.subscriptions.get(channel) !== subscription) return;
+    if (!result || !wanted()) return;
     const sent = new Set<string>();
     if (result.kind === 'gap') {
       hub.send(connection, { type: 'error', code: 'replay_gap', channel, message: result.reason });
@@ -163,9 +251,10 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
     if (!connection) return refuse(socket, 'Authenticate first: {"type":"auth","token":...}');
     switch (message.type) {
       case 'subscribe':
-        return subscribe(connection, message.channel, message.last_event_id);
+        return subscribe(state, connection, message.channel, message.last_event_id);
       case 'unsubscribe':
         connection.subscriptions.delete(message.channel);
+        if (message.channel !== 'dashboard') state.replays.delete(message.channel);
         return hub.send(connection, { type: 'unsubscribed', channel: message.channel });
       case 'ping':
         return hub.send(connection, { type: 'pong' });
@@ -224,7 +313,7 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
             '`unsubscribe`, `ping`. Server: `ready`, `subscribed` (after any replay), `event`',
             '`{type,channel,id,event_type,data,occurred_at}`, `error` `{type,code,message}` with codes',
             '`unauthenticated`, `forbidden`, `invalid_message`, `replay_gap`, `slow_consumer`; `pong`.',
-            'Close codes: 4401 unauthenticated, 4403 session revoked, 4408 slow consumer.',
+            'Close codes: 4401 unauthenticated, 4403 session revoked, 4408 slow consumer, 1008 too many messages.',
           ].join(' '),
           querystring: {
             type: 'object',
@@ -247,15 +336,27 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
         },
       },
       (socket, request) => {
-        const state: SocketState = { connection: null, alive: true };
+        const state: SocketState = {
+          connection: null,
+          alive: true,
+          bucket: new TokenBucket(MESSAGE_BURST, MESSAGE_RATE_PER_SECOND),
+          closing: false,
+          replays: new Map(),
+          replaying: false,
+        };
         states.set(socket, state);
         socket.on('pong', () => (state.alive = true));
         socket.on('close', () => {
           clearTimeout(authTimer);
+          state.closing = true;
+          state.replays.clear();
           states.delete(socket);
           if (state.connection) hub.remove(state.connection);
         });
         socket.on('message', (raw) => {
+          // Counted before anything else is done with it, and ignored once the socket is closing.
+          if (state.closing || socket.readyState !== socket.OPEN) return;
+          if (!state.bucket.take()) return flooded(socket, state);
           state.alive = true;
           onMessage(socket, state, raw).catch((error: unknown) => {
             logger.error({ err: error }, 'realtime message failed');
@@ -265,10 +366,19 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
           if (!state.connection) refuse(socket, 'No access token within the time allowed');
         }, config.REALTIME_AUTH_TIMEOUT_MS);
         const token = tokenOf(request);
-        if (request.principalOrNull && token) attach(socket, state, request.principalOrNull, token);
+        if (request.principalOrNull && token) {
+          attach(socket, state, request.principalOrNull, token).catch((error: unknown) => {
+            logger.error({ err: error }, 'realtime attach failed');
+          });
+        }
       },
     );
   };
+}
+
+/** The first entry of a map, in insertion order. */
+function first<K, V>(map: Map<K, V>): [K, V] | undefined {
+  return map.entries().next().value;
 }
 
 /** The text of a WebSocket message, whichever of ws' buffer shapes it arrived in. */
