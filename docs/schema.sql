@@ -1470,6 +1470,12 @@ CREATE INDEX refunds_payment ON public.refunds USING btree (tenant_id, payment_i
 CREATE INDEX refunds_pending_at_gateway ON public.refunds USING btree (updated_at) WHERE ((status = 'pending'::text) AND (gateway_reference IS NOT NULL));
 
 --
+-- Name: refunds_tenant_status; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX refunds_tenant_status ON public.refunds USING btree (tenant_id, status, id);
+
+--
 -- Name: sessions_user; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -394,6 +394,86 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(answers.filter((a) => a.statusCode === 409)).toHaveLength(3);
   });
 
+  it('lists refunds by status, a page after another, however many newer refunds are in other statuses', async () => {
+    // A tenant of its own, so that only this test's refunds are listed.
+    const shop = await registerTenant(testApp);
+    const order = await placeOrder(shop, 10_000);
+    const payment = (
+      await pay({ order_id: order.id, amount: 10_000, currency: 'EUR', gateway: 'manual' }, shop)
+    ).json<Payment>();
+    const request = async () => {
+      const created = await inject(shop, 'POST', '/commerce/refunds', {
+        payment_id: payment.id,
+        amount: 100,
+      });
+      expect(created.statusCode).toBe(201);
+      return created.json<Refund>();
+    };
+    // Three pending refunds, then newer ones that are processed or failed: the newest page of all
+    // refunds holds no pending one.
+    const pending: Refund[] = [];
+    for (let i = 0; i < 3; i++) pending.push(await request());
+    const processed: Refund[] = [];
+    for (let i = 0; i < 3; i++) {
+      const refund = await request();
+      const answer = await inject(shop, 'POST', `/commerce/refunds/${refund.id}/process`);
+      expect(answer.json<Refund>().status).toBe('processed');
+      processed.push(refund);
+    }
+    // A manual refund never fails at its gateway: this one is marked failed as a gateway would.
+    const failed = await request();
+    await withTenant(testApp.platform.db, shop.tenant.id, (tx) =>
+      tx.updateTable('refunds').set({ status: 'failed' }).where('id', '=', failed.id).execute(),
+    );
+
+    type RefundPage = { data: Refund[]; next_cursor: string | null };
+    const list = async (query: string) => {
+      const answer = await inject(shop, 'GET', `/commerce/refunds?${query}`);
+      expect(answer.statusCode).toBe(200);
+      return answer.json<RefundPage>();
+    };
+    const newestFirst = (refunds: Refund[]) =>
+      refunds
+        .map((refund) => refund.id)
+        .sort()
+        .reverse();
+
+    const newest = await list('limit=2');
+    expect(newest.data.filter((refund) => refund.status === 'pending')).toEqual([]);
+
+    const first = await list('status=pending&limit=2');
+    expect(first.data.map((refund) => refund.status)).toEqual(['pending', 'pending']);
+    expect(first.next_cursor).toEqual(expect.any(String));
+    const second = await list(`status=pending&limit=2&cursor=${first.next_cursor}`);
+    expect(second.data.map((refund) => refund.status)).toEqual(['pending']);
+    expect(second.next_cursor).toBeNull();
+    expect([...first.data, ...second.data].map((refund) => refund.id)).toEqual(newestFirst(pending));
+
+    const done = await list('status=processed');
+    expect(done.data.map((refund) => refund.id)).toEqual(newestFirst(processed));
+    expect(done.data.every((refund) => refund.status === 'processed')).toBe(true);
+    expect(done.next_cursor).toBeNull();
+    expect((await list('status=failed')).data.map((refund) => refund.id)).toEqual([failed.id]);
+    // Combined with the payment filter, and confined to the tenant.
+    expect((await list(`payment_id=${payment.id}&status=pending`)).data.map((refund) => refund.id)).toEqual(
+      newestFirst(pending),
+    );
+    const others = await inject(other, 'GET', '/commerce/refunds?status=pending&limit=200');
+    const ours = new Set(pending.map((refund) => refund.id));
+    expect(others.json<RefundPage>().data.filter((refund) => ours.has(refund.id))).toEqual([]);
+
+    for (const status of ['refunded', 'PENDING', '']) {
+      const refused = await inject(shop, 'GET', `/commerce/refunds?status=${status}`);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({
+        code: 'validation_failed',
+        errors: expect.arrayContaining([
+          expect.objectContaining({ path: expect.stringContaining('status') }),
+        ]),
+      });
+    }
+  });
+
   it('refunds a Stripe charge at Stripe', async () => {
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const order = await placeOrder(admin, 3000);

@@ -511,9 +511,14 @@ export const paymentsRepository = {
     return row.total;
   },
 
+  /**
+   * A page of refunds, newest first (ids are UUIDv7). Filtered by status, the tenant's rows in that
+   * status are read in id order from refunds_tenant_status (migration 0017): the approvals page
+   * asks for `pending` ones, however many processed ones are newer.
+   */
   async refunds(
     db: Executor,
-    filter: { payment_id?: string | undefined },
+    filter: { payment_id?: string | undefined; status?: RefundStatus | undefined },
     limit: number,
     after: string | null,
   ) {
@@ -523,6 +528,7 @@ export const paymentsRepository = {
       .orderBy('id', 'desc')
       .limit(limit + 1);
     if (filter.payment_id) query = query.where('payment_id', '=', filter.payment_id);
+    if (filter.status) query = query.where('status', '=', filter.status);
     if (after) query = query.where('id', '<', after);
     return query.execute();
   },

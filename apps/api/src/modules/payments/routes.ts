@@ -276,7 +276,7 @@ export function paymentsRoutes(
         config: { permission: 'read:payments' },
         schema: {
           tags,
-          summary: 'List refunds, by payment',
+          summary: 'List refunds, newest first; filter by payment and by status',
           querystring: RefundListQuery,
           response: { 200: Page(Refund), ...problems(400, 401, 403) },
         },

@@ -140,12 +140,18 @@ export const CaptureBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const RefundStatusSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('processed'),
+  Type.Literal('failed'),
+]);
+
 export const Refund = Type.Object({
   id: Uuid,
   payment_id: Uuid,
   amount: MinorUnits,
   currency: Currency,
-  status: Type.Union([Type.Literal('pending'), Type.Literal('processed'), Type.Literal('failed')]),
+  status: RefundStatusSchema,
   reason: Nullable(Type.String()),
   gateway_reference: Nullable(Type.String()),
   failure_code: Nullable(Type.String()),
@@ -161,7 +167,10 @@ export const CreateRefundBody = Type.Object(
 );
 export type CreateRefundBody = Static<typeof CreateRefundBody>;
 
-export const RefundListQuery = Type.Intersect([PageQuery, Type.Object({ payment_id: Type.Optional(Uuid) })]);
+export const RefundListQuery = Type.Intersect([
+  PageQuery,
+  Type.Object({ payment_id: Type.Optional(Uuid), status: Type.Optional(RefundStatusSchema) }),
+]);
 export type RefundListQuery = Static<typeof RefundListQuery>;
 
 export const PeriodQuery = Type.Object({ from: Timestamp, to: Timestamp });

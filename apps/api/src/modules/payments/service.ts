@@ -1070,7 +1070,12 @@ export class PaymentsService {
   async listRefunds(tenantId: string, query: RefundListQuery) {
     const limit = query.limit ?? PAGE;
     const rows = await withTenantRead(this.db, tenantId, (tx) =>
-      repo.refunds(tx, { payment_id: query.payment_id }, limit, decodeCursor(query.cursor, Uuid)),
+      repo.refunds(
+        tx,
+        { payment_id: query.payment_id, status: query.status },
+        limit,
+        decodeCursor(query.cursor, Uuid),
+      ),
     );
     return page(rows, limit, toRefundDto);
   }
