@@ -625,9 +625,17 @@ describe('the merchant web app', () => {
     await request.getByRole('button', { name: 'Request refund' }).click();
     await request.waitFor({ state: 'hidden' });
     const paymentUrl = page.url();
+    // The approvals page asks the API for pending refunds only, so older ones are never lost behind
+    // newer processed ones.
+    const pendingListed = page.waitForRequest((sent) => {
+      const url = new URL(sent.url());
+      return url.pathname.endsWith('/commerce/refunds') && url.searchParams.get('status') === 'pending';
+    });
     await nav.getByRole('link', { name: 'Refund approvals' }).click();
     await heading(page, 'Refund approvals');
-    await page.getByRole('button', { name: 'Approve and process refund of 750 USD' }).click();
+    await pendingListed;
+    // The accessible name reads the amount as money, not in minor units.
+    await page.getByRole('button', { name: 'Approve and process refund of $7.50' }).click();
     await page.getByText('No refund awaits approval.').waitFor();
     expect([...stripe.refunds.values()].map((refund) => refund.amount)).toEqual([750]);
 

@@ -4,7 +4,14 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../lib/api';
 import { formatMoney, minorToInput, parseMoney } from '../lib/format';
 import { useFieldErrors, type FieldErrors } from '../lib/forms';
-import { useIdempotencyKey } from '../lib/idempotency';
+import { keyOutcome, useIdempotencyKey } from '../lib/idempotency';
+import {
+  PaymentAttempt,
+  paymentErrorMessage,
+  paymentOutcome,
+  type PaymentCalls,
+  type PaymentIntent,
+} from '../lib/payment-attempt';
 import { Button, Dialog, FormError, Money, SelectField, TextField } from './ui';
 
 /** The gateways that take cards, as the forms offer them (payments, reconciliation). */
@@ -52,6 +59,17 @@ async function paymentChanged(
   ]);
 }
 
+/** A payment's calls to the API: a new card's token saved as a method, and the payment itself. */
+const paymentCalls: PaymentCalls = {
+  saveCard: (gateway, token) =>
+    api<Web.PaymentMethod>('/commerce/payment-methods', {
+      method: 'POST',
+      body: { gateway, type: 'card', gateway_token: token },
+    }),
+  pay: (request, idempotencyKey) =>
+    api<Web.Payment>('/commerce/payments', { method: 'POST', body: request, idempotencyKey }),
+};
+
 /** What the customer or the terminal must do next, when the gateway says. */
 export function NextAction({ payment }: { payment: Web.Payment }) {
   const action = payment.next_action as {
@@ -95,7 +113,13 @@ export function TakePaymentDialog({
   const [capture, setCapture] = useState(true);
   const [result, setResult] = useState<Web.Payment | null>(null);
   const fields = useFieldErrors();
-  const idempotency = useIdempotencyKey();
+  // This opening's intent to pay: a new card is saved once, and every retry sends the same body
+  // under the same Idempotency-Key.
+  const [attempt] = useState(() => new PaymentAttempt());
+  // The last payment sent may have been taken (no answer, a 5xx): the form is held as it was
+  // sent, so that only the same payment can be tried again. Or the API refused the key as
+  // another request's: nothing more is sent from this opening.
+  const [held, setHeld] = useState<'unsure' | 'conflict' | null>(null);
 
   const methods = useQuery({
     queryKey: ['payment-methods'],
@@ -109,28 +133,17 @@ export function TakePaymentDialog({
   );
 
   const pay = useMutation({
-    mutationFn: async (body: Record<string, unknown>) => {
-      let paymentMethodId = body.payment_method_id;
-      if (method === 'card' && !paymentMethodId && cardToken.trim()) {
-        const saved = await api<Web.PaymentMethod>('/commerce/payment-methods', {
-          method: 'POST',
-          body: { gateway, type: 'card', gateway_token: cardToken.trim() },
-        });
-        paymentMethodId = saved.id;
-      }
-      const request = { ...body, ...(paymentMethodId ? { payment_method_id: paymentMethodId } : {}) };
-      return api<Web.Payment>('/commerce/payments', {
-        method: 'POST',
-        body: request,
-        idempotencyKey: idempotency.keyFor(body),
-      });
-    },
-    onSettled: (_payment, error) => idempotency.settle(error),
+    mutationFn: (intent: PaymentIntent) => attempt.submit(intent, paymentCalls),
+    onSettled: () => setHeld(attempt.conflict ? 'conflict' : attempt.unsure ? 'unsure' : null),
     onSuccess: async (payment) => {
       setResult(payment);
       await paymentChanged(queryClient, order.id);
     },
-    onError: (error) => fields.fromApi(error, ['amount', 'cash_tendered', 'payment_method_id', 'gateway']),
+    onError: async (error) => {
+      fields.fromApi(error, ['amount', 'cash_tendered', 'payment_method_id', 'gateway']);
+      // It may have been taken: the order's payments show what the API knows of it.
+      if (keyOutcome(error) !== 'done') await paymentChanged(queryClient, order.id);
+    },
   });
 
   const amountMinor = parseMoney(amount, order.currency);
@@ -139,6 +152,11 @@ export function TakePaymentDialog({
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    if (held === 'conflict') return;
+    if (held === 'unsure' && pay.variables) {
+      pay.mutate(pay.variables);
+      return;
+    }
     const found: FieldErrors = {};
     if (amountMinor === null || amountMinor <= 0) found.amount = 'Enter the amount to take.';
     if (
@@ -152,22 +170,31 @@ export function TakePaymentDialog({
     pay.mutate(
       method === 'cash'
         ? {
-            order_id: order.id,
-            amount: amountMinor,
-            currency: order.currency,
-            gateway: 'manual',
-            ...(tenderedMinor !== null ? { cash_tendered: tenderedMinor } : {}),
+            request: {
+              order_id: order.id,
+              amount: amountMinor,
+              currency: order.currency,
+              gateway: 'manual',
+              ...(tenderedMinor !== null ? { cash_tendered: tenderedMinor } : {}),
+            },
           }
         : {
-            order_id: order.id,
-            amount: amountMinor,
-            currency: order.currency,
-            gateway,
-            capture,
-            ...(methodId ? { payment_method_id: methodId } : {}),
+            request: {
+              order_id: order.id,
+              amount: amountMinor,
+              currency: order.currency,
+              gateway,
+              capture,
+              ...(methodId ? { payment_method_id: methodId } : {}),
+            },
+            // Only where the form offers a token field.
+            ...(!methodId && gateway !== 'square_terminal' && gateway !== 'paypal' && cardToken.trim()
+              ? { cardToken: cardToken.trim() }
+              : {}),
           },
     );
   };
+  const outcome = result ? paymentOutcome(result) : null;
 
   const close = () => {
     setResult(null);
@@ -177,23 +204,22 @@ export function TakePaymentDialog({
 
   return (
     <Dialog title={`Take payment for order #${order.number}`} open={open} onClose={close}>
-      {result ? (
+      {result && outcome ? (
         <div className="payment-result" role="status">
-          {result.status === 'failed' ? (
-            <p className="alert alert-error">
-              The payment failed{result.failure_message ? `: ${result.failure_message}` : '.'}
-            </p>
-          ) : (
-            <p>
-              Payment{' '}
-              {result.status === 'authorized'
-                ? 'authorized'
-                : result.status === 'pending'
-                  ? 'started'
-                  : 'received'}
-              : <Money amount={result.amount} currency={result.currency} />
-            </p>
-          )}
+          <p
+            className={
+              outcome.tone === 'error' || outcome.tone === 'warning'
+                ? `alert alert-${outcome.tone}`
+                : undefined
+            }
+          >
+            {outcome.text}
+            {outcome.showAmount && (
+              <>
+                : <Money amount={result.amount} currency={result.currency} />
+              </>
+            )}
+          </p>
           {result.change_due !== null && result.change_due !== undefined && (
             <p className="change-due">
               Change due: <strong>{formatMoney(result.change_due, result.currency)}</strong>
@@ -207,93 +233,105 @@ export function TakePaymentDialog({
           <p>
             Due: <Money amount={due} currency={order.currency} />
           </p>
-          <fieldset className="segmented">
-            <legend>Method</legend>
-            <label>
-              <input
-                type="radio"
-                name="method"
-                value="cash"
-                checked={method === 'cash'}
-                onChange={() => setMethod('cash')}
-              />{' '}
-              Cash
-            </label>
-            <label>
-              <input
-                type="radio"
-                name="method"
-                value="card"
-                checked={method === 'card'}
-                onChange={() => setMethod('card')}
-              />{' '}
-              Card
-            </label>
-          </fieldset>
-          <TextField
-            label={`Amount (${order.currency})`}
-            inputMode="decimal"
-            value={amount}
-            error={fields.errors.amount}
-            onChange={(e) => {
-              setAmount(e.target.value);
-              fields.clear('amount');
-            }}
-          />
-          {method === 'cash' ? (
-            <>
-              <TextField
-                label={`Cash handed over (${order.currency}, optional)`}
-                inputMode="decimal"
-                value={tendered}
-                error={fields.errors.cash_tendered}
-                onChange={(e) => {
-                  setTendered(e.target.value);
-                  fields.clear('cash_tendered');
-                }}
-              />
-              {change !== null && change >= 0 && (
-                <p className="change-due" aria-live="polite">
-                  Change due: <strong>{formatMoney(change, order.currency)}</strong>
-                </p>
-              )}
-            </>
-          ) : (
-            <>
-              <CardGatewaySelect value={gateway} onChange={setGateway} />
-              {cards.length > 0 && (
-                <SelectField
-                  label="Saved card"
-                  value={methodId}
-                  onChange={(e) => setMethodId(e.target.value)}
-                  error={fields.errors.payment_method_id}
-                >
-                  <option value="">None: use a new card token</option>
-                  {cards.map((card) => (
-                    <option key={card.id} value={card.id}>
-                      {card.label ?? `${card.brand ?? 'Card'} •••• ${card.last4 ?? '????'}`}
-                    </option>
-                  ))}
-                </SelectField>
-              )}
-              {!methodId && gateway !== 'square_terminal' && gateway !== 'paypal' && (
-                <TextField
-                  label="Card token from the gateway (optional)"
-                  hint="Card numbers never reach Tessera: the gateway's card reader or form gives this token."
-                  value={cardToken}
-                  onChange={(e) => setCardToken(e.target.value)}
-                />
-              )}
-              <label className="checkbox">
-                <input type="checkbox" checked={!capture} onChange={(e) => setCapture(!e.target.checked)} />
-                Authorize only (capture later)
+          {/* Held as sent while the payment is under way or its outcome is unsure. */}
+          <fieldset className="plain-fieldset" disabled={pay.isPending || held !== null}>
+            <legend className="visually-hidden">Payment details</legend>
+            <fieldset className="segmented">
+              <legend>Method</legend>
+              <label>
+                <input
+                  type="radio"
+                  name="method"
+                  value="cash"
+                  checked={method === 'cash'}
+                  onChange={() => setMethod('cash')}
+                />{' '}
+                Cash
               </label>
-            </>
+              <label>
+                <input
+                  type="radio"
+                  name="method"
+                  value="card"
+                  checked={method === 'card'}
+                  onChange={() => setMethod('card')}
+                />{' '}
+                Card
+              </label>
+            </fieldset>
+            <TextField
+              label={`Amount (${order.currency})`}
+              inputMode="decimal"
+              value={amount}
+              error={fields.errors.amount}
+              onChange={(e) => {
+                setAmount(e.target.value);
+                fields.clear('amount');
+              }}
+            />
+            {method === 'cash' ? (
+              <>
+                <TextField
+                  label={`Cash handed over (${order.currency}, optional)`}
+                  inputMode="decimal"
+                  value={tendered}
+                  error={fields.errors.cash_tendered}
+                  onChange={(e) => {
+                    setTendered(e.target.value);
+                    fields.clear('cash_tendered');
+                  }}
+                />
+                {change !== null && change >= 0 && (
+                  <p className="change-due" aria-live="polite">
+                    Change due: <strong>{formatMoney(change, order.currency)}</strong>
+                  </p>
+                )}
+              </>
+            ) : (
+              <>
+                <CardGatewaySelect value={gateway} onChange={setGateway} />
+                {cards.length > 0 && (
+                  <SelectField
+                    label="Saved card"
+                    value={methodId}
+                    onChange={(e) => setMethodId(e.target.value)}
+                    error={fields.errors.payment_method_id}
+                  >
+                    <option value="">None: use a new card token</option>
+                    {cards.map((card) => (
+                      <option key={card.id} value={card.id}>
+                        {card.label ?? `${card.brand ?? 'Card'} •••• ${card.last4 ?? '????'}`}
+                      </option>
+                    ))}
+                  </SelectField>
+                )}
+                {!methodId && gateway !== 'square_terminal' && gateway !== 'paypal' && (
+                  <TextField
+                    label="Card token from the gateway (optional)"
+                    hint="Card numbers never reach Tessera: the gateway's card reader or form gives this token."
+                    value={cardToken}
+                    onChange={(e) => setCardToken(e.target.value)}
+                  />
+                )}
+                <label className="checkbox">
+                  <input type="checkbox" checked={!capture} onChange={(e) => setCapture(!e.target.checked)} />
+                  Authorize only (capture later)
+                </label>
+              </>
+            )}
+          </fieldset>
+          {pay.isError && Object.keys(fields.errors).length === 0 && (
+            <FormError error={new Error(paymentErrorMessage(pay.error))} />
           )}
-          {pay.isError && Object.keys(fields.errors).length === 0 && <FormError error={pay.error} />}
           <div className="actions">
-            <Button type="submit" busy={pay.isPending}>
-              {method === 'cash' ? 'Take cash' : capture ? 'Charge card' : 'Authorize card'}
+            <Button type="submit" busy={pay.isPending} disabled={held === 'conflict'}>
+              {held === 'unsure'
+                ? 'Try again'
+                : method === 'cash'
+                  ? 'Take cash'
+                  : capture
+                    ? 'Charge card'
+                    : 'Authorize card'}
             </Button>
             <Button variant="ghost" onClick={close}>
               Cancel

@@ -42,30 +42,123 @@ export function formatMoney(minor: number, currency: string): string {
   }
 }
 
-/** Minor units as the plain decimal a person types ("19.99"), for form fields. */
-export function minorToInput(minor: number, currency: string): string {
+/**
+ * How a locale writes numbers, in Latin digits (what a person types in a form field): its decimal
+ * sign, its group sign, and its group sizes (3 and 3 for "1,234,567"; 3 and 2 for en-IN's
+ * "12,34,567"). Learnt from Intl, not assumed.
+ */
+export interface NumberSymbols {
+  decimal: string;
+  group: string;
+  /** Digits in the group next to the decimal sign. */
+  primary: number;
+  /** Digits in every group further left (only the leftmost may be shorter). */
+  secondary: number;
+}
+
+const symbolsByLocale = new Map<string, NumberSymbols>();
+
+export function numberSymbols(forLocale: string = locale): NumberSymbols {
+  let symbols = symbolsByLocale.get(forLocale);
+  if (!symbols) {
+    let parts: Intl.NumberFormatPart[];
+    try {
+      parts = new Intl.NumberFormat(forLocale, { numberingSystem: 'latn' }).formatToParts(123456789.5);
+    } catch {
+      parts = new Intl.NumberFormat('en-US').formatToParts(123456789.5);
+    }
+    const sizes = parts.filter((part) => part.type === 'integer').map((part) => part.value.length);
+    const primary = sizes.length > 1 ? sizes[sizes.length - 1]! : 3;
+    symbols = {
+      decimal: parts.find((part) => part.type === 'decimal')?.value ?? '.',
+      group: parts.find((part) => part.type === 'group')?.value ?? '',
+      primary,
+      secondary: sizes.length > 2 ? sizes[sizes.length - 2]! : primary,
+    };
+    symbolsByLocale.set(forLocale, symbols);
+  }
+  return symbols;
+}
+
+/** Minor units as the plain decimal a person types ("19.99", "19,99" in de-DE), for form fields. */
+export function minorToInput(minor: number, currency: string, forLocale: string = locale): string {
   const exponent = currencyExponent(currency);
   const sign = minor < 0 ? '-' : '';
   const digits = String(Math.abs(minor)).padStart(exponent + 1, '0');
-  return exponent === 0 ? sign + digits : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+  if (exponent === 0) return sign + digits;
+  return `${sign}${digits.slice(0, -exponent)}${numberSymbols(forLocale).decimal}${digits.slice(-exponent)}`;
 }
 
+/** Spaces of any width, and apostrophes, group digits wherever they are typed; they are never a decimal sign. */
+const SPACES = /^[\s\u00a0\u2007\u2009\u202f]$/;
+const APOSTROPHES = /^['\u2019]$/;
+
+/** One kind of group sign: every space is one kind, every apostrophe another. */
+function groupKind(sign: string): string {
+  if (SPACES.test(sign)) return ' ';
+  if (APOSTROPHES.test(sign)) return "'";
+  return sign;
+}
+
+/** The whole part's digits, when its group signs (if any) all sit where the locale puts them. */
+function wholeDigits(text: string, symbols: NumberSymbols): string | null {
+  if (/^\d+$/.test(text)) return text;
+  const signs = new Set(text.replace(/\d/g, '').split('').map(groupKind));
+  if (signs.size !== 1) return null;
+  const [sign] = [...signs] as [string];
+  if (sign !== groupKind(symbols.group) && sign !== ' ' && sign !== "'") return null;
+  const groups = text.split(/\D/);
+  const first = groups[0]!;
+  const last = groups[groups.length - 1]!;
+  const middle = groups.slice(1, -1);
+  // The leftmost group has no leading zero: "0,500" is no thousands.
+  if (!/^[1-9]\d*$/.test(first) || first.length > symbols.secondary) return null;
+  if (last.length !== symbols.primary || middle.some((group) => group.length !== symbols.secondary))
+    return null;
+  return groups.join('');
+}
+
+const MAX_SAFE = String(Number.MAX_SAFE_INTEGER);
+
 /**
- * Parses a typed amount ("19.99", "19,99", "1 000") into minor units without floating point.
- * Null when it is not a number or has more decimals than the currency allows.
+ * Parses a typed amount into minor units without floating point; null for anything else.
+ *
+ * The rule, for the app's locale (navigator.language):
+ * - the decimal sign is the locale's ("19.99" in en-US, "19,99" in de-DE);
+ * - the locale's group sign, spaces and apostrophes may group the whole part, one kind per
+ *   amount, only where the locale puts them ("1,000" and "1,000,000" in en-US, "1.000" in de-DE,
+ *   "1,00,000" in en-IN); a group sign anywhere else makes the amount invalid, not a decimal sign
+ *   ("1,5" and "12,3456" in en-US are null);
+ * - '.' or ',', when the locale uses it for neither, is a decimal sign too, unless the amount
+ *   could also be read as grouped: "19.99" in fr-FR is 19.99, "1.000" there is null;
+ * - no sign, no more decimals than the currency has, and at most Number.MAX_SAFE_INTEGER minor
+ *   units.
  */
-export function parseMoney(input: string, currency: string): number | null {
+export function parseMoney(input: string, currency: string, forLocale: string = locale): number | null {
   const exponent = currencyExponent(currency);
-  const cleaned = input
-    .trim()
-    .replace(/[\s\u00a0']/g, '')
-    .replace(',', '.');
-  const match = /^(\d+)(?:\.(\d*))?$/.exec(cleaned);
-  if (!match) return null;
-  const whole = match[1] ?? '0';
-  const fraction = match[2] ?? '';
-  if (fraction.length > exponent) return null;
-  return Number(whole) * 10 ** exponent + Number(fraction.padEnd(exponent, '0') || '0');
+  const symbols = numberSymbols(forLocale);
+  const text = input.trim();
+  let at = text.indexOf(symbols.decimal);
+  if (at !== text.lastIndexOf(symbols.decimal)) return null;
+  if (at < 0) {
+    const others = ['.', ','].filter(
+      (sign) => sign !== symbols.decimal && sign !== symbols.group && text.includes(sign),
+    );
+    if (others.length > 1) return null;
+    const [other] = others;
+    if (other !== undefined) {
+      at = text.indexOf(other);
+      // Once only, and not before three digits, where it could be a thousands separator.
+      if (text.lastIndexOf(other) !== at || text.length - at - 1 === 3) return null;
+    }
+  }
+  const whole = wholeDigits(at < 0 ? text : text.slice(0, at), symbols);
+  const fraction = at < 0 ? '' : text.slice(at + 1);
+  if (whole === null || !/^\d*$/.test(fraction) || fraction.length > exponent) return null;
+  const digits = (whole + fraction.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
+  if (digits.length > MAX_SAFE.length || (digits.length === MAX_SAFE.length && digits > MAX_SAFE))
+    return null;
+  return Number(digits);
 }
 
 let timeZone: string | undefined;

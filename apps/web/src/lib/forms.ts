@@ -58,3 +58,53 @@ export function emailProblem(email: string): string | undefined {
 export function requiredProblem(value: string, what: string): string | undefined {
   return value.trim() ? undefined : `Enter ${what}.`;
 }
+
+/** The API's largest quantity of one order line. */
+export const MAX_LINE_QUANTITY = 1_000_000;
+
+/** What is wrong with a typed quantity: it must be a whole number from 1 to MAX_LINE_QUANTITY. */
+export function quantityProblem(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (!trimmed) return 'Enter a quantity (− removes the line).';
+  if (!/^\d+$/.test(trimmed) || Number(trimmed) < 1) return 'Enter a whole number of 1 or more.';
+  if (Number(trimmed) > MAX_LINE_QUANTITY) return `Enter at most ${MAX_LINE_QUANTITY.toLocaleString()}.`;
+  return undefined;
+}
+
+/** A typed quantity, when it is one (see quantityProblem); null otherwise. */
+export function parseQuantity(text: string): number | null {
+  return quantityProblem(text) === undefined ? Number(text.trim()) : null;
+}
+
+/** A form's edits carried over to a newer version of what it edits (see rebaseEdits). */
+export interface Rebased<T> {
+  values: T;
+  /** True when the form held edits of its own. */
+  dirty: boolean;
+  /** Fields changed there and not here: they now show the newer version. */
+  updated: (keyof T)[];
+  /** Fields changed there and here, differently: the edits are kept. */
+  conflicts: (keyof T)[];
+}
+
+/**
+ * Carries a form's edits over to a newer version of the record they began from (changed
+ * elsewhere meanwhile): a field edited here keeps its edit; a field not edited here takes the
+ * newer value. Nothing typed is lost, and what saving would overwrite is known (`conflicts`).
+ */
+export function rebaseEdits<T extends { [K in keyof T]: string }>(base: T, edited: T, newer: T): Rebased<T> {
+  const names = Object.keys(newer) as (keyof T)[];
+  const values = { ...edited };
+  const updated: (keyof T)[] = [];
+  const conflicts: (keyof T)[] = [];
+  for (const name of names) {
+    if (newer[name] === base[name]) continue;
+    if (edited[name] === base[name]) {
+      values[name] = newer[name];
+      updated.push(name);
+    } else if (edited[name] !== newer[name]) {
+      conflicts.push(name);
+    }
+  }
+  return { values, dirty: names.some((name) => edited[name] !== base[name]), updated, conflicts };
+}

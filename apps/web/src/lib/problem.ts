@@ -29,6 +29,11 @@ export function errorMessage(error: unknown): string {
         return 'Too many attempts. Wait a minute and try again.';
       case 'forbidden':
         return 'You do not have permission to do this.';
+      case 'idempotency_conflict':
+        return (
+          'This was already sent once with other details, and may already have been done. Check ' +
+          'before trying again (reload the page to start over).'
+        );
       default:
         return error.message;
     }

@@ -17,7 +17,13 @@ import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
 import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
-import { emailProblem, useFieldErrors } from '../lib/forms';
+import {
+  emailProblem,
+  MAX_LINE_QUANTITY,
+  parseQuantity,
+  quantityProblem,
+  useFieldErrors,
+} from '../lib/forms';
 import { ApiError } from '../lib/problem';
 import { usePagedList, useStockByProductId } from '../lib/queries';
 
@@ -30,6 +36,9 @@ export default function NewOrder() {
   const queryClient = useQueryClient();
   const [search, setSearch] = useState('');
   const [cart, setCart] = useState<Cart>(new Map());
+  // What is typed in a quantity field, by product id, until it is a quantity: an empty or wrong
+  // field keeps its line (at its last quantity) and holds the order back, it never removes it.
+  const [drafts, setDrafts] = useState<Map<string, string>>(new Map());
   const [email, setEmail] = useState('');
   const [note, setNote] = useState('');
   const idempotency = useIdempotencyKey();
@@ -54,14 +63,41 @@ export default function NewOrder() {
   const currency = lines[0]?.product.currency ?? 'USD';
   const total = lines.reduce((sum, line) => sum + line.total, 0);
   const mixed = currencies.size > 1;
+  const draftProblem = (productId: string) => {
+    const draft = drafts.get(productId);
+    return draft === undefined ? undefined : quantityProblem(draft);
+  };
+  const unfinished = lines.some((line) => draftProblem(line.product.id) !== undefined);
 
-  const setQuantity = (product: Web.Product, quantity: number) =>
+  const setDraft = (productId: string, text: string | null) =>
+    setDrafts((current) => {
+      const next = new Map(current);
+      if (text === null) next.delete(productId);
+      else next.set(productId, text);
+      return next;
+    });
+
+  /** The buttons' quantity: 0 removes the line (the "−" of a line of one). */
+  const setQuantity = (product: Web.Product, quantity: number) => {
+    setDraft(product.id, null);
     setCart((current) => {
       const next = new Map(current);
       if (quantity <= 0) next.delete(product.id);
       else next.set(product.id, { product, quantity });
       return next;
     });
+  };
+
+  /** Typing: the text is kept as typed, and the order follows it only when it is a quantity. */
+  const typeQuantity = (product: Web.Product, text: string) => {
+    setDraft(product.id, text);
+    const quantity = parseQuantity(text);
+    if (quantity !== null)
+      setCart((current) => {
+        const line = current.get(product.id);
+        return line ? new Map(current).set(product.id, { ...line, quantity }) : current;
+      });
+  };
 
   const place = useMutation({
     mutationFn: (body: Record<string, unknown>) =>
@@ -78,7 +114,12 @@ export default function NewOrder() {
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     const problem = email.trim() ? emailProblem(email) : undefined;
-    if (fields.check(problem ? { customer_email: problem } : {}) && lines.length > 0 && !mixed) {
+    if (
+      fields.check(problem ? { customer_email: problem } : {}) &&
+      lines.length > 0 &&
+      !mixed &&
+      !unfinished
+    ) {
       place.mutate({
         lines: lines.map((line) => ({ product_id: line.product.id, quantity: line.quantity })),
         ...(email.trim() ? { customer_email: email.trim() } : {}),
@@ -136,43 +177,57 @@ export default function NewOrder() {
             <p className="muted">Pick products to add them.</p>
           ) : (
             <ul className="cart-lines">
-              {lines.map(({ product, quantity, total: lineTotal }) => (
-                <li key={product.id}>
-                  <span className="product-name">{product.name}</span>
-                  <span className="stepper">
-                    <button
-                      type="button"
-                      className="icon-button"
-                      aria-label={`One less ${product.name}`}
-                      onClick={() => setQuantity(product, quantity - 1)}
-                    >
-                      −
-                    </button>
-                    <label className="visually-hidden" htmlFor={`qty-${product.id}`}>
-                      Quantity of {product.name}
-                    </label>
-                    <input
-                      id={`qty-${product.id}`}
-                      type="number"
-                      inputMode="numeric"
-                      min={0}
-                      value={quantity}
-                      onChange={(e) =>
-                        setQuantity(product, Math.max(0, Math.floor(Number(e.target.value) || 0)))
-                      }
-                    />
-                    <button
-                      type="button"
-                      className="icon-button"
-                      aria-label={`One more ${product.name}`}
-                      onClick={() => setQuantity(product, quantity + 1)}
-                    >
-                      +
-                    </button>
-                  </span>
-                  <Money amount={lineTotal} currency={product.currency} />
-                </li>
-              ))}
+              {lines.map(({ product, quantity, total: lineTotal }) => {
+                const problem = draftProblem(product.id);
+                return (
+                  <li key={product.id}>
+                    <span className="product-name">{product.name}</span>
+                    <span className="stepper">
+                      <button
+                        type="button"
+                        className="icon-button"
+                        aria-label={`One less ${product.name}`}
+                        onClick={() => setQuantity(product, quantity - 1)}
+                      >
+                        −
+                      </button>
+                      <label className="visually-hidden" htmlFor={`qty-${product.id}`}>
+                        Quantity of {product.name}
+                      </label>
+                      <input
+                        id={`qty-${product.id}`}
+                        type="number"
+                        inputMode="numeric"
+                        min={1}
+                        max={MAX_LINE_QUANTITY}
+                        step={1}
+                        value={drafts.get(product.id) ?? quantity}
+                        aria-invalid={problem ? true : undefined}
+                        aria-describedby={problem ? `qty-${product.id}-error` : undefined}
+                        onChange={(e) => typeQuantity(product, e.target.value)}
+                        // Once left, a valid field shows the quantity as the order has it ("007" → 7).
+                        onBlur={() => {
+                          if (!problem) setDraft(product.id, null);
+                        }}
+                      />
+                      <button
+                        type="button"
+                        className="icon-button"
+                        aria-label={`One more ${product.name}`}
+                        onClick={() => setQuantity(product, quantity + 1)}
+                      >
+                        +
+                      </button>
+                    </span>
+                    <Money amount={lineTotal} currency={product.currency} />
+                    {problem && (
+                      <p className="field-error" id={`qty-${product.id}-error`}>
+                        {problem}
+                      </p>
+                    )}
+                  </li>
+                );
+              })}
             </ul>
           )}
           {mixed && (
@@ -209,7 +264,7 @@ export default function NewOrder() {
               }
             />
           )}
-          <Button type="submit" busy={place.isPending} disabled={lines.length === 0 || mixed}>
+          <Button type="submit" busy={place.isPending} disabled={lines.length === 0 || mixed || unfinished}>
             Place order
           </Button>
         </form>

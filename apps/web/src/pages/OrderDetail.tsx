@@ -1,5 +1,5 @@
 import { paymentOfMoveReason, type Web } from '@tessera/contracts';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { AuthorizationActions, NextAction, RequestRefund, TakePaymentDialog } from '../components/payments';
@@ -58,7 +58,7 @@ function History({ orderId }: { orderId: string }) {
   });
   const actorName = useActorName();
   if (history.isPending) return <Loading />;
-  if (history.isError) return <ErrorState error={history.error} />;
+  if (history.isError) return <ErrorState error={history.error} retry={() => void history.refetch()} />;
   if (history.data.length === 0) return <EmptyState title="No changes yet." />;
   return (
     <ol className="timeline">
@@ -100,9 +100,11 @@ function Payments({ order }: { order: Web.Order }) {
       );
       return pages.flatMap((page) => page.data);
     },
+    // A new payment changes the key: the refunds known so far stay shown while it loads.
+    placeholderData: keepPreviousData,
   });
   if (payments.isPending) return <Loading />;
-  if (payments.isError) return <ErrorState error={payments.error} />;
+  if (payments.isError) return <ErrorState error={payments.error} retry={() => void payments.refetch()} />;
   return (
     <>
       {payments.data.data.length === 0 ? (
@@ -134,7 +136,13 @@ function Payments({ order }: { order: Web.Order }) {
         </ul>
       )}
       <h3>Refunds</h3>
-      {refunds.data && refunds.data.length > 0 ? (
+      {payments.data.data.length === 0 ? (
+        <p className="muted">No refunds.</p>
+      ) : refunds.isPending ? (
+        <Loading label="Loading refunds…" />
+      ) : refunds.isError ? (
+        <ErrorState error={refunds.error} retry={() => void refunds.refetch()} />
+      ) : refunds.data.length > 0 ? (
         <DataTable
           caption="Refunds"
           rows={refunds.data}

@@ -16,7 +16,7 @@ import {
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
 import { minorToInput, parseMoney } from '../lib/format';
-import { requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
+import { rebaseEdits, requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { CURRENCIES } from '../lib/queries';
 import { ApiError } from '../lib/problem';
 import NotFound from './NotFound';
@@ -43,12 +43,68 @@ function formOf(product: Web.Product | undefined): ProductForm {
 
 const FIELDS = ['sku', 'name', 'description', 'price', 'currency'];
 
+const FIELD_NAMES: Record<keyof ProductForm, string> = {
+  sku: 'SKU',
+  name: 'name',
+  description: 'description',
+  price: 'price',
+  currency: 'currency',
+};
+
+function fieldList(names: (keyof ProductForm)[]): string {
+  const words = names.map((name) => FIELD_NAMES[name]);
+  return words.length > 1
+    ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`
+    : (words[0] ?? '');
+}
+
+/** What changed elsewhere while the form held edits. */
+interface ChangedElsewhere {
+  updated: (keyof ProductForm)[];
+  conflicts: (keyof ProductForm)[];
+}
+
+function union<T>(a: T[], b: T[]): T[] {
+  return [...new Set([...a, ...b])];
+}
+
+function changedElsewhereText({ updated, conflicts }: ChangedElsewhere): string {
+  const taken = updated.filter((name) => !conflicts.includes(name));
+  return [
+    'This product was changed elsewhere while you were editing it.',
+    taken.length > 0 ? `The form now shows the new ${fieldList(taken)}.` : '',
+    conflicts.length > 0
+      ? `Your ${fieldList(conflicts)} ${conflicts.length > 1 ? 'are' : 'is'} kept as you typed: saving replaces the other change.`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 function ProductFormView({ product }: { product?: Web.Product }) {
   const can = useCan();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const editable = can('write:products');
   const [values, setValues] = useState<ProductForm>(() => formOf(product));
+  // The version of the product the edits began from, and when it was last updated: a newer one
+  // (a refetch, a live update, Archive or Restore) is merged into the form, never put over it.
+  const [base, setBase] = useState<ProductForm>(() => formOf(product));
+  const [seen, setSeen] = useState(product?.updated_at);
+  const [elsewhere, setElsewhere] = useState<ChangedElsewhere | null>(null);
+  if (product && product.updated_at !== seen) {
+    const newer = formOf(product);
+    const rebased = rebaseEdits(base, values, newer);
+    setSeen(product.updated_at);
+    setBase(newer);
+    setValues(rebased.values);
+    if (rebased.dirty && (rebased.updated.length > 0 || rebased.conflicts.length > 0)) {
+      setElsewhere({
+        updated: union(elsewhere?.updated ?? [], rebased.updated),
+        conflicts: union(elsewhere?.conflicts ?? [], rebased.conflicts),
+      });
+    }
+  }
   const fields = useFieldErrors();
   const set = (name: keyof ProductForm) => (value: string) => {
     setValues((current) => ({ ...current, [name]: value }));
@@ -61,6 +117,11 @@ function ProductFormView({ product }: { product?: Web.Product }) {
         ? api<Web.Product>(`/commerce/products/${product.id}`, { method: 'PATCH', body })
         : api<Web.Product>('/commerce/products', { method: 'POST', body }),
     onSuccess: async (saved) => {
+      // What was saved is the form's new starting point (before the query hands it back).
+      setSeen(saved.updated_at);
+      setBase(formOf(saved));
+      setValues(formOf(saved));
+      setElsewhere(null);
       queryClient.setQueryData(['product', saved.id], saved);
       await queryClient.invalidateQueries({ queryKey: ['products'] });
       void navigate(product ? `/products/${saved.id}` : '/products', { replace: Boolean(product) });
@@ -117,6 +178,26 @@ function ProductFormView({ product }: { product?: Web.Product }) {
         {product && <Badge value={product.active ? 'active' : 'archived'} />}
       </PageHeader>
       {archive.isError && <FormError error={archive.error} />}
+      {product && elsewhere && (
+        <div className="alert alert-warning" role="status">
+          <p>{changedElsewhereText(elsewhere)}</p>
+          <div className="inline-actions">
+            <Button
+              variant="secondary"
+              onClick={() => {
+                setValues(formOf(product));
+                setElsewhere(null);
+                fields.check({});
+              }}
+            >
+              Discard my edits
+            </Button>
+            <Button variant="ghost" onClick={() => setElsewhere(null)}>
+              Keep my edits
+            </Button>
+          </div>
+        </div>
+      )}
       <form className="card form" onSubmit={onSubmit} noValidate>
         <fieldset disabled={!editable}>
           <legend className="visually-hidden">Product details</legend>
@@ -199,5 +280,6 @@ export default function ProductEdit() {
       <ErrorState error={product.error} retry={() => void product.refetch()} />
     );
   }
-  return <ProductFormView key={product.data.updated_at} product={product.data} />;
+  // One form per product: a newer version of it is merged into the form (keeping what is typed).
+  return <ProductFormView key={product.data.id} product={product.data} />;
 }

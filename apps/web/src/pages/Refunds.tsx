@@ -15,7 +15,7 @@ import {
   SelectField,
 } from '../components/ui';
 import { api } from '../lib/api';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, formatMoney } from '../lib/format';
 import { usePagedList } from '../lib/queries';
 
 function ProcessButton({ refund }: { refund: Web.Refund }) {
@@ -42,7 +42,7 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
         variant="secondary"
         busy={process.isPending}
         onClick={() => process.mutate()}
-        aria-label={`Approve and process refund of ${refund.amount} ${refund.currency}`}
+        aria-label={`Approve and process refund of ${formatMoney(refund.amount, refund.currency)}`}
       >
         Approve and process
       </Button>
@@ -51,12 +51,26 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
   );
 }
 
+const STATUSES: readonly Web.RefundStatus[] = ['pending', 'processed', 'failed'];
+
+function isRefundStatus(value: string): value is Web.RefundStatus {
+  return (STATUSES as readonly string[]).includes(value);
+}
+
 /** Refund approvals: requested refunds, sent to the gateway by someone with write:refunds. */
 export default function Refunds() {
   const [params, setParams] = useSearchParams();
-  const status = params.get('status') ?? 'pending';
-  const list = usePagedList<Web.Refund>(['refunds', 'list'], '/commerce/refunds');
-  const rows = status === 'all' ? list.items : list.items.filter((refund) => refund.status === status);
+  const shown = params.get('status') ?? 'pending';
+  // Anything but a refund status or "all" in the address shows those awaiting approval.
+  const status = shown === 'all' || isRefundStatus(shown) ? shown : 'pending';
+  // The API filters by status, page by page: an older pending refund is found however many newer
+  // refunds were processed, and "Show more" pages through pending ones only.
+  const list = usePagedList<Web.Refund>(
+    ['refunds', 'list'],
+    '/commerce/refunds',
+    status === 'all' ? {} : { status },
+  );
+  const rows = list.items;
   return (
     <>
       <PageHeader title="Refund approvals" />
@@ -77,7 +91,11 @@ export default function Refunds() {
       ) : list.isError ? (
         <ErrorState error={list.error} retry={() => void list.refetch()} />
       ) : rows.length === 0 ? (
-        <EmptyState title={status === 'pending' ? 'No refund awaits approval.' : 'No refunds here.'} />
+        <>
+          <EmptyState title={status === 'pending' ? 'No refund awaits approval.' : 'No refunds here.'} />
+          {/* The empty state never hides paging: a page answered empty with a cursor leads on. */}
+          <LoadMore {...list} />
+        </>
       ) : (
         <>
           <DataTable

@@ -1,0 +1,184 @@
+import type { Web } from '@tessera/contracts';
+import { describe, expect, it } from 'vitest';
+import { IdempotencyKeys } from './idempotency';
+import {
+  CardNotSavedError,
+  PaymentAttempt,
+  paymentErrorMessage,
+  paymentOutcome,
+  type PaymentCalls,
+  type PaymentRequest,
+} from './payment-attempt';
+import { ApiError } from './problem';
+
+const ALL_STATUSES: Web.PaymentStatus[] = [
+  'pending',
+  'authorized',
+  'completed',
+  'failed',
+  'voided',
+  'partially_refunded',
+  'refunded',
+  'unknown',
+];
+
+const request: PaymentRequest = {
+  order_id: 'order-1',
+  amount: 1999,
+  currency: 'USD',
+  gateway: 'stripe',
+  capture: true,
+};
+
+function payment(status: Web.PaymentStatus): Web.Payment {
+  return { id: 'pay-1', status, amount: 1999, currency: 'USD', failure_message: null } as Web.Payment;
+}
+
+/**
+ * A stand-in API that fingerprints bodies per key as the real one does: the same key with another
+ * body is refused with 422, and a payment is charged once per key. `dropAfterCharge` loses the
+ * answer of the next payment call after charging.
+ */
+function fakeApi() {
+  const state = {
+    methods: 0,
+    charges: 0,
+    byKey: new Map<string, string>(),
+    sent: [] as { body: PaymentRequest; key: string }[],
+    dropAfterCharge: false,
+    dropMethodSave: false,
+  };
+  const calls: PaymentCalls = {
+    async saveCard(gateway) {
+      state.methods += 1;
+      if (state.dropMethodSave) {
+        state.dropMethodSave = false;
+        throw new ApiError(0, { title: 'Network error' });
+      }
+      return { id: `pm-${state.methods}`, gateway, type: 'card' } as Web.PaymentMethod;
+    },
+    async pay(body, key) {
+      state.sent.push({ body, key });
+      const text = JSON.stringify(body);
+      const known = state.byKey.get(key);
+      if (known !== undefined && known !== text)
+        throw new ApiError(422, { code: 'idempotency_conflict', title: 'Conflict' });
+      if (known === undefined) {
+        state.byKey.set(key, text);
+        state.charges += 1;
+      }
+      if (state.dropAfterCharge) {
+        state.dropAfterCharge = false;
+        throw new ApiError(0, { title: 'Network error' });
+      }
+      return payment('completed');
+    },
+  };
+  return { state, calls };
+}
+
+function counter() {
+  let n = 0;
+  return () => `key-${++n}`;
+}
+
+describe('a payment attempt charges once, however often it is retried', () => {
+  it('saves a new card once and retries the very same body under the same key', async () => {
+    const { state, calls } = fakeApi();
+    const attempt = new PaymentAttempt(new IdempotencyKeys(counter()));
+    state.dropAfterCharge = true;
+    await expect(attempt.submit({ request, cardToken: ' tok_visa ' }, calls)).rejects.toThrow();
+    expect(attempt.unsure).toBe(true);
+    const paid = await attempt.submit({ request, cardToken: 'tok_visa' }, calls);
+    expect(paid.status).toBe('completed');
+    expect(state.methods).toBe(1);
+    expect(state.charges).toBe(1);
+    expect(state.sent).toHaveLength(2);
+    expect(state.sent[0]).toEqual(state.sent[1]);
+    expect(state.sent[0]!.body).toEqual({ ...request, payment_method_id: 'pm-1' });
+    expect(attempt.unsure).toBe(false);
+  });
+
+  it('binds the key to the body sent, payment method id included', async () => {
+    const { state, calls } = fakeApi();
+    const attempt = new PaymentAttempt(new IdempotencyKeys(counter()));
+    await attempt.submit({ request, cardToken: 'tok_visa' }, calls);
+    const [sent] = state.sent;
+    expect(state.byKey.get(sent!.key)).toBe(JSON.stringify({ ...request, payment_method_id: 'pm-1' }));
+  });
+
+  it('saves the card again only when saving it failed', async () => {
+    const { state, calls } = fakeApi();
+    const attempt = new PaymentAttempt(new IdempotencyKeys(counter()));
+    state.dropMethodSave = true;
+    const failed = attempt.submit({ request, cardToken: 'tok_visa' }, calls);
+    await expect(failed).rejects.toBeInstanceOf(CardNotSavedError);
+    await expect(failed).rejects.toMatchObject({ status: 0 });
+    expect(paymentErrorMessage(await failed.catch((error: unknown) => error))).toMatch(
+      /^Nothing was charged/,
+    );
+    expect(state.charges).toBe(0);
+    expect(attempt.unsure).toBe(false);
+    await attempt.submit({ request, cardToken: 'tok_visa' }, calls);
+    expect(state.methods).toBe(2);
+    expect(state.charges).toBe(1);
+  });
+
+  it('never answers a conflict with a new key: it stops sending', async () => {
+    const { state, calls } = fakeApi();
+    const attempt = new PaymentAttempt(new IdempotencyKeys(() => 'the-key'));
+    // The API already holds this key for another body.
+    state.byKey.set('the-key', JSON.stringify({ ...request, amount: 1 }));
+    await expect(attempt.submit({ request }, calls)).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    expect(attempt.conflict).toBe(true);
+    await expect(attempt.submit({ request }, calls)).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    await expect(attempt.submit({ request: { ...request, amount: 5 } }, calls)).rejects.toMatchObject({
+      code: 'idempotency_conflict',
+    });
+    expect(state.sent).toHaveLength(1);
+    expect(state.charges).toBe(0);
+  });
+
+  it('uses a saved card as it is, without saving anything', async () => {
+    const { state, calls } = fakeApi();
+    const attempt = new PaymentAttempt(new IdempotencyKeys(counter()));
+    await attempt.submit({ request: { ...request, payment_method_id: 'pm-saved' }, cardToken: 'tok' }, calls);
+    expect(state.methods).toBe(0);
+    expect(state.sent[0]!.body.payment_method_id).toBe('pm-saved');
+  });
+
+  it('says what a failed attempt means', () => {
+    expect(paymentErrorMessage(new ApiError(0, { title: 'Network error' }))).toMatch(
+      /may or may not have been taken/,
+    );
+    expect(paymentErrorMessage(new ApiError(502, { code: 'gateway_error', detail: 'down' }))).toMatch(
+      /may have been taken/,
+    );
+    expect(paymentErrorMessage(new ApiError(422, { code: 'idempotency_conflict' }))).toMatch(
+      /may already have been taken.*Check the order's payments/,
+    );
+    expect(paymentErrorMessage(new ApiError(409, { code: 'invalid_state_transition', detail: 'Paid' }))).toBe(
+      'Paid',
+    );
+  });
+});
+
+describe('a payment outcome is told as the API gave it', () => {
+  it('has words for every status, and never calls an unknown outcome received', () => {
+    for (const status of ALL_STATUSES) expect(paymentOutcome(payment(status)).text).not.toBe('');
+    const unknown = paymentOutcome(payment('unknown'));
+    expect(unknown.text).toBe(
+      'Outcome not known yet: the gateway did not answer. We are checking with it; do not charge again.',
+    );
+    expect(unknown.text).not.toMatch(/received/i);
+    expect(unknown.tone).toBe('warning');
+    expect(paymentOutcome(payment('completed')).text).toBe('Payment received');
+    expect(paymentOutcome(payment('authorized')).text).toBe('Payment authorized');
+    expect(paymentOutcome(payment('pending')).text).toBe('Payment started');
+    expect(paymentOutcome({ status: 'failed', failure_message: 'Card declined' }).text).toBe(
+      'The payment failed: Card declined',
+    );
+    for (const status of ['failed', 'voided', 'unknown'] as const)
+      expect(paymentOutcome(payment(status)).showAmount).toBe(false);
+  });
+});
