@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { openApiDrift, renderOpenApi } from '../scripts/openapi-dump';
+import { createTestApp } from './support/app';
 import { serviceAvailable } from './support/services';
 
 const run = promisify(execFile);
@@ -59,4 +60,27 @@ describe.runIf(await serviceAvailable('postgres'))('the committed OpenAPI docume
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('documents a 429 on every rate-limited route: all but the probes and the scrape', async () => {
+    const testApp = await createTestApp();
+    try {
+      const spec = testApp.app.swagger() as {
+        paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+      };
+      const operations = Object.entries(spec.paths).flatMap(([route, methods]) =>
+        Object.entries(methods).map(([method, operation]) => ({
+          name: `${method.toUpperCase()} ${route}`,
+          limited: Boolean(operation.responses?.['429']),
+        })),
+      );
+      expect(operations.length).toBeGreaterThan(60);
+      expect(
+        operations.filter(
+          (operation) => operation.limited === /^GET \/(health|metrics)/.test(operation.name),
+        ),
+      ).toEqual([]);
+    } finally {
+      await testApp.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { AppError } from '../errors';
+import { ProblemRef } from './schemas';
 import type { Platform } from '../platform';
 import { rateLimitHeaders, type LimitCheck, type LimitResult, type RateLimiter } from '../rate-limit';
 
@@ -44,6 +45,11 @@ function checksOf(request: FastifyRequest, group: Group, config: Config): LimitC
  */
 export function registerRateLimits(app: FastifyInstance, platform: Platform, limiter: RateLimiter): void {
   const config = platform.config;
+  // Every limited route may answer 429: its documented answers say so.
+  app.addHook('onRoute', (route) => {
+    const responses = route.schema?.response as Record<string, unknown> | undefined;
+    if (responses && groupOf(route.url) !== 'exempt') responses[429] ??= ProblemRef;
+  });
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
     if (!url) return;

@@ -22,7 +22,7 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
-const ProblemRef = Type.Ref('Problem');
+export const ProblemRef = Type.Ref('Problem');
 
 /** Problem responses for the given statuses, for a route's `response` map (documented in OpenAPI). */
 export function problems(...statuses: number[]): Record<number, TSchema> {
