@@ -62,6 +62,8 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_TENANT_PER_MINUTE: Int(60_000, 1),
   RATE_LIMIT_REGISTER_PER_HOUR: Int(100, 1),
   RATE_LIMIT_LOGIN_PER_MINUTE: Int(5, 1),
+  // Events a tenant's clients may track a minute, counted per event (a batch holds up to 100).
+  RATE_LIMIT_TRACKED_EVENTS_PER_MINUTE: Int(6_000, 100),
 
   REALTIME_AUTH_TIMEOUT_MS: Int(5000, 100, 60_000),
   REALTIME_HEARTBEAT_MS: Int(25_000, 100, 300_000),

@@ -1,4 +1,5 @@
 import type { Platform } from '../../platform/platform';
+import { createRateLimiter } from '../../platform/rate-limit';
 import type { ModuleInstance } from '../index';
 import { analyticsConsumers } from './consumers';
 import { analyticsRoutes } from './routes';
@@ -18,7 +19,15 @@ export function createAnalyticsModule(
   return {
     module: {
       name: 'analytics',
-      routes: analyticsRoutes(platform.db, service),
+      routes: async (app) => {
+        const limiter = createRateLimiter(platform.redis, platform.config.REDIS_KEY_PREFIX);
+        await app.register(
+          analyticsRoutes(platform.db, service, {
+            limiter,
+            perMinute: platform.config.RATE_LIMIT_TRACKED_EVENTS_PER_MINUTE,
+          }),
+        );
+      },
       consumers: analyticsConsumers(service),
     },
     service,

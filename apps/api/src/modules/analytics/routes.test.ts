@@ -235,6 +235,33 @@ describe.runIf(postgresUp)('analytics routes', () => {
     expect(otherShop.json<{ data: unknown[] }>().data).toEqual([]);
   });
 
+  it("limits a tenant's tracked events per event, not per request", async () => {
+    const limited = await createTestApp({ env: { RATE_LIMIT_TRACKED_EVENTS_PER_MINUTE: '150' } });
+    try {
+      const shop = await registerTenant(limited);
+      const other = await registerTenant(limited);
+      const track = (who: TestTenant, count: number) =>
+        limited.app.inject({
+          method: 'POST',
+          url: '/api/analytics/events',
+          headers: who.auth,
+          payload: { events: Array.from({ length: count }, (_, i) => ({ name: `viewed_${i}` })) },
+        });
+      expect((await track(shop, 100)).statusCode).toBe(202);
+      const refused = await track(shop, 100);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ code: 'rate_limited' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Refused whole, it spent nothing: what is left still takes a smaller batch.
+      expect((await track(shop, 50)).statusCode).toBe(202);
+      expect((await track(shop, 10)).statusCode).toBe(429);
+      // Another tenant has its own allowance.
+      expect((await track(other, 100)).statusCode).toBe(202);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('lists the historical store newest first with keyset pages, filtered by type and time', async () => {
     const all: { id: string; type: string; occurred_at: string }[] = [];
     let cursor: string | null = null;

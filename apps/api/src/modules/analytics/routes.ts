@@ -4,8 +4,10 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
 import { tenantReader, withTenant, withTenantRead } from '../../platform/db/tenant';
+import { AppError } from '../../platform/errors';
 import { principalOf } from '../../platform/http/auth-guard';
 import { Page, problems } from '../../platform/http/schemas';
+import { rateLimitHeaders, type RateLimiter } from '../../platform/rate-limit';
 import {
   Dashboard,
   DashboardQuery,
@@ -21,7 +23,17 @@ import type { AnalyticsService } from './service';
 
 const tags = ['analytics'];
 
-export function analyticsRoutes(db: Kysely<DB>, analytics: AnalyticsService): FastifyPluginAsyncTypebox {
+/** A tenant's allowance of tracked events: counted per event, not per request. */
+export interface TrackingLimit {
+  limiter: RateLimiter;
+  perMinute: number;
+}
+
+export function analyticsRoutes(
+  db: Kysely<DB>,
+  analytics: AnalyticsService,
+  tracking: TrackingLimit,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addSchema(StoredEvent);
 
@@ -38,6 +50,19 @@ export function analyticsRoutes(db: Kysely<DB>, analytics: AnalyticsService): Fa
       async (request, reply) => {
         const principal = principalOf(request);
         const events = 'events' in request.body ? request.body.events : [request.body];
+        // The request limits count a batch of 100 as one request; the store and the shared
+        // consumer pay per event, so a tenant's events are counted too.
+        const limit = await tracking.limiter.consume(`analytics:tenant:${principal.tenantId}`, {
+          limit: tracking.perMinute,
+          windowMs: 60_000,
+          cost: events.length,
+        });
+        if (!limit.allowed) {
+          throw new AppError('rate_limited', 'Too many tracked events for this business; try again later', {
+            headers: rateLimitHeaders(limit),
+            extensions: { retry_after: Math.max(1, Math.ceil(limit.retryAfterMs / 1000)) },
+          });
+        }
         const ids = await withTenant(db, principal.tenantId, (tx) => analytics.track(tx, principal, events));
         return reply.code(202).send({ accepted: ids.length, event_ids: ids });
       },
