@@ -38,6 +38,7 @@ export const MembershipSchema = Type.Object({
   name: Type.String(),
   roles: Roles,
   current: Type.Boolean({ description: 'whether the calling token acts in this tenant' }),
+  time_zone: Type.String({ description: "the tenant's IANA time zone, in which its dates are shown" }),
 });
 export type Membership = Static<typeof MembershipSchema>;
 

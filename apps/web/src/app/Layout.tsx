@@ -1,9 +1,8 @@
-import type { Permission, Web } from '@tessera/contracts';
+import type { Permission } from '@tessera/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Suspense, useEffect, useRef, useState } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Loading } from '../components/ui';
-import { api } from '../lib/api';
 import { logout, myBusinesses, reloadMe, switchBusiness, useCan, useUser } from '../lib/auth';
 import { setTimeZone } from '../lib/format';
 import { focusTitleOnNextPage } from './focus';
@@ -37,24 +36,15 @@ export function Layout() {
   const menuButton = useRef<HTMLButtonElement>(null);
   const live = useLiveUpdates(queryClient);
 
-  useQuery({
-    queryKey: ['tenant'],
-    queryFn: async () => {
-      const found = await api<Web.Tenant>('/tenants/current');
-      setTimeZone(found.time_zone);
-      return found;
-    },
-    // Only administrators (manage:users) may read the tenant; others get its time zone from the
-    // dashboard, or keep the browser's.
-    enabled: can('manage:users'),
-    retry: false,
-    staleTime: 5 * 60_000,
-  });
-
   // Every user may list their own businesses; with more than one, the header switches between them.
   const businesses = useQuery({
     queryKey: ['businesses', user.session_id],
-    queryFn: () => myBusinesses(user.email),
+    queryFn: async () => {
+      const found = await myBusinesses(user.email);
+      // Every date is shown in the current business's time zone, whoever the user is.
+      setTimeZone(found.find((business) => business.current)?.time_zone);
+      return found;
+    },
     staleTime: 5 * 60_000,
   });
   const currentBusiness = businesses.data?.find((business) => business.current);

@@ -185,11 +185,14 @@ export const users = {
 
 export const memberships = {
   /** Every tenant of a user with the user's roles there, oldest membership first (cross-tenant). */
-  tenantsOfUser(db: Executor, userId: string): Promise<{ id: string; name: string; roles: string[] }[]> {
+  tenantsOfUser(
+    db: Executor,
+    userId: string,
+  ): Promise<{ id: string; name: string; roles: string[]; time_zone: string }[]> {
     return db
       .selectFrom('memberships as m')
       .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-      .select(['t.id', 't.name', 'm.roles'])
+      .select(['t.id', 't.name', 'm.roles', 't.time_zone'])
       .where('m.user_id', '=', userId)
       .orderBy('m.created_at')
       .orderBy('m.tenant_id')

@@ -111,12 +111,32 @@ describe.runIf(postgresUp)('auth: refresh, logout, sessions, keys', () => {
     const adminB = await registerTenant(t);
     await addMember(t, adminB, ['staff'], { email: adminA.user.email, password: adminA.password });
     const signedIn = await login(t, adminA.user.email);
+    // Each business's time zone comes with it, for every member (staff may not read the tenant).
+    const zoned = await t.app.inject({
+      method: 'PATCH',
+      url: '/tenants/current',
+      headers: adminB.auth,
+      payload: { time_zone: 'Europe/Paris' },
+    });
+    expect(zoned.statusCode).toBe(200);
 
     const tenants = await t.app.inject({ url: '/auth/tenants', headers: signedIn.auth });
     expect(tenants.statusCode).toBe(200);
     expect(tenants.json().data).toEqual([
-      { id: adminA.tenant.id, name: adminA.tenant.name, roles: adminA.user.roles, current: true },
-      { id: adminB.tenant.id, name: adminB.tenant.name, roles: ['staff'], current: false },
+      {
+        id: adminA.tenant.id,
+        name: adminA.tenant.name,
+        roles: adminA.user.roles,
+        current: true,
+        time_zone: 'UTC',
+      },
+      {
+        id: adminB.tenant.id,
+        name: adminB.tenant.name,
+        roles: ['staff'],
+        current: false,
+        time_zone: 'Europe/Paris',
+      },
     ]);
 
     const switched = await t.app.inject({
