@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
@@ -359,5 +359,45 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
       '{ orders(limit: 5) { data { id lines { sku } payments { id } history { id } } } }',
     );
     expect(cheap.body.errors).toBeUndefined();
+  });
+
+  it("reads a page of orders' payments in one query", async () => {
+    // Two more orders: one paid in two parts, one not paid.
+    const paid = await rest<{ id: string; total: number }>(admin.auth, 'POST', '/commerce/orders', {
+      lines: [{ product_id: productId, quantity: 2 }],
+    });
+    for (const amount of [100, paid.total - 100]) {
+      await rest(admin.auth, 'POST', '/commerce/payments', {
+        order_id: paid.id,
+        amount,
+        currency: 'EUR',
+        gateway: 'manual',
+      });
+    }
+    await rest(admin.auth, 'POST', '/commerce/orders', { lines: [{ product_id: productId, quantity: 1 }] });
+    const payments = vi.spyOn(testApp.modules.services.payments, 'paymentsByOrder');
+    try {
+      const { body } = await graphql<{ orders: { data: { id: string; payments: { id: string }[] }[] } }>(
+        admin.auth,
+        '{ orders(limit: 20) { data { id payments { id } } } }',
+      );
+      expect(body.errors).toBeUndefined();
+      const orders = body.data!.orders.data;
+      expect(orders.length).toBeGreaterThan(1);
+      expect(payments).toHaveBeenCalledTimes(1);
+      for (const order of orders) {
+        const viaRest = await rest<{ data: { id: string }[] }>(
+          admin.auth,
+          'GET',
+          `/commerce/payments?order_id=${order.id}`,
+        );
+        expect(order.payments.map((payment) => payment.id)).toEqual(
+          viaRest.data.map((payment) => payment.id),
+        );
+      }
+      expect(orders.flatMap((order) => order.payments)).not.toHaveLength(0);
+    } finally {
+      payments.mockRestore();
+    }
   });
 });

@@ -38,9 +38,6 @@ declare module 'mercurius' {
   interface MercuriusContext extends GraphqlContext {}
 }
 
-/** A list inside an object: all of it, a page at the most the REST API allows at a time. */
-const ALL = 200;
-
 const { ErrorWithProps } = mercurius;
 
 /** The REST rules' errors, as GraphQL errors with the same stable `code`. */
@@ -95,30 +92,16 @@ export function createLoaders(db: Kysely<DB>, services: GraphqlServices, princip
       const byId = new Map(found.map((product) => [product.id, product]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    // Payments, refunds and history have no batch lookup in their services: the loaders still
-    // run each key once per request, concurrently, and the cost limit bounds how many there are.
-    payments: new DataLoader<string, Payment[]>((orderIds) =>
-      Promise.all(
-        orderIds.map(async (orderId) => {
-          const page = await services.payments.listPayments(principal.tenantId, {
-            order_id: orderId,
-            limit: ALL,
-          });
-          return page.data;
-        }),
-      ),
-    ),
-    refunds: new DataLoader<string, Refund[]>((paymentIds) =>
-      Promise.all(
-        paymentIds.map(async (paymentId) => {
-          const page = await services.payments.listRefunds(principal.tenantId, {
-            payment_id: paymentId,
-            limit: ALL,
-          });
-          return page.data;
-        }),
-      ),
-    ),
+    // A page of orders reads its payments in one query, and those payments' refunds in another.
+    payments: new DataLoader<string, Payment[]>(async (orderIds) => {
+      const byOrder = await services.payments.paymentsByOrder(principal.tenantId, orderIds);
+      return orderIds.map((id) => byOrder.get(id) ?? []);
+    }),
+    refunds: new DataLoader<string, Refund[]>(async (paymentIds) => {
+      const byPayment = await services.payments.refundsByPayment(principal.tenantId, paymentIds);
+      return paymentIds.map((id) => byPayment.get(id) ?? []);
+    }),
+    // History has no batch lookup in its service: each order's runs in the same read transaction.
     history: new DataLoader<string, StatusChange[]>((orderIds) =>
       tenant((tx) => Promise.all(orderIds.map((orderId) => services.orders.history(tx, orderId)))),
     ),

@@ -351,6 +351,17 @@ export const paymentsRepository = {
     return query.execute();
   },
 
+  /** Every payment of these orders, newest first: one query for a page of orders. */
+  async paymentsOfOrders(db: Executor, orderIds: readonly string[]) {
+    if (orderIds.length === 0) return [];
+    return db
+      .selectFrom('payments')
+      .selectAll()
+      .where('order_id', 'in', orderIds)
+      .orderBy('id', 'desc')
+      .execute();
+  },
+
   /** What an order's payments already hold or are taking, so a new one cannot overpay it. */
   async committedToOrder(tx: Tx, orderId: string): Promise<number> {
     const row = await tx
@@ -531,6 +542,17 @@ export const paymentsRepository = {
     if (filter.status) query = query.where('status', '=', filter.status);
     if (after) query = query.where('id', '<', after);
     return query.execute();
+  },
+
+  /** Every refund of these payments, newest first: one query for a page of payments. */
+  async refundsOfPayments(db: Executor, paymentIds: readonly string[]) {
+    if (paymentIds.length === 0) return [];
+    return db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('payment_id', 'in', paymentIds)
+      .orderBy('id', 'desc')
+      .execute();
   },
 
   /** Stores a webhook delivery; false when this gateway event was stored before. */

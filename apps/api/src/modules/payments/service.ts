@@ -723,6 +723,14 @@ export class PaymentsService {
     return page(rows, limit, toPaymentDto);
   }
 
+  /** The payments of each of these orders, newest first, in one read (GraphQL's loader). */
+  async paymentsByOrder(tenantId: string, orderIds: readonly string[]): Promise<Map<string, Payment[]>> {
+    const rows = await withTenantRead(this.db, tenantId, (tx) => repo.paymentsOfOrders(tx, orderIds));
+    const byOrder = new Map<string, Payment[]>(orderIds.map((id) => [id, []]));
+    for (const row of rows) byOrder.get(row.order_id)?.push(toPaymentDto(row));
+    return byOrder;
+  }
+
   async getPayment(tenantId: string, id: string): Promise<PaymentDetail> {
     return withTenantRead(this.db, tenantId, async (tx) => {
       const row = await repo.payment(tx, id);
@@ -1078,6 +1086,14 @@ export class PaymentsService {
       ),
     );
     return page(rows, limit, toRefundDto);
+  }
+
+  /** The refunds of each of these payments, newest first, in one read (GraphQL's loader). */
+  async refundsByPayment(tenantId: string, paymentIds: readonly string[]): Promise<Map<string, Refund[]>> {
+    const rows = await withTenantRead(this.db, tenantId, (tx) => repo.refundsOfPayments(tx, paymentIds));
+    const byPayment = new Map<string, Refund[]>(paymentIds.map((id) => [id, []]));
+    for (const row of rows) byPayment.get(row.payment_id)?.push(toRefundDto(row));
+    return byPayment;
   }
 
   async processRefund(caller: Caller, id: string): Promise<Refund> {
