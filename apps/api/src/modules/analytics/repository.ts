@@ -707,12 +707,6 @@ export const analyticsRepository = {
     return row?.time_zone ?? 'UTC';
   },
 
-  /** Every time zone name PostgreSQL knows (its tz database; reading it takes tens of milliseconds). */
-  async postgresTimeZones(db: Executor): Promise<string[]> {
-    const result = await sql<{ name: string }>`select name from pg_timezone_names`.execute(db);
-    return result.rows.map((row) => row.name);
-  },
-
   /** When the local day holding `at` began in `timeZone` (DST-aware). */
   async startOfLocalDay(db: Executor, at: Date, timeZone: string): Promise<Date> {
     const result = await sql<{ start: Date }>`

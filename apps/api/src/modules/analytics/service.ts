@@ -15,6 +15,7 @@ import {
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withTenant, type TenantReader, type Tx } from '../../platform/db/tenant';
+import { PostgresTimeZones } from '../../platform/db/time-zones';
 import { AppError } from '../../platform/errors';
 import { addEvents, userActor } from '../../platform/events/outbox';
 import { PendingMetrics } from './pending-metrics';
@@ -226,8 +227,7 @@ function stockDto(row: StockRow | Awaited<ReturnType<LowStockSource['listLowStoc
 export class AnalyticsService {
   /** Months whose store partition is known to exist (creating one takes a lock: do it rarely). */
   private readonly partitions = new Set<string>();
-  /** The zone names PostgreSQL knows, lower-cased, read once (pg_timezone_names is slow to read). */
-  private postgresZones: Set<string> | undefined;
+  private readonly postgresZones = new PostgresTimeZones();
 
   constructor(private readonly deps: AnalyticsDeps = {}) {}
 
@@ -617,9 +617,7 @@ export class AnalyticsService {
   private async timeZone(tx: Tx): Promise<string> {
     const stored = await repo.timeZone(tx);
     if (stored === FALLBACK_TIME_ZONE) return stored;
-    this.postgresZones ??= new Set((await repo.postgresTimeZones(tx)).map((name) => name.toLowerCase()));
-    // PostgreSQL reads zone names without regard to case.
-    return this.postgresZones.has(stored.toLowerCase()) ? stored : FALLBACK_TIME_ZONE;
+    return (await this.postgresZones.spelling(tx, stored)) === null ? FALLBACK_TIME_ZONE : stored;
   }
 
   private async lowStock(tx: Tx) {

@@ -20,12 +20,6 @@ export const tenantAdmin = {
       .executeTakeFirst();
   },
 
-  /** Every time zone name PostgreSQL knows (its tz database; reading it takes tens of milliseconds). */
-  async postgresTimeZones(db: Executor): Promise<string[]> {
-    const result = await sql<{ name: string }>`select name from pg_timezone_names`.execute(db);
-    return result.rows.map((row) => row.name);
-  },
-
   updateSettings(db: Executor, tenantId: string, settings: { name?: string; time_zone?: string }) {
     return db
       .updateTable('tenants')

@@ -2,6 +2,7 @@ import type { Invitation, Tenant, TenantUser } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
 import { withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
+import { PostgresTimeZones } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
@@ -41,8 +42,7 @@ function userDto(row: TenantUserRow): TenantUser {
  * always keeps at least one admin.
  */
 export class TenantService {
-  /** PostgreSQL's zone names by their lower-cased form, read once (pg_timezone_names is slow to read). */
-  private postgresZones: Map<string, string> | undefined;
+  private readonly postgresZones = new PostgresTimeZones();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -87,12 +87,8 @@ export class TenantService {
    * `posixrules`, which are no zones to ICU.
    */
   private async timeZone(tx: Tx, wanted: string): Promise<string> {
-    if (!this.postgresZones) {
-      const names = await tenantAdmin.postgresTimeZones(tx);
-      this.postgresZones = new Map(names.map((name) => [name.toLowerCase(), name]));
-    }
-    const name = this.postgresZones.get(wanted.toLowerCase());
-    if (name === undefined || !isIntlTimeZone(name)) {
+    const name = await this.postgresZones.spelling(tx, wanted);
+    if (name === null || !isIntlTimeZone(name)) {
       throw new AppError('validation_failed', `${wanted} is not a supported IANA time zone`, {
         errors: [{ path: 'time_zone', message: 'must be an IANA time zone such as Europe/Paris' }],
       });
