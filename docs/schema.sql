@@ -547,7 +547,9 @@ CREATE TABLE public.outbox_events (
     stream text NOT NULL,
     payload jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    published_at timestamp with time zone
+    published_at timestamp with time zone,
+    published_batch bigint,
+    CONSTRAINT outbox_events_published_batch CHECK (((published_at IS NULL) = (published_batch IS NULL)))
 );
 
 --
@@ -566,6 +568,17 @@ CREATE SEQUENCE public.outbox_events_seq_seq
 --
 
 ALTER SEQUENCE public.outbox_events_seq_seq OWNED BY public.outbox_events.seq;
+
+--
+-- Name: outbox_publication_batches; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.outbox_publication_batches
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
 
 --
 -- Name: payment_gateway_settings; Type: TABLE; Schema: public; Owner: -
@@ -1362,10 +1375,10 @@ CREATE INDEX orders_tenant_status ON public.orders USING btree (tenant_id, statu
 CREATE INDEX outbox_events_published_at ON public.outbox_events USING btree (published_at) WHERE (published_at IS NOT NULL);
 
 --
--- Name: outbox_events_tenant_seq; Type: INDEX; Schema: public; Owner: -
+-- Name: outbox_events_tenant_publication; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX outbox_events_tenant_seq ON public.outbox_events USING btree (tenant_id, seq);
+CREATE INDEX outbox_events_tenant_publication ON public.outbox_events USING btree (tenant_id, published_batch, seq) WHERE (published_batch IS NOT NULL);
 
 --
 -- Name: outbox_events_unpublished; Type: INDEX; Schema: public; Owner: -

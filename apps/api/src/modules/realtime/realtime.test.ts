@@ -2,7 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RealtimeEventMessage, ServerMessage } from '@tessera/contracts';
+import {
+  streamOf,
+  uuidv7,
+  type EventEnvelope,
+  type RealtimeEventMessage,
+  type ServerMessage,
+} from '@tessera/contracts';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
@@ -206,6 +213,50 @@ describe.runIf(redisUp)('realtime over Redis streams', () => {
     expect(await stranger.next((m) => m.type === 'subscribed')).toMatchObject({ replayed: 0 });
     expect(stranger.messages.filter((m) => m.type === 'event')).toEqual([]);
     stranger.close();
+  });
+
+  it('replays an event numbered before the resume point that committed after it', async () => {
+    const { order } = await shop(testApp, admin.auth);
+    const earlier = await order();
+    const first = await subscribed(admin.accessToken, 'orders');
+    // A transaction that took its outbox number and has not committed yet.
+    const late = new pg.Client({ connectionString: testApp.testDatabase.url });
+    await late.connect();
+    const template = await late.query<{ payload: EventEnvelope }>(
+      `select payload from outbox_events where payload -> 'data' ->> 'order_id' = $1 and type = $2`,
+      [earlier.id, 'commerce.order.created'],
+    );
+    const lateEvent = { ...template.rows[0]!.payload, id: uuidv7() };
+    await late.query('begin');
+    await late.query(
+      'insert into outbox_events (id, tenant_id, type, stream, payload) values ($1, $2, $3, $4, $5)',
+      [lateEvent.id, admin.tenant.id, lateEvent.type, streamOf(lateEvent.type), JSON.stringify(lateEvent)],
+    );
+    // One numbered after it commits first, goes out, and is the last event the client saw.
+    const seen = await order();
+    const last = await first.next<RealtimeEventMessage>(isOrderEvent(seen.id));
+    first.close();
+    await first.closed;
+    await late.query('commit');
+    await late.end();
+    await vi.waitFor(
+      async () => {
+        const marked = await testApp.platform.db
+          .selectFrom('outbox_events')
+          .select('published_at')
+          .where('id', '=', lateEvent.id)
+          .executeTakeFirstOrThrow();
+        expect(marked.published_at).not.toBeNull();
+      },
+      { timeout: 5000, interval: 50 },
+    );
+
+    const resumed = await connect(admin.accessToken);
+    resumed.send({ type: 'subscribe', channel: 'orders', last_event_id: last.id });
+    expect(await resumed.next((m) => m.type === 'subscribed')).toMatchObject({ replayed: 1 });
+    const replayed = resumed.messages.filter((m): m is RealtimeEventMessage => m.type === 'event');
+    expect(replayed.map((m) => m.id)).toEqual([lateEvent.id]);
+    resumed.close();
   });
 
   it('pushes the dashboard figures as orders happen', async () => {

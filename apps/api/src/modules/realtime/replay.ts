@@ -1,5 +1,5 @@
 import type { EventEnvelope, RealtimeChannel } from '@tessera/contracts';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
 import { withTenantRead } from '../../platform/db/tenant';
 import { CHANNEL_EVENT_TYPES } from './channels';
@@ -7,11 +7,19 @@ import { CHANNEL_EVENT_TYPES } from './channels';
 export type ReplayResult =
   { kind: 'events'; events: EventEnvelope[]; unpublished: string[] } | { kind: 'gap'; reason: string };
 
+interface ReplayRow {
+  payload: EventEnvelope;
+  published: boolean;
+}
+
 /**
- * The events of a channel committed after `lastEventId`, read from the outbox: it holds every
- * committed event in commit order (seq) for its retention period, in one place every API process
- * sees, and row-level security keeps it to the caller's tenant. An id that is unknown (another
- * tenant's, or pruned) or more than `limit` events behind is a gap: the client must refetch.
+ * The events of a channel that went out after `lastEventId`, read from the outbox: it holds every
+ * committed event for its retention period, in one place every API process sees, and row-level
+ * security keeps it to the caller's tenant. They are read in the order the relay published them
+ * (its batch number, then seq), the order live sockets receive them in, and not in seq order: a row
+ * numbered before `lastEventId` can commit, and go out, after it. Then come the rows not published
+ * yet. An id that is unknown (another tenant's, or pruned) or more than `limit` events behind is a
+ * gap: the client must refetch.
  */
 export async function missedEvents(
   db: Kysely<DB>,
@@ -23,25 +31,33 @@ export async function missedEvents(
   return withTenantRead(db, tenantId, async (tx) => {
     const from = await tx
       .selectFrom('outbox_events')
-      .select('seq')
+      .select(['seq', 'published_batch'])
       .where('id', '=', lastEventId)
       .executeTakeFirst();
     if (!from) return { kind: 'gap', reason: 'The event is unknown or older than the replay window' };
-    const rows = await tx
-      .selectFrom('outbox_events')
-      .select(['payload', 'published_at'])
-      .where('seq', '>', from.seq)
-      .where('type', 'in', [...CHANNEL_EVENT_TYPES[channel]])
-      .orderBy('seq')
-      .limit(limit + 1)
-      .execute();
+    const types = [...CHANNEL_EVENT_TYPES[channel]];
+    // Not marked yet (its batch is on its way, or its relay stopped before marking it): everything
+    // marked went out before it, and of the unmarked rows none can be told apart as already seen.
+    const publishedAfter =
+      from.published_batch === null
+        ? sql`false`
+        : sql`published_batch is not null and (published_batch, seq) > (${from.published_batch}, ${from.seq})`;
+    const { rows } = await sql<ReplayRow>`
+      select payload, published from (
+        (select payload, true as published, published_batch, seq from outbox_events
+         where ${publishedAfter} and type = any(${types}::text[])
+         order by published_batch, seq limit ${limit + 1})
+        union all
+        (select payload, false, null, seq from outbox_events
+         where published_at is null and id <> ${lastEventId} and type = any(${types}::text[])
+         order by seq limit ${limit + 1})
+      ) missed
+      order by published_batch nulls last, seq`.execute(tx);
     if (rows.length > limit) return { kind: 'gap', reason: `More than ${limit} events were missed; refetch` };
     return {
       kind: 'events',
-      events: rows.map((row) => row.payload as EventEnvelope),
-      unpublished: rows
-        .filter((row) => row.published_at === null)
-        .map((row) => (row.payload as EventEnvelope).id),
+      events: rows.map((row) => row.payload),
+      unpublished: rows.filter((row) => !row.published).map((row) => row.payload.id),
     };
   });
 }

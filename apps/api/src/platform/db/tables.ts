@@ -33,6 +33,7 @@ export interface PlatformTables {
     payload: Json<unknown>;
     created_at: Generated<Date>;
     published_at: Date | null;
+    published_batch: number | null;
   };
   processed_events: {
     consumer: string;

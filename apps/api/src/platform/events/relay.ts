@@ -34,8 +34,9 @@ export interface RelayStats {
 }
 
 /**
- * Publishes committed outbox rows to the bus in seq order and marks them published. One relay
- * leads at a time (a session advisory lock), which keeps the order; the others wait to take over.
+ * Publishes committed outbox rows to the bus in seq order and marks them published, each batch with
+ * its number. One relay leads at a time (a session advisory lock), which keeps the order; the
+ * others wait to take over.
  * A crash between publishing and marking republishes the batch: delivery is at least once.
  */
 export class OutboxRelay {
@@ -186,11 +187,12 @@ export class OutboxRelay {
     await this.bus.publish(rows.map((row) => row.payload as EventEnvelope));
     const seqs = rows.map((row) => row.seq);
     // Planned for its parameters each time (an index scan of the primary key): the outbox starts
-    // empty, and a generic plan made then would scan the whole table on every batch.
+    // empty, and a generic plan made then would scan the whole table on every batch. The batch
+    // number (one per batch: the subquery runs once) is the order replay reads in.
     await sql`${sql.raw(PLAN_EACH_TIME)}
-      update outbox_events set published_at = now() where seq = any(${sql.val(seqs)}::bigint[])`.execute(
-      this.database.db,
-    );
+      update outbox_events
+      set published_at = now(), published_batch = (select nextval('outbox_publication_batches'))
+      where seq = any(${sql.val(seqs)}::bigint[])`.execute(this.database.db);
     this.stats.published += rows.length;
     this.stats.lastPublishedAt = new Date();
     return rows.length;
