@@ -77,6 +77,49 @@ describe.runIf(postgresUp)('auth: register, login, me, access tokens', () => {
     expect(events.map((event) => event.type)).toEqual(['auth.user.created']);
   });
 
+  it("starts the business in the time zone given, in PostgreSQL's spelling, and refuses unknown zones", async () => {
+    const email = uniqueEmail('Zoned');
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: {
+        email,
+        password: TEST_PASSWORD,
+        name: 'Zoned',
+        tenant_name: 'Far',
+        time_zone: 'Mars/Olympus',
+      },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ path: 'time_zone', message: expect.any(String) }],
+    });
+
+    // Nothing was created: the same address registers.
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: {
+        email,
+        password: TEST_PASSWORD,
+        name: 'Zoned',
+        tenant_name: 'Far',
+        time_zone: 'asia/kathmandu',
+      },
+    });
+    expect(response.statusCode).toBe(201);
+    const tenant = await t.app.inject({
+      url: '/tenants/current',
+      headers: { authorization: `Bearer ${response.json().access_token}` },
+    });
+    expect(tenant.json()).toMatchObject({ name: 'Far', time_zone: 'Asia/Kathmandu' });
+
+    const unzoned = await registerTenant(t);
+    const fallback = await t.app.inject({ url: '/tenants/current', headers: unzoned.auth });
+    expect(fallback.json().time_zone).toBe('UTC');
+  });
+
   it('refuses short, overlong and common passwords with 400', async () => {
     const cases = [
       ['short-pass', 'validation_failed'],

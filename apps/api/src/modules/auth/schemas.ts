@@ -31,6 +31,14 @@ export const RegisterBody = Type.Object(
     password: Password,
     name: Type.String({ minLength: 1, maxLength: 200 }),
     tenant_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    time_zone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "With tenant_name: the new business's IANA time zone, in which its days are counted (UTC if left out)",
+      }),
+    ),
     invitation_token: Type.Optional(OpaqueToken),
   },
   { additionalProperties: false },

@@ -14,6 +14,7 @@ import type { Config } from '../../platform/config';
 import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
 import { withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
+import { PostgresTimeZones } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor } from '../../platform/events/outbox';
 import type { Principal } from '../../platform/http/auth-guard';
@@ -89,6 +90,8 @@ function isUniqueViolation(error: unknown): boolean {
  * the sessions table and to the revocation list the access-token verifier reads.
  */
 export class AuthService {
+  private readonly zones = new PostgresTimeZones();
+
   constructor(private readonly deps: AuthServiceDeps) {}
 
   private get config(): Config {
@@ -102,7 +105,14 @@ export class AuthService {
   // ---- register and login ----------------------------------------------------------------
 
   async register(
-    input: { email: string; password: string; name: string; tenant_name?: string; invitation_token?: string },
+    input: {
+      email: string;
+      password: string;
+      name: string;
+      tenant_name?: string;
+      time_zone?: string;
+      invitation_token?: string;
+    },
     client: ClientInfo,
   ): Promise<RegisterAnswer> {
     const limit = await this.deps.limiter.consume(`register:ip:${client.ip}`, {
@@ -131,6 +141,8 @@ export class AuthService {
         },
       );
     }
+    const timeZone =
+      input.time_zone === undefined ? undefined : await this.zones.tenantZone(this.deps.db, input.time_zone);
     if (await users.findByEmail(this.deps.db, email)) throw new AppError('email_taken');
     const passwordHash = await hashPassword(input.password);
     const tenantId = uuidv7();
@@ -138,7 +150,10 @@ export class AuthService {
     const roles = ['admin', 'user'];
     const verifyToken = newToken();
     const started = await this.inTransaction(tenantId, async (tx) => {
-      await tx.insertInto('tenants').values({ id: tenantId, name: tenantName }).execute();
+      await tx
+        .insertInto('tenants')
+        .values({ id: tenantId, name: tenantName, ...(timeZone ? { time_zone: timeZone } : {}) })
+        .execute();
       const user = await this.insertUser(tx, { id: userId, email, name, password_hash: passwordHash });
       await memberships.insert(tx, tenantId, userId, roles);
       await this.addVerifyToken(tx, userId, verifyToken);

@@ -1,7 +1,7 @@
 import type { Invitation, Tenant, TenantUser } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
+import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { PostgresTimeZones } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
@@ -10,16 +10,6 @@ import type { AuthService } from '../auth';
 import { tenantAdmin, type TenantUserRow } from './repository';
 
 type TenantRow = NonNullable<Awaited<ReturnType<typeof tenantAdmin.tenant>>>;
-
-/** Whether ICU knows the zone, aliases included (Intl.supportedValuesOf lists CLDR's older names only). */
-function isIntlTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function tenantDto(row: TenantRow): Tenant {
   return { id: row.id, name: row.name, time_zone: row.time_zone, created_at: row.created_at.toISOString() };
@@ -69,7 +59,9 @@ export class TenantService {
     }
     const tenant = await withTenant(this.db, principal.tenantId, async (tx) => {
       const timeZone =
-        settings.time_zone === undefined ? undefined : await this.timeZone(tx, settings.time_zone);
+        settings.time_zone === undefined
+          ? undefined
+          : await this.postgresZones.tenantZone(tx, settings.time_zone);
       return tenantAdmin.updateSettings(tx, principal.tenantId, {
         ...(name ? { name } : {}),
         ...(timeZone ? { time_zone: timeZone } : {}),
@@ -77,23 +69,6 @@ export class TenantService {
     });
     if (!tenant) throw notFound('tenant');
     return tenantDto(tenant);
-  }
-
-  /**
-   * The zone's name as it is stored: PostgreSQL's spelling of it, when both PostgreSQL (whose
-   * queries count the dashboards' local days in it) and Node's ICU (whose Intl formats the times)
-   * know it. Their tz databases differ: ICU still takes zones that tzdata removed, such as
-   * US/Pacific-New, which PostgreSQL refuses; PostgreSQL takes names such as `localtime` and
-   * `posixrules`, which are no zones to ICU.
-   */
-  private async timeZone(tx: Tx, wanted: string): Promise<string> {
-    const name = await this.postgresZones.spelling(tx, wanted);
-    if (name === null || !isIntlTimeZone(name)) {
-      throw new AppError('validation_failed', `${wanted} is not a supported IANA time zone`, {
-        errors: [{ path: 'time_zone', message: 'must be an IANA time zone such as Europe/Paris' }],
-      });
-    }
-    return name;
   }
 
   async users(
