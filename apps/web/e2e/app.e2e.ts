@@ -36,7 +36,9 @@ describe('the merchant web app', () => {
       STRIPE_API_BASE: await stripe.start(),
     });
     browser = await launchBrowser();
-    desk = await browser.newContext({ viewport: DESKTOP });
+    // The owner's browser is in India: the business they register counts its days there. Chromium
+    // calls the zone Asia/Calcutta, as CLDR does; the app says Asia/Kolkata.
+    desk = await browser.newContext({ viewport: DESKTOP, timezoneId: 'Asia/Kolkata' });
     page = await desk.newPage();
   });
 
@@ -259,6 +261,50 @@ describe('the merchant web app', () => {
     await page.getByLabel('Status').selectOption('fulfilled');
     await page.getByRole('link', { name: '#1' }).waitFor();
     await screenshot(page, 'desktop-orders');
+  });
+
+  it('keeps the business time zone the browser registered in, changes it, and shows dates in it', async () => {
+    const zone = 'Asia/Kathmandu';
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await heading(page, 'Settings');
+    const business = page.getByRole('form', { name: 'Business' });
+    expect(await business.getByLabel('Time zone').inputValue()).toBe('Asia/Kolkata');
+    await business.getByLabel('Time zone').selectOption(zone);
+    await business.getByRole('button', { name: 'Save business settings' }).click();
+    await business.getByRole('status').getByText('Business settings saved.').waitFor();
+
+    // Kept: a reload reads it back from the API.
+    await page.reload();
+    await heading(page, 'Settings');
+    expect(await business.getByLabel('Time zone').inputValue()).toBe(zone);
+
+    // The order's history shows its times in Kathmandu (UTC+05:45), not in the browser's zone
+    // (UTC+05:30).
+    await page.goto(`${platform.url}/orders/${ids.order}`);
+    await heading(page, /^Order #1$/);
+    const placed = page.locator('.timeline time').first();
+    await placed.waitFor();
+    const at = (await placed.getAttribute('datetime'))!;
+    const [inZone, inBrowserZone] = await page.evaluate(
+      ([iso, timeZone]) =>
+        [timeZone, undefined].map((shownIn) =>
+          new Intl.DateTimeFormat(navigator.language, {
+            dateStyle: 'medium',
+            timeStyle: 'short',
+            timeZone: shownIn,
+          }).format(new Date(iso)),
+        ),
+      [at, zone] as const,
+    );
+    expect(inZone).not.toBe(inBrowserZone);
+    expect(await placed.textContent()).toBe(inZone);
+
+    // Back to the zone the later steps' "today" is counted in.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await heading(page, 'Settings');
+    await business.getByLabel('Time zone').selectOption('Asia/Kolkata');
+    await business.getByRole('button', { name: 'Save business settings' }).click();
+    await business.getByRole('status').getByText('Business settings saved.').waitFor();
   });
 
   it('invites a staff member by mail, who cannot open refund approvals', async () => {

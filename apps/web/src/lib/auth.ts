@@ -1,7 +1,9 @@
 import type { Permission, Web } from '@tessera/contracts';
 import { useCallback, useSyncExternalStore } from 'react';
 import { api } from './api';
+import { ApiError } from './problem';
 import { session, type SessionState } from './session';
+import { browserTimeZone } from './time-zones';
 
 export function useSession(): SessionState {
   return useSyncExternalStore(session.subscribe, session.getState);
@@ -102,8 +104,22 @@ export type RegisterInput =
   | { email: string; password: string; name: string; tenant_name: string }
   | { email: string; password: string; name: string; invitation_token: string };
 
+/**
+ * A new business counts its days in the browser's time zone, the one its owner is most likely in.
+ * Should the API not know that zone, the business starts in UTC (Settings changes it).
+ */
 export async function register(input: RegisterInput): Promise<Web.TokenAnswer> {
-  const answer = await api<Web.TokenAnswer>('/auth/register', { method: 'POST', body: input, auth: false });
+  const send = (body: RegisterInput & { time_zone?: string }) =>
+    api<Web.TokenAnswer>('/auth/register', { method: 'POST', body, auth: false });
+  const timeZone = 'tenant_name' in input ? browserTimeZone() : undefined;
+  const answer = await (timeZone ? send({ ...input, time_zone: timeZone }) : send(input)).catch(
+    (error: unknown) => {
+      const zoneRefused =
+        error instanceof ApiError && error.fieldErrors.some((field) => field.path.endsWith('time_zone'));
+      if (timeZone && zoneRefused) return send(input);
+      throw error;
+    },
+  );
   return adopt(answer);
 }
 

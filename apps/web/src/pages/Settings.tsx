@@ -1,9 +1,20 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { Badge, Button, ErrorState, FormError, Loading, PageHeader, TextField } from '../components/ui';
+import type { Web } from '@tessera/contracts';
+import {
+  Badge,
+  Button,
+  ErrorState,
+  FormError,
+  Loading,
+  PageHeader,
+  SelectField,
+  TextField,
+} from '../components/ui';
 import { api } from '../lib/api';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, setTimeZone } from '../lib/format';
 import { useFieldErrors } from '../lib/forms';
+import { timeZoneChoices, zoneLabel } from '../lib/time-zones';
 
 /** GET /tenants/current/gateways: what is configured, never the secrets themselves. */
 interface GatewaySettingsView {
@@ -141,7 +152,72 @@ function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsV
   );
 }
 
+/** The business's name and the time zone its days are counted in (dashboards, reports, dates). */
+function BusinessForm({ tenant }: { tenant: Web.Tenant }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(tenant.name);
+  const [zone, setZone] = useState(tenant.time_zone);
+  const [zones] = useState(() => timeZoneChoices(tenant.time_zone));
+  const fields = useFieldErrors();
+  const save = useMutation({
+    mutationFn: (body: { name: string; time_zone: string }) =>
+      api<Web.Tenant>('/tenants/current', { method: 'PATCH', body }),
+    onSuccess: async (saved) => {
+      setTimeZone(saved.time_zone);
+      queryClient.setQueryData(['tenant'], saved);
+      // Every figure by day and every date shown depends on the zone: nothing cached stays.
+      await queryClient.invalidateQueries();
+    },
+    onError: (error) => fields.fromApi(error, ['name', 'time_zone']),
+  });
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    if (fields.check(name.trim() ? {} : { name: 'Enter the business name.' }))
+      save.mutate({ name: name.trim(), time_zone: zone });
+  };
+  return (
+    <form className="card form" onSubmit={onSubmit} noValidate aria-labelledby="business-title">
+      <h2 id="business-title">Business</h2>
+      <TextField
+        label="Business name"
+        autoComplete="organization"
+        value={name}
+        error={fields.errors.name}
+        onChange={(event) => {
+          setName(event.target.value);
+          fields.clear('name');
+        }}
+      />
+      <SelectField
+        label="Time zone"
+        hint="Days on the dashboard and in reports start at midnight here, and dates are shown in it."
+        value={zone}
+        error={fields.errors.time_zone}
+        onChange={(event) => {
+          setZone(event.target.value);
+          fields.clear('time_zone');
+        }}
+      >
+        {zones.map((choice) => (
+          <option key={choice} value={choice}>
+            {zoneLabel(choice)}
+          </option>
+        ))}
+      </SelectField>
+      {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}
+      {save.isSuccess && <p role="status">Business settings saved.</p>}
+      <Button type="submit" busy={save.isPending}>
+        Save business settings
+      </Button>
+    </form>
+  );
+}
+
 export default function Settings() {
+  const tenant = useQuery({
+    queryKey: ['tenant'],
+    queryFn: ({ signal }) => api<Web.Tenant>('/tenants/current', { signal }),
+  });
   const gateways = useQuery({
     queryKey: ['gateways'],
     queryFn: ({ signal }) => api<{ data: GatewaySettingsView[] }>('/tenants/current/gateways', { signal }),
@@ -150,9 +226,20 @@ export default function Settings() {
     <>
       <PageHeader title="Settings">
         <p className="muted">
-          Connect your own payment gateway accounts. Saved secrets are encrypted and never displayed again.
+          Your business, and your own payment gateway accounts. Saved secrets are encrypted and never
+          displayed again.
         </p>
       </PageHeader>
+      {tenant.isPending ? (
+        <Loading />
+      ) : tenant.isError ? (
+        <ErrorState error={tenant.error} retry={() => void tenant.refetch()} />
+      ) : (
+        <div className="grid-3">
+          <BusinessForm tenant={tenant.data} />
+        </div>
+      )}
+      <h2>Payment gateways</h2>
       {gateways.isPending ? (
         <Loading />
       ) : gateways.isError ? (
