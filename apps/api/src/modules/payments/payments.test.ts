@@ -846,6 +846,62 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     ).toEqual([]);
   });
 
+  it('holds an authorization whose capture PayPal is reviewing, and settles it from PayPal without a webhook', async () => {
+    /** A PayPal authorization of the whole order, approved by its buyer, its capture left PENDING. */
+    const heldCapture = async () => {
+      const order = await placeOrder(admin, 2500, 'USD');
+      const created = (
+        await pay({ order_id: order.id, amount: 2500, currency: 'USD', gateway: 'paypal', capture: false })
+      ).json<Payment>();
+      paypal.approve(created.gateway_reference!);
+      await reconciler.pollPending(0);
+      expect(await status(created.id)).toBe('authorized');
+      paypal.nextCapture = { status: 'PENDING', reason: 'PENDING_REVIEW' };
+      const capture = await inject(admin, 'POST', `/commerce/payments/${created.id}/capture`, {});
+      expect(capture.statusCode).toBe(200);
+      expect(capture.json<Payment>()).toMatchObject({ status: 'authorized', amount_captured: 0 });
+      const captureId = paypal.orders.get(created.gateway_reference!)!.purchase_units[0]!.payments!
+        .captures![0]!.id;
+      return { order, payment: created, captureId };
+    };
+
+    const reviewed = await heldCapture();
+    // The authorization is taken: neither a second capture nor a void goes to PayPal.
+    const again = await inject(admin, 'POST', `/commerce/payments/${reviewed.payment.id}/capture`, {});
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'conflict' });
+    expect(
+      (await inject(admin, 'POST', `/commerce/payments/${reviewed.payment.id}/void`, {})).statusCode,
+    ).toBe(409);
+    await testApp.flushEvents();
+    expect((await inject(admin, 'GET', `/commerce/orders/${reviewed.order.id}`)).json()).toMatchObject({
+      payment_status: 'authorized',
+      amount_paid: 0,
+    });
+    // Still in review: nothing moves.
+    await reconciler.pollPending(0);
+    expect(await status(reviewed.payment.id)).toBe('authorized');
+
+    paypal.settleCapture(reviewed.captureId, 'COMPLETED');
+    expect(await reconciler.pollPending(0)).toBeGreaterThanOrEqual(1);
+    expect(
+      (await inject(admin, 'GET', `/commerce/payments/${reviewed.payment.id}`)).json<Payment>(),
+    ).toMatchObject({ status: 'completed', amount_captured: 2500 });
+    await testApp.flushEvents();
+    expect((await inject(admin, 'GET', `/commerce/orders/${reviewed.order.id}`)).json()).toMatchObject({
+      status: 'paid',
+      amount_paid: 2500,
+    });
+
+    // PayPal declines the capture it held: the payment failed, and no money is counted.
+    const declined = await heldCapture();
+    paypal.settleCapture(declined.captureId, 'DECLINED');
+    await reconciler.pollPending(0);
+    expect(
+      (await inject(admin, 'GET', `/commerce/payments/${declined.payment.id}`)).json<Payment>(),
+    ).toMatchObject({ status: 'failed', amount_captured: 0, failure_code: 'DECLINED' });
+  });
+
   it('takes Square card payments and Terminal checkouts completed by webhook', async () => {
     const methodId = await cardMethod('square', 'ccof:card-1');
     const order = await placeOrder(admin, 4000, 'USD');

@@ -395,6 +395,22 @@ export const paymentsRepository = {
       .execute();
   },
 
+  /**
+   * Authorized payments whose capture the gateway holds (or whose capture call is still out),
+   * unchanged since before `before`, across tenants, longest unchanged first.
+   */
+  async capturesHeldAtGateway(tx: Tx, before: Date, limit: number) {
+    return tx
+      .selectFrom('payments')
+      .select(['id', 'tenant_id'])
+      .where('status', '=', 'authorized')
+      .where('pending_operation', '=', 'capture')
+      .where('updated_at', '<', before)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+  },
+
   /** Refunds the gateway answered pending, unchanged since before `before`, across tenants, oldest first. */
   async refundsPendingAtGateway(tx: Tx, before: Date, limit: number) {
     return tx
@@ -408,12 +424,16 @@ export const paymentsRepository = {
       .execute();
   },
 
-  /** Pending or authorized payments created before `before`, across tenants, by id after `afterId`. */
+  /**
+   * Pending or authorized payments with no operation in flight (a held capture settles first),
+   * created before `before`, across tenants, by id after `afterId`.
+   */
   async openPaymentsBefore(tx: Tx, before: Date, afterId: string | null, limit: number) {
     let query = tx
       .selectFrom('payments')
       .select(['id', 'tenant_id', 'order_id'])
       .where('status', 'in', ['pending', 'authorized'])
+      .where('pending_operation', 'is', null)
       .where('created_at', '<', before)
       .orderBy('id')
       .limit(limit);

@@ -144,6 +144,18 @@ const referenceOf = (payment: PaymentRow): GatewayReference => ({
   id: payment.gateway_reference ?? '',
 });
 
+/**
+ * Whether a gateway answered a capture with "pending": the payment was authorized (or its capture
+ * timed out), and the gateway holds the capture without having moved the money.
+ */
+function isCaptureHeld(payment: PaymentRow, result: GatewayPayment): boolean {
+  if (result.status !== 'pending') return false;
+  return (
+    payment.status === 'authorized' ||
+    (payment.status === 'unknown' && payment.pending_operation === 'capture')
+  );
+}
+
 function page<T extends { id: string }, D>(rows: T[], limit: number, map: (row: T) => D) {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
@@ -949,7 +961,14 @@ export class PaymentsService {
       gateway_data: { ...payment.gateway_data, ...result.reference },
       next_action: result.next_action,
     };
-    if (
+    if (isCaptureHeld(payment, result)) {
+      // The gateway took the capture and holds it (PayPal's review, an eCheck clearing, Stripe's
+      // processing): no money yet, and the authorization is not free to capture or void again.
+      // The payment stays authorized with the capture in progress, until a webhook or
+      // pollPending's question settles it.
+      patch.status = 'authorized';
+      patch.pending_operation = 'capture';
+    } else if (
       canMovePayment(payment.status, target) &&
       !(
         refundedAtGateway &&
@@ -1321,8 +1340,9 @@ export class PaymentsService {
    */
   async pollPending(olderThanMs = 60_000, limit = 100): Promise<number> {
     const before = new Date(Date.now() - olderThanMs);
-    const [payments, refunds] = await withSystem(this.db, async (tx) => [
+    const [payments, captures, refunds] = await withSystem(this.db, async (tx) => [
       await repo.pendingAtGateway(tx, ['square_terminal', 'paypal'], before, limit),
+      await repo.capturesHeldAtGateway(tx, before, limit),
       await repo.refundsPendingAtGateway(tx, before, limit),
     ]);
     const moved = await countSucceeded(
@@ -1330,12 +1350,44 @@ export class PaymentsService {
       ({ id, tenant_id: tenantId }) => this.pollPayment(tenantId, id),
       ({ id }, error) => this.logger.warn({ err: error, payment: id }, 'could not poll a pending payment'),
     );
+    const captured = await countSucceeded(
+      captures,
+      ({ id, tenant_id: tenantId }) => this.pollHeldCapture(tenantId, id),
+      ({ id }, error) => this.logger.warn({ err: error, payment: id }, 'could not poll a held capture'),
+    );
     const settled = await countSucceeded(
       refunds,
       ({ id, tenant_id: tenantId }) => this.pollRefund(tenantId, id),
       ({ id }, error) => this.logger.warn({ err: error, refund: id }, 'could not poll a pending refund'),
     );
-    return moved + settled;
+    return moved + captured + settled;
+  }
+
+  /**
+   * A capture the gateway held: settled (completed, or refused) once the gateway has. Until then,
+   * or while the gateway still shows only the authorization (the capture call is still out), the
+   * payment goes to the back of the line.
+   */
+  private async pollHeldCapture(tenantId: string, id: string): Promise<boolean> {
+    const held = (payment: PaymentRow | undefined): payment is PaymentRow =>
+      payment?.status === 'authorized' && payment.pending_operation === 'capture';
+    const loaded = await withTenant(this.db, tenantId, async (tx) => {
+      const payment = await repo.payment(tx, id);
+      if (!held(payment)) return null;
+      return { payment, adapter: await this.adapter(tx, tenantId, payment.gateway) };
+    });
+    if (!loaded) return false;
+    const answer = await loaded.adapter.retrieve(referenceOf(loaded.payment));
+    return withTenant(this.db, tenantId, async (tx) => {
+      const payment = await repo.payment(tx, id, { forUpdate: true });
+      if (!held(payment)) return false;
+      if (!answer || answer.status === 'pending' || answer.status === 'authorized') {
+        await repo.updatePayment(tx, id, {});
+        return false;
+      }
+      await this.applyGatewayState(tx, SYSTEM_ACTOR, payment, answer);
+      return true;
+    });
   }
 
   private async pollRefund(tenantId: string, id: string): Promise<boolean> {
