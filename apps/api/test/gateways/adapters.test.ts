@@ -842,19 +842,29 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
       status: 'refunded',
       amount_refunded: 1000,
     });
-    const refundResource = {
-      id: first.reference,
-      status: 'COMPLETED',
-      amount: { currency_code: 'USD', value: '4.00' },
-    };
-    for (const type of ['PAYMENT.CAPTURE.REFUNDED', 'PAYMENT.CAPTURE.REVERSED']) {
+    // The refund as PayPal answered it: its links, and our refund id as its invoice id.
+    const refundResource = { ...(first.raw as object), status: 'COMPLETED' };
+    for (const [type, description] of [
+      ['PAYMENT.CAPTURE.REFUNDED', 'Refunded in PayPal'],
+      ['PAYMENT.CAPTURE.REVERSED', 'Reversed by PayPal (a dispute or chargeback)'],
+    ] as const) {
       const delivery = paypal.webhook(type, refundResource, { resourceType: 'refund' });
       const event = await gateway.parseWebhook({
         rawBody: delivery.body,
         headers: delivery.headers,
         url: '',
       });
-      expect(event.refund).toEqual({ reference: first.reference, status: 'processed', failure_code: null });
+      // Ours carries our refund id; the capture is named only by the `up` link.
+      expect(event.refund).toEqual({
+        reference: first.reference,
+        status: 'processed',
+        failure_code: null,
+        payment_reference: confirmed.reference.capture_id,
+        amount: 400,
+        currency: 'USD',
+        ours: true,
+        description,
+      });
       expect(event.payment).toBeUndefined();
     }
     const failed = paypal.webhook(

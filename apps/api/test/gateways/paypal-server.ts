@@ -18,6 +18,10 @@ interface Item {
   amount: Money;
   create_time: string;
   supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
+  /** Refunds: ours carry our refund id here. */
+  invoice_id?: string;
+  /** Refunds: `self`, and `up` (the capture). */
+  links?: { href: string; rel: string; method: string }[];
 }
 interface Order {
   id: string;
@@ -254,12 +258,18 @@ export class FakePayPal {
       const already = refunds.reduce((sum, refund) => sum + Number(refund.amount.value), 0);
       if (already + Number(amount.value) > Number(found.item.amount.value) + 1e-9)
         return failure(422, 'UNPROCESSABLE_ENTITY', 'REFUND_AMOUNT_EXCEEDED');
+      const refundId = randomId('REF', 8).toUpperCase();
       const refund: Item = {
-        id: randomId('REF', 8).toUpperCase(),
+        id: refundId,
         status: 'COMPLETED',
         amount,
+        ...(body.invoice_id ? { invoice_id: String(body.invoice_id) } : {}),
         create_time: stamp(),
         supplementary_data: { related_ids: { order_id: found.order.id } },
+        links: [
+          { href: `${this.server.baseUrl}/v2/payments/refunds/${refundId}`, rel: 'self', method: 'GET' },
+          { href: `${this.server.baseUrl}/v2/payments/captures/${found.item.id}`, rel: 'up', method: 'GET' },
+        ],
       };
       refunds.push(refund);
       // As PayPal does: the capture shows what is left of it.

@@ -36,6 +36,8 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
     },
   });
   if (refund.status !== 'pending') return null;
+  // Sent already: the gateway settles it, and this page shows it once it has.
+  if (refund.gateway_reference) return <span className="muted">Waiting for the gateway</span>;
   return (
     <>
       <Button

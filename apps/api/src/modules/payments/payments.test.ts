@@ -1011,6 +1011,138 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     }
   });
 
+  it('records refunds made at the gateway once, never one of ours twice, and leaves them to the gateway', async () => {
+    const refundsOf = async (paymentId: string) =>
+      (await inject(admin, 'GET', `/commerce/refunds?payment_id=${paymentId}`)).json<{ data: Refund[] }>()
+        .data;
+    const deliver = async (gateway: string, delivery: { body: string; headers: Record<string, string> }) => {
+      const hook = await testApp.app.inject({
+        method: 'POST',
+        url: `/webhooks/${gateway}`,
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
+      expect(hook.statusCode, hook.body).toBe(200);
+    };
+
+    // Stripe: a refund made in the dashboard, told by refund.created, then refund.updated.
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const stripeOrder = await placeOrder();
+    const card = (await pay(stripeCharge(stripeOrder.id, methodId))).json<Payment>();
+    expect(card.status).toBe('completed');
+    const dashboard = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ payment_intent: card.gateway_reference!, amount: '2000' }),
+    });
+    const madeThere = (await dashboard.json()) as { id: string };
+    const created = stripe.webhook('refund.created', madeThere);
+    await deliver('stripe', created);
+    await deliver('stripe', created);
+    await deliver('stripe', stripe.webhook('refund.updated', madeThere));
+    expect(await refundsOf(card.id)).toMatchObject([
+      { amount: 2000, status: 'processed', reason: 'Refunded in Stripe', gateway_reference: madeThere.id },
+    ]);
+    expect((await inject(admin, 'GET', `/commerce/payments/${card.id}`)).json<Payment>()).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 2000,
+    });
+    await testApp.flushEvents();
+    expect((await inject(admin, 'GET', `/commerce/orders/${stripeOrder.id}`)).json()).toMatchObject({
+      payment_status: 'partially_refunded',
+      amount_refunded: 2000,
+    });
+    // One of ours whose answer has not been stored yet carries our id: not recorded a second time.
+    const ours = stripe.webhook('refund.created', {
+      ...madeThere,
+      id: 're_ours_on_its_way',
+      metadata: { tessera_refund_id: 'a-refund-of-ours' },
+    });
+    await deliver('stripe', ours);
+    expect(await refundsOf(card.id)).toHaveLength(1);
+
+    // Square: a refund made in the dashboard that Square answers pending; it cannot be processed
+    // from here, and settles when Square does.
+    const squareMethod = await cardMethod('square', 'ccof:card-1');
+    const squareOrder = await placeOrder(admin, 4000, 'USD');
+    const squarePayment = (
+      await pay({
+        order_id: squareOrder.id,
+        amount: 4000,
+        currency: 'USD',
+        gateway: 'square',
+        payment_method_id: squareMethod,
+      })
+    ).json<Payment>();
+    const squareRefundCalls = () => square.server.callsTo('POST', /^\/v2\/refunds$/).length;
+    square.refundStatus = 'PENDING';
+    let squareRefund: { id: string };
+    try {
+      const answer = await fetch(`${testApp.config.SQUARE_API_BASE}/v2/refunds`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${square.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          idempotency_key: randomBytes(8).toString('hex'),
+          payment_id: squarePayment.gateway_reference,
+          amount_money: { amount: 1000, currency: 'USD' },
+        }),
+      });
+      squareRefund = ((await answer.json()) as { refund: { id: string } }).refund;
+    } finally {
+      square.refundStatus = 'COMPLETED';
+    }
+    await deliver(
+      'square',
+      square.webhook(
+        'refund.created',
+        'refund',
+        squareRefund,
+        `${testApp.config.PUBLIC_URL}/webhooks/square`,
+      ),
+    );
+    const [pendingThere] = await refundsOf(squarePayment.id);
+    expect(pendingThere).toMatchObject({ amount: 1000, status: 'pending', reason: 'Refunded in Square' });
+    const callsBefore = squareRefundCalls();
+    const again = await inject(admin, 'POST', `/commerce/refunds/${pendingThere!.id}/process`);
+    expect(again.statusCode).toBe(409);
+    expect(squareRefundCalls()).toBe(callsBefore);
+    square.refunds.get(squareRefund.id)!.status = 'COMPLETED';
+    expect(await reconciler.pollPending(0)).toBeGreaterThanOrEqual(1);
+    expect(await refundsOf(squarePayment.id)).toMatchObject([{ status: 'processed' }]);
+    expect(await status(squarePayment.id)).toBe('partially_refunded');
+
+    // PayPal: a reversal (a chargeback) names only the capture, in its links.
+    const paypalOrder = await placeOrder(admin, 3000, 'USD');
+    const buyer = (
+      await pay({ order_id: paypalOrder.id, amount: 3000, currency: 'USD', gateway: 'paypal', capture: true })
+    ).json<Payment>();
+    paypal.approve(buyer.gateway_reference!);
+    await reconciler.pollPending(0);
+    expect(await status(buyer.id)).toBe('completed');
+    const captureId = paypal.orders.get(buyer.gateway_reference!)!.purchase_units[0]!.payments!.captures![0]!
+      .id;
+    await deliver(
+      'paypal',
+      paypal.webhook(
+        'PAYMENT.CAPTURE.REVERSED',
+        {
+          id: 'REVERSAL-1',
+          status: 'COMPLETED',
+          amount: { currency_code: 'USD', value: '30.00' },
+          links: [{ href: `${testApp.config.PAYPAL_API_BASE}/v2/payments/captures/${captureId}`, rel: 'up' }],
+        },
+        { resourceType: 'refund' },
+      ),
+    );
+    expect(await refundsOf(buyer.id)).toMatchObject([
+      { amount: 3000, status: 'processed', reason: 'Reversed by PayPal (a dispute or chargeback)' },
+    ]);
+    expect(await status(buyer.id)).toBe('refunded');
+  });
+
   it("answers 404 for another tenant's payment", async () => {
     const order = await placeOrder();
     const payment = (

@@ -1,6 +1,13 @@
 import type { Gateway, PaymentStatus, RefundStatus } from '@tessera/contracts';
-import { sql, type ColumnType, type Generated, type Insertable, type Selectable } from 'kysely';
-import type { Json, Timestamp } from '../../platform/db/tables';
+import {
+  sql,
+  type ColumnType,
+  type ExpressionBuilder,
+  type Generated,
+  type Insertable,
+  type Selectable,
+} from 'kysely';
+import type { DB, Json, Timestamp } from '../../platform/db/tables';
 import type { Executor, Tx } from '../../platform/db/tenant';
 import type { GatewayReference, NextAction } from './gateways';
 
@@ -174,6 +181,21 @@ export type PaymentPatch = Partial<
 /** A gateway's raw answer as JSON; the Square SDK holds amounts as BigInt. */
 const rawJson = (value: unknown): string =>
   JSON.stringify(value ?? null, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item));
+
+/** A payment a gateway may name by any of these ids: its main reference, a capture id, a payment id. */
+function listedUnder(eb: ExpressionBuilder<DB, 'payments'>, references: string[]) {
+  return eb.or([
+    eb('gateway_reference', 'in', references),
+    eb.and([
+      sql<boolean>`gateway_data ? 'capture_id'`,
+      eb(sql`gateway_data ->> 'capture_id'`, 'in', references),
+    ]),
+    eb.and([
+      sql<boolean>`gateway_data ? 'payment_id'`,
+      eb(sql`gateway_data ->> 'payment_id'`, 'in', references),
+    ]),
+  ]);
+}
 
 /**
  * The SQL of the payments module, and nothing else. A row read "for update" is locked FOR NO KEY
@@ -596,7 +618,7 @@ export const paymentsRepository = {
       .selectFrom('payments')
       .select('tenant_id')
       .where('gateway', 'in', gateways)
-      .where('gateway_reference', 'in', references)
+      .where((eb) => listedUnder(eb, references))
       .executeTakeFirst();
     if (payment) return payment.tenant_id;
     const refund = await db
@@ -624,19 +646,7 @@ export const paymentsRepository = {
       .selectFrom('payments')
       .selectAll()
       .where('gateway', 'in', gateways)
-      .where((eb) =>
-        eb.or([
-          eb('gateway_reference', 'in', references),
-          eb.and([
-            sql<boolean>`gateway_data ? 'capture_id'`,
-            eb(sql`gateway_data ->> 'capture_id'`, 'in', references),
-          ]),
-          eb.and([
-            sql<boolean>`gateway_data ? 'payment_id'`,
-            eb(sql`gateway_data ->> 'payment_id'`, 'in', references),
-          ]),
-        ]),
-      )
+      .where((eb) => listedUnder(eb, references))
       .execute();
   },
 

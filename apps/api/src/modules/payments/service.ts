@@ -30,6 +30,7 @@ import {
   type GatewayPayment,
   type GatewayReference,
   type GatewayRefund,
+  type GatewayRefundChange,
   type PaymentGateway,
   type WebhookDelivery,
 } from './gateways';
@@ -1122,6 +1123,14 @@ export class PaymentsService {
       if (refund.status !== 'pending') {
         throw new AppError('invalid_state_transition', `A ${refund.status} refund cannot be processed again`);
       }
+      // At the gateway already (answered pending, or made there): it settles when the gateway
+      // does, and sending it again could only send a second refund of one made there.
+      if (refund.gateway_reference) {
+        throw new AppError(
+          'invalid_state_transition',
+          'The refund is at the gateway already; it is settled when the gateway settles it',
+        );
+      }
       const payment = (await repo.payment(tx, refund.payment_id))!;
       const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
       const request = {
@@ -1290,6 +1299,7 @@ export class PaymentsService {
           event.refund.failure_code,
         );
       }
+      if (!refund && event.refund) await this.recordGatewayRefund(tx, gateways, event.refund);
       if (!payment || !event.payment) return { duplicate: false, confirm: null };
       if (event.payment.status === 'approved') return { duplicate: false, confirm: payment.id };
       await this.applyWebhookState(tx, payment, event.payment);
@@ -1297,6 +1307,64 @@ export class PaymentsService {
     });
     if (applied.confirm) await this.confirmApproved(caller, applied.confirm);
     return { received: true, duplicate: applied.duplicate };
+  }
+
+  /**
+   * A refund made at the gateway, not here (in its dashboard, or by the gateway for a dispute):
+   * recorded as a refund of its payment, so that the payment, its order and the figures show the
+   * money that went back. Not one of ours whose reference is not stored yet: those carry our id
+   * (Stripe, PayPal), and for Square, whose refunds do not, a refund of ours of the same amount
+   * still on its way to the gateway is taken to be it.
+   */
+  private async recordGatewayRefund(tx: Tx, gateways: Gateway[], change: GatewayRefundChange): Promise<void> {
+    if (change.ours || change.status === 'failed' || !change.payment_reference) return;
+    const [listed] = await repo.paymentsByReferences(tx, gateways, [change.payment_reference]);
+    if (!listed) return;
+    const payment = (await repo.payment(tx, listed.id, { forUpdate: true }))!;
+    const refunds = await repo.refundsOfPayments(tx, [payment.id]);
+    const onItsWay = refunds.some(
+      (refund) =>
+        refund.status === 'pending' && refund.gateway_reference === null && refund.amount === change.amount,
+    );
+    if (onItsWay) return;
+    const promised = refunds
+      .filter((refund) => refund.status !== 'failed')
+      .reduce((sum, refund) => sum + refund.amount, 0);
+    const refundable = payment.status === 'completed' || payment.status === 'partially_refunded';
+    if (
+      !refundable ||
+      change.currency !== payment.currency ||
+      promised + change.amount > payment.amount_captured
+    ) {
+      this.logger.warn(
+        { payment: payment.id, refund: change.reference, amount: change.amount, currency: change.currency },
+        'a refund made at the gateway does not fit its payment here; not recorded',
+      );
+      return;
+    }
+    const refund = await repo.insertRefund(tx, {
+      id: uuidv7(),
+      tenant_id: payment.tenant_id,
+      payment_id: payment.id,
+      amount: change.amount,
+      currency: payment.currency,
+      status: 'pending',
+      reason: change.description,
+      gateway_reference: change.reference,
+      failure_code: null,
+      created_by: null,
+      created_at: new Date(),
+    });
+    addEvents(tx, [
+      {
+        type: 'refund.created',
+        tenantId: payment.tenant_id,
+        actor: SYSTEM_ACTOR,
+        data: refundEventData(refund, payment),
+      },
+    ]);
+    if (change.status === 'processed')
+      await this.finishRefund(tx, SYSTEM_ACTOR, refund, 'processed', change.reference, null);
   }
 
   private async applyWebhookState(
@@ -1849,7 +1917,11 @@ function candidateReferences(body: unknown): string[] {
         (key === 'id' || key === 'payment_intent' || key === 'payment_id' || key === 'order_id')
       )
         found.add(item);
-      else if (Array.isArray(item) && key === 'payment_ids')
+      else if (typeof item === 'string' && key === 'href') {
+        // A PayPal refund names its capture only in its links.
+        const capture = /\/v2\/payments\/captures\/([^/?#]+)/.exec(item)?.[1];
+        if (capture) found.add(capture);
+      } else if (Array.isArray(item) && key === 'payment_ids')
         item.forEach((entry) => typeof entry === 'string' && found.add(entry));
       else visit(item, depth + 1);
     }

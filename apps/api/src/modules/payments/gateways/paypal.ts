@@ -43,6 +43,10 @@ interface PayPalRefund {
   id: string;
   status: string;
   amount?: PayPalMoney;
+  /** Ours carry our refund id here. */
+  invoice_id?: string;
+  /** `up` is the refunded capture. */
+  links?: PayPalLink[];
 }
 export interface PayPalOrder {
   id: string;
@@ -472,15 +476,25 @@ function parsePayPalEvent(event: {
     case 'PAYMENT.CAPTURE.DECLINED':
       refused('CAPTURE_DECLINED');
       break;
-    // Both carry a refund: ours (REFUNDED), or one PayPal made itself (REVERSED, e.g. a chargeback),
-    // which matches no refund of ours. Neither names the order, only the capture in its links.
+    // Both carry a refund: ours or one made in PayPal (REFUNDED), or one PayPal made itself
+    // (REVERSED, e.g. a chargeback). Neither names the order, only the capture in its links.
     case 'PAYMENT.CAPTURE.REFUNDED':
     case 'PAYMENT.CAPTURE.REVERSED': {
-      const refund = toRefund(event.resource as unknown as PayPalRefund);
+      const raw = event.resource as unknown as PayPalRefund;
+      const refund = toRefund(raw);
+      const currency = raw.amount?.currency_code ?? '';
       parsed.refund = {
         reference: refund.reference,
         status: refund.status,
         failure_code: refund.failure_code,
+        payment_reference: capturedBy(raw),
+        amount: raw.amount ? fromDecimalString(raw.amount.value, currency) : 0,
+        currency,
+        ours: Boolean(raw.invoice_id),
+        description:
+          event.event_type === 'PAYMENT.CAPTURE.REVERSED'
+            ? 'Reversed by PayPal (a dispute or chargeback)'
+            : 'Refunded in PayPal',
       };
       break;
     }
@@ -570,6 +584,12 @@ function isNotFound(error: unknown): boolean {
   return (
     error instanceof GatewayDeclined && (error.raw as PayPalErrorBody | null)?.name === 'RESOURCE_NOT_FOUND'
   );
+}
+
+/** The capture a refund gives money back from: the `up` link of the refund. */
+export function capturedBy(refund: { links?: PayPalLink[] }): string | null {
+  const up = refund.links?.find((link) => link.rel === 'up')?.href;
+  return up?.match(/\/v2\/payments\/captures\/([^/?#]+)/)?.[1] ?? null;
 }
 
 function toRefund(refund: PayPalRefund): GatewayRefund {

@@ -366,7 +366,7 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
           amount_money?: SquareWireMoney;
           refunded_money?: SquareWireMoney;
         };
-        refund?: { id: string; status: string };
+        refund?: { id: string; status: string; payment_id?: string; amount_money?: SquareWireMoney };
         checkout?: { id: string; status: string; amount_money?: SquareWireMoney; payment_ids?: string[] };
       };
     };
@@ -417,6 +417,12 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
       reference: object.refund.id,
       status,
       failure_code: status === 'failed' ? object.refund.status : null,
+      payment_reference: object.refund.payment_id ?? null,
+      amount: object.refund.amount_money?.amount ?? 0,
+      currency: object.refund.amount_money?.currency ?? '',
+      // Square's refunds carry nothing of ours to tell them by.
+      ours: false,
+      description: 'Refunded in Square',
     };
   }
   return event;

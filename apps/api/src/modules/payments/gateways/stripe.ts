@@ -222,11 +222,19 @@ export class StripeGateway implements PaymentGateway {
         failure_message: payment.failure_message,
       };
     } else if (object.object === 'refund') {
-      const refund = toRefund(object as Stripe.Refund);
+      const raw = object as Stripe.Refund;
+      const refund = toRefund(raw);
+      const currency = raw.currency.toUpperCase();
       parsed.refund = {
         reference: refund.reference,
         status: refund.status,
         failure_code: refund.failure_code,
+        payment_reference:
+          typeof raw.payment_intent === 'string' ? raw.payment_intent : (raw.payment_intent?.id ?? null),
+        amount: fromStripeAmount(raw.amount, currency),
+        currency,
+        ours: Boolean(raw.metadata?.tessera_refund_id),
+        description: 'Refunded in Stripe',
       };
     }
     return parsed;

@@ -125,7 +125,23 @@ export interface GatewayWebhookEvent {
     /** Follow-up ids the event reveals (PayPal authorization/capture, Square Terminal payment). */
     details?: Partial<GatewayReference>;
   };
-  refund?: { reference: string; status: GatewayRefund['status']; failure_code: string | null };
+  refund?: GatewayRefundChange;
+}
+
+/** A refund as a webhook tells of it: one of ours, or one made at the gateway (its dashboard, a dispute). */
+export interface GatewayRefundChange {
+  reference: string;
+  status: GatewayRefund['status'];
+  failure_code: string | null;
+  /** The id the refunded payment is known by here (its reference, PayPal's capture id, Square's payment id). */
+  payment_reference: string | null;
+  /** In ISO 4217 minor units of `currency`. */
+  amount: number;
+  currency: string;
+  /** Whether it carries our refund id: made by us, whatever its reference is stored yet. */
+  ours: boolean;
+  /** What a refund made at the gateway is recorded with as its reason. */
+  description: string;
 }
 
 export class GatewayDeclined extends Error {
