@@ -263,7 +263,7 @@ export class FakePayPal {
         id: refundId,
         status: 'COMPLETED',
         amount,
-        ...(body.invoice_id ? { invoice_id: String(body.invoice_id) } : {}),
+        ...(typeof body.invoice_id === 'string' ? { invoice_id: body.invoice_id } : {}),
         create_time: stamp(),
         supplementary_data: { related_ids: { order_id: found.order.id } },
         links: [
