@@ -44,6 +44,9 @@ export interface DatabaseOptions {
   embeddedTemplate?: string;
 }
 
+/** How long a process waits before asking again for an advisory lock another holds. */
+const ADVISORY_LOCK_RETRY_MS = 100;
+
 /** Where the build leaves the embedded database's template: beside the bundle. */
 export const EMBEDDED_TEMPLATE_FILE = 'pglite-template.tar.gz';
 const bundledTemplate = () => path.join(path.dirname(fileURLToPath(import.meta.url)), EMBEDDED_TEMPLATE_FILE);
@@ -118,7 +121,15 @@ function createPostgresDatabase(url: string, poolSize: number, logger?: Logger):
     },
     async withAdvisoryLock(lockKey, work) {
       return db.connection().execute(async (connection) => {
-        await sql`select pg_advisory_lock(hashtextextended(${lockKey}, 0))`.execute(connection);
+        // Asked for again and again rather than waited for in pg_advisory_lock: a session waiting
+        // there is inside a statement, and `CREATE INDEX CONCURRENTLY` in the holder's migration
+        // waits for every statement older than its snapshot to end: a deadlock.
+        for (;;) {
+          const { rows } = await sql<{ locked: boolean }>`
+            select pg_try_advisory_lock(hashtextextended(${lockKey}, 0)) as locked`.execute(connection);
+          if (rows[0]!.locked) break;
+          await new Promise((resolve) => setTimeout(resolve, ADVISORY_LOCK_RETRY_MS));
+        }
         try {
           return await work(connection);
         } finally {
