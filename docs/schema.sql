@@ -548,8 +548,7 @@ CREATE TABLE public.outbox_events (
     payload jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     published_at timestamp with time zone,
-    published_batch bigint,
-    CONSTRAINT outbox_events_published_batch CHECK (((published_at IS NULL) = (published_batch IS NULL)))
+    published_batch bigint
 );
 
 --
@@ -1379,6 +1378,12 @@ CREATE INDEX outbox_events_published_at ON public.outbox_events USING btree (pub
 --
 
 CREATE INDEX outbox_events_tenant_publication ON public.outbox_events USING btree (tenant_id, published_batch, seq) WHERE (published_batch IS NOT NULL);
+
+--
+-- Name: outbox_events_tenant_seq; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_events_tenant_seq ON public.outbox_events USING btree (tenant_id, seq);
 
 --
 -- Name: outbox_events_unpublished; Type: INDEX; Schema: public; Owner: -

@@ -7,15 +7,8 @@
 CREATE SEQUENCE outbox_publication_batches;
 REVOKE ALL ON SEQUENCE outbox_publication_batches FROM tessera_app;
 
+-- Nullable and without a default, so adding it rewrites nothing and holds its lock for an instant.
+-- Rows published before it (or by a relay of the previous release during the roll-out) have no
+-- batch: replay counts them as published before every numbered batch, in seq order, and they
+-- leave the outbox with its retention period.
 ALTER TABLE outbox_events ADD COLUMN published_batch bigint;
--- Rows published before this migration count as one batch, in seq order, as replay read them.
-UPDATE outbox_events SET published_batch = 0 WHERE published_at IS NOT NULL;
--- Replay reads the unmarked rows by published_at and the marked ones by batch: both or neither.
-ALTER TABLE outbox_events ADD CONSTRAINT outbox_events_published_batch
-  CHECK ((published_at IS NULL) = (published_batch IS NULL));
-
--- The replay's range scan of its tenant's published rows, in publication order. It replaces the
--- (tenant_id, seq) index, which only replay read; rows enter it when published, not when written.
-CREATE INDEX outbox_events_tenant_publication ON outbox_events (tenant_id, published_batch, seq)
-  WHERE published_batch IS NOT NULL;
-DROP INDEX outbox_events_tenant_seq;

@@ -9,6 +9,7 @@ import {
   type RealtimeEventMessage,
   type ServerMessage,
 } from '@tessera/contracts';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
@@ -256,6 +257,33 @@ describe.runIf(redisUp)('realtime over Redis streams', () => {
     expect(await resumed.next((m) => m.type === 'subscribed')).toMatchObject({ replayed: 1 });
     const replayed = resumed.messages.filter((m): m is RealtimeEventMessage => m.type === 'event');
     expect(replayed.map((m) => m.id)).toEqual([lateEvent.id]);
+    resumed.close();
+  });
+
+  it('replays across the upgrade that numbered publications: rows published before it come first', async () => {
+    const { order } = await shop(testApp, admin.auth);
+    const first = await subscribed(admin.accessToken, 'orders');
+    const placed = [await order(), await order(), await order()];
+    const seen = await first.next<RealtimeEventMessage>(isOrderEvent(placed[0]!.id));
+    await first.next(isOrderEvent(placed[2]!.id));
+    first.close();
+    await first.closed;
+    // The upgrade that numbers publications came after the second: it and everything published
+    // before it have no batch number.
+    await sql`update outbox_events set published_batch = null where published_batch <= (
+        select published_batch from outbox_events
+        where type = 'commerce.order.created' and payload -> 'data' ->> 'order_id' = ${placed[1]!.id})`.execute(
+      testApp.platform.db,
+    );
+
+    const resumed = await connect(admin.accessToken);
+    resumed.send({ type: 'subscribe', channel: 'orders', last_event_id: seen.id });
+    expect(await resumed.next((m) => m.type === 'subscribed')).toMatchObject({ replayed: 2 });
+    const replayed = resumed.messages.filter((m): m is RealtimeEventMessage => m.type === 'event');
+    expect(replayed.map((m) => (m.data as { order_id: string }).order_id)).toEqual([
+      placed[1]!.id,
+      placed[2]!.id,
+    ]);
     resumed.close();
   });
 

@@ -31,28 +31,40 @@ export async function missedEvents(
   return withTenantRead(db, tenantId, async (tx) => {
     const from = await tx
       .selectFrom('outbox_events')
-      .select(['seq', 'published_batch'])
+      .select(['seq', 'published_at', 'published_batch'])
       .where('id', '=', lastEventId)
       .executeTakeFirst();
     if (!from) return { kind: 'gap', reason: 'The event is unknown or older than the replay window' };
     const types = [...CHANNEL_EVENT_TYPES[channel]];
-    // Not marked yet (its batch is on its way, or its relay stopped before marking it): everything
-    // marked went out before it, and of the unmarked rows none can be told apart as already seen.
-    const publishedAfter =
-      from.published_batch === null
-        ? sql`false`
+    // Three parts, in the order they went out: rows published before migration 0018 (no batch;
+    // only when the resume point is one of them), numbered batches, then the rows not published
+    // yet. A resume point not marked yet (its batch is on its way, or its relay stopped before
+    // marking it) follows everything marked, and no unmarked row can be told apart as seen.
+    const published = from.published_at !== null;
+    const unnumberedAfter =
+      published && from.published_batch === null
+        ? sql`published_batch is null and published_at is not null and seq > ${from.seq}`
+        : sql`false`;
+    const numberedAfter = !published
+      ? sql`false`
+      : from.published_batch === null
+        ? sql`published_batch is not null`
         : sql`published_batch is not null and (published_batch, seq) > (${from.published_batch}, ${from.seq})`;
     const { rows } = await sql<ReplayRow>`
-      select payload, published from (
-        (select payload, true as published, published_batch, seq from outbox_events
-         where ${publishedAfter} and type = any(${types}::text[])
+      select payload, part < 2 as published from (
+        (select payload, 0 as part, published_batch, seq from outbox_events
+         where ${unnumberedAfter} and type = any(${types}::text[])
+         order by seq limit ${limit + 1})
+        union all
+        (select payload, 1, published_batch, seq from outbox_events
+         where ${numberedAfter} and type = any(${types}::text[])
          order by published_batch, seq limit ${limit + 1})
         union all
-        (select payload, false, null, seq from outbox_events
+        (select payload, 2, null, seq from outbox_events
          where published_at is null and id <> ${lastEventId} and type = any(${types}::text[])
          order by seq limit ${limit + 1})
       ) missed
-      order by published_batch nulls last, seq`.execute(tx);
+      order by part, published_batch, seq`.execute(tx);
     if (rows.length > limit) return { kind: 'gap', reason: `More than ${limit} events were missed; refetch` };
     return {
       kind: 'events',

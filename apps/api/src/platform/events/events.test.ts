@@ -94,7 +94,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
   });
 
   afterEach(async () => {
-    await sql`update outbox_events set published_at = now(), published_batch = 0 where published_at is null`.execute(
+    await sql`update outbox_events set published_at = now() where published_at is null`.execute(
       testDatabase.database.db,
     );
   });
