@@ -400,4 +400,36 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
       payments.mockRestore();
     }
   });
+
+  it("reads a page of orders' histories in one query, as REST has them", async () => {
+    const cancelled = await rest<{ id: string }>(admin.auth, 'POST', '/commerce/orders', {
+      lines: [{ product_id: productId, quantity: 1 }],
+    });
+    await rest(admin.auth, 'POST', `/commerce/orders/${cancelled.id}/cancel`, {});
+    const histories = vi.spyOn(testApp.modules.services.orders, 'histories');
+    const single = vi.spyOn(testApp.modules.services.orders, 'history');
+    try {
+      const { body } = await graphql<{ orders: { data: { id: string; history: { id: string }[] }[] } }>(
+        admin.auth,
+        '{ orders(limit: 20) { data { id history { id } } } }',
+      );
+      expect(body.errors).toBeUndefined();
+      const orders = body.data!.orders.data;
+      expect(orders.length).toBeGreaterThan(1);
+      expect(histories).toHaveBeenCalledTimes(1);
+      expect(single).not.toHaveBeenCalled();
+      for (const order of orders) {
+        const viaRest = await rest<{ data: { id: string }[] }>(
+          admin.auth,
+          'GET',
+          `/commerce/orders/${order.id}/history`,
+        );
+        expect(order.history.map((entry) => entry.id)).toEqual(viaRest.data.map((entry) => entry.id));
+      }
+      expect(orders.find((order) => order.id === cancelled.id)?.history).toHaveLength(2);
+    } finally {
+      histories.mockRestore();
+      single.mockRestore();
+    }
+  });
 });

@@ -92,7 +92,8 @@ export function createLoaders(db: Kysely<DB>, services: GraphqlServices, princip
       const byId = new Map(found.map((product) => [product.id, product]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    // A page of orders reads its payments in one query, and those payments' refunds in another.
+    // A page of orders reads its payments in one query, those payments' refunds in another, and
+    // its histories in a third.
     payments: new DataLoader<string, Payment[]>(async (orderIds) => {
       const byOrder = await services.payments.paymentsByOrder(principal.tenantId, orderIds);
       return orderIds.map((id) => byOrder.get(id) ?? []);
@@ -101,10 +102,10 @@ export function createLoaders(db: Kysely<DB>, services: GraphqlServices, princip
       const byPayment = await services.payments.refundsByPayment(principal.tenantId, paymentIds);
       return paymentIds.map((id) => byPayment.get(id) ?? []);
     }),
-    // History has no batch lookup in its service: each order's runs in the same read transaction.
-    history: new DataLoader<string, StatusChange[]>((orderIds) =>
-      tenant((tx) => Promise.all(orderIds.map((orderId) => services.orders.history(tx, orderId)))),
-    ),
+    history: new DataLoader<string, StatusChange[]>(async (orderIds) => {
+      const byOrder = await tenant((tx) => services.orders.histories(tx, orderIds));
+      return orderIds.map((id) => byOrder.get(id) ?? []);
+    }),
   };
 }
 

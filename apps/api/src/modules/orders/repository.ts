@@ -248,13 +248,28 @@ export const ordersRepository = {
       .executeTakeFirstOrThrow()) as OrderRow;
   },
 
-  async history(tx: Executor, orderId: string): Promise<HistoryRow[]> {
-    return (await tx
+  /** The history of each order, oldest entry first, in one query. */
+  async historiesOf(tx: Executor, orderIds: readonly string[]): Promise<Map<string, HistoryRow[]>> {
+    const byOrder = new Map<string, HistoryRow[]>(orderIds.map((id) => [id, []]));
+    if (orderIds.length === 0) return byOrder;
+    const rows = await tx
       .selectFrom('order_status_history')
-      .select(['id', 'from_status', 'to_status', 'actor_type', 'actor_id', 'reason', 'created_at'])
-      .where('order_id', '=', orderId)
+      .select([
+        'order_id',
+        'id',
+        'from_status',
+        'to_status',
+        'actor_type',
+        'actor_id',
+        'reason',
+        'created_at',
+      ])
+      .where('order_id', 'in', orderIds)
+      .orderBy('order_id')
       .orderBy('id')
-      .execute()) as HistoryRow[];
+      .execute();
+    for (const { order_id, ...entry } of rows) byOrder.get(order_id)?.push(entry as HistoryRow);
+    return byOrder;
   },
 
   /**
