@@ -631,6 +631,9 @@ describe('the merchant web app', () => {
     await nav.getByRole('link', { name: 'Settings' }).click();
     const stripeForm = page.getByRole('form', { name: 'Stripe' });
     await stripeForm.getByText(`${platform.url}/webhooks/stripe`, { exact: true }).waitFor();
+    // The events to send there, refunds made in Stripe's dashboard among them.
+    await stripeForm.getByText('Events to send there').click();
+    await stripeForm.getByText('refund.created', { exact: true }).waitFor();
     await stripeForm.getByLabel('Secret key').fill(stripe.secretKey);
     await stripeForm.getByLabel('Webhook signing secret').fill(stripe.webhookSecret);
     await stripeForm.getByRole('button', { name: 'Save Stripe' }).click();

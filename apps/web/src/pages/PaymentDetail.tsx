@@ -6,6 +6,7 @@ import { Badge, DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } 
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
+import { captureHeld } from '../lib/payment-state';
 import { ApiError } from '../lib/problem';
 import NotFound from './NotFound';
 
@@ -25,6 +26,7 @@ export default function PaymentDetail() {
     );
   }
   const p = payment.data;
+  const held = captureHeld(p);
   return (
     <>
       <PageHeader title={`${label(p.gateway)} payment`}>
@@ -74,9 +76,15 @@ export default function PaymentDetail() {
           </span>
         )}
       </p>
+      {held && (
+        <p className="alert" role="status">
+          {label(p.gateway)} is holding the capture, for a review or for the funds to clear. The payment
+          completes, or fails, when {label(p.gateway)} settles it.
+        </p>
+      )}
       {can('write:payments') && (
         <div className="inline-actions">
-          <AuthorizationActions payment={p} />
+          {!held && <AuthorizationActions payment={p} />}
           <RequestRefund payment={p} />
         </div>
       )}

@@ -30,6 +30,8 @@ interface GatewaySpec {
   gateway: 'stripe' | 'square' | 'paypal';
   title: string;
   fields: { name: string; label: string; secret?: boolean; optional?: boolean }[];
+  /** The webhook events to send (docs/operations.md, "Gateway webhooks"). */
+  events: string[];
 }
 
 /** Each gateway's credentials, as the merchant's account with that gateway issues them. */
@@ -41,6 +43,16 @@ const GATEWAYS: GatewaySpec[] = [
       { name: 'secret_key', label: 'Secret key', secret: true },
       { name: 'webhook_secret', label: 'Webhook signing secret', secret: true },
     ],
+    events: [
+      'payment_intent.amount_capturable_updated',
+      'payment_intent.succeeded',
+      'payment_intent.payment_failed',
+      'payment_intent.canceled',
+      'payment_intent.processing',
+      'refund.created',
+      'refund.updated',
+      'refund.failed',
+    ],
   },
   {
     gateway: 'square',
@@ -51,6 +63,13 @@ const GATEWAYS: GatewaySpec[] = [
       { name: 'device_id', label: 'Terminal device ID', optional: true },
       { name: 'webhook_signature_key', label: 'Webhook signature key', secret: true },
     ],
+    events: [
+      'payment.created',
+      'payment.updated',
+      'refund.created',
+      'refund.updated',
+      'terminal.checkout.updated',
+    ],
   },
   {
     gateway: 'paypal',
@@ -59,6 +78,17 @@ const GATEWAYS: GatewaySpec[] = [
       { name: 'client_id', label: 'Client ID' },
       { name: 'client_secret', label: 'Client secret', secret: true },
       { name: 'webhook_id', label: 'Webhook ID' },
+    ],
+    events: [
+      'CHECKOUT.ORDER.APPROVED',
+      'PAYMENT.AUTHORIZATION.CREATED',
+      'PAYMENT.AUTHORIZATION.VOIDED',
+      'PAYMENT.CAPTURE.COMPLETED',
+      'PAYMENT.CAPTURE.PENDING',
+      'PAYMENT.CAPTURE.DENIED',
+      'PAYMENT.CAPTURE.DECLINED',
+      'PAYMENT.CAPTURE.REFUNDED',
+      'PAYMENT.CAPTURE.REVERSED',
     ],
   },
 ];
@@ -123,6 +153,17 @@ function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsV
           {spec.gateway}
         </code>
       </p>
+      <details className="hint webhook-events">
+        <summary>Events to send there</summary>
+        <ul>
+          {spec.events.map((event) => (
+            <li key={event}>
+              <code>{event}</code>
+            </li>
+          ))}
+        </ul>
+        Refunds made in your {spec.title} account are recorded here from these events.
+      </details>
       {spec.fields.map((field) => (
         <TextField
           key={field.name}
