@@ -433,6 +433,21 @@ describe('the merchant web app', () => {
     await tab.getByText('That e-mail and password do not match an account.').waitFor();
     await signIn(tab, staff.email, staff.password);
     await heading(tab, 'Orders');
+    // This browser is now a device the address signed in on: its next sign-in says so, and failed
+    // attempts elsewhere cannot lock the address out here.
+    const stored = () =>
+      tab.evaluate(
+        () => JSON.parse(localStorage.getItem('tessera.device-tokens') ?? '{}') as Record<string, string>,
+      );
+    const deviceToken = (await stored())[staff.email];
+    expect(deviceToken).toMatch(/^v1\./);
+    await tab.getByRole('button', { name: 'Sign out' }).click();
+    await heading(tab, 'Sign in');
+    const loginRequest = tab.waitForRequest((request) => request.url().endsWith('/auth/login'));
+    await signIn(tab, staff.email, staff.password);
+    expect((await loginRequest).postDataJSON()).toMatchObject({ device_token: deviceToken });
+    await heading(tab, 'Orders');
+    expect((await stored())[staff.email]).not.toBe(deviceToken);
     await other.close();
   });
 

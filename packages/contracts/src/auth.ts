@@ -29,6 +29,18 @@ export const TokenAnswerSchema = Type.Object({
 });
 export type TokenAnswer = Static<typeof TokenAnswerSchema>;
 
+/** The answer of POST /auth/login: a token answer plus the device token to sign in with next time. */
+export const LoginAnswerSchema = Type.Composite([
+  TokenAnswerSchema,
+  Type.Object({
+    device_token: Type.String({
+      description:
+        'send it as device_token with the next sign-in of this address from this device: failed attempts elsewhere then cannot lock it out',
+    }),
+  }),
+]);
+export type LoginAnswer = Static<typeof LoginAnswerSchema>;
+
 export const TenantSummarySchema = Type.Object({ id: Id, name: Type.String() });
 export type TenantSummary = Static<typeof TenantSummarySchema>;
 

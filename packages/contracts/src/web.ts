@@ -5,6 +5,7 @@
  */
 import type {
   Invitation,
+  LoginAnswer,
   Me,
   Membership,
   SessionInfo,
@@ -36,6 +37,7 @@ import type {
 export type {
   FieldError,
   Invitation,
+  LoginAnswer,
   Me,
   Membership,
   Tenant,

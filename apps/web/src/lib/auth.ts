@@ -95,8 +95,37 @@ export async function switchBusiness(tenantId: string): Promise<Web.TokenAnswer>
   return adopt(answer);
 }
 
+const DEVICE_TOKENS_KEY = 'tessera.device-tokens';
+
+/**
+ * The device token the API gave the last sign-in of each address on this device: sent with the
+ * next, it keeps failed attempts from elsewhere from locking the address out here.
+ */
+function deviceTokens(): Record<string, string> {
+  try {
+    return JSON.parse(localStorage.getItem(DEVICE_TOKENS_KEY) ?? '{}') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function rememberDeviceToken(email: string, token: string): void {
+  try {
+    localStorage.setItem(DEVICE_TOKENS_KEY, JSON.stringify({ ...deviceTokens(), [email]: token }));
+  } catch {
+    // storage disabled: the address's own limit applies
+  }
+}
+
 export async function login(input: LoginInput): Promise<Web.TokenAnswer> {
-  const answer = await api<Web.TokenAnswer>('/auth/login', { method: 'POST', body: input, auth: false });
+  const email = input.email.trim().toLowerCase();
+  const deviceToken = deviceTokens()[email];
+  const answer = await api<Web.LoginAnswer>('/auth/login', {
+    method: 'POST',
+    body: deviceToken ? { ...input, device_token: deviceToken } : input,
+    auth: false,
+  });
+  rememberDeviceToken(email, answer.device_token);
   return adopt(answer);
 }
 

@@ -281,6 +281,54 @@ describe.each([
     },
   );
 
+  it.runIf(run)(
+    'a device the address signed in on before is not locked out by failures elsewhere, and has its own limit',
+    async () => {
+      const [owner, stranger] = [await registerTenant(t), await registerTenant(t)];
+      const signIn = (email: string, password: string, ip: string, deviceToken?: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/auth/login',
+          payload: { email, password, ...(deviceToken ? { device_token: deviceToken } : {}) },
+          remoteAddress: ip,
+        });
+      const first = await signIn(owner.user.email, TEST_PASSWORD, '198.51.100.20');
+      expect(first.statusCode).toBe(200);
+      const deviceToken = first.json<{ device_token: string }>().device_token;
+      const strangersToken = (await signIn(stranger.user.email, TEST_PASSWORD, '198.51.100.21')).json<{
+        device_token: string;
+      }>().device_token;
+
+      // An attacker fails from elsewhere until the address is locked.
+      for (let i = 0; i < 3; i += 1)
+        expect(
+          (await signIn(owner.user.email, 'wrong password here', `203.0.113.${50 + i}`)).statusCode,
+        ).toBe(401);
+      expect((await signIn(owner.user.email, TEST_PASSWORD, '198.51.100.22')).statusCode).toBe(429);
+      // Another address's token, or a made-up one, counts for nothing.
+      expect(
+        (await signIn(owner.user.email, TEST_PASSWORD, '198.51.100.23', strangersToken)).statusCode,
+      ).toBe(429);
+      expect(
+        (await signIn(owner.user.email, TEST_PASSWORD, '198.51.100.24', `${deviceToken.slice(0, -4)}AAAA`))
+          .statusCode,
+      ).toBe(429);
+
+      // The owner's device signs in, and gets a token for next time.
+      const known = await signIn(owner.user.email, TEST_PASSWORD, '198.51.100.25', deviceToken);
+      expect(known.statusCode).toBe(200);
+      const next = known.json<{ device_token: string }>().device_token;
+      expect(next).toEqual(expect.any(String));
+
+      // Its token is limited on its own: whoever holds it cannot guess on without end.
+      for (let i = 0; i < 3; i += 1)
+        expect(
+          (await signIn(owner.user.email, 'wrong password here', `198.51.100.${30 + i}`, next)).statusCode,
+        ).toBe(401);
+      expect((await signIn(owner.user.email, TEST_PASSWORD, '198.51.100.40', next)).statusCode).toBe(429);
+    },
+  );
+
   it.runIf(run)('limits failures per IP across emails', async () => {
     const ip = '192.0.2.77';
     for (let i = 0; i < 3; i += 1)

@@ -1,4 +1,5 @@
 import {
+  LoginAnswerSchema,
   MembershipSchema,
   MeSchema,
   SessionSchema,
@@ -55,6 +56,13 @@ export const LoginBody = Type.Object(
     email: Type.String({ minLength: 1, maxLength: 320 }),
     password: GivenPassword,
     tenant_id: Type.Optional(Type.String({ format: 'uuid' })),
+    device_token: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 400,
+        description: 'the device_token of an earlier sign-in of this address on this device',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -99,4 +107,4 @@ export const Jwks = Type.Object({
   ),
 });
 
-export { MeSchema, TokenAnswerSchema };
+export { LoginAnswerSchema, MeSchema, TokenAnswerSchema };

@@ -2,6 +2,7 @@ import {
   permissionsOf,
   uuidv7,
   type Invitation,
+  type LoginAnswer,
   type Me,
   type Membership,
   type RegisterAnswer,
@@ -27,6 +28,7 @@ import {
   type RateLimiter,
 } from '../../platform/rate-limit';
 import type { AccessTokens } from './access-tokens';
+import { DeviceTokens } from './device-tokens';
 import type { SigningKeys } from './keys';
 import { invitationMail, resetPasswordMail, verifyEmailMail } from './mails';
 import { dummyVerify, hashPassword, passwordWeakness, verifyPassword } from './passwords';
@@ -91,8 +93,11 @@ function isUniqueViolation(error: unknown): boolean {
  */
 export class AuthService {
   private readonly zones = new PostgresTimeZones();
+  private readonly devices: DeviceTokens;
 
-  constructor(private readonly deps: AuthServiceDeps) {}
+  constructor(private readonly deps: AuthServiceDeps) {
+    this.devices = new DeviceTokens(deps.secrets);
+  }
 
   private get config(): Config {
     return this.deps.config;
@@ -253,18 +258,21 @@ export class AuthService {
   }
 
   async login(
-    input: { email: string; password: string; tenant_id?: string },
+    input: { email: string; password: string; tenant_id?: string; device_token?: string },
     client: ClientInfo,
-  ): Promise<TokenAnswer> {
+  ): Promise<LoginAnswer> {
     const email = input.email.trim().toLowerCase();
     const ipKey = `login:ip:${client.ip}`;
-    const emailKey = `login:email:${email}`;
+    // A device this address signed in on before has a bucket of its own; any other attempt spends
+    // from the address's, which failures elsewhere may have emptied (device-tokens.ts).
+    const device = input.device_token ? this.devices.deviceOf(input.device_token, email) : null;
+    const accountKey = device ? `login:device:${device}` : `login:email:${email}`;
     // Every attempt spends its unit of both buckets, in one step, before the password is checked:
     // spent only after a failure, parallel attempts would all pass the check before any of them
     // spent. A refused attempt spends nothing.
     const limits = await this.deps.limiter.consumeAll([
       { key: ipKey, options: this.loginLimit },
-      { key: emailKey, options: this.loginLimit },
+      { key: accountKey, options: this.loginLimit },
     ]);
     const refused = limits.filter((result) => !result.allowed);
     if (refused.length) {
@@ -280,13 +288,24 @@ export class AuthService {
       ? user.memberships.find((m) => m.tenant_id === input.tenant_id)
       : user.memberships[0];
     if (!membership) throw invalidCredentials();
-    // Only failures count. The address's are forgiven (the soft lockout ends); the IP gets back just
-    // the unit this attempt spent, not a fresh bucket: staff signing in from one shop's address are
-    // not throttled by each other, and an attacker's own account cannot refill the IP's budget.
-    await Promise.all([this.deps.limiter.reset(emailKey), this.deps.limiter.refund(ipKey, this.loginLimit)]);
+    // Only failures count. The address's (or the device's) are forgiven (the soft lockout ends); the
+    // IP gets back just the unit this attempt spent, not a fresh bucket: staff signing in from one
+    // shop's address are not throttled by each other, and an attacker's own account cannot refill
+    // the IP's budget.
+    await Promise.all([
+      this.deps.limiter.reset(accountKey),
+      this.deps.limiter.refund(ipKey, this.loginLimit),
+    ]);
     const tenantId = membership.tenant_id;
     const started = await this.inTransaction(tenantId, (tx) => this.signIn(tx, tenantId, user.id, client));
-    return this.tokenAnswer(user, tenantId, membership.roles, started.sessionId, started.refreshToken);
+    const answer = await this.tokenAnswer(
+      user,
+      tenantId,
+      membership.roles,
+      started.sessionId,
+      started.refreshToken,
+    );
+    return { ...answer, device_token: this.devices.issue(email) };
   }
 
   /** Seals the kept refresh successors under the current master key; answers how many moved. */
