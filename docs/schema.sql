@@ -1380,12 +1380,6 @@ CREATE INDEX outbox_events_published_at ON public.outbox_events USING btree (pub
 CREATE INDEX outbox_events_tenant_publication ON public.outbox_events USING btree (tenant_id, published_batch, seq) WHERE (published_batch IS NOT NULL);
 
 --
--- Name: outbox_events_tenant_seq; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX outbox_events_tenant_seq ON public.outbox_events USING btree (tenant_id, seq);
-
---
 -- Name: outbox_events_unpublished; Type: INDEX; Schema: public; Owner: -
 --
 
