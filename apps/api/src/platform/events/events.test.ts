@@ -274,6 +274,43 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     }
   });
 
+  it('prunes published rows past the retention, and nothing else', async () => {
+    const { bus } = batchRecordingBus();
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, {
+      batchSize: 500,
+      pollMs: 20,
+      retentionMs: 3_600_000,
+    });
+    const [old, recent] = [await emit(120), await emit(30)];
+    await relay.drain();
+    const stale = await emit(10);
+    // Published two hours ago; the stale ones were written as long ago and are not published yet.
+    await sql`update outbox_events set published_at = now() - interval '2 hours' where id = any(${old}::uuid[])`.execute(
+      testDatabase.database.db,
+    );
+    await sql`update outbox_events set created_at = now() - interval '2 hours' where id = any(${stale}::uuid[])`.execute(
+      testDatabase.database.db,
+    );
+    const left = async (ids: string[]) =>
+      Number(
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from outbox_events where id = any(${ids}::uuid[])`.execute(
+            testDatabase.database.db,
+          )
+        ).rows[0]!.n,
+      );
+    relay.start();
+    try {
+      await waitFor(async () => (await left(old)) === 0);
+      expect(await left(recent)).toBe(recent.length);
+      expect(await left(stale)).toBe(stale.length);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('in process: each event once, even when the relay republishes a batch', async () => {
     const real = new InProcessBus(testDatabase.database.db, logger, { maxAttempts: 3, retryBaseMs: 1 });
     real.register(recorder('in-process'));
