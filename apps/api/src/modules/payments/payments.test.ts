@@ -968,18 +968,24 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     }
   });
 
-  it('settles a refund Square answered pending by asking Square when no webhook comes', async () => {
+  /** A USD order of `amount`, charged whole to a saved card on Square. */
+  const chargedOnSquare = async (amount: number) => {
     const methodId = await cardMethod('square', 'ccof:card-1');
-    const order = await placeOrder(admin, 4000, 'USD');
-    const charged = (
+    const order = await placeOrder(admin, amount, 'USD');
+    const payment = (
       await pay({
         order_id: order.id,
-        amount: 4000,
+        amount,
         currency: 'USD',
         gateway: 'square',
         payment_method_id: methodId,
       })
     ).json<Payment>();
+    return { order, payment };
+  };
+
+  it('settles a refund Square answered pending by asking Square when no webhook comes', async () => {
+    const { payment: charged } = await chargedOnSquare(4000);
     expect(charged.status).toBe('completed');
     square.refundStatus = 'PENDING';
     try {
@@ -1066,17 +1072,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
 
     // Square: a refund made in the dashboard that Square answers pending; it cannot be processed
     // from here, and settles when Square does.
-    const squareMethod = await cardMethod('square', 'ccof:card-1');
-    const squareOrder = await placeOrder(admin, 4000, 'USD');
-    const squarePayment = (
-      await pay({
-        order_id: squareOrder.id,
-        amount: 4000,
-        currency: 'USD',
-        gateway: 'square',
-        payment_method_id: squareMethod,
-      })
-    ).json<Payment>();
+    const { payment: squarePayment } = await chargedOnSquare(4000);
     const squareRefundCalls = () => square.server.callsTo('POST', /^\/v2\/refunds$/).length;
     square.refundStatus = 'PENDING';
     let squareRefund: { id: string };
