@@ -80,6 +80,11 @@ describe('the merchant web app', () => {
     await page.getByRole('button', { name: 'Create business' }).click();
     await heading(page, 'Dashboard');
     await page.getByRole('region', { name: 'E-mail verification' }).waitFor();
+    // The browser the business was registered in is a device its owner signs in on.
+    const deviceTokens = await page.evaluate(
+      () => JSON.parse(localStorage.getItem('tessera.device-tokens') ?? '{}') as Record<string, string>,
+    );
+    expect(deviceTokens[admin.email]).toMatch(/^v1\./);
     // On a desk, signing out is in the top bar only (on a phone it moves into the menu).
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
     expect(await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);

@@ -54,8 +54,8 @@ export const MembershipSchema = Type.Object({
 });
 export type Membership = Static<typeof MembershipSchema>;
 
-/** The answer of POST /auth/register: a token answer plus the tenant. */
-export type RegisterAnswer = TokenAnswer & { tenant: TenantSummary };
+/** The answer of POST /auth/register: a login's answer plus the tenant. */
+export type RegisterAnswer = LoginAnswer & { tenant: TenantSummary };
 
 export const SessionSchema = Type.Object({
   id: Id,

@@ -139,7 +139,11 @@ export type RegisterInput =
  */
 export async function register(input: RegisterInput): Promise<Web.TokenAnswer> {
   const send = (body: RegisterInput & { time_zone?: string }) =>
-    api<Web.TokenAnswer>('/auth/register', { method: 'POST', body, auth: false });
+    api<Web.LoginAnswer & Pick<Web.TokenAnswer, 'tenant'>>('/auth/register', {
+      method: 'POST',
+      body,
+      auth: false,
+    });
   const timeZone = 'tenant_name' in input ? browserTimeZone() : undefined;
   const answer = await (timeZone ? send({ ...input, time_zone: timeZone }) : send(input)).catch(
     (error: unknown) => {
@@ -149,6 +153,7 @@ export async function register(input: RegisterInput): Promise<Web.TokenAnswer> {
       throw error;
     },
   );
+  rememberDeviceToken(answer.user.email.toLowerCase(), answer.device_token);
   return adopt(answer);
 }
 

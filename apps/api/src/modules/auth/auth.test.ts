@@ -34,6 +34,7 @@ describe.runIf(postgresUp)('auth: register, login, me, access tokens', () => {
       user: { email, name: 'Founder', email_verified: false, roles: ['admin', 'user'] },
     });
     expect(body.user.tenant_id).toBe(body.tenant.id);
+    expect(body.device_token).toEqual(expect.any(String));
     expect(body.user.permissions).toContain('manage:users');
     expect(Buffer.from(body.refresh_token.split('.')[1], 'base64url').length).toBeGreaterThanOrEqual(32);
 

@@ -47,7 +47,7 @@ export const RegisterBody = Type.Object(
 export type RegisterBody = Static<typeof RegisterBody>;
 
 export const RegisterAnswer = Type.Composite([
-  TokenAnswerSchema,
+  LoginAnswerSchema,
   Type.Object({ tenant: TenantSummarySchema }),
 ]);
 

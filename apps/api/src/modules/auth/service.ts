@@ -180,7 +180,7 @@ export class AuthService {
       started.sessionId,
       started.refreshToken,
     );
-    return { ...answer, tenant: { id: tenantId, name: tenantName } };
+    return { ...answer, tenant: { id: tenantId, name: tenantName }, device_token: this.devices.issue(email) };
   }
 
   private async registerWithInvitation(
@@ -254,7 +254,7 @@ export class AuthService {
       result.sessionId,
       result.refreshToken,
     );
-    return { ...answer, tenant: result.tenant };
+    return { ...answer, tenant: result.tenant, device_token: this.devices.issue(email) };
   }
 
   async login(
