@@ -61,10 +61,11 @@ async function paymentChanged(
 
 /** A payment's calls to the API: a new card's token saved as a method, and the payment itself. */
 const paymentCalls: PaymentCalls = {
-  saveCard: (gateway, token) =>
+  saveCard: (gateway, token, idempotencyKey) =>
     api<Web.PaymentMethod>('/commerce/payment-methods', {
       method: 'POST',
       body: { gateway, type: 'card', gateway_token: token },
+      idempotencyKey,
     }),
   pay: (request, idempotencyKey) =>
     api<Web.Payment>('/commerce/payments', { method: 'POST', body: request, idempotencyKey }),

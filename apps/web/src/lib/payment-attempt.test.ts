@@ -47,10 +47,12 @@ function fakeApi() {
     sent: [] as { body: PaymentRequest; key: string }[],
     dropAfterCharge: false,
     dropMethodSave: false,
+    saveKeys: [] as string[],
   };
   const calls: PaymentCalls = {
-    async saveCard(gateway) {
+    async saveCard(gateway, _token, key) {
       state.methods += 1;
+      state.saveKeys.push(key);
       if (state.dropMethodSave) {
         state.dropMethodSave = false;
         throw new ApiError(0, { title: 'Network error' });
@@ -122,6 +124,9 @@ describe('a payment attempt charges once, however often it is retried', () => {
     await attempt.submit({ request, cardToken: 'tok_visa' }, calls);
     expect(state.methods).toBe(2);
     expect(state.charges).toBe(1);
+    // Under the same key: had the first save been stored and its answer lost, the API replays it.
+    expect(state.saveKeys).toHaveLength(2);
+    expect(state.saveKeys[1]).toBe(state.saveKeys[0]);
   });
 
   it('never answers a conflict with a new key: it stops sending', async () => {

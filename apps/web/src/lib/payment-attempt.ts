@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { newIdempotencyKey } from './api';
 import { IdempotencyKeys, keyOutcome } from './idempotency';
 import { ApiError, errorMessage } from './problem';
 
@@ -21,7 +22,7 @@ export interface PaymentIntent {
 
 /** The two calls a payment makes, given so that tests can stand in for the API. */
 export interface PaymentCalls {
-  saveCard(gateway: Web.Gateway, token: string): Promise<Web.PaymentMethod>;
+  saveCard(gateway: Web.Gateway, token: string, idempotencyKey: string): Promise<Web.PaymentMethod>;
   pay(request: PaymentRequest, idempotencyKey: string): Promise<Web.Payment>;
 }
 
@@ -37,12 +38,13 @@ export class CardNotSavedError extends ApiError {
  * One intent to pay (one opening of the payment dialog) and its retries. A new card token is
  * saved as a payment method once, and its id reused by every retry, so that a retry sends the very
  * body the first attempt sent, under the same Idempotency-Key: the API then replays the first
- * answer (or resumes its work) rather than charging again. (The payment-method route takes no
- * Idempotency-Key: a save whose answer was lost may leave one unused method behind, never a charge.)
+ * answer (or resumes its work) rather than charging again. The save has a key of its own, kept
+ * across its retries: a save whose answer was lost is answered again, not stored twice.
  */
 export class PaymentAttempt {
   private readonly keys: IdempotencyKeys;
   private readonly saved = new Map<string, Promise<Web.PaymentMethod>>();
+  private readonly saveKeys = new Map<string, string>();
 
   constructor(keys = new IdempotencyKeys()) {
     this.keys = keys;
@@ -56,7 +58,9 @@ export class PaymentAttempt {
     const id = `${gateway}\n${token}`;
     let saving = this.saved.get(id);
     if (!saving) {
-      saving = calls.saveCard(gateway, token).catch((error: unknown) => {
+      const key = this.saveKeys.get(id) ?? newIdempotencyKey();
+      this.saveKeys.set(id, key);
+      saving = calls.saveCard(gateway, token, key).catch((error: unknown) => {
         throw error instanceof ApiError ? new CardNotSavedError(error) : error;
       });
       this.saved.set(id, saving);

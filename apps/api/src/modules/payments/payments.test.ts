@@ -136,6 +136,32 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       })
     ).json<Payment>();
 
+  it('stores a card once for one Idempotency-Key, and refuses the key for another card', async () => {
+    const body = { gateway: 'stripe', type: 'card', gateway_token: 'pm_card_visa', label: 'Front desk' };
+    const key = `method-${randomBytes(4).toString('hex')}`;
+    const first = await inject(admin, 'POST', '/commerce/payment-methods', body, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(201);
+    const again = await inject(admin, 'POST', '/commerce/payment-methods', body, { 'idempotency-key': key });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    const other = await inject(
+      admin,
+      'POST',
+      '/commerce/payment-methods',
+      { ...body, label: 'Back office' },
+      { 'idempotency-key': key },
+    );
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency_conflict');
+    const listed = await inject(admin, 'GET', '/commerce/payment-methods?limit=200');
+    expect(
+      listed
+        .json<{ data: { label: string | null }[] }>()
+        .data.filter((method) => method.label === 'Front desk'),
+    ).toHaveLength(1);
+  });
+
   it('takes cash with change due, and the order becomes paid through the event', async () => {
     const order = await placeOrder();
     const response = await pay({

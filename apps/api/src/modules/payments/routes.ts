@@ -57,17 +57,25 @@ export function paymentsRoutes(
     app.post(
       '/commerce/payment-methods',
       {
+        // Not money, yet a retry must not store the card twice.
+        ...idempotency.hooks,
         config: { permission: 'write:payments' },
         schema: {
           tags,
           summary:
             "Store a payment method (a gateway's token; brand and last4 are read back from the gateway)",
+          headers: IdempotencyHeader,
           body: CreateMethodBody,
-          response: { 201: PaymentMethod, ...problems(400, 401, 403, 409, 502) },
+          response: { 201: PaymentMethod, ...problems(400, 401, 403, 409, 422, 502) },
         },
       },
-      async (request, reply) =>
-        reply.code(201).send(await payments.createMethod(callerOf(request), request.body)),
+      async (request, reply) => {
+        reply.code(201);
+        const method = await payments.createMethod(callerOf(request), request.body, (tx, answer) =>
+          idempotency.recordIn(tx, request, reply, answer),
+        );
+        return reply.send(method);
+      },
     );
     app.get(
       '/commerce/payment-methods',

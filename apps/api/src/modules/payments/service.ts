@@ -491,7 +491,12 @@ export class PaymentsService {
 
   // ---- payment methods ----------------------------------------------------------------------
 
-  async createMethod(caller: Caller, body: CreateMethodBody): Promise<PaymentMethod> {
+  /** Stores a method; `recordAnswer` completes the request's Idempotency-Key in the same transaction. */
+  async createMethod(
+    caller: Caller,
+    body: CreateMethodBody,
+    recordAnswer?: (tx: Tx, answer: PaymentMethod) => Promise<void>,
+  ): Promise<PaymentMethod> {
     const cashLike = body.type === 'cash' || body.type === 'check';
     if (cashLike !== (body.gateway === 'manual')) {
       throw validation(
@@ -518,8 +523,8 @@ export class PaymentsService {
     if (card?.kind === 'unknown')
       throw new AppError('gateway_error', `${body.gateway} did not answer: ${card.error.message}`);
     const details = card?.kind === 'ok' ? card.value : null;
-    return withTenant(this.db, caller.tenantId, async (tx) =>
-      toMethodDto(
+    return withTenant(this.db, caller.tenantId, async (tx) => {
+      const method = toMethodDto(
         await repo.insertMethod(tx, {
           id: uuidv7(),
           tenant_id: caller.tenantId,
@@ -533,8 +538,10 @@ export class PaymentsService {
           label: body.label ?? null,
           is_default: body.is_default ?? false,
         }),
-      ),
-    );
+      );
+      await recordAnswer?.(tx, method);
+      return method;
+    });
   }
 
   async listMethods(tenantId: string, query: { limit?: number | undefined; cursor?: string | undefined }) {
