@@ -59,6 +59,12 @@ async function paymentChanged(
   ]);
 }
 
+type Tender = 'cash' | 'card';
+const TENDERS: { value: Tender; label: string }[] = [
+  { value: 'cash', label: 'Cash' },
+  { value: 'card', label: 'Card' },
+];
+
 /** A payment's calls to the API: a new card's token saved as a method, and the payment itself. */
 const paymentCalls: PaymentCalls = {
   saveCard: (gateway, token, idempotencyKey) =>
@@ -105,7 +111,7 @@ export function TakePaymentDialog({
 }) {
   const queryClient = useQueryClient();
   const due = Math.max(0, order.total - order.amount_paid);
-  const [method, setMethod] = useState<'cash' | 'card'>('cash');
+  const [method, setMethod] = useState<Tender>('cash');
   const [amount, setAmount] = useState(minorToInput(due, order.currency));
   const [tendered, setTendered] = useState('');
   const [gateway, setGateway] = useState<Web.Gateway>('stripe');
@@ -239,26 +245,18 @@ export function TakePaymentDialog({
             <legend className="visually-hidden">Payment details</legend>
             <fieldset className="segmented">
               <legend>Method</legend>
-              <label>
-                <input
-                  type="radio"
-                  name="method"
-                  value="cash"
-                  checked={method === 'cash'}
-                  onChange={() => setMethod('cash')}
-                />{' '}
-                Cash
-              </label>
-              <label>
-                <input
-                  type="radio"
-                  name="method"
-                  value="card"
-                  checked={method === 'card'}
-                  onChange={() => setMethod('card')}
-                />{' '}
-                Card
-              </label>
+              {TENDERS.map((tender) => (
+                <label key={tender.value}>
+                  <input
+                    type="radio"
+                    name="method"
+                    value={tender.value}
+                    checked={method === tender.value}
+                    onChange={() => setMethod(tender.value)}
+                  />{' '}
+                  {tender.label}
+                </label>
+              ))}
             </fieldset>
             <TextField
               label={`Amount (${order.currency})`}
