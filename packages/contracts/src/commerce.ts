@@ -2,7 +2,8 @@
  * The catalog, inventory and orders API's answers and requests (api-contract.md, "Catalog and
  * inventory" and "Orders"), as the API sends them. Money is integer minor units of `currency`.
  */
-import type { OrderLineData, OrderPaymentStatus, OrderStatus } from './event-data';
+import type { OrderLineData, OrderPaymentStatus } from './event-data';
+import type { OrderStatus } from './statuses';
 import type { EventActor } from './events';
 import { isUuid } from './uuid';
 

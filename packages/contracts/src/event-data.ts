@@ -4,6 +4,7 @@
  * Money is integer minor units with its ISO 4217 currency.
  */
 import type { EventEnvelope, EventType } from './events';
+import type { OrderStatus, PaymentStatus, RefundStatus } from './statuses';
 
 export interface OrderLineData {
   product_id: string;
@@ -14,19 +15,8 @@ export interface OrderLineData {
   line_total: number;
 }
 
-export type OrderStatus = 'pending' | 'paid' | 'fulfilled' | 'cancelled' | 'refunded';
 export type OrderPaymentStatus =
   'unpaid' | 'authorized' | 'partially_paid' | 'paid' | 'partially_refunded' | 'refunded';
-export type PaymentStatus =
-  | 'pending'
-  | 'authorized'
-  | 'completed'
-  | 'failed'
-  | 'voided'
-  | 'partially_refunded'
-  | 'refunded'
-  | 'unknown';
-export type RefundStatus = 'pending' | 'processed' | 'failed';
 export type Gateway = 'stripe' | 'square' | 'square_terminal' | 'paypal' | 'manual';
 
 export interface EventDataMap {

@@ -8,5 +8,6 @@ export * from './payments';
 export * from './permissions';
 export * from './problem';
 export * from './realtime';
+export * from './statuses';
 export * from './uuid';
 export type * as Web from './web';

@@ -2,7 +2,8 @@
  * The payments API's DTOs (api-contract.md, "Payments"), for clients such as the web app. Money is
  * integer minor units with its ISO 4217 currency.
  */
-import type { Gateway, PaymentStatus, RefundStatus } from './event-data';
+import type { Gateway } from './event-data';
+import type { PaymentStatus, RefundStatus } from './statuses';
 
 export type PaymentMethodType = 'card' | 'cash' | 'check' | 'paypal';
 

@@ -15,14 +15,8 @@ import type {
   TokenAnswer as AuthTokenAnswer,
 } from './auth';
 import type { FieldError } from './problem';
-import type {
-  Gateway,
-  OrderLineData,
-  OrderPaymentStatus,
-  OrderStatus,
-  PaymentStatus,
-  RefundStatus,
-} from './event-data';
+import type { Gateway, OrderLineData, OrderPaymentStatus } from './event-data';
+import type { OrderStatus, PaymentStatus, RefundStatus } from './statuses';
 import type {
   PaymentDetailDto,
   PaymentDto,

@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { PAYMENT_STATUSES } from '@tessera/contracts/statuses';
 import { describe, expect, it } from 'vitest';
 import { IdempotencyKeys } from './idempotency';
 import {
@@ -10,17 +11,6 @@ import {
   type PaymentRequest,
 } from './payment-attempt';
 import { ApiError } from './problem';
-
-const ALL_STATUSES: Web.PaymentStatus[] = [
-  'pending',
-  'authorized',
-  'completed',
-  'failed',
-  'voided',
-  'partially_refunded',
-  'refunded',
-  'unknown',
-];
 
 const request: PaymentRequest = {
   order_id: 'order-1',
@@ -170,7 +160,7 @@ describe('a payment attempt charges once, however often it is retried', () => {
 
 describe('a payment outcome is told as the API gave it', () => {
   it('has words for every status, and never calls an unknown outcome received', () => {
-    for (const status of ALL_STATUSES) expect(paymentOutcome(payment(status)).text).not.toBe('');
+    for (const status of PAYMENT_STATUSES) expect(paymentOutcome(payment(status)).text).not.toBe('');
     const unknown = paymentOutcome(payment('unknown'));
     expect(unknown.text).toBe(
       'Outcome not known yet: the gateway did not answer. We are checking with it; do not charge again.',

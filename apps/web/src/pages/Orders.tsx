@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { ORDER_STATUSES } from '@tessera/contracts/statuses';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
 import {
@@ -14,8 +15,6 @@ import {
 import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import { usePagedList } from '../lib/queries';
-
-export const ORDER_STATUSES: Web.OrderStatus[] = ['pending', 'paid', 'fulfilled', 'cancelled', 'refunded'];
 
 export default function Orders() {
   const can = useCan();

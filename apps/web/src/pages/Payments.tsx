@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { PAYMENT_STATUSES } from '@tessera/contracts/statuses';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
 import {
@@ -13,17 +14,6 @@ import {
 } from '../components/ui';
 import { formatDateTime, label } from '../lib/format';
 import { usePagedList } from '../lib/queries';
-
-const STATUSES: Web.PaymentStatus[] = [
-  'pending',
-  'authorized',
-  'completed',
-  'failed',
-  'voided',
-  'partially_refunded',
-  'refunded',
-  'unknown',
-];
 
 export default function Payments() {
   const [params, setParams] = useSearchParams();
@@ -41,7 +31,7 @@ export default function Payments() {
           onChange={(event) => setParams(event.target.value ? { status: event.target.value } : {})}
         >
           <option value="">All</option>
-          {STATUSES.map((value) => (
+          {PAYMENT_STATUSES.map((value) => (
             <option key={value} value={value}>
               {label(value)}
             </option>

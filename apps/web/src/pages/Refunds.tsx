@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { REFUND_STATUSES } from '@tessera/contracts/statuses';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
@@ -53,10 +54,8 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
   );
 }
 
-const STATUSES: readonly Web.RefundStatus[] = ['pending', 'processed', 'failed'];
-
 function isRefundStatus(value: string): value is Web.RefundStatus {
-  return (STATUSES as readonly string[]).includes(value);
+  return (REFUND_STATUSES as readonly string[]).includes(value);
 }
 
 /** Refund approvals: requested refunds, sent to the gateway by someone with write:refunds. */

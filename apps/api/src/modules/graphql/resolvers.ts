@@ -1,4 +1,4 @@
-import { isUuid, type Permission } from '@tessera/contracts';
+import { isUuid, ORDER_STATUSES, type OrderStatus, type Permission } from '@tessera/contracts';
 import DataLoader from 'dataloader';
 import type { FastifyRequest } from 'fastify';
 import type { IResolvers, MercuriusContext } from 'mercurius';
@@ -73,9 +73,6 @@ function pageArgs(args: { limit?: number | null; cursor?: string | null }) {
   if (args.cursor != null && args.cursor.length > 200) throw invalid('cursor', 'is too long');
   return { limit, ...(args.cursor != null ? { cursor: args.cursor } : {}) };
 }
-
-const ORDER_STATUSES = ['pending', 'paid', 'fulfilled', 'cancelled', 'refunded'] as const;
-type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 function timestampArg(path: string, value: string | null | undefined): string | undefined {
   if (value == null) return undefined;

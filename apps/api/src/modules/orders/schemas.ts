@@ -1,16 +1,11 @@
+import { ORDER_STATUSES } from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, Timestamp, Uuid } from '../../platform/http/schemas';
 
 export const MAX_LINE_QUANTITY = 1_000_000;
 export const MAX_ORDER_LINES = 100;
 
-export const OrderStatus = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('paid'),
-  Type.Literal('fulfilled'),
-  Type.Literal('cancelled'),
-  Type.Literal('refunded'),
-]);
+export const OrderStatus = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)));
 
 export const PaymentStatus = Type.Union([
   Type.Literal('unpaid'),

@@ -1,3 +1,4 @@
+import { PAYMENT_STATUSES, REFUND_STATUSES } from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, Timestamp, Uuid } from '../../platform/http/schemas';
 
@@ -14,16 +15,7 @@ export const GatewayName = Type.Union([
   Type.Literal('paypal'),
   Type.Literal('manual'),
 ]);
-export const PaymentStatusSchema = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('authorized'),
-  Type.Literal('completed'),
-  Type.Literal('failed'),
-  Type.Literal('voided'),
-  Type.Literal('partially_refunded'),
-  Type.Literal('refunded'),
-  Type.Literal('unknown'),
-]);
+export const PaymentStatusSchema = Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)));
 export const MethodType = Type.Union([
   Type.Literal('card'),
   Type.Literal('cash'),
@@ -140,11 +132,7 @@ export const CaptureBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const RefundStatusSchema = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('processed'),
-  Type.Literal('failed'),
-]);
+export const RefundStatusSchema = Type.Union(REFUND_STATUSES.map((status) => Type.Literal(status)));
 
 export const Refund = Type.Object({
   id: Uuid,
