@@ -1,3 +1,5 @@
+import { gcra, type LimitOptions } from '../../platform/rate-limit';
+
 /**
  * The limits a client's socket works within (docs/decisions.md, "Realtime sockets are rate
  * limited"). A socket lives in one process, so they are counted in-process.
@@ -18,28 +20,27 @@ export function replayConcurrency(poolSize: number): number {
   return Math.max(1, Math.floor(poolSize / 4));
 }
 
-/** A token bucket: `burst` tokens, refilled at `perSecond`; each message takes one. */
+/**
+ * A token bucket of `burst` tokens refilled at `perSecond`, each message taking one: the platform's
+ * GCRA step (the rate limiter's arithmetic), kept per socket, in memory, since a socket lives here.
+ */
 export class TokenBucket {
-  private tokens: number;
-  private at: number;
+  private tat: number | null = null;
+  private readonly options: LimitOptions;
 
   constructor(
-    private readonly burst: number,
-    private readonly perSecond: number,
+    burst: number,
+    perSecond: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.tokens = burst;
-    this.at = now();
+    this.options = { limit: burst, windowMs: (burst / perSecond) * 1000 };
   }
 
   /** Takes a token: false when there is none left (the sender is over its rate). */
   take(): boolean {
-    const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
-    this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    const step = gcra(this.tat, this.now(), this.options);
+    this.tat = step.newTat;
+    return step.allowed;
   }
 }
 
