@@ -142,12 +142,6 @@ function isCursorInstant(value: string): boolean {
   );
 }
 
-/** The answer decodeCursor gives to any cursor this API did not issue. */
-const invalidCursor = () =>
-  new AppError('validation_failed', 'The cursor is not one this list issued', {
-    errors: [{ path: 'cursor', message: 'is not valid' }],
-  });
-
 const average = (sum: number, count: number) => (count === 0 ? 0 : Math.round(sum / count));
 
 function data<T extends EventType>(event: EventEnvelope, _type: T): EventDataMap[T] {
@@ -453,8 +447,7 @@ export class AnalyticsService {
   ): Promise<{ data: StoredEventDto[]; next_cursor: string | null }> {
     const filter = this.eventFilter(query);
     const limit = query.limit ?? 50;
-    const after = decodeCursor(query.cursor, EventCursor);
-    if (after && !isCursorInstant(after.occurred_at)) throw invalidCursor();
+    const after = decodeCursor(query.cursor, EventCursor, (cursor) => isCursorInstant(cursor.occurred_at));
     const rows = await repo.listEvents(tx, filter, after, limit + 1, 'desc');
     const page = rows.slice(0, limit);
     const last = page.at(-1);

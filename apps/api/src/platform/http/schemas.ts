@@ -45,9 +45,14 @@ export function encodeCursor(value: unknown): string {
 
 /**
  * Reads a cursor this API issued. A cursor that does not decode to the expected shape (forged,
- * truncated, from another list) is the client's error: 400 validation_failed on `cursor`.
+ * truncated, from another list), or whose value `accepts` refuses (what a schema cannot say), is
+ * the client's error: 400 validation_failed on `cursor`.
  */
-export function decodeCursor<T extends TSchema>(cursor: string | undefined, shape: T): Static<T> | null {
+export function decodeCursor<T extends TSchema>(
+  cursor: string | undefined,
+  shape: T,
+  accepts: (value: Static<T>) => boolean = () => true,
+): Static<T> | null {
   if (!cursor) return null;
   let value: unknown;
   try {
@@ -55,7 +60,7 @@ export function decodeCursor<T extends TSchema>(cursor: string | undefined, shap
   } catch {
     value = undefined;
   }
-  if (!Value.Check(shape, value)) {
+  if (!Value.Check(shape, value) || !accepts(value)) {
     throw new AppError('validation_failed', 'The cursor is not one this list issued', {
       errors: [{ path: 'cursor', message: 'is not valid' }],
     });
