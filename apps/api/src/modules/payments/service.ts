@@ -1024,7 +1024,7 @@ export class PaymentsService {
     const after = await repo.updatePayment(tx, before.id, patch);
     const tenantId = after.tenant_id;
     if (order?.status === 'cancelled') {
-      const refunds = await this.refundCaptured(tx, tenantId, [after]);
+      const refunds = await this.refundCaptured(tx, [after]);
       if (refunds.length)
         transactionHooks(tx).afterCommit.push(() => void this.processAll(tenantId, refunds));
     }
@@ -1075,27 +1075,11 @@ export class PaymentsService {
           },
         );
       }
-      const refund = await repo.insertRefund(tx, {
-        id: uuidv7(),
-        tenant_id: caller.tenantId,
-        payment_id: payment.id,
+      const refund = await this.addRefund(tx, actorOf(caller), payment, {
         amount: input.amount,
-        currency: payment.currency,
-        status: 'pending',
         reason: input.reason ?? null,
-        gateway_reference: null,
-        failure_code: null,
         created_by: caller.userId,
-        created_at: new Date(),
       });
-      addEvents(tx, [
-        {
-          type: 'refund.created',
-          tenantId: caller.tenantId,
-          actor: actorOf(caller),
-          data: refundEventData(refund, payment),
-        },
-      ]);
       const answer = toRefundDto(refund);
       await recordAnswer?.(tx, answer);
       return answer;
@@ -1203,6 +1187,37 @@ export class PaymentsService {
   }
 
   /** A refund reaches its end: processed money leaves the payment's captured amount. */
+  /** Inserts a pending refund of `payment` and announces it (refund.created), in the caller's transaction. */
+  private async addRefund(
+    tx: Tx,
+    actor: EventActor,
+    payment: PaymentRow,
+    refund: { amount: number; reason: string | null; created_by: string | null; gateway_reference?: string },
+  ): Promise<RefundRow> {
+    const row = await repo.insertRefund(tx, {
+      id: uuidv7(),
+      tenant_id: payment.tenant_id,
+      payment_id: payment.id,
+      amount: refund.amount,
+      currency: payment.currency,
+      status: 'pending',
+      reason: refund.reason,
+      gateway_reference: refund.gateway_reference ?? null,
+      failure_code: null,
+      created_by: refund.created_by,
+      created_at: new Date(),
+    });
+    addEvents(tx, [
+      {
+        type: 'refund.created',
+        tenantId: payment.tenant_id,
+        actor,
+        data: refundEventData(row, payment),
+      },
+    ]);
+    return row;
+  }
+
   private async finishRefund(
     tx: Tx,
     actor: EventActor,
@@ -1349,27 +1364,12 @@ export class PaymentsService {
       );
       return;
     }
-    const refund = await repo.insertRefund(tx, {
-      id: uuidv7(),
-      tenant_id: payment.tenant_id,
-      payment_id: payment.id,
+    const refund = await this.addRefund(tx, SYSTEM_ACTOR, payment, {
       amount: change.amount,
-      currency: payment.currency,
-      status: 'pending',
       reason: change.description,
       gateway_reference: change.reference,
-      failure_code: null,
       created_by: null,
-      created_at: new Date(),
     });
-    addEvents(tx, [
-      {
-        type: 'refund.created',
-        tenantId: payment.tenant_id,
-        actor: SYSTEM_ACTOR,
-        data: refundEventData(refund, payment),
-      },
-    ]);
     if (change.status === 'processed')
       await this.finishRefund(tx, SYSTEM_ACTOR, refund, 'processed', change.reference, null);
   }
@@ -1637,7 +1637,6 @@ export class PaymentsService {
     const open = held.filter(({ status }) => status === 'pending' || status === 'authorized');
     const refunds = await this.refundCaptured(
       tx,
-      tenantId,
       held.filter(({ status }) => status === 'completed' || status === 'partially_refunded'),
     );
     if (open.length === 0 && refunds.length === 0) return;
@@ -1651,29 +1650,18 @@ export class PaymentsService {
   }
 
   /** Requests a refund of what each payment still has captured and unrefunded; answers the refund ids. */
-  private async refundCaptured(tx: Tx, tenantId: string, payments: { id: string }[]): Promise<string[]> {
+  private async refundCaptured(tx: Tx, payments: { id: string }[]): Promise<string[]> {
     const refunds: string[] = [];
     for (const { id } of payments) {
       const payment = (await repo.payment(tx, id, { forUpdate: true }))!;
       if (payment.status !== 'completed' && payment.status !== 'partially_refunded') continue;
       const left = payment.amount_captured - (await repo.refundedOrPending(tx, payment.id));
       if (left <= 0) continue;
-      const refund = await repo.insertRefund(tx, {
-        id: uuidv7(),
-        tenant_id: tenantId,
-        payment_id: payment.id,
+      const refund = await this.addRefund(tx, SYSTEM_ACTOR, payment, {
         amount: left,
-        currency: payment.currency,
-        status: 'pending',
         reason: 'The order was cancelled before this payment completed',
-        gateway_reference: null,
-        failure_code: null,
         created_by: null,
-        created_at: new Date(),
       });
-      addEvents(tx, [
-        { type: 'refund.created', tenantId, actor: SYSTEM_ACTOR, data: refundEventData(refund, payment) },
-      ]);
       refunds.push(refund.id);
     }
     return refunds;
