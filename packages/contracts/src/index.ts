@@ -3,6 +3,7 @@ export * from './auth';
 export * from './commerce';
 export * from './event-data';
 export * from './events';
+export * from './limits';
 export * from './money';
 export * from './payments';
 export * from './permissions';

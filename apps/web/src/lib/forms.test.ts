@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE_QUANTITY, parseQuantity, quantityProblem, rebaseEdits } from './forms';
+import { MAX_LINE_QUANTITY } from '@tessera/contracts/limits';
+import { parseQuantity, quantityProblem, rebaseEdits } from './forms';
 
 describe('a typed quantity counts only when it is a whole number of 1 or more', () => {
   it('takes whole numbers from 1 to the API limit', () => {

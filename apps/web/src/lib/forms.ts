@@ -1,3 +1,4 @@
+import { MAX_LINE_QUANTITY } from '@tessera/contracts/limits';
 import { useState } from 'react';
 import { ApiError } from './problem';
 
@@ -58,9 +59,6 @@ export function emailProblem(email: string): string | undefined {
 export function requiredProblem(value: string, what: string): string | undefined {
   return value.trim() ? undefined : `Enter ${what}.`;
 }
-
-/** The API's largest quantity of one order line. */
-export const MAX_LINE_QUANTITY = 1_000_000;
 
 /** What is wrong with a typed quantity: it must be a whole number from 1 to MAX_LINE_QUANTITY. */
 export function quantityProblem(text: string): string | undefined {

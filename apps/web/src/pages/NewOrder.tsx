@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { MAX_LINE_QUANTITY } from '@tessera/contracts/limits';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
@@ -17,13 +18,7 @@ import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
 import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
-import {
-  emailProblem,
-  MAX_LINE_QUANTITY,
-  parseQuantity,
-  quantityProblem,
-  useFieldErrors,
-} from '../lib/forms';
+import { emailProblem, parseQuantity, quantityProblem, useFieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
 import { usePagedList, useStockByProductId } from '../lib/queries';
 

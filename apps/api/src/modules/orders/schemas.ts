@@ -1,9 +1,6 @@
-import { ORDER_STATUSES } from '@tessera/contracts';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, ORDER_STATUSES } from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, Timestamp, Uuid } from '../../platform/http/schemas';
-
-export const MAX_LINE_QUANTITY = 1_000_000;
-export const MAX_ORDER_LINES = 100;
 
 export const OrderStatus = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)));
 

@@ -1,0 +1,9 @@
+/**
+ * Limits of the API's requests that clients check before sending (api-contract.md). Without
+ * runtime dependencies, so that the web app can import them (`@tessera/contracts/limits`).
+ */
+
+/** The largest quantity of one order line. */
+export const MAX_LINE_QUANTITY = 1_000_000;
+/** The most lines one order may have. */
+export const MAX_ORDER_LINES = 100;
