@@ -650,6 +650,8 @@ CREATE TABLE public.payment_reconciliation (
     local_status text,
     gateway_status text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    local_refunded bigint,
+    gateway_refunded bigint,
     CONSTRAINT payment_reconciliation_result_check CHECK ((result = ANY (ARRAY['matched'::text, 'missing_local'::text, 'missing_gateway'::text, 'amount_mismatch'::text, 'status_mismatch'::text])))
 );
 

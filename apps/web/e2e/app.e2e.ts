@@ -728,6 +728,9 @@ describe('the merchant web app', () => {
       '0 amounts differ',
       '0 statuses differ',
     ]);
+    // The refund is compared too: $7.50 refunded here and at Stripe.
+    const compared = page.getByRole('table', { name: 'This comparison' });
+    expect(await compared.getByRole('cell', { name: '$7.50', exact: true }).count()).toBe(2);
     await page
       .getByRole('table', { name: 'Earlier comparisons' })
       .getByRole('link', { name: 'View payment' })

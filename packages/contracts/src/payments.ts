@@ -121,6 +121,8 @@ export interface ReconciliationItemDto {
   currency: string | null;
   local_amount: number | null;
   gateway_amount: number | null;
+  local_refunded: number | null;
+  gateway_refunded: number | null;
   local_status: string | null;
   gateway_status: string | null;
   period_from: string;

@@ -602,7 +602,11 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
     expect(listed.map((payment) => payment.reference.id).sort()).toEqual(captures.sort());
     const windows = new Set(paypal.reportRequests.map((asked) => `${asked.start}/${asked.end}`));
     expect(windows.size).toBe(2);
-    expect(paypal.reportRequests.length).toBe(captures.length + 1);
+    // A page of one row each: captures and refunds are rows; the first window is empty but asked once.
+    const refunds = [...paypal.orders.values()].flatMap(
+      (order) => order.purchase_units[0]?.payments?.refunds ?? [],
+    );
+    expect(paypal.reportRequests.length).toBe(captures.length + refunds.length + 1);
     paypal.reportTwice = true;
     const again = await gateway.listPayments(new Date(to.getTime() - 40 * 86_400_000), to);
     expect(again.map((payment) => payment.reference.id).sort()).toEqual(captures.sort());
@@ -707,6 +711,35 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
     const listed = await gateway.listPayments(new Date(stamped + 500), new Date(stamped + 60_000));
     expect(listed.map((payment) => payment.reference.id)).toContain(capture.id);
     expect(paypal.reportRequests.at(-1)!.start).toBe(new Date(stamped).toISOString());
+  });
+
+  it("counts a capture's refunds to date, made after the period too, and lists no refund as a payment", async () => {
+    paypal.reportPageSize = 500;
+    paypal.reportTwice = false;
+    const { confirmed, order } = await approvedOrder(5000, 'USD', true, 'pp-refunded-later');
+    const capture = order().purchase_units[0]!.payments!.captures![0]!;
+    // Captured an hour ago, in the period reconciled; refunded now, after it.
+    const capturedAt = Date.now() - 3_600_000;
+    capture.create_time = new Date(Math.floor(capturedAt / 1000) * 1000).toISOString();
+    for (const [amount, key] of [
+      [1500, 'pp-later-1'],
+      [500, 'pp-later-2'],
+    ] as const) {
+      await gateway.refund({
+        reference: confirmed.reference,
+        amount,
+        currency: 'USD',
+        reason: null,
+        refundId: key,
+        idempotencyKey: key,
+      });
+    }
+    const listed = await gateway.listPayments(new Date(capturedAt - 60_000), new Date(capturedAt + 60_000));
+    expect(listed.filter((payment) => payment.reference.id === capture.id)).toMatchObject([
+      { status: 'partially_refunded', amount_captured: 5000, amount_refunded: 2000 },
+    ]);
+    const refunds = order().purchase_units[0]!.payments!.refunds!.map((refund) => refund.id);
+    expect(listed.filter((payment) => refunds.includes(payment.reference.id))).toEqual([]);
   });
 
   it('keeps a PENDING capture pending until PayPal settles it, then completes it', async () => {

@@ -291,22 +291,39 @@ export class FakePayPal {
       const pageSize = Math.min(Number(request.query.get('page_size') ?? 100), this.reportPageSize);
       const page = Number(request.query.get('page') ?? 1);
       // Compared as times, not strings: PayPal stamps whole seconds and the bounds may carry milliseconds.
-      const all = [...this.orders.values()]
-        .flatMap((order) => order.purchase_units[0]?.payments?.captures ?? [])
-        .filter((capture) => {
-          const time = Date.parse(capture.create_time);
-          return time >= Date.parse(start) && time < Date.parse(end);
-        })
-        .flatMap((capture) => (this.reportTwice ? [capture, capture] : [capture]));
-      this.reportRequests.push({ start, end, page });
-      const transaction_details = all.slice((page - 1) * pageSize, page * pageSize).map((capture) => ({
-        transaction_info: {
+      const inRange = (item: Item) => {
+        const time = Date.parse(item.create_time);
+        return time >= Date.parse(start) && time < Date.parse(end);
+      };
+      // Captures are Checkout API payments (T0006); refunds (T1107) are rows of their own, their
+      // amount negative, naming their capture.
+      const rows = [...this.orders.values()].flatMap((order) => {
+        const payments = order.purchase_units[0]?.payments;
+        const captures = (payments?.captures ?? []).filter(inRange).map((capture) => ({
           transaction_id: capture.id,
+          transaction_event_code: 'T0006',
           transaction_amount: capture.amount,
           transaction_status: REPORT_STATUS[capture.status] ?? 'P',
           transaction_initiation_date: reportTime(capture.create_time),
-        },
-      }));
+        }));
+        const refunds = (payments?.refunds ?? []).filter(inRange).map((refund) => ({
+          transaction_id: refund.id,
+          transaction_event_code: 'T1107',
+          transaction_amount: { ...refund.amount, value: `-${refund.amount.value}` },
+          transaction_status: REPORT_STATUS[refund.status] ?? 'P',
+          transaction_initiation_date: reportTime(refund.create_time),
+          paypal_reference_id: refund.links
+            ?.find((link) => link.rel === 'up')
+            ?.href.split('/')
+            .pop(),
+        }));
+        return [...captures, ...refunds];
+      });
+      const all = rows.flatMap((row) => (this.reportTwice ? [row, row] : [row]));
+      this.reportRequests.push({ start, end, page });
+      const transaction_details = all
+        .slice((page - 1) * pageSize, page * pageSize)
+        .map((transaction_info) => ({ transaction_info }));
       return ok({
         transaction_details,
         total_items: all.length,

@@ -41,6 +41,21 @@ interface Intent {
   livemode: false;
 }
 
+/** A charge: what was captured and refunded of its intent (listings can expand it into the intent). */
+interface Charge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  captured: boolean;
+  refunded: boolean;
+  currency: string;
+  payment_intent: string;
+  status: 'succeeded';
+  created: number;
+}
+
 const CARDS: Record<string, { brand: string; last4: string; decline?: string }> = {
   pm_card_visa: { brand: 'visa', last4: '4242' },
   pm_card_mastercard: { brand: 'mastercard', last4: '4444' },
@@ -83,6 +98,7 @@ function invalidAmount(amount: number, currency: string): FakeResponse | null {
  */
 export class FakeStripe {
   readonly intents = new Map<string, Intent>();
+  readonly charges = new Map<string, Charge>();
   readonly refunds = new Map<
     string,
     { id: string; amount: number; payment_intent: string; status: string }
@@ -183,6 +199,7 @@ export class FakeStripe {
           );
         }
         Object.assign(intent, { status: 'succeeded', amount_received: amount, amount_capturable: 0 });
+        Object.assign(this.chargeOf(intent), { captured: true, amount_captured: amount });
         return ok(intent);
       }
       if (action === 'cancel') {
@@ -226,6 +243,9 @@ export class FakeStripe {
         created: now(),
       };
       this.refunds.set(refund.id, refund);
+      const charge = this.chargeOf(intent);
+      charge.amount_refunded += amount;
+      charge.refunded = charge.amount_refunded >= charge.amount_captured;
       return ok(refund);
     }
     if (resource === 'refunds' && request.method === 'GET' && id) {
@@ -247,6 +267,10 @@ export class FakeStripe {
       });
     }
     return error(404, 'invalid_request_error', 'Unrecognized request URL');
+  }
+
+  private chargeOf(intent: Intent): Charge {
+    return this.charges.get(intent.latest_charge!)!;
   }
 
   private createIntent(params: Params): FakeResponse {
@@ -303,7 +327,21 @@ export class FakeStripe {
         },
       };
     }
-    intent.latest_charge = randomId('ch_');
+    const charge: Charge = {
+      id: randomId('ch_'),
+      object: 'charge',
+      amount,
+      amount_captured: manual ? 0 : amount,
+      amount_refunded: 0,
+      captured: !manual,
+      refunded: false,
+      currency: intent.currency,
+      payment_intent: intent.id,
+      status: 'succeeded',
+      created: now(),
+    };
+    this.charges.set(charge.id, charge);
+    intent.latest_charge = charge.id;
     if (manual) Object.assign(intent, { status: 'requires_capture', amount_capturable: amount });
     else Object.assign(intent, { status: 'succeeded', amount_received: amount });
     return ok(intent);
@@ -312,7 +350,17 @@ export class FakeStripe {
   private listIntents(query: URLSearchParams): FakeResponse {
     const gte = Number(query.get('created[gte]') ?? 0);
     const lt = Number(query.get('created[lt]') ?? Number.MAX_SAFE_INTEGER);
-    const data = [...this.intents.values()].filter((intent) => intent.created >= gte && intent.created < lt);
+    // `expand[0]=data.latest_charge`, as stripe-node encodes an array: the charge in place of its id.
+    const expandCharge = [...query].some(
+      ([key, value]) => /^expand\[\d*\]$/.test(key) && value === 'data.latest_charge',
+    );
+    const data = [...this.intents.values()]
+      .filter((intent) => intent.created >= gte && intent.created < lt)
+      .map((intent) =>
+        expandCharge && intent.latest_charge
+          ? { ...intent, latest_charge: this.charges.get(intent.latest_charge) }
+          : intent,
+      );
     return ok({ object: 'list', data, has_more: false, url: '/v1/payment_intents' });
   }
 }

@@ -67,6 +67,12 @@ function ItemsTable({ caption, rows }: { caption: string; rows: Web.Reconciliati
         { header: 'Gateway reference', cell: (row) => row.gateway_reference ?? '—' },
         { header: 'Here', numeric: true, cell: (row) => money(row.local_amount, row.currency) },
         { header: 'At the gateway', numeric: true, cell: (row) => money(row.gateway_amount, row.currency) },
+        { header: 'Refunded here', numeric: true, cell: (row) => money(row.local_refunded, row.currency) },
+        {
+          header: 'Refunded at the gateway',
+          numeric: true,
+          cell: (row) => money(row.gateway_refunded, row.currency),
+        },
         {
           header: 'Status here / at the gateway',
           cell: (row) =>

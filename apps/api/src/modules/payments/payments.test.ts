@@ -1236,6 +1236,127 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     ).toEqual([]);
   });
 
+  it('finds refunds made at a gateway whose webhooks never came, and matches refunds that agree', async () => {
+    const from = new Date(Date.now() - 1_000).toISOString();
+    type Row = {
+      payment_id: string | null;
+      result: string;
+      local_refunded: number | null;
+      gateway_refunded: number | null;
+    };
+    const reconcile = async (gateway: string) => {
+      const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
+        gateway,
+        from,
+        to: new Date(Date.now() + 1_000).toISOString(),
+      });
+      expect(run.statusCode, run.body).toBe(200);
+      return run.json<{ rows: Row[] }>().rows;
+    };
+    const rowOf = (rows: Row[], paymentId: string) => rows.filter((row) => row.payment_id === paymentId);
+    /** A refund made through us, processed at the gateway. */
+    const refundHere = async (paymentId: string, amount: number) => {
+      const refund = (
+        await inject(admin, 'POST', '/commerce/refunds', { payment_id: paymentId, amount })
+      ).json<Refund>();
+      const processed = await inject(admin, 'POST', `/commerce/refunds/${refund.id}/process`);
+      expect(processed.json<Refund>().status).toBe('processed');
+    };
+
+    // Stripe: one refunded in its dashboard, one refunded through us.
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const there = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    const here = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    await refundHere(here.id, 1500);
+    const dashboard = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ payment_intent: there.gateway_reference!, amount: '2000' }),
+    });
+    expect(dashboard.status).toBe(200);
+    const stripeRows = await reconcile('stripe');
+    expect(rowOf(stripeRows, there.id)).toMatchObject([
+      { result: 'amount_mismatch', local_refunded: 0, gateway_refunded: 2000 },
+    ]);
+    expect(rowOf(stripeRows, here.id)).toMatchObject([
+      { result: 'matched', local_refunded: 1500, gateway_refunded: 1500 },
+    ]);
+
+    // Square: refunded in full in its dashboard.
+    const { payment: squarePayment } = await chargedOnSquare(4000);
+    const answer = await fetch(`${testApp.config.SQUARE_API_BASE}/v2/refunds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${square.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        idempotency_key: randomBytes(8).toString('hex'),
+        payment_id: squarePayment.gateway_reference,
+        amount_money: { amount: 4000, currency: 'USD' },
+      }),
+    });
+    expect(answer.status).toBe(200);
+    // And one refunded through us, which Square answered pending: Square counts it already.
+    const { payment: pendingRefunded } = await chargedOnSquare(4000);
+    square.refundStatus = 'PENDING';
+    try {
+      const refund = (
+        await inject(admin, 'POST', '/commerce/refunds', { payment_id: pendingRefunded.id, amount: 1500 })
+      ).json<Refund>();
+      const sent = await inject(admin, 'POST', `/commerce/refunds/${refund.id}/process`);
+      expect(sent.json<Refund>().status).toBe('pending');
+    } finally {
+      square.refundStatus = 'COMPLETED';
+    }
+    const squareRows = await reconcile('square');
+    expect(rowOf(squareRows, squarePayment.id)).toMatchObject([
+      { result: 'amount_mismatch', local_refunded: 0, gateway_refunded: 4000 },
+    ]);
+    expect(rowOf(squareRows, pendingRefunded.id)).toMatchObject([
+      { result: 'matched', local_refunded: 0, gateway_refunded: 1500 },
+    ]);
+
+    // PayPal: the report lists the refund as a row of its own, naming the capture.
+    const paypalOrder = await placeOrder(admin, 3000, 'USD');
+    const buyer = (
+      await pay({ order_id: paypalOrder.id, amount: 3000, currency: 'USD', gateway: 'paypal', capture: true })
+    ).json<Payment>();
+    paypal.approve(buyer.gateway_reference!);
+    await reconciler.pollPending(0);
+    expect(await status(buyer.id)).toBe('completed');
+    expect(rowOf(await reconcile('paypal'), buyer.id)).toMatchObject([
+      { result: 'matched', local_refunded: 0, gateway_refunded: 0 },
+    ]);
+    const captureId = paypal.orders.get(buyer.gateway_reference!)!.purchase_units[0]!.payments!.captures![0]!
+      .id;
+    const token = (await (
+      await fetch(`${testApp.config.PAYPAL_API_BASE}/v1/oauth2/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${paypal.clientId}:${paypal.clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      })
+    ).json()) as { access_token: string };
+    const refunded = await fetch(
+      `${testApp.config.PAYPAL_API_BASE}/v2/payments/captures/${captureId}/refund`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: { currency_code: 'USD', value: '10.00' } }),
+      },
+    );
+    expect(refunded.status).toBe(201);
+    const paypalRows = await reconcile('paypal');
+    expect(rowOf(paypalRows, buyer.id)).toMatchObject([
+      { result: 'amount_mismatch', local_refunded: 0, gateway_refunded: 1000 },
+    ]);
+    // The refund's own row is no payment of the period.
+    expect(paypalRows.filter((row) => row.result === 'missing_local')).toEqual([]);
+  });
+
   it('keeps gateway secrets sealed and never returns them', async () => {
     const put = await inject(admin, 'PUT', '/tenants/current/gateways/stripe', {
       secret_key: stripe.secretKey,

@@ -154,6 +154,8 @@ export interface PaymentReconciliationTable {
   currency: string | null;
   local_amount: number | null;
   gateway_amount: number | null;
+  local_refunded: number | null;
+  gateway_refunded: number | null;
   local_status: string | null;
   gateway_status: string | null;
   created_at: Generated<Date>;
@@ -648,6 +650,19 @@ export const paymentsRepository = {
       .where('gateway', 'in', gateways)
       .where((eb) => listedUnder(eb, references))
       .execute();
+  },
+
+  /** Per payment, the refunds still pending: sent to the gateway, or about to be. */
+  async pendingRefundTotals(db: Executor, paymentIds: string[]): Promise<Map<string, number>> {
+    if (paymentIds.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('refunds')
+      .select(['payment_id', sql<number>`sum(amount)::bigint`.as('amount')])
+      .where('payment_id', 'in', paymentIds)
+      .where('status', '=', 'pending')
+      .groupBy('payment_id')
+      .execute();
+    return new Map(rows.map((row) => [row.payment_id, Number(row.amount)]));
   },
 
   async insertReconciliation(tx: Tx, rows: Omit<PaymentReconciliationTable, 'created_at'>[]) {

@@ -215,6 +215,8 @@ export const ReconciliationItem = Type.Object({
   currency: Nullable(Type.String()),
   local_amount: Nullable(Type.Integer()),
   gateway_amount: Nullable(Type.Integer()),
+  local_refunded: Nullable(Type.Integer()),
+  gateway_refunded: Nullable(Type.Integer()),
   local_status: Nullable(Type.String()),
   gateway_status: Nullable(Type.String()),
   period_from: Timestamp,

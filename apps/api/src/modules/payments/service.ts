@@ -257,6 +257,8 @@ function toReconciliationDto(row: ReconciliationRow): ReconciliationItem {
     currency: row.currency,
     local_amount: row.local_amount,
     gateway_amount: row.gateway_amount,
+    local_refunded: row.local_refunded,
+    gateway_refunded: row.gateway_refunded,
     local_status: row.local_status,
     gateway_status: row.gateway_status,
     period_from: iso(row.period_from),
@@ -1778,6 +1780,7 @@ export class PaymentsService {
           if (key) byKey.set(key, row);
         }
       }
+      const pendingRefunds = await repo.pendingRefundTotals(tx, [...known.keys()]);
       const rows: Parameters<typeof repo.insertReconciliation>[1] = [];
       const seen = new Set<string>();
       const row = (result: ReconciliationResult, local: PaymentRow | null, item: GatewayPayment | null) => ({
@@ -1797,6 +1800,8 @@ export class PaymentsService {
         gateway_amount: item
           ? comparableAmount(item.status, item.amount_authorized, item.amount_captured)
           : null,
+        local_refunded: local?.amount_refunded ?? null,
+        gateway_refunded: item?.amount_refunded ?? null,
         local_status: local?.status ?? null,
         gateway_status: item?.status ?? null,
       });
@@ -1818,9 +1823,17 @@ export class PaymentsService {
         seen.add(local.id);
         const localAmount = comparableAmount(local.status, local.amount_authorized, local.amount_captured);
         const remoteAmount = comparableAmount(item.status, item.amount_authorized, item.amount_captured);
+        // A refund still pending here may be counted there already, or not yet.
+        const refundsAgree =
+          item.amount_refunded >= local.amount_refunded &&
+          item.amount_refunded <= local.amount_refunded + (pendingRefunds.get(local.id) ?? 0);
         if (comparableStatus(local.status) !== comparableStatus(item.status))
           rows.push(row('status_mismatch', local, item));
-        else if (localAmount !== remoteAmount || local.currency !== item.currency.toUpperCase())
+        else if (
+          localAmount !== remoteAmount ||
+          local.currency !== item.currency.toUpperCase() ||
+          !refundsAgree
+        )
           rows.push(row('amount_mismatch', local, item));
         else rows.push(row('matched', local, item));
       }
@@ -1896,7 +1909,7 @@ function comparableAmount(status: string, authorized: number, captured: number):
       : 0;
 }
 
-/** Refunds do not show in every gateway's payment listing: completed and refunded compare alike. */
+/** Refunds are compared as amounts (a refund of ours may be pending): completed and refunded compare alike. */
 function comparableStatus(status: string): string {
   return status === 'partially_refunded' || status === 'refunded' ? 'completed' : status;
 }

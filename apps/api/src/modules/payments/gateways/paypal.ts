@@ -72,9 +72,13 @@ interface PayPalErrorBody {
 }
 interface PayPalTransactionInfo {
   transaction_id: string;
+  /** A T-code: T00nn are payments, T11nn reversals and refunds, T12nn adjustments such as chargebacks. */
+  transaction_event_code?: string;
   transaction_amount: PayPalMoney;
   transaction_status: string;
   transaction_initiation_date: string;
+  /** The transaction this one refers to: for a refund, the capture it returns money from. */
+  paypal_reference_id?: string;
 }
 interface PayPalTransactionReport {
   transaction_details: { transaction_info: PayPalTransactionInfo }[];
@@ -119,6 +123,8 @@ function pendingCaptureAction(capture: PayPalCapture): NextAction | null {
 /** The transaction report's limits: at most 31 days per search, at most 500 rows per page. */
 const REPORT_WINDOW_MS = 31 * 86_400_000;
 const REPORT_PAGE_SIZE = 500;
+/** Report rows that give a capture's money back: a reversal by PayPal, a refund, a chargeback. */
+const RETURNED_CODES = new Set(['T1106', 'T1107', 'T1201']);
 
 /** OAuth access tokens, shared by every adapter of one account until shortly before they expire. */
 const tokens = new Map<string, { token: string; expiresAt: number }>();
@@ -356,17 +362,48 @@ export class PayPalGateway implements PaymentGateway {
    * Every page of every 31-day window of the transaction report: the report serves no more at once.
    * Once per transaction id: the report may list an id twice, and a window's end may be inclusive.
    */
+  /**
+   * The transaction report of the period, and the money given back from its captures to date:
+   * refunds and reversals are rows of their own, stamped when they were made and naming the
+   * capture they return money from.
+   */
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
     const found = new Map<string, GatewayPayment>();
+    const returned = new Map<string, number>();
     // PayPal stamps whole seconds: a transaction of the period's first, partial second is stamped
     // before `from` although it belongs to the period, so the search starts at the floor of `from`.
     const first = Math.floor(from.getTime() / 1000) * 1000;
-    for (let start = first; start < to.getTime(); start += REPORT_WINDOW_MS) {
-      const end = Math.min(start + REPORT_WINDOW_MS, to.getTime());
+    const end = Math.max(to.getTime(), Date.now());
+    for await (const info of this.report(first, end)) {
+      const group = info.transaction_event_code?.slice(0, 3);
+      if (group === 'T00' && Date.parse(info.transaction_initiation_date) < to.getTime()) {
+        if (!found.has(info.transaction_id)) found.set(info.transaction_id, toReportedPayment(info));
+      } else if (
+        RETURNED_CODES.has(info.transaction_event_code ?? '') &&
+        info.paypal_reference_id &&
+        (info.transaction_status === 'S' || info.transaction_status === 'P')
+      ) {
+        const amount = -fromDecimalString(
+          info.transaction_amount.value,
+          info.transaction_amount.currency_code,
+        );
+        returned.set(info.paypal_reference_id, (returned.get(info.paypal_reference_id) ?? 0) + amount);
+      }
+    }
+    return [...found.values()].map((payment) =>
+      withReturned(payment, returned.get(payment.reference.id) ?? 0),
+    );
+  }
+
+  /** The report's rows from `start` to `end`, in windows of the 31 days PayPal allows, page by page. */
+  private async *report(start: number, end: number): AsyncGenerator<PayPalTransactionInfo> {
+    const seen = new Set<string>();
+    for (let windowStart = start; windowStart < end; windowStart += REPORT_WINDOW_MS) {
+      const windowEnd = Math.min(windowStart + REPORT_WINDOW_MS, end);
       for (let page = 1, pages = 1; page <= pages; page++) {
         const query = new URLSearchParams({
-          start_date: new Date(start).toISOString(),
-          end_date: new Date(end).toISOString(),
+          start_date: new Date(windowStart).toISOString(),
+          end_date: new Date(windowEnd).toISOString(),
           fields: 'transaction_info',
           page_size: String(REPORT_PAGE_SIZE),
           page: String(page),
@@ -377,11 +414,13 @@ export class PayPalGateway implements PaymentGateway {
         );
         pages = report.total_pages;
         for (const { transaction_info: info } of report.transaction_details) {
-          if (!found.has(info.transaction_id)) found.set(info.transaction_id, toReportedPayment(info));
+          // A row can come twice (pages shift as transactions arrive): it counts once.
+          if (seen.has(info.transaction_id)) continue;
+          seen.add(info.transaction_id);
+          yield info;
         }
       }
     }
-    return [...found.values()];
   }
 
   /** PayPal signs with a certificate; its verify-webhook-signature API checks a delivery for us. */
@@ -576,6 +615,16 @@ function toReportedPayment(info: PayPalTransactionInfo): GatewayPayment {
     failure_message: null,
     created_at: new Date(info.transaction_initiation_date),
     raw: info,
+  };
+}
+
+/** A reported capture with the money given back from it. */
+function withReturned(payment: GatewayPayment, returned: number): GatewayPayment {
+  if (returned === 0 || payment.status !== 'completed') return payment;
+  return {
+    ...payment,
+    status: returned >= payment.amount_captured ? 'refunded' : 'partially_refunded',
+    amount_refunded: returned,
   };
 }
 

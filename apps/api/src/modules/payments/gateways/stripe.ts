@@ -188,9 +188,13 @@ export class StripeGateway implements PaymentGateway {
       // Stripe stamps whole seconds: an intent of the period's last, partial second is stamped
       // before `to` although the floor of `to` would leave it out.
       const created = { gte: Math.floor(from.getTime() / 1000), lt: Math.ceil(to.getTime() / 1000) };
-      for await (const intent of this.stripe.paymentIntents.list({ created, limit: 100 })) {
-        found.push(toPayment(intent));
-      }
+      // The charge says what was refunded: expanded, it comes with its intent.
+      const intents = this.stripe.paymentIntents.list({
+        created,
+        limit: 100,
+        expand: ['data.latest_charge'],
+      });
+      for await (const intent of intents) found.push(toPayment(intent));
       return found;
     });
   }
@@ -284,13 +288,20 @@ function toPayment(intent: Stripe.PaymentIntent): GatewayPayment {
   const iso = (amount: number) => fromStripeAmount(amount, currency);
   const authorized = intent.status === 'requires_capture' ? iso(intent.amount_capturable) : 0;
   const captured = intent.status === 'succeeded' ? iso(intent.amount_received) : 0;
+  // Known only where the charge was expanded (listings); elsewhere nothing reads it.
+  const charge = typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
+  const refunded = charge ? iso(charge.amount_refunded) : 0;
   const lastError = intent.last_payment_error;
   const status: GatewayPayment['status'] =
     intent.status === 'requires_payment_method'
       ? lastError
         ? 'failed'
         : 'pending'
-      : (INTENT_STATUS[intent.status] ?? 'pending');
+      : intent.status === 'succeeded' && refunded > 0
+        ? refunded >= captured
+          ? 'refunded'
+          : 'partially_refunded'
+        : (INTENT_STATUS[intent.status] ?? 'pending');
   const redirect = intent.next_action?.redirect_to_url?.url;
   return {
     reference: { id: intent.id },
@@ -299,7 +310,7 @@ function toPayment(intent: Stripe.PaymentIntent): GatewayPayment {
     currency,
     amount_authorized: authorized || (status === 'completed' ? captured : 0),
     amount_captured: captured,
-    amount_refunded: 0,
+    amount_refunded: refunded,
     next_action:
       status === 'pending' && intent.next_action
         ? redirect

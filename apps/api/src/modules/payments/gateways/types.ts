@@ -75,6 +75,7 @@ export interface GatewayPayment {
   currency: string;
   amount_authorized: number;
   amount_captured: number;
+  /** Given back to date, refunds the gateway has not finished included; listings always say it. */
   amount_refunded: number;
   next_action: NextAction | null;
   failure_code: string | null;
