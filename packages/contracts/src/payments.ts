@@ -39,6 +39,8 @@ export interface PaymentDto {
   amount_refunded: number;
   gateway_reference: string | null;
   next_action: PaymentNextAction | null;
+  /** A gateway call not finished: in flight, or accepted and held by the gateway (a capture under review). */
+  pending_operation: 'authorize' | 'charge' | 'capture' | 'void' | 'confirm' | null;
   failure_code: string | null;
   failure_message: string | null;
   change_due: number | null;

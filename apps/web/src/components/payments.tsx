@@ -2,7 +2,7 @@ import type { Web } from '@tessera/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../lib/api';
-import { formatMoney, minorToInput, parseMoney } from '../lib/format';
+import { formatMoney, label, minorToInput, parseMoney } from '../lib/format';
 import { useFieldErrors, type FieldErrors } from '../lib/forms';
 import { keyOutcome, useIdempotencyKey } from '../lib/idempotency';
 import {
@@ -372,6 +372,14 @@ export function AuthorizationActions({ payment }: { payment: Web.Payment }) {
     onSuccess: () => paymentChanged(queryClient, payment.order_id),
   });
   if (payment.status !== 'authorized' && payment.status !== 'pending') return null;
+  // A capture PayPal holds for review can take days: the list says why there is nothing to press.
+  if (payment.pending_operation)
+    return (
+      <p className="muted" role="status">
+        {label(payment.gateway)} has not finished the {payment.pending_operation} yet; the payment changes
+        when it does.
+      </p>
+    );
   const onCapture = (event: FormEvent) => {
     event.preventDefault();
     const minor = parseMoney(amount, payment.currency);

@@ -885,7 +885,16 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       paypal.nextCapture = { status: 'PENDING', reason: 'PENDING_REVIEW' };
       const capture = await inject(admin, 'POST', `/commerce/payments/${created.id}/capture`, {});
       expect(capture.statusCode).toBe(200);
-      expect(capture.json<Payment>()).toMatchObject({ status: 'authorized', amount_captured: 0 });
+      expect(capture.json<Payment>()).toMatchObject({
+        status: 'authorized',
+        amount_captured: 0,
+        pending_operation: 'capture',
+      });
+      // The order's list of payments says so too, without the gateway calls the detail carries.
+      expect(
+        (await inject(admin, 'GET', `/commerce/payments?order_id=${order.id}`)).json<{ data: Payment[] }>()
+          .data,
+      ).toMatchObject([{ id: created.id, pending_operation: 'capture' }]);
       const captureId = paypal.orders.get(created.gateway_reference!)!.purchase_units[0]!.payments!
         .captures![0]!.id;
       return { order, payment: created, captureId };
@@ -912,7 +921,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(await reconciler.pollPending(0)).toBeGreaterThanOrEqual(1);
     expect(
       (await inject(admin, 'GET', `/commerce/payments/${reviewed.payment.id}`)).json<Payment>(),
-    ).toMatchObject({ status: 'completed', amount_captured: 2500 });
+    ).toMatchObject({ status: 'completed', amount_captured: 2500, pending_operation: null });
     await testApp.flushEvents();
     expect((await inject(admin, 'GET', `/commerce/orders/${reviewed.order.id}`)).json()).toMatchObject({
       status: 'paid',

@@ -29,6 +29,8 @@ type Updated = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export type ConfigurableGateway = 'stripe' | 'square' | 'paypal';
 export type TransactionKind = 'authorize' | 'charge' | 'capture' | 'void' | 'refund' | 'confirm';
+/** A call on a payment itself; refunds are rows of their own. */
+export type PendingOperation = Exclude<TransactionKind, 'refund'>;
 export type TransactionOutcome = 'pending' | 'succeeded' | 'declined' | 'unknown';
 export type ReconciliationResult =
   'matched' | 'missing_local' | 'missing_gateway' | 'amount_mismatch' | 'status_mismatch';
@@ -85,7 +87,7 @@ export interface PaymentsTable {
   failure_message: string | null;
   cash_tendered: number | null;
   change_due: number | null;
-  pending_operation: TransactionKind | null;
+  pending_operation: PendingOperation | null;
   created_by: string | null;
   created_at: Timestamp;
   updated_at: Updated;

@@ -76,6 +76,19 @@ export const Payment = Type.Object({
   amount_refunded: MinorUnits,
   gateway_reference: Nullable(Type.String()),
   next_action: NextActionSchema,
+  /**
+   * A gateway call of this payment not finished: in flight for a moment, or accepted and held by
+   * the gateway (a PayPal capture under review) for days. No capture or void can be sent meanwhile.
+   */
+  pending_operation: Nullable(
+    Type.Union([
+      Type.Literal('authorize'),
+      Type.Literal('charge'),
+      Type.Literal('capture'),
+      Type.Literal('void'),
+      Type.Literal('confirm'),
+    ]),
+  ),
   failure_code: Nullable(Type.String()),
   failure_message: Nullable(Type.String()),
   change_due: Nullable(MinorUnits),

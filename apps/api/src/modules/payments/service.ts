@@ -44,6 +44,7 @@ import {
   type ReconciliationResult,
   type ReconciliationRow,
   type RefundRow,
+  type PendingOperation,
   type TransactionKind,
   type TransactionRow,
 } from './repository';
@@ -182,6 +183,7 @@ export function toPaymentDto(row: PaymentRow): Payment {
     amount_refunded: row.amount_refunded,
     gateway_reference: row.gateway_reference,
     next_action: row.next_action ?? null,
+    pending_operation: row.pending_operation,
     failure_code: row.failure_code,
     failure_message: row.failure_message,
     change_due: row.change_due,
@@ -845,7 +847,7 @@ export class PaymentsService {
   private async lockForOperation(
     tx: Tx,
     id: string,
-    operation: TransactionKind,
+    operation: PendingOperation,
     from: PaymentStatus[],
     action: string,
   ) {
