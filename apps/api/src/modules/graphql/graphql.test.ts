@@ -56,6 +56,7 @@ const ORDER_QUERY = /* GraphQL */ `
         amount_refunded
         gateway_reference
         next_action
+        pending_operation
         failure_code
         failure_message
         change_due

@@ -134,6 +134,7 @@ export const schema = /* GraphQL */ `
     amount_refunded: Int!
     gateway_reference: String
     next_action: JSON
+    pending_operation: String
     failure_code: String
     failure_message: String
     change_due: Int
