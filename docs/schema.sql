@@ -580,6 +580,30 @@ CREATE SEQUENCE public.outbox_publication_batches
     CACHE 1;
 
 --
+-- Name: payment_disputes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payment_disputes (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    payment_id uuid NOT NULL,
+    gateway text NOT NULL,
+    gateway_reference text NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    reason text,
+    status text NOT NULL,
+    evidence_due_by timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    closed_at timestamp with time zone,
+    CONSTRAINT payment_disputes_amount_check CHECK ((amount >= 0)),
+    CONSTRAINT payment_disputes_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT payment_disputes_reason_check CHECK ((length(reason) <= 200)),
+    CONSTRAINT payment_disputes_status_check CHECK ((status = ANY (ARRAY['needs_response'::text, 'under_review'::text, 'won'::text, 'lost'::text])))
+);
+
+--
 -- Name: payment_gateway_settings; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1146,6 +1170,13 @@ ALTER TABLE ONLY public.outbox_events
     ADD CONSTRAINT outbox_events_pkey PRIMARY KEY (seq);
 
 --
+-- Name: payment_disputes payment_disputes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_disputes
+    ADD CONSTRAINT payment_disputes_pkey PRIMARY KEY (id);
+
+--
 -- Name: payment_gateway_settings payment_gateway_settings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1386,6 +1417,24 @@ CREATE INDEX outbox_events_tenant_publication ON public.outbox_events USING btre
 --
 
 CREATE INDEX outbox_events_unpublished ON public.outbox_events USING btree (seq) WHERE (published_at IS NULL);
+
+--
+-- Name: payment_disputes_reference; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX payment_disputes_reference ON public.payment_disputes USING btree (payment_id, gateway_reference);
+
+--
+-- Name: payment_disputes_tenant; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_disputes_tenant ON public.payment_disputes USING btree (tenant_id, id);
+
+--
+-- Name: payment_disputes_tenant_status; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_disputes_tenant_status ON public.payment_disputes USING btree (tenant_id, status, id);
 
 --
 -- Name: payment_methods_one_default; Type: INDEX; Schema: public; Owner: -
@@ -1754,6 +1803,20 @@ ALTER TABLE ONLY public.outbox_events
     ADD CONSTRAINT outbox_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
+-- Name: payment_disputes payment_disputes_payment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_disputes
+    ADD CONSTRAINT payment_disputes_payment_id_fkey FOREIGN KEY (payment_id) REFERENCES public.payments(id);
+
+--
+-- Name: payment_disputes payment_disputes_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_disputes
+    ADD CONSTRAINT payment_disputes_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
 -- Name: payment_gateway_settings payment_gateway_settings_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2074,6 +2137,12 @@ ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.outbox_events ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: payment_disputes; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payment_disputes ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: payment_gateway_settings; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2288,6 +2357,12 @@ CREATE POLICY tenant_isolation ON public.orders USING ((tenant_id = public.curre
 --
 
 CREATE POLICY tenant_isolation ON public.outbox_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+--
+-- Name: payment_disputes tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.payment_disputes USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 --
 -- Name: payment_gateway_settings tenant_isolation; Type: POLICY; Schema: public; Owner: -

@@ -611,6 +611,7 @@ describe('the merchant web app', () => {
       [`/payments/${ids.payment}`, 'Manual payment', 'payment-detail'],
       ['/refunds', 'Refund approvals', 'refunds'],
       ['/reconciliation', 'Reconciliation', 'reconciliation'],
+      ['/disputes', 'Disputes', 'disputes'],
       ['/users', 'Users', 'users'],
       ['/settings', 'Settings', 'settings'],
       ['/account', 'Account', 'account'],
@@ -736,5 +737,51 @@ describe('the merchant web app', () => {
       .getByRole('link', { name: 'View payment' })
       .waitFor();
     await screenshot(page, 'desktop-reconciliation-run');
+
+    // The customer's bank disputes the rest: Stripe tells, the desk hears of it at once and finds
+    // the dispute, with the date to answer by, on the payment and among the disputes.
+    const intent = [...stripe.intents.values()][0]!;
+    const now = Math.floor(Date.now() / 1000);
+    const delivery = stripe.webhook('charge.dispute.created', {
+      id: 'dp_e2e',
+      object: 'dispute',
+      amount: 1250,
+      currency: 'usd',
+      charge: intent.latest_charge,
+      payment_intent: intent.id,
+      reason: 'product_not_received',
+      status: 'needs_response',
+      evidence_details: {
+        due_by: now + 7 * 86_400,
+        has_evidence: false,
+        past_due: false,
+        submission_count: 0,
+      },
+      created: now,
+      livemode: false,
+      metadata: {},
+    });
+    const hook = await fetch(`${platform.url}/webhooks/stripe`, {
+      method: 'POST',
+      headers: delivery.headers,
+      body: delivery.body,
+    });
+    expect(hook.status).toBe(200);
+    await page.getByRole('button', { name: /^Notifications, [1-9]\d* unread$/ }).click();
+    await page
+      .getByRole('region', { name: 'Notifications' })
+      .getByRole('link', {
+        name: /A payment of \$12\.50 is disputed \(product not received\): answer it in Stripe/,
+      })
+      .click();
+    const onPayment = page.getByRole('table', { name: 'Disputes' });
+    await onPayment.getByRole('cell', { name: 'Product not received' }).waitFor();
+    expect(page.url()).toBe(paymentUrl);
+    await nav.getByRole('link', { name: 'Disputes' }).click();
+    await heading(page, 'Disputes');
+    const waiting = page.getByRole('table', { name: 'Disputes' });
+    await waiting.getByRole('cell', { name: '$12.50' }).waitFor();
+    expect(await waiting.getByRole('cell', { name: 'Needs response' }).count()).toBe(1);
+    await screenshot(page, 'desktop-disputes');
   });
 });

@@ -4,7 +4,7 @@
  * Money is integer minor units with its ISO 4217 currency.
  */
 import type { EventEnvelope, EventType } from './events';
-import type { OrderStatus, PaymentStatus, RefundStatus } from './statuses';
+import type { DisputeStatus, OrderStatus, PaymentStatus, RefundStatus } from './statuses';
 
 export interface OrderLineData {
   product_id: string;
@@ -61,6 +61,8 @@ export interface EventDataMap {
   'payment.failed': PaymentEventData;
   'refund.created': RefundEventData;
   'refund.processed': RefundEventData;
+  /** A dispute opened, or its status moved. */
+  'payment.disputed': DisputeEventData;
   'commerce.payment.processed': PaymentEventData;
   'analytics.event.tracked': {
     name: string;
@@ -93,6 +95,18 @@ export interface RefundEventData {
   amount: number;
   currency: string;
   reason: string | null;
+}
+
+export interface DisputeEventData {
+  dispute_id: string;
+  payment_id: string;
+  order_id: string;
+  gateway: Gateway;
+  status: DisputeStatus;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  evidence_due_by: string | null;
 }
 
 export type EventData<T extends EventType> = EventDataMap[T];

@@ -14,6 +14,7 @@ export const EVENT_STREAMS = {
   'payment.failed': 'payment',
   'refund.created': 'payment',
   'refund.processed': 'payment',
+  'payment.disputed': 'payment',
   'commerce.payment.processed': 'payment',
   'analytics.event.tracked': 'analytics',
 } as const;

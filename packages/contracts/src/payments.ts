@@ -3,7 +3,7 @@
  * integer minor units with its ISO 4217 currency.
  */
 import type { Gateway } from './event-data';
-import type { PaymentStatus, RefundStatus } from './statuses';
+import type { DisputeStatus, PaymentStatus, RefundStatus } from './statuses';
 
 export type PaymentMethodType = 'card' | 'cash' | 'check' | 'paypal';
 
@@ -90,6 +90,22 @@ export interface RefundDto {
   created_at: string;
   updated_at: string;
   processed_at: string | null;
+}
+
+/** A dispute (a chargeback, or an inquiry before one), answered in the gateway's dashboard by `evidence_due_by`. */
+export interface DisputeDto {
+  id: string;
+  payment_id: string;
+  gateway: Gateway;
+  gateway_reference: string;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  status: DisputeStatus;
+  evidence_due_by: string | null;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
 }
 
 export interface PaymentTotalsDto {

@@ -107,12 +107,13 @@ export const REALTIME_CLOSE = {
 
 /** `data` of a notifications-channel event: one notice for the user, and its subject. */
 export interface NotificationData {
-  kind: 'low_stock' | 'order_status' | 'refund_pending' | 'payment_failed';
+  kind: 'low_stock' | 'order_status' | 'refund_pending' | 'payment_failed' | 'payment_disputed';
   message: string;
   order_id?: string;
   product_id?: string;
   payment_id?: string;
   refund_id?: string;
+  dispute_id?: string;
 }
 
 /**

@@ -16,8 +16,9 @@ import type {
 } from './auth';
 import type { FieldError } from './problem';
 import type { Gateway, OrderLineData, OrderPaymentStatus } from './event-data';
-import type { OrderStatus, PaymentStatus, RefundStatus } from './statuses';
+import type { DisputeStatus, OrderStatus, PaymentStatus, RefundStatus } from './statuses';
 import type {
+  DisputeDto,
   PaymentDetailDto,
   PaymentDto,
   PaymentMethodDto,
@@ -41,6 +42,7 @@ export type {
   OrderStatus,
   PaymentStatus,
   RefundStatus,
+  DisputeStatus,
 };
 
 /** Payments as the payments API answers them; the detail carries its gateway transactions. */
@@ -48,6 +50,7 @@ export type Payment = PaymentDto & Partial<Pick<PaymentDetailDto, 'transactions'
 export type PaymentTransaction = PaymentTransactionDto;
 export type PaymentMethod = PaymentMethodDto;
 export type Refund = RefundDto;
+export type Dispute = DisputeDto;
 export type { ReconciliationResult };
 export type ReconciliationItem = ReconciliationItemDto;
 export type ReconciliationRun = ReconciliationRunDto;

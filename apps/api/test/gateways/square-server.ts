@@ -114,7 +114,7 @@ export class FakeSquare {
 
   webhook(
     type: string,
-    objectType: 'payment' | 'refund' | 'checkout',
+    objectType: 'payment' | 'refund' | 'checkout' | 'dispute',
     object: { id: string },
     notificationUrl: string,
     eventId = randomId('', 16),

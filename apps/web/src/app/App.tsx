@@ -23,6 +23,7 @@ const OrderDetail = lazy(() => import('../pages/OrderDetail'));
 const Payments = lazy(() => import('../pages/Payments'));
 const PaymentDetail = lazy(() => import('../pages/PaymentDetail'));
 const Refunds = lazy(() => import('../pages/Refunds'));
+const Disputes = lazy(() => import('../pages/Disputes'));
 const Reconciliation = lazy(() => import('../pages/Reconciliation'));
 const Users = lazy(() => import('../pages/Users'));
 const Settings = lazy(() => import('../pages/Settings'));
@@ -161,6 +162,14 @@ export function App() {
             element={
               <Allow permission="read:payments">
                 <Reconciliation />
+              </Allow>
+            }
+          />
+          <Route
+            path="disputes"
+            element={
+              <Allow permission="read:payments">
+                <Disputes />
               </Allow>
             }
           />

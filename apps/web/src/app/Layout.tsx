@@ -17,6 +17,7 @@ const NAV: { to: string; label: string; permission?: Permission; end?: boolean }
   { to: '/payments', label: 'Payments', permission: 'read:payments' },
   { to: '/reconciliation', label: 'Reconciliation', permission: 'read:payments' },
   { to: '/refunds', label: 'Refund approvals', permission: 'write:refunds' },
+  { to: '/disputes', label: 'Disputes', permission: 'read:payments' },
   { to: '/users', label: 'Users', permission: 'manage:users' },
   { to: '/settings', label: 'Settings', permission: 'manage:tenant' },
   { to: '/account', label: 'Account' },

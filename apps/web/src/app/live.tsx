@@ -29,14 +29,24 @@ function str(value: unknown): string {
 /** A notifications-channel event as a notice: the server words it and names its subject. */
 function noticeOf(event: RealtimeEvent): Notice | null {
   if (event.channel !== 'notifications') return null;
-  const data = event.data as { message?: string; order_id?: string; product_id?: string; refund_id?: string };
-  const href = data.order_id
-    ? `/orders/${data.order_id}`
-    : data.product_id
-      ? `/inventory/${data.product_id}`
-      : data.refund_id
-        ? '/refunds'
-        : null;
+  const data = event.data as {
+    message?: string;
+    order_id?: string;
+    product_id?: string;
+    refund_id?: string;
+    payment_id?: string;
+    dispute_id?: string;
+  };
+  // A dispute is answered from its payment's page, which shows it; the rest from their order's.
+  const href = data.dispute_id
+    ? `/payments/${data.payment_id}`
+    : data.order_id
+      ? `/orders/${data.order_id}`
+      : data.product_id
+        ? `/inventory/${data.product_id}`
+        : data.refund_id
+          ? '/refunds'
+          : null;
   return {
     id: event.id,
     text: data.message ?? label(event.event_type.split('.').join(' ')),
@@ -70,6 +80,9 @@ const CHANNEL_KEYS: Record<Web.RealtimeChannel, string[]> = {
 function invalidate(queryClient: QueryClient, event: RealtimeEvent): void {
   const data = event.data;
   if (event.channel === 'dashboard' || event.channel === 'orders') refreshDashboard(queryClient);
+  if (event.channel === 'notifications' && data.dispute_id) {
+    void queryClient.invalidateQueries({ queryKey: ['disputes'] });
+  }
   if (event.channel === 'dashboard' || event.channel === 'notifications') return;
   const keys: unknown[][] = [];
   if (event.channel === 'orders' || data.order_id) keys.push(['orders'], ['payments']);

@@ -1,6 +1,7 @@
 import type { Web } from '@tessera/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
+import { DisputesTable } from '../components/disputes';
 import { AuthorizationActions, NextAction, RequestRefund } from '../components/payments';
 import { Badge, DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } from '../components/ui';
 import { api } from '../lib/api';
@@ -16,6 +17,11 @@ export default function PaymentDetail() {
   const payment = useQuery({
     queryKey: ['payments', 'detail', id],
     queryFn: ({ signal }) => api<Web.Payment>(`/commerce/payments/${id}`, { signal }),
+  });
+  const disputes = useQuery({
+    queryKey: ['disputes', 'payment', id],
+    queryFn: ({ signal }) =>
+      api<Web.Page<Web.Dispute>>('/commerce/disputes', { query: { payment_id: id }, signal }),
   });
   if (payment.isPending) return <Loading />;
   if (payment.isError) {
@@ -87,6 +93,16 @@ export default function PaymentDetail() {
           {!held && <AuthorizationActions payment={p} />}
           <RequestRefund payment={p} />
         </div>
+      )}
+      {disputes.data && disputes.data.data.length > 0 && (
+        <section aria-labelledby="disputes-title">
+          <h2 id="disputes-title">Disputes</h2>
+          <p className="muted">
+            The customer&rsquo;s bank disputes this payment. Answer in {label(p.gateway)}&rsquo;s dashboard,
+            with the evidence it asks for.
+          </p>
+          <DisputesTable rows={disputes.data.data} withPayment={false} />
+        </section>
       )}
       <section aria-labelledby="audit-title">
         <h2 id="audit-title">Gateway calls</h2>

@@ -52,6 +52,9 @@ const GATEWAYS: GatewaySpec[] = [
       'refund.created',
       'refund.updated',
       'refund.failed',
+      'charge.dispute.created',
+      'charge.dispute.updated',
+      'charge.dispute.closed',
     ],
   },
   {
@@ -69,6 +72,8 @@ const GATEWAYS: GatewaySpec[] = [
       'refund.created',
       'refund.updated',
       'terminal.checkout.updated',
+      'dispute.created',
+      'dispute.state.updated',
     ],
   },
   {
@@ -89,6 +94,9 @@ const GATEWAYS: GatewaySpec[] = [
       'PAYMENT.CAPTURE.DECLINED',
       'PAYMENT.CAPTURE.REFUNDED',
       'PAYMENT.CAPTURE.REVERSED',
+      'CUSTOMER.DISPUTE.CREATED',
+      'CUSTOMER.DISPUTE.UPDATED',
+      'CUSTOMER.DISPUTE.RESOLVED',
     ],
   },
 ];

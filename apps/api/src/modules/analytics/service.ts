@@ -351,6 +351,7 @@ export class AnalyticsService {
         return;
       }
       case 'refund.created':
+      case 'payment.disputed':
       case 'auth.user.created':
       case 'auth.user.login':
       case 'analytics.event.tracked':

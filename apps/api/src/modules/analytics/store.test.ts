@@ -117,6 +117,22 @@ function eventOfEachType(n: number): DatedEvent {
     case 'refund.created':
     case 'refund.processed':
       return { type, at, data: refund };
+    case 'payment.disputed':
+      return {
+        type,
+        at,
+        data: {
+          dispute_id: uuidv7(),
+          payment_id: uuidv7(),
+          order_id: uuidv7(),
+          gateway: 'stripe',
+          status: 'needs_response',
+          amount: 10,
+          currency: 'EUR',
+          reason: 'fraudulent',
+          evidence_due_by: null,
+        },
+      };
     case 'analytics.event.tracked':
       return {
         type,

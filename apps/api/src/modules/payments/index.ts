@@ -5,6 +5,7 @@ import type { Platform } from '../../platform/platform';
 import type { ModuleInstance } from '../index';
 import type { OrdersService } from '../orders';
 import { paymentsRoutes } from './routes';
+import { DisputesService } from './disputes';
 import { PaymentsService } from './service';
 
 export { PaymentsService, type Caller } from './service';
@@ -69,17 +70,19 @@ export function createPaymentsModule(
   platform: Platform,
   deps: { orders: OrdersService },
 ): { module: ModuleInstance; service: PaymentsService } {
+  const disputes = new DisputesService(platform.db, platform.logger);
   const service = new PaymentsService(
     platform.db,
     platform.config,
     platform.secrets,
     deps.orders,
     platform.logger,
+    disputes,
   );
   return {
     module: {
       name: 'payments',
-      routes: paymentsRoutes(service, idempotency(platform.db)),
+      routes: paymentsRoutes(service, disputes, idempotency(platform.db)),
       consumers: [cancelledOrderConsumer(service)],
       startJobs: () => startPaymentsReconciler(platform, service),
     },

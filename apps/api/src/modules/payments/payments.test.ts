@@ -12,6 +12,7 @@ import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { createCatalogModule } from '../catalog';
 import { createInventoryModule } from '../inventory';
 import { createOrdersModule } from '../orders';
+import { DisputesService } from './disputes';
 import type { Payment, PaymentDetail, Refund } from './schemas';
 import { PaymentsService } from './service';
 
@@ -62,6 +63,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       platform.secrets,
       orders.service,
       pino({ level: 'silent' }),
+      new DisputesService(platform.db, pino({ level: 'silent' })),
     );
   });
 
@@ -1172,6 +1174,146 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       { amount: 3000, status: 'processed', reason: 'Reversed by PayPal (a dispute or chargeback)' },
     ]);
     expect(await status(buyer.id)).toBe('refunded');
+  });
+
+  it('records disputes from Stripe, Square and PayPal once, moves them along, and never reopens a decided one', async () => {
+    type Dispute = { id: string; payment_id: string; status: string; amount: number; currency: string };
+    const deliver = async (gateway: string, delivery: { body: string; headers: Record<string, string> }) => {
+      const hook = await testApp.app.inject({
+        method: 'POST',
+        url: `/webhooks/${gateway}`,
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
+      expect(hook.statusCode, hook.body).toBe(200);
+      return hook.json<{ duplicate: boolean }>();
+    };
+    const disputesOf = async (paymentId: string) =>
+      (await inject(staff, 'GET', `/commerce/disputes?payment_id=${paymentId}`)).json<{ data: Dispute[] }>()
+        .data;
+    const disputedEvents = async (paymentId: string) =>
+      (
+        await sql<{ status: string }>`select payload->'data'->>'status' as status from outbox_events
+          where type = 'payment.disputed' and payload->'data'->>'payment_id' = ${paymentId} order by seq`.execute(
+          testApp.platform.db,
+        )
+      ).rows.map((row) => row.status);
+
+    // Stripe: opened, delivered twice, reviewed, lost; then an update that was held up arrives.
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const card = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    const dueBy = Math.floor(Date.now() / 1000) + 7 * 86_400;
+    const dispute = (status: string) => ({
+      id: 'dp_tessera_1',
+      object: 'dispute',
+      amount: 5000,
+      currency: 'eur',
+      charge: 'ch_disputed',
+      payment_intent: card.gateway_reference,
+      reason: 'fraudulent',
+      status,
+      evidence_details: { due_by: dueBy, has_evidence: false, past_due: false, submission_count: 0 },
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      metadata: {},
+    });
+    const opened = stripe.webhook('charge.dispute.created', dispute('needs_response'));
+    expect(await deliver('stripe', opened)).toMatchObject({ duplicate: false });
+    expect(await deliver('stripe', opened)).toMatchObject({ duplicate: true });
+    const [stored] = await disputesOf(card.id);
+    expect(stored).toMatchObject({
+      payment_id: card.id,
+      gateway: 'stripe',
+      gateway_reference: 'dp_tessera_1',
+      amount: 5000,
+      currency: 'EUR',
+      reason: 'fraudulent',
+      status: 'needs_response',
+      evidence_due_by: new Date(dueBy * 1000).toISOString(),
+      closed_at: null,
+    });
+    const heldUp = stripe.webhook('charge.dispute.updated', dispute('under_review'));
+    await deliver('stripe', heldUp);
+    await deliver('stripe', stripe.webhook('charge.dispute.closed', dispute('lost')));
+    await deliver('stripe', stripe.webhook('charge.dispute.updated', dispute('under_review')));
+    const detail = await inject(admin, 'GET', `/commerce/disputes/${stored!.id}`);
+    expect(detail.json()).toMatchObject({ status: 'lost', closed_at: expect.any(String) });
+    expect(await disputedEvents(card.id)).toEqual(['needs_response', 'under_review', 'lost']);
+    // The payment itself is as it was: what the bank took back is the gateway's to report.
+    expect(await status(card.id)).toBe('completed');
+
+    // Square: an inquiry, closed without a chargeback.
+    const { payment: squarePayment } = await chargedOnSquare(4000);
+    const squareDispute = (state: string) => ({
+      id: 'SQ-DISPUTE-1',
+      dispute_id: 'SQ-DISPUTE-1',
+      amount_money: { amount: 4000, currency: 'USD' },
+      reason: 'NOT_RECEIVED',
+      state,
+      due_at: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+      disputed_payment: { payment_id: squarePayment.gateway_reference },
+      card_brand: 'VISA',
+      version: 1,
+    });
+    const squareUrl = `${testApp.config.PUBLIC_URL}/webhooks/square`;
+    await deliver(
+      'square',
+      square.webhook('dispute.created', 'dispute', squareDispute('INQUIRY_EVIDENCE_REQUIRED'), squareUrl),
+    );
+    expect(await disputesOf(squarePayment.id)).toMatchObject([
+      { status: 'needs_response', reason: 'NOT_RECEIVED' },
+    ]);
+    await deliver(
+      'square',
+      square.webhook('dispute.state.updated', 'dispute', squareDispute('INQUIRY_CLOSED'), squareUrl),
+    );
+    expect(await disputesOf(squarePayment.id)).toMatchObject([
+      { status: 'won', closed_at: expect.any(String) },
+    ]);
+
+    // PayPal: a dispute names the capture as the seller's transaction; resolved for the buyer.
+    const paypalOrder = await placeOrder(admin, 3000, 'USD');
+    const buyer = (
+      await pay({ order_id: paypalOrder.id, amount: 3000, currency: 'USD', gateway: 'paypal', capture: true })
+    ).json<Payment>();
+    paypal.approve(buyer.gateway_reference!);
+    await reconciler.pollPending(0);
+    const captureId = paypal.orders.get(buyer.gateway_reference!)!.purchase_units[0]!.payments!.captures![0]!
+      .id;
+    const paypalDispute = (status: string, outcome?: string) => ({
+      dispute_id: 'PP-D-1',
+      reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED',
+      status,
+      dispute_amount: { currency_code: 'USD', value: '30.00' },
+      disputed_transactions: [{ seller_transaction_id: captureId }],
+      seller_response_due_date: new Date(Date.now() + 10 * 86_400_000).toISOString(),
+      ...(outcome ? { dispute_outcome: { outcome_code: outcome } } : {}),
+    });
+    await deliver(
+      'paypal',
+      paypal.webhook('CUSTOMER.DISPUTE.CREATED', paypalDispute('WAITING_FOR_SELLER_RESPONSE'), {
+        resourceType: 'dispute',
+      }),
+    );
+    await deliver(
+      'paypal',
+      paypal.webhook('CUSTOMER.DISPUTE.RESOLVED', paypalDispute('RESOLVED', 'RESOLVED_BUYER_FAVOUR'), {
+        resourceType: 'dispute',
+      }),
+    );
+    expect(await disputesOf(buyer.id)).toMatchObject([{ amount: 3000, currency: 'USD', status: 'lost' }]);
+
+    // Lists filter by status; another tenant sees none of them.
+    const waiting = (await inject(admin, 'GET', '/commerce/disputes?status=needs_response')).json<{
+      data: Dispute[];
+    }>().data;
+    expect(waiting.map((row) => row.payment_id)).not.toContain(card.id);
+    const lost = (await inject(admin, 'GET', '/commerce/disputes?status=lost')).json<{ data: Dispute[] }>()
+      .data;
+    expect(lost.map((row) => row.payment_id)).toEqual(expect.arrayContaining([card.id, buyer.id]));
+    expect((await inject(other, 'GET', `/commerce/disputes/${stored!.id}`)).statusCode).toBe(404);
+    expect((await inject(other, 'GET', '/commerce/disputes')).json<{ data: Dispute[] }>().data).toEqual([]);
+    expect((await inject(admin, 'GET', '/commerce/disputes?status=open')).statusCode).toBe(400);
   });
 
   it("answers 404 for another tenant's payment", async () => {

@@ -1,4 +1,4 @@
-import type { Gateway, PaymentStatus, RefundStatus } from '@tessera/contracts';
+import type { DisputeStatus, Gateway, PaymentStatus, RefundStatus } from '@tessera/contracts';
 import {
   sql,
   type ColumnType,
@@ -21,6 +21,7 @@ declare module '../../platform/db/tables' {
     payment_webhook_events: PaymentWebhookEventsTable;
     payment_reconciliation: PaymentReconciliationTable;
     payment_order_balances: PaymentOrderBalancesTable;
+    payment_disputes: PaymentDisputesTable;
   }
 }
 
@@ -109,6 +110,22 @@ export interface RefundsTable {
   processed_at: Date | null;
 }
 
+export interface PaymentDisputesTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  gateway: Gateway;
+  gateway_reference: string;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  status: DisputeStatus;
+  evidence_due_by: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Updated;
+  closed_at: Date | null;
+}
+
 export interface PaymentTransactionsTable {
   id: string;
   tenant_id: string;
@@ -168,6 +185,7 @@ export type RefundRow = Selectable<RefundsTable>;
 export type MethodRow = Selectable<PaymentMethodsTable>;
 export type TransactionRow = Selectable<PaymentTransactionsTable>;
 export type ReconciliationRow = Selectable<PaymentReconciliationTable>;
+export type DisputeRow = Selectable<PaymentDisputesTable>;
 export type PaymentPatch = Partial<
   Pick<
     PaymentRow,
@@ -599,6 +617,54 @@ export const paymentsRepository = {
       .where('payment_id', 'in', paymentIds)
       .orderBy('id', 'desc')
       .execute();
+  },
+
+  async dispute(db: Executor, id: string) {
+    return db.selectFrom('payment_disputes').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async disputeByReference(tx: Tx, paymentId: string, reference: string) {
+    return tx
+      .selectFrom('payment_disputes')
+      .selectAll()
+      .where('payment_id', '=', paymentId)
+      .where('gateway_reference', '=', reference)
+      .forNoKeyUpdate()
+      .executeTakeFirst();
+  },
+
+  async insertDispute(tx: Tx, row: Insertable<PaymentDisputesTable>) {
+    return tx.insertInto('payment_disputes').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async updateDispute(
+    tx: Tx,
+    id: string,
+    patch: Partial<Pick<DisputeRow, 'amount' | 'reason' | 'status' | 'evidence_due_by' | 'closed_at'>>,
+  ) {
+    return tx
+      .updateTable('payment_disputes')
+      .set({ ...patch, updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  async disputes(
+    db: Executor,
+    filter: { payment_id?: string | undefined; status?: DisputeStatus | undefined },
+    limit: number,
+    after: string | null,
+  ) {
+    let query = db
+      .selectFrom('payment_disputes')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (filter.payment_id) query = query.where('payment_id', '=', filter.payment_id);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (after) query = query.where('id', '<', after);
+    return query.execute();
   },
 
   /** Stores a webhook delivery; false when this gateway event was stored before. */

@@ -10,6 +10,8 @@ import {
   CreateMethodBody,
   CreatePaymentBody,
   CreateRefundBody,
+  Dispute,
+  DisputeListQuery,
   GatewaySettingsBody,
   GatewaySettingsView,
   Payment,
@@ -26,6 +28,7 @@ import {
   RefundListQuery,
   UpdateMethodBody,
 } from './schemas';
+import type { DisputesService } from './disputes';
 import type { Caller, OperationAttempt, PaymentsService } from './service';
 
 const tags = ['payments'];
@@ -44,6 +47,7 @@ const tenantOf = (request: FastifyRequest): string => principalOf(request).tenan
 
 export function paymentsRoutes(
   payments: PaymentsService,
+  disputes: DisputesService,
   idempotency: Idempotency,
 ): FastifyPluginAsyncTypebox {
   /** Ties a gateway operation to the request's Idempotency-Key, so that a retry resumes it. */
@@ -305,6 +309,35 @@ export function paymentsRoutes(
         },
       },
       async (request) => payments.processRefund(callerOf(request), request.params.id),
+    );
+
+    // ---- disputes
+    app.get(
+      '/commerce/disputes',
+      {
+        config: { permission: 'read:payments' },
+        schema: {
+          tags,
+          summary:
+            "List disputes (chargebacks) the gateways told of, newest first; answered in the gateway's dashboard",
+          querystring: DisputeListQuery,
+          response: { 200: Page(Dispute), ...problems(400, 401, 403) },
+        },
+      },
+      async (request) => disputes.list(tenantOf(request), request.query),
+    );
+    app.get(
+      '/commerce/disputes/:id',
+      {
+        config: { permission: 'read:payments' },
+        schema: {
+          tags,
+          summary: 'Get a dispute',
+          params: IdParams,
+          response: { 200: Dispute, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => disputes.get(tenantOf(request), request.params.id),
     );
 
     // ---- gateway accounts

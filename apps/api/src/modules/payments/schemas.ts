@@ -1,4 +1,4 @@
-import { PAYMENT_STATUSES, REFUND_STATUSES } from '@tessera/contracts';
+import { DISPUTE_STATUSES, PAYMENT_STATUSES, REFUND_STATUSES } from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, Timestamp, Uuid } from '../../platform/http/schemas';
 
@@ -173,6 +173,30 @@ export const RefundListQuery = Type.Intersect([
   Type.Object({ payment_id: Type.Optional(Uuid), status: Type.Optional(RefundStatusSchema) }),
 ]);
 export type RefundListQuery = Static<typeof RefundListQuery>;
+
+export const DisputeStatusSchema = Type.Union(DISPUTE_STATUSES.map((status) => Type.Literal(status)));
+
+export const Dispute = Type.Object({
+  id: Uuid,
+  payment_id: Uuid,
+  gateway: Type.String(),
+  gateway_reference: Type.String(),
+  amount: MinorUnits,
+  currency: Currency,
+  reason: Nullable(Type.String({ description: "The gateway's reason code" })),
+  status: DisputeStatusSchema,
+  evidence_due_by: Nullable(Timestamp),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  closed_at: Nullable(Timestamp),
+});
+export type Dispute = Static<typeof Dispute>;
+
+export const DisputeListQuery = Type.Intersect([
+  PageQuery,
+  Type.Object({ payment_id: Type.Optional(Uuid), status: Type.Optional(DisputeStatusSchema) }),
+]);
+export type DisputeListQuery = Static<typeof DisputeListQuery>;
 
 export const PeriodQuery = Type.Object({ from: Timestamp, to: Timestamp });
 export type PeriodQuery = Static<typeof PeriodQuery>;

@@ -15,7 +15,7 @@ import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
-import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
+import { decodeCursor, Uuid } from '../../platform/http/schemas';
 import type { OrdersService } from '../orders';
 import {
   createGateway,
@@ -34,7 +34,9 @@ import {
   type PaymentGateway,
   type WebhookDelivery,
 } from './gateways';
+import type { DisputesService } from './disputes';
 import { isKnownCurrency } from './money';
+import { page, PAGE } from './paging';
 import {
   paymentsRepository as repo,
   type ConfigurableGateway,
@@ -120,8 +122,6 @@ const GATEWAY_FIELDS: Record<ConfigurableGateway, { plain: string[]; secret: str
 const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
   gateway === 'manual' ? null : gateway === 'square_terminal' ? 'square' : gateway;
 
-const PAGE = 50;
-
 /**
  * How far beyond a reconciled period the gateway's records are read. A gateway stamps a payment a
  * moment after we record it (its call follows our insert), some in whole seconds, so a payment of
@@ -156,12 +156,6 @@ function isCaptureHeld(payment: PaymentRow, result: GatewayPayment): boolean {
     payment.status === 'authorized' ||
     (payment.status === 'unknown' && payment.pending_operation === 'capture')
   );
-}
-
-function page<T extends { id: string }, D>(rows: T[], limit: number, map: (row: T) => D) {
-  const more = rows.length > limit;
-  const items = more ? rows.slice(0, limit) : rows;
-  return { data: items.map(map), next_cursor: more ? encodeCursor(items.at(-1)!.id) : null };
 }
 
 function validation(path: string, message: string): AppError {
@@ -347,6 +341,7 @@ export class PaymentsService {
     private readonly secrets: SecretBox,
     private readonly orders: OrdersService,
     private readonly logger: Logger,
+    private readonly disputes: DisputesService,
   ) {}
 
   // ---- gateway accounts ---------------------------------------------------------------------
@@ -1326,6 +1321,7 @@ export class PaymentsService {
         );
       }
       if (!refund && event.refund) await this.recordGatewayRefund(tx, gateways, event.refund);
+      if (event.dispute) await this.disputes.record(tx, gateways, event.dispute);
       if (!payment || !event.payment) return { duplicate: false, confirm: null };
       if (event.payment.status === 'approved') return { duplicate: false, confirm: payment.id };
       await this.applyWebhookState(tx, payment, event.payment);
@@ -1924,7 +1920,11 @@ function candidateReferences(body: unknown): string[] {
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
       if (
         typeof item === 'string' &&
-        (key === 'id' || key === 'payment_intent' || key === 'payment_id' || key === 'order_id')
+        (key === 'id' ||
+          key === 'payment_intent' ||
+          key === 'payment_id' ||
+          key === 'order_id' ||
+          key === 'seller_transaction_id')
       )
         found.add(item);
       else if (typeof item === 'string' && key === 'href') {

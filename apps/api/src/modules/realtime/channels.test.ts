@@ -23,7 +23,42 @@ function pendingRefund(amount: number, currency: string): TypedEvent<'refund.cre
   };
 }
 
+function dispute(status: 'needs_response' | 'under_review' | 'won' | 'lost'): TypedEvent<'payment.disputed'> {
+  return {
+    id: uuidv7(),
+    type: 'payment.disputed',
+    tenant_id: uuidv7(),
+    occurred_at: new Date().toISOString(),
+    version: 1,
+    actor: { type: 'system', id: null },
+    data: {
+      dispute_id: uuidv7(),
+      payment_id: uuidv7(),
+      order_id: uuidv7(),
+      gateway: 'square_terminal',
+      status,
+      amount: 4000,
+      currency: 'USD',
+      reason: 'NOT_RECEIVED',
+      evidence_due_by: null,
+    },
+  };
+}
+
 describe('notifications', () => {
+  it('tell of a dispute that waits for an answer, and of its decision, to those who read payments', () => {
+    const opened = notificationOf(dispute('needs_response'));
+    expect(opened).toMatchObject({
+      permission: 'read:payments',
+      data: {
+        kind: 'payment_disputed',
+        message: 'A payment of $40.00 is disputed (not received): answer it in Square',
+      },
+    });
+    expect(notificationOf(dispute('under_review'))).toBeNull();
+    expect(notificationOf(dispute('lost'))?.data.message).toBe('A dispute of $40.00 was lost');
+  });
+
   it('write amounts with the ISO 4217 exponent of their currency, not CLDR’s', () => {
     const messages = (
       [

@@ -1,6 +1,7 @@
 import type {
   EventEnvelope,
   EventType,
+  Gateway,
   NotificationData,
   Permission,
   RealtimeChannel,
@@ -17,6 +18,7 @@ export const CHANNEL_EVENT_TYPES: Record<Exclude<RealtimeChannel, 'dashboard'>, 
     'commerce.order.status_changed',
     'refund.created',
     'payment.failed',
+    'payment.disputed',
   ],
 };
 
@@ -58,6 +60,14 @@ function money(amount: number, currency: string): string {
   });
   return format.format(amount / 10 ** digits);
 }
+
+const GATEWAY_NAMES: Record<Gateway, string> = {
+  stripe: 'Stripe',
+  square: 'Square',
+  square_terminal: 'Square',
+  paypal: 'PayPal',
+  manual: 'the till',
+};
 
 /**
  * The notice an event makes, if any. Notifications are per user: each goes only to the users of
@@ -109,6 +119,30 @@ export function notificationOf(event: EventEnvelope): Notification | null {
         message: `A payment of ${money(event.data.amount, event.data.currency)} failed: ${reason}`,
         payment_id: event.data.payment_id,
         order_id: event.data.order_id,
+      },
+    };
+  }
+  if (is(event, 'payment.disputed')) {
+    const { data } = event;
+    const amount = money(data.amount, data.currency);
+    const gateway = GATEWAY_NAMES[data.gateway];
+    // Gateways' reason codes (`product_not_received`, `NOT_RECEIVED`) in words.
+    const reason = data.reason?.toLowerCase().replace(/_/g, ' ');
+    const message =
+      data.status === 'needs_response'
+        ? `A payment of ${amount} is disputed${reason ? ` (${reason})` : ''}: answer it in ${gateway}`
+        : data.status === 'won' || data.status === 'lost'
+          ? `A dispute of ${amount} was ${data.status}`
+          : null;
+    if (!message) return null;
+    return {
+      permission: 'read:payments',
+      data: {
+        kind: 'payment_disputed',
+        message,
+        dispute_id: data.dispute_id,
+        payment_id: data.payment_id,
+        order_id: data.order_id,
       },
     };
   }

@@ -86,6 +86,19 @@ interface PayPalTransactionReport {
   total_pages: number;
 }
 
+/** A dispute (Customer Disputes API): it names the capture as the seller's transaction. */
+interface PayPalDispute {
+  dispute_id: string;
+  reason?: string;
+  status?: string;
+  dispute_amount?: PayPalMoney;
+  disputed_transactions?: { seller_transaction_id?: string }[];
+  dispute_outcome?: { outcome_code?: string };
+  seller_response_due_date?: string;
+}
+/** A resolved dispute's outcomes that leave the merchant its money. */
+const SELLER_WON = new Set(['RESOLVED_SELLER_FAVOUR', 'CANCELED_BY_BUYER', 'DENIED']);
+
 /** Currencies PayPal takes without decimals, whatever ISO 4217 says (its currency codes page): "1500", not "1500.00". */
 const PAYPAL_NO_DECIMALS = new Set(['HUF', 'JPY', 'TWD']);
 
@@ -534,6 +547,29 @@ function parsePayPalEvent(event: {
           event.event_type === 'PAYMENT.CAPTURE.REVERSED'
             ? 'Reversed by PayPal (a dispute or chargeback)'
             : 'Refunded in PayPal',
+      };
+      break;
+    }
+    case 'CUSTOMER.DISPUTE.CREATED':
+    case 'CUSTOMER.DISPUTE.UPDATED':
+    case 'CUSTOMER.DISPUTE.RESOLVED': {
+      const raw = event.resource as unknown as PayPalDispute;
+      const currency = raw.dispute_amount?.currency_code ?? '';
+      parsed.dispute = {
+        reference: raw.dispute_id,
+        payment_reference: raw.disputed_transactions?.[0]?.seller_transaction_id ?? null,
+        amount: raw.dispute_amount ? fromDecimalString(raw.dispute_amount.value, currency) : 0,
+        currency,
+        reason: raw.reason ?? null,
+        status:
+          raw.status === 'RESOLVED'
+            ? SELLER_WON.has(raw.dispute_outcome?.outcome_code ?? '')
+              ? 'won'
+              : 'lost'
+            : raw.status === 'WAITING_FOR_SELLER_RESPONSE'
+              ? 'needs_response'
+              : 'under_review',
+        evidence_due_by: raw.seller_response_due_date ? new Date(raw.seller_response_due_date) : null,
       };
       break;
     }

@@ -1,3 +1,4 @@
+import type { DisputeStatus } from '@tessera/contracts';
 import type { Square, SquareClient } from 'square';
 import type * as SquareSdk from 'square';
 
@@ -353,6 +354,18 @@ interface SquareWireMoney {
   currency?: string;
 }
 
+/** Square's dispute states; `INQUIRY_*` close without a chargeback, ACCEPTED is the merchant giving in. */
+const DISPUTE_STATE: Record<string, DisputeStatus> = {
+  INQUIRY_EVIDENCE_REQUIRED: 'needs_response',
+  EVIDENCE_REQUIRED: 'needs_response',
+  INQUIRY_PROCESSING: 'under_review',
+  PROCESSING: 'under_review',
+  INQUIRY_CLOSED: 'won',
+  WON: 'won',
+  LOST: 'lost',
+  ACCEPTED: 'lost',
+};
+
 /** A Square notification body is snake_case JSON: { event_id, type, data: { type, id, object } }. */
 function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
   const body = JSON.parse(rawBody) as {
@@ -368,6 +381,14 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
         };
         refund?: { id: string; status: string; payment_id?: string; amount_money?: SquareWireMoney };
         checkout?: { id: string; status: string; amount_money?: SquareWireMoney; payment_ids?: string[] };
+        dispute?: {
+          id: string;
+          state: string;
+          reason?: string;
+          amount_money?: SquareWireMoney;
+          due_at?: string;
+          disputed_payment?: { payment_id?: string };
+        };
       };
     };
   };
@@ -423,6 +444,16 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
       // Square's refunds carry nothing of ours to tell them by.
       ours: false,
       description: 'Refunded in Square',
+    };
+  } else if (object?.dispute) {
+    event.dispute = {
+      reference: object.dispute.id,
+      payment_reference: object.dispute.disputed_payment?.payment_id ?? null,
+      amount: object.dispute.amount_money?.amount ?? 0,
+      currency: object.dispute.amount_money?.currency ?? '',
+      reason: object.dispute.reason ?? null,
+      status: DISPUTE_STATE[object.dispute.state] ?? 'under_review',
+      evidence_due_by: object.dispute.due_at ? new Date(object.dispute.due_at) : null,
     };
   }
   return event;

@@ -1,3 +1,4 @@
+import type { DisputeStatus } from '@tessera/contracts';
 import Stripe from 'stripe';
 import { fromGatewayUnits, toGatewayUnits, UnrepresentableAmount, type GatewayUnits } from '../money';
 import {
@@ -240,6 +241,20 @@ export class StripeGateway implements PaymentGateway {
         ours: Boolean(raw.metadata?.tessera_refund_id),
         description: 'Refunded in Stripe',
       };
+    } else if (object.object === 'dispute') {
+      const raw = object as Stripe.Dispute;
+      const currency = raw.currency.toUpperCase();
+      const dueBy = raw.evidence_details?.due_by;
+      parsed.dispute = {
+        reference: raw.id,
+        payment_reference:
+          typeof raw.payment_intent === 'string' ? raw.payment_intent : (raw.payment_intent?.id ?? null),
+        amount: fromStripeAmount(raw.amount, currency),
+        currency,
+        reason: raw.reason,
+        status: DISPUTE_STATUS[raw.status] ?? 'under_review',
+        evidence_due_by: dueBy ? new Date(dueBy * 1000) : null,
+      };
     }
     return parsed;
   }
@@ -280,6 +295,23 @@ const INTENT_STATUS: Record<Stripe.PaymentIntent.Status, GatewayPayment['status'
   requires_action: 'pending',
   requires_confirmation: 'pending',
   processing: 'pending',
+};
+
+/**
+ * Stripe's dispute statuses: `warning_*` are inquiries, which close without a chargeback; an
+ * `appeal_*` is a lost dispute taken further. One Stripe adds later is taken to be under review.
+ */
+const DISPUTE_STATUS: Record<string, DisputeStatus> = {
+  warning_needs_response: 'needs_response',
+  needs_response: 'needs_response',
+  appeal_needs_response: 'needs_response',
+  warning_under_review: 'under_review',
+  under_review: 'under_review',
+  appeal_under_review: 'under_review',
+  warning_closed: 'won',
+  won: 'won',
+  lost: 'lost',
+  prevented: 'won',
 };
 
 /** An intent in our terms: its amounts converted from Stripe's units back to ISO 4217 minor units. */

@@ -1,4 +1,4 @@
-import type { Gateway } from '@tessera/contracts';
+import type { DisputeStatus, Gateway } from '@tessera/contracts';
 
 /**
  * One interface over every payment gateway. Each call carries its own idempotency key, so a retry
@@ -127,6 +127,24 @@ export interface GatewayWebhookEvent {
     details?: Partial<GatewayReference>;
   };
   refund?: GatewayRefundChange;
+  dispute?: GatewayDisputeChange;
+}
+
+/**
+ * A dispute (a chargeback, or an inquiry before one) as a webhook tells of it. The merchant answers
+ * it in the gateway's dashboard; here it is shown, with the date by which to answer.
+ */
+export interface GatewayDisputeChange {
+  reference: string;
+  /** The id the disputed payment is known by here (its reference, PayPal's capture id, Square's payment id). */
+  payment_reference: string | null;
+  /** In ISO 4217 minor units of `currency`. */
+  amount: number;
+  currency: string;
+  /** The gateway's own reason code (`fraudulent`, `NOT_RECEIVED`, `MERCHANDISE_OR_SERVICE_NOT_RECEIVED`). */
+  reason: string | null;
+  status: DisputeStatus;
+  evidence_due_by: Date | null;
 }
 
 /** A refund as a webhook tells of it: one of ours, or one made at the gateway (its dashboard, a dispute). */
