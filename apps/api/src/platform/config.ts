@@ -42,6 +42,8 @@ export const ConfigSchema = Type.Object({
   OUTBOX_LINGER_MS: Int(10, 0, 1000),
   /** How long published events stay in the outbox: the window a resuming WebSocket can replay. */
   OUTBOX_RETENTION_HOURS: Int(24, 1, 720),
+  /** How long consumers remember the events they applied: longer than any redelivery takes. */
+  PROCESSED_EVENTS_RETENTION_DAYS: Int(7, 1, 3650),
   EVENT_MAX_ATTEMPTS: Int(5, 1, 100),
   EVENT_RETRY_BASE_MS: Int(1000, 1, 3_600_000),
   /** A busy consumer's pause between reads, so that it applies events in batches (Redis Streams). */

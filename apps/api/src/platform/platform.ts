@@ -67,6 +67,7 @@ export async function createPlatform(
     pollMs: config.OUTBOX_POLL_MS,
     lingerMs: config.OUTBOX_LINGER_MS,
     retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
+    processedRetentionMs: config.PROCESSED_EVENTS_RETENTION_DAYS * 86_400_000,
   });
   const secrets = new SecretBox(loadMasterKey(config), loadRetiredKeys(config));
   return {

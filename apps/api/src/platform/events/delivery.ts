@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@tessera/contracts';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/tables';
 import { withSystem, withTenant } from '../db/tenant';
 import type { Consumer } from './bus';
@@ -79,6 +79,53 @@ async function applyRun(db: Kysely<DB>, consumer: Consumer, run: EventEnvelope[]
     else for (const event of todo) await consumer.handle(event, tx);
     return todo.length;
   });
+}
+
+/** The smallest version 7 UUID of a moment: every event id made before it sorts below it. */
+function firstIdAt(at: Date): string {
+  const time = at.getTime().toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7000-8000-000000000000`;
+}
+
+/**
+ * Deletes processed_events rows recorded before `before`, a consumer and a batch at a time, and
+ * resolves to how many went. No delivery of such an event can come any more: the bus redelivers
+ * an unacknowledged event within minutes. A dead letter not replayed yet keeps its rows, since its
+ * replay goes to every consumer of the stream and those that applied it must skip it.
+ * Event ids are version 7 UUIDs, made before the event is processed: the primary key finds the
+ * old rows by id, and `processed_at` keeps those a lagging consumer recorded lately.
+ */
+export async function pruneProcessedEvents(db: Kysely<DB>, before: Date, batchSize = 5_000): Promise<number> {
+  // The consumers, by a walk down the primary key: one index probe each, not a scan of the table.
+  const consumers = await sql<{ consumer: string }>`
+    with recursive consumers as (
+      (select consumer from processed_events order by consumer limit 1)
+      union all
+      select (select p.consumer from processed_events p where p.consumer > c.consumer order by p.consumer limit 1)
+      from consumers c where c.consumer is not null
+    )
+    select consumer from consumers where consumer is not null`.execute(db);
+  const below = firstIdAt(before);
+  let pruned = 0;
+  for (const { consumer } of consumers.rows) {
+    for (;;) {
+      const result = await sql`
+        delete from processed_events
+        where consumer = ${consumer} and event_id in (
+          select p.event_id from processed_events p
+          where p.consumer = ${consumer} and p.event_id < ${below}::uuid and p.processed_at < ${before}
+            and not exists (
+              select 1 from dead_letters d where d.event_id = p.event_id and d.replayed_at is null
+            )
+          order by p.event_id
+          limit ${batchSize}
+        )`.execute(db);
+      const deleted = Number(result.numAffectedRows ?? 0);
+      pruned += deleted;
+      if (deleted < batchSize) break;
+    }
+  }
+  return pruned;
 }
 
 function tenantRuns(events: EventEnvelope[]): EventEnvelope[][] {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { uuidv7, type EventEnvelope, type EventType } from '@tessera/contracts';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -10,7 +11,7 @@ import { withSystem, withTenant } from '../db/tenant';
 import { createRedis } from '../redis';
 import type { Consumer, EventBus } from './bus';
 import { replayDeadLetters } from './dead-letters';
-import { applyBatch } from './delivery';
+import { applyBatch, pruneProcessedEvents } from './delivery';
 import { InProcessBus } from './in-process-bus';
 import { addEvents, OUTBOX_CHANNEL, SYSTEM_ACTOR, type NewEvent } from './outbox';
 import { RedisStreamsBus, type RedisBusOptions } from './redis-bus';
@@ -306,6 +307,77 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       await waitFor(async () => (await left(old)) === 0);
       expect(await left(recent)).toBe(recent.length);
       expect(await left(stale)).toBe(stale.length);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('forgets the events consumers applied past the retention, but not a lagging one nor a dead letter', async () => {
+    const db = testDatabase.database.db;
+    const day = 86_400_000;
+    const tenDaysAgo = Date.now() - 10 * day;
+    // An event id made at `ms` (uuidv7 never goes back in time: it is monotonic within a process).
+    const idAt = (ms: number) => {
+      const time = ms.toString(16).padStart(12, '0');
+      const random = randomBytes(8).toString('hex');
+      return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(0, 3)}-8${random.slice(3, 6)}-${random.slice(4, 16)}`;
+    };
+    const ids = {
+      gone: idAt(tenDaysAgo),
+      lagging: idAt(tenDaysAgo + 1),
+      dead: idAt(tenDaysAgo + 2),
+      recent: uuidv7(),
+    };
+    const rows = [
+      { consumer: 'prune-a', event_id: ids.gone, processed_at: new Date(tenDaysAgo) },
+      { consumer: 'prune-b', event_id: ids.gone, processed_at: new Date(tenDaysAgo) },
+      // An old event a consumer that was down for days applied only now: a redelivery may follow.
+      { consumer: 'prune-a', event_id: ids.lagging, processed_at: new Date() },
+      // Applied long ago by one consumer, dead for another and not replayed yet: the replay goes to both.
+      { consumer: 'prune-a', event_id: ids.dead, processed_at: new Date(tenDaysAgo) },
+      { consumer: 'prune-a', event_id: ids.recent, processed_at: new Date() },
+    ];
+    await db.insertInto('processed_events').values(rows).execute();
+    await db
+      .insertInto('dead_letters')
+      .values({
+        consumer: 'prune-b',
+        event_id: ids.dead,
+        stream: 'events:commerce',
+        payload: JSON.stringify({ id: ids.dead }),
+        error: 'failed',
+        attempts: 5,
+      })
+      .execute();
+    const left = async () =>
+      (
+        await db
+          .selectFrom('processed_events')
+          .select(['consumer', 'event_id'])
+          .where('consumer', 'in', ['prune-a', 'prune-b'])
+          .orderBy('event_id')
+          .orderBy('consumer')
+          .execute()
+      ).map((row) => `${row.consumer}:${row.event_id}`);
+    // A batch of one row: the prune goes on, batch after batch, until no old row is left.
+    expect(await pruneProcessedEvents(db, new Date(Date.now() - 7 * day), 1)).toBeGreaterThanOrEqual(2);
+    expect(await left()).toEqual([`prune-a:${ids.lagging}`, `prune-a:${ids.dead}`, `prune-a:${ids.recent}`]);
+
+    // The relay's prune, once a minute, is what calls it.
+    const again = idAt(tenDaysAgo + 3);
+    await db
+      .insertInto('processed_events')
+      .values({ consumer: 'prune-a', event_id: again, processed_at: new Date(tenDaysAgo) })
+      .execute();
+    const { bus } = batchRecordingBus();
+    const relay = new OutboxRelay(testDatabase.database, bus, logger, {
+      batchSize: 500,
+      pollMs: 20,
+      processedRetentionMs: 7 * day,
+    });
+    relay.start();
+    try {
+      await waitFor(async () => !(await left()).includes(`prune-a:${again}`));
     } finally {
       await relay.stop();
     }

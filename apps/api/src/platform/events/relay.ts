@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Database, Leadership } from '../db/database';
 import type { EventBus } from './bus';
 import { PLAN_EACH_TIME } from '../db/pg-client';
-import { sleep } from './delivery';
+import { pruneProcessedEvents, sleep } from './delivery';
 import { OUTBOX_CHANNEL, wakeLocally } from './outbox';
 
 export interface RelayOptions {
@@ -18,6 +18,8 @@ export interface RelayOptions {
   lingerMs?: number;
   /** Published rows older than this are deleted. */
   retentionMs?: number;
+  /** Consumers' processed_events rows older than this are deleted (pruneProcessedEvents). */
+  processedRetentionMs?: number;
 }
 
 /**
@@ -204,5 +206,8 @@ export class OutboxRelay {
     this.lastPrune = now;
     const cutoff = new Date(now - (this.options.retentionMs ?? 86_400_000));
     await this.database.db.deleteFrom('outbox_events').where('published_at', '<', cutoff).execute();
+    const processedCutoff = new Date(now - (this.options.processedRetentionMs ?? 7 * 86_400_000));
+    const pruned = await pruneProcessedEvents(this.database.db, processedCutoff);
+    if (pruned > 0) this.logger.info({ pruned }, 'pruned processed_events rows past their retention');
   }
 }
