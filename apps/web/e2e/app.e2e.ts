@@ -235,6 +235,15 @@ describe('the merchant web app', () => {
     await history.filter({ hasText: 'Placed (Pending)' }).getByText('by you').waitFor();
     await history.filter({ hasText: 'Pending → Paid' }).getByText('automatic').waitFor();
     await screenshot(page, 'desktop-order-detail');
+    // The customer asks for a receipt at the counter: it is mailed to the address given.
+    await page.getByRole('button', { name: 'Email receipt' }).click();
+    const receipt = page.getByRole('dialog', { name: 'Email the receipt' });
+    await receipt.getByLabel('E-mail').fill('customer@example.test');
+    await receipt.getByRole('button', { name: 'Send receipt' }).click();
+    await page.getByText('Receipt sent to customer@example.test.').waitFor();
+    expect(
+      mail.mails.filter((sent) => sent.to.includes('customer@example.test')).map((sent) => sent.body),
+    ).toEqual([expect.stringContaining('Total: $58.90')]);
 
     // The other tab was never reloaded, yet shows today's revenue and order.
     await dashboard.getByTestId('revenue-today').getByText('$58.90').waitFor({ timeout: 20_000 });

@@ -10,6 +10,7 @@ import { createInventoryModule, type InventoryService } from './inventory';
 import { createOrdersModule, type OrdersService } from './orders';
 import { createPaymentsModule, type PaymentsService } from './payments';
 import { createRealtimeModule } from './realtime';
+import { createReceiptsModule } from './receipts';
 import { createTenantsModule } from './tenants';
 
 /** A module as the composition root sees it: its routes and its event consumers. */
@@ -49,6 +50,11 @@ export function createModules(platform: Platform): Modules {
   const catalog = createCatalogModule(platform, { inventory: inventory.service });
   const orders = createOrdersModule(platform, { catalog: catalog.service, inventory: inventory.service });
   const payments = createPaymentsModule(platform, { orders: orders.service });
+  const receipts = createReceiptsModule(platform, {
+    orders: orders.service,
+    tenants: tenants.service,
+    mailer: auth.mailer,
+  });
   const analytics = createAnalyticsModule(platform, {
     products: catalog.service,
     lowStock: inventory.service,
@@ -74,6 +80,7 @@ export function createModules(platform: Platform): Modules {
       inventory.module,
       orders.module,
       payments.module,
+      receipts,
       analytics.module,
       realtime,
       graphql,

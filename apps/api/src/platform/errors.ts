@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
   internal_error: { status: 500, title: 'Internal error' },
   gateway_error: { status: 502, title: 'The payment gateway failed' },
   gateway_not_configured: { status: 409, title: 'The payment gateway is not configured' },
+  mail_error: { status: 502, title: 'The mail server did not take the mail' },
   service_unavailable: { status: 503, title: 'The service is not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -17,5 +17,21 @@ export function formatMinorUnits(amount: number, currency: string): string {
   return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }
 
+/**
+ * Minor units as a readable amount, with the currency's ISO 4217 exponent (JPY 0, HUF 2, KWD 3):
+ * Intl's own digits follow CLDR, which gives HUF 0 and IQD 0.
+ */
+export function formatMoney(amount: number, currency: string): string {
+  const digits = currencyExponent(currency);
+  if (digits === null) return `${amount} ${currency} (minor units)`;
+  const format = new Intl.NumberFormat('en', {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+  return format.format(amount / 10 ** digits);
+}
+
 /** The largest amount the API accepts in minor units: exact in JSON numbers and in bigint columns. */
 export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;

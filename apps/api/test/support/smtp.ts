@@ -52,6 +52,27 @@ function leaves(part: Part): Part[] {
     .flatMap((chunk) => leaves(parsePart(chunk.replace(/^\r?\n/, ''))));
 }
 
+/**
+ * A header with RFC 2047 encoded words (`=?UTF-8?Q?Caf=C3=A9?=`), as nodemailer writes one that is
+ * not plain ASCII, decoded. Adjacent words are one run of bytes: a character may straddle two.
+ */
+function decodeHeader(value: string): string {
+  return value.replace(/(?:=\?[^?]+\?[QqBb]\?[^?]*\?=\s*)+/g, (run) => {
+    const bytes = [...run.matchAll(/=\?[^?]+\?([QqBb])\?([^?]*)\?=/g)].map(([, encoding, text]) =>
+      encoding!.toUpperCase() === 'B'
+        ? Buffer.from(text!, 'base64')
+        : Buffer.from(
+            text!
+              .replace(/_/g, ' ')
+              .replace(/=([0-9A-Fa-f]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+            'latin1',
+          ),
+    );
+    const trailing = /\s*$/.exec(run)![0];
+    return Buffer.concat(bytes).toString('utf8') + trailing;
+  });
+}
+
 export function parseMail(raw: string, from: string, to: string[]): ReceivedMail {
   const message = parsePart(raw);
   const parts = leaves(message);
@@ -63,7 +84,7 @@ export function parseMail(raw: string, from: string, to: string[]): ReceivedMail
   return {
     from,
     to,
-    subject: message.headers.subject ?? '',
+    subject: decodeHeader(message.headers.subject ?? ''),
     text: ofType('text/plain'),
     html: ofType('text/html'),
     raw,
@@ -76,6 +97,8 @@ export function parseMail(raw: string, from: string, to: string[]): ReceivedMail
  */
 export class TestSmtpServer {
   readonly mails: ReceivedMail[] = [];
+  /** Recipients the server refuses (550), as a mailbox that does not exist. */
+  readonly refused = new Set<string>();
   private server: SMTPServer | null = null;
   private port = 0;
 
@@ -88,6 +111,13 @@ export class TestSmtpServer {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onRcptTo: (address, _session, callback) => {
+        if (this.refused.has(address.address.toLowerCase())) {
+          const refusal = new Error('Mailbox unavailable') as Error & { responseCode: number };
+          refusal.responseCode = 550;
+          callback(refusal);
+        } else callback();
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -3,6 +3,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { AuthorizationActions, NextAction, RequestRefund, TakePaymentDialog } from '../components/payments';
+import { EmailReceipt } from '../components/receipts';
 import {
   Badge,
   Button,
@@ -222,6 +223,7 @@ function OrderView({
                 Fulfil
               </Button>
             )}
+            {canWrite && <EmailReceipt order={order} />}
             {canWrite && order.status === 'pending' && (
               <Button
                 variant="danger"

@@ -19,9 +19,9 @@ export function cancelledOrderConsumer(payments: PaymentsService): Consumer {
   return {
     name: 'payments.order-cancelled',
     types: ['commerce.order.status_changed'],
+    accepts: (event) => (event as TypedEvent<'commerce.order.status_changed'>).data.to === 'cancelled',
     async handle(event, tx) {
       const { data } = event as TypedEvent<'commerce.order.status_changed'>;
-      if (data.to !== 'cancelled') return;
       await payments.releaseCancelledOrder(tx, event.tenant_id, data.order_id);
     },
   };

@@ -7,7 +7,7 @@ import type {
   RealtimeChannel,
   TypedEvent,
 } from '@tessera/contracts';
-import { currencyExponent } from '../../platform/money';
+import { formatMoney as money } from '../../platform/money';
 
 /** The event types each replayable channel carries (the dashboard pushes figures, not events). */
 export const CHANNEL_EVENT_TYPES: Record<Exclude<RealtimeChannel, 'dashboard'>, readonly EventType[]> = {
@@ -44,22 +44,6 @@ export interface Notification {
 
 const is = <T extends EventType>(event: EventEnvelope, type: T): event is TypedEvent<T> =>
   event.type === type;
-
-/**
- * Minor units as a readable amount, with the currency's ISO 4217 exponent (JPY 0, HUF 2, KWD 3):
- * Intl's own digits follow CLDR, which gives HUF 0 and IQD 0.
- */
-function money(amount: number, currency: string): string {
-  const digits = currencyExponent(currency);
-  if (digits === null) return `${amount} ${currency} (minor units)`;
-  const format = new Intl.NumberFormat('en', {
-    style: 'currency',
-    currency,
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-  return format.format(amount / 10 ** digits);
-}
 
 const GATEWAY_NAMES: Record<Gateway, string> = {
   stripe: 'Stripe',

@@ -1,7 +1,7 @@
 import type { Invitation, Tenant, TenantUser } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
-import { withTenant, withTenantRead } from '../../platform/db/tenant';
+import { withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { PostgresTimeZones } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
@@ -40,9 +40,12 @@ export class TenantService {
   ) {}
 
   async current(principal: Principal): Promise<Tenant> {
-    const tenant = await withTenantRead(this.db, principal.tenantId, (tx) =>
-      tenantAdmin.tenant(tx, principal.tenantId),
-    );
+    return withTenantRead(this.db, principal.tenantId, (tx) => this.of(tx, principal.tenantId));
+  }
+
+  /** The tenant, read in a transaction of its own (its name and time zone, for what it sends out). */
+  async of(tx: Tx, tenantId: string): Promise<Tenant> {
+    const tenant = await tenantAdmin.tenant(tx, tenantId);
     if (!tenant) throw notFound('tenant');
     return tenantDto(tenant);
   }

@@ -11,6 +11,12 @@ export interface Consumer {
   name: string;
   /** The event types it wants; others on the same streams are acknowledged and skipped. */
   types: readonly EventType[];
+  /**
+   * Whether it has anything to do with an event of its types, told from the event alone: one it
+   * does not accept is skipped without a transaction. The answer must depend on the event only,
+   * so that a redelivery is skipped alike.
+   */
+  accepts?(event: EventEnvelope): boolean;
   handle(event: EventEnvelope, tx: Tx): Promise<void>;
   /** Several events of one tenant at once, in order, when the consumer can do better than one by one. */
   handleBatch?(events: EventEnvelope[], tx: Tx): Promise<void>;

@@ -15,8 +15,12 @@ export async function applyOnce(
   consumer: Consumer,
   event: EventEnvelope,
 ): Promise<DeliveryOutcome> {
-  if (!consumer.types.includes(event.type)) return 'skipped';
+  if (!wants(consumer, event)) return 'skipped';
   return (await applyRun(db, consumer, [event])) ? 'applied' : 'duplicate';
+}
+
+function wants(consumer: Consumer, event: EventEnvelope): boolean {
+  return consumer.types.includes(event.type) && (consumer.accepts?.(event) ?? true);
 }
 
 export interface FailedDelivery {
@@ -38,7 +42,7 @@ export async function applyBatch(
   const failed: FailedDelivery[] = [];
   // A republished event can arrive twice in one batch; it takes effect once.
   const wanted = [...new Map(events.map((event) => [event.id, event])).values()].filter((event) =>
-    consumer.types.includes(event.type),
+    wants(consumer, event),
   );
   for (const run of tenantRuns(wanted)) {
     try {

@@ -141,6 +141,26 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     expect(await effects('batched')).toEqual({ total: 6, distinct_ids: 6 });
   });
 
+  it('skips, without a transaction or a record, the events a consumer does not accept', async () => {
+    const ids = await emit(4);
+    const envelopes = (
+      await sql<{
+        payload: EventEnvelope;
+      }>`select payload from outbox_events where id = any(${ids}::uuid[]) order by seq`.execute(
+        testDatabase.database.db,
+      )
+    ).rows.map((row) => row.payload);
+    const accepted = new Set([envelopes[1]!.id, envelopes[3]!.id]);
+    const choosy: Consumer = { ...recorder('choosy'), accepts: (event) => accepted.has(event.id) };
+    expect(await applyBatch(testDatabase.database.db, choosy, envelopes)).toEqual([]);
+    expect(await effects('choosy')).toEqual({ total: 2, distinct_ids: 2 });
+    const recorded = await sql<{ event_id: string }>`
+      select event_id from processed_events where consumer = 'choosy' order by event_id`.execute(
+      testDatabase.database.db,
+    );
+    expect(recorded.rows.map((row) => row.event_id)).toEqual([...accepted].sort());
+  });
+
   it('refuses events added in a transaction that cannot write them at its commit', async () => {
     await expect(
       testDatabase.database.db
