@@ -6,6 +6,7 @@ import {
   type Generated,
   type Insertable,
   type Selectable,
+  type SelectQueryBuilder,
 } from 'kysely';
 import type { DB, Json, Timestamp } from '../../platform/db/tables';
 import type { Executor, Tx } from '../../platform/db/tenant';
@@ -178,6 +179,24 @@ export interface PaymentReconciliationTable {
   local_status: string | null;
   gateway_status: string | null;
   created_at: Generated<Date>;
+}
+
+/**
+ * A page of rows, newest first (ids are UUIDv7, in creation order), after the cursor `after`, with
+ * the filter's columns equal to its values where given.
+ */
+function newestPage<Query extends SelectQueryBuilder<DB, keyof DB, object>>(
+  query: Query,
+  filter: Record<string, string | undefined>,
+  limit: number,
+  after: string | null,
+): Query {
+  let page = query.orderBy(sql.ref('id'), 'desc').limit(limit + 1) as Query;
+  for (const [column, value] of Object.entries(filter)) {
+    if (value !== undefined) page = page.where(sql.ref(column), '=', value) as Query;
+  }
+  if (after) page = page.where(sql.ref('id'), '<', after) as Query;
+  return page;
 }
 
 export type PaymentRow = Selectable<PaymentsTable>;
@@ -384,15 +403,7 @@ export const paymentsRepository = {
     limit: number,
     after: string | null,
   ) {
-    let query = db
-      .selectFrom('payments')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .limit(limit + 1);
-    if (filter.order_id) query = query.where('order_id', '=', filter.order_id);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    if (after) query = query.where('id', '<', after);
-    return query.execute();
+    return newestPage(db.selectFrom('payments').selectAll(), filter, limit, after).execute();
   },
 
   /** Every payment of these orders, newest first: one query for a page of orders. */
@@ -597,15 +608,7 @@ export const paymentsRepository = {
     limit: number,
     after: string | null,
   ) {
-    let query = db
-      .selectFrom('refunds')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .limit(limit + 1);
-    if (filter.payment_id) query = query.where('payment_id', '=', filter.payment_id);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    if (after) query = query.where('id', '<', after);
-    return query.execute();
+    return newestPage(db.selectFrom('refunds').selectAll(), filter, limit, after).execute();
   },
 
   /** Every refund of these payments, newest first: one query for a page of payments. */
@@ -656,15 +659,7 @@ export const paymentsRepository = {
     limit: number,
     after: string | null,
   ) {
-    let query = db
-      .selectFrom('payment_disputes')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .limit(limit + 1);
-    if (filter.payment_id) query = query.where('payment_id', '=', filter.payment_id);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    if (after) query = query.where('id', '<', after);
-    return query.execute();
+    return newestPage(db.selectFrom('payment_disputes').selectAll(), filter, limit, after).execute();
   },
 
   /** Stores a webhook delivery; false when this gateway event was stored before. */
@@ -744,15 +739,7 @@ export const paymentsRepository = {
     limit: number,
     after: string | null,
   ) {
-    let query = db
-      .selectFrom('payment_reconciliation')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .limit(limit + 1);
-    if (filter.run_id) query = query.where('run_id', '=', filter.run_id);
-    if (filter.result) query = query.where('result', '=', filter.result);
-    if (after) query = query.where('id', '<', after);
-    return query.execute();
+    return newestPage(db.selectFrom('payment_reconciliation').selectAll(), filter, limit, after).execute();
   },
 
   /** The period's payments per currency, then split by gateway, status and UTC day: all in SQL. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { uuidv7 } from '@tessera/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/support/smtp';
+import { withTenant } from '../../platform/db/tenant';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -124,6 +126,31 @@ describe.runIf(postgresUp)('receipts over SMTP', () => {
       email: 'not-an-address',
     });
     expect(invalid.statusCode).toBe(400);
+  });
+
+  it('passes over an order paid that is not stored here, instead of failing its delivery forever', async () => {
+    const consumer = t.modules.list.find((module) => module.name === 'receipts')!.consumers![0]!;
+    const event = {
+      id: uuidv7(),
+      type: 'commerce.order.status_changed' as const,
+      tenant_id: admin.tenant.id,
+      occurred_at: new Date().toISOString(),
+      version: 1,
+      actor: { type: 'system' as const, id: null },
+      data: {
+        order_id: uuidv7(),
+        number: 999,
+        from: 'pending' as const,
+        to: 'paid' as const,
+        payment_status: 'paid' as const,
+        total: 100,
+        currency: 'EUR',
+      },
+    };
+    expect(consumer.accepts?.(event)).toBe(true);
+    await expect(
+      withTenant(t.platform.db, admin.tenant.id, (tx) => consumer.handle(event, tx)),
+    ).resolves.toBe(undefined);
   });
 
   it('answers 502 when the mail server refuses it, 404 for another tenant, 403 without write:orders', async () => {
