@@ -1,10 +1,26 @@
 import type { EventActor, Web } from '@tessera/contracts';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useCallback } from 'react';
+import { useSearchParams } from 'react-router';
 import { api } from './api';
 import { useCan, useUser } from './auth';
 
 type Query = Record<string, string | number | boolean | null | undefined>;
+
+/**
+ * A list page's status filter, kept in the address (`?status=`): one of `statuses`, or `all`.
+ * Anything else in the address, or nothing, shows `fallback`.
+ */
+export function useStatusParam<S extends string>(
+  statuses: readonly S[],
+  fallback: S,
+): [S | 'all', (status: string) => void] {
+  const [params, setParams] = useSearchParams();
+  const shown = params.get('status') ?? fallback;
+  const status =
+    shown === 'all' || (statuses as readonly string[]).includes(shown) ? (shown as S | 'all') : fallback;
+  return [status, (next) => setParams({ status: next })];
+}
 
 /** A keyset-paginated list (`{data, next_cursor}`), one page after another. */
 export function usePagedList<T>(key: unknown[], path: string, query: Query = {}) {

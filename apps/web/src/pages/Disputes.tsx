@@ -1,10 +1,9 @@
 import type { Web } from '@tessera/contracts';
 import { DISPUTE_STATUSES } from '@tessera/contracts/statuses';
-import { useSearchParams } from 'react-router';
 import { DisputesTable } from '../components/disputes';
 import { LoadMore } from '../components/LoadMore';
 import { EmptyState, ErrorState, Loading, PageHeader, SelectField } from '../components/ui';
-import { usePagedList } from '../lib/queries';
+import { usePagedList, useStatusParam } from '../lib/queries';
 
 const SHOWN: { value: Web.DisputeStatus | 'all'; label: string }[] = [
   { value: 'needs_response', label: 'Waiting for our answer' },
@@ -14,18 +13,12 @@ const SHOWN: { value: Web.DisputeStatus | 'all'; label: string }[] = [
   { value: 'all', label: 'All' },
 ];
 
-function isDisputeStatus(value: string): value is Web.DisputeStatus {
-  return (DISPUTE_STATUSES as readonly string[]).includes(value);
-}
-
 /**
  * Disputes (chargebacks) the gateways told of. They are answered in the gateway's own dashboard,
  * with the evidence it asks for; this page says which wait for an answer, and by when.
  */
 export default function Disputes() {
-  const [params, setParams] = useSearchParams();
-  const shown = params.get('status') ?? 'needs_response';
-  const status = shown === 'all' || isDisputeStatus(shown) ? shown : 'needs_response';
+  const [status, setStatus] = useStatusParam(DISPUTE_STATUSES, 'needs_response');
   const list = usePagedList<Web.Dispute>(
     ['disputes', 'list'],
     '/commerce/disputes',
@@ -40,11 +33,7 @@ export default function Disputes() {
         </p>
       </PageHeader>
       <div className="filters">
-        <SelectField
-          label="Show"
-          value={status}
-          onChange={(event) => setParams({ status: event.target.value })}
-        >
+        <SelectField label="Show" value={status} onChange={(event) => setStatus(event.target.value)}>
           {SHOWN.map((option) => (
             <option key={option.value} value={option.value}>
               {option.label}

@@ -1,7 +1,7 @@
 import type { Web } from '@tessera/contracts';
 import { REFUND_STATUSES } from '@tessera/contracts/statuses';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
 import {
   Badge,
@@ -17,7 +17,7 @@ import {
 } from '../components/ui';
 import { api } from '../lib/api';
 import { formatDateTime, formatMoney } from '../lib/format';
-import { usePagedList } from '../lib/queries';
+import { usePagedList, useStatusParam } from '../lib/queries';
 
 function ProcessButton({ refund }: { refund: Web.Refund }) {
   const queryClient = useQueryClient();
@@ -54,16 +54,10 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
   );
 }
 
-function isRefundStatus(value: string): value is Web.RefundStatus {
-  return (REFUND_STATUSES as readonly string[]).includes(value);
-}
-
 /** Refund approvals: requested refunds, sent to the gateway by someone with write:refunds. */
 export default function Refunds() {
-  const [params, setParams] = useSearchParams();
-  const shown = params.get('status') ?? 'pending';
   // Anything but a refund status or "all" in the address shows those awaiting approval.
-  const status = shown === 'all' || isRefundStatus(shown) ? shown : 'pending';
+  const [status, setStatus] = useStatusParam(REFUND_STATUSES, 'pending');
   // The API filters by status, page by page: an older pending refund is found however many newer
   // refunds were processed, and "Show more" pages through pending ones only.
   const list = usePagedList<Web.Refund>(
@@ -76,11 +70,7 @@ export default function Refunds() {
     <>
       <PageHeader title="Refund approvals" />
       <div className="filters">
-        <SelectField
-          label="Show"
-          value={status}
-          onChange={(event) => setParams({ status: event.target.value })}
-        >
+        <SelectField label="Show" value={status} onChange={(event) => setStatus(event.target.value)}>
           <option value="pending">Awaiting approval</option>
           <option value="processed">Processed</option>
           <option value="failed">Failed</option>
