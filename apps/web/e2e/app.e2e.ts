@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { horizontalOverflow, launchBrowser, screenshot } from './support/browser';
@@ -275,6 +276,21 @@ describe('the merchant web app', () => {
     await page.getByLabel('Status').selectOption('fulfilled');
     await page.getByRole('link', { name: '#1' }).waitFor();
     await screenshot(page, 'desktop-orders');
+
+    // This month's orders as a CSV file, for the accountant.
+    const exportForm = page.getByRole('form', { name: 'Export orders' });
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      exportForm.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    expect(file.suggestedFilename()).toMatch(/^orders-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync(await file.path(), 'utf8').split('\r\n');
+    expect(csv[0]).toBe(
+      'number,placed_at,status,payment_status,currency,items,subtotal,total,amount_paid,amount_refunded,customer_email,note',
+    );
+    expect(csv[1]).toMatch(
+      /^1,\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+05:30,fulfilled,paid,USD,3,58\.90,58\.90,58\.90,0\.00,,$/,
+    );
   });
 
   it('keeps the business time zone the browser registered in, changes it, and shows dates in it', async () => {

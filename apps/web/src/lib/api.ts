@@ -64,8 +64,8 @@ async function isCredentialCheck(response: Response): Promise<boolean> {
   return problem.code === 'invalid_credentials';
 }
 
-/** Calls the API: JSON in and out, the access token attached and renewed once on a 401. */
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+/** Sends a request with the access token attached, renewed once on a 401. */
+async function authorized(path: string, options: RequestOptions): Promise<Response> {
   const auth = options.auth ?? true;
   let token = auth ? await session.token() : null;
   if (auth && !token) throw new ApiError(401, { code: 'unauthenticated', title: 'Please sign in' });
@@ -75,21 +75,48 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     if (!token) throw new ApiError(401, { code: 'unauthenticated', title: 'Please sign in' });
     response = await send(path, options, token);
   }
+  return response;
+}
+
+/**
+ * Fetches a file the API makes (a CSV export) and hands it to the browser as a download, named as
+ * the API names it. A refusal is thrown as the API's problem, as api() does.
+ */
+export async function download(path: string, options: RequestOptions = {}): Promise<void> {
+  const response = await authorized(path, options);
+  if (!response.ok) throw refusal(response, await bodyOf(response));
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'export';
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Calls the API: JSON in and out, the access token attached and renewed once on a 401. */
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await authorized(path, options);
   if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let body: unknown = undefined;
-  if (text) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { detail: text };
-    }
-  }
-  if (!response.ok) {
-    const problem = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-    const retryAfter = response.headers.get('retry-after');
-    if (retryAfter) problem.retry_after = Number(retryAfter);
-    throw new ApiError(response.status, problem);
-  }
+  const body = await bodyOf(response);
+  if (!response.ok) throw refusal(response, body);
   return body as T;
+}
+
+async function bodyOf(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text };
+  }
+}
+
+/** A refusal as the error the app shows: the problem document, with Retry-After when given. */
+function refusal(response: Response, body: unknown): ApiError {
+  const problem = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const retryAfter = response.headers.get('retry-after');
+  if (retryAfter) problem.retry_after = Number(retryAfter);
+  return new ApiError(response.status, problem);
 }

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { currencyExponent, formatMoney, minorToInput, numberSymbols, parseMoney } from './format';
+import {
+  currencyExponent,
+  formatMoney,
+  localDate,
+  minorToInput,
+  nextDay,
+  numberSymbols,
+  parseMoney,
+  setTimeZone,
+  startOfDay,
+  startOfToday,
+} from './format';
 
 // Currencies for which Intl (CLDR) and ISO 4217 disagree: Intl gives 0 decimals, ISO 2 (IQD 3).
 const INTL_SAYS_ZERO = ['HUF', 'IDR', 'COP', 'PKR', 'LAK', 'MGA', 'ALL', 'SOS', 'YER', 'LBP', 'SYP', 'MMK'];
@@ -151,6 +162,29 @@ describe('parseMoney reads amounts by the locale, and refuses what it would have
       for (const code of ['KWD', 'JPY', 'USD'])
         for (const minor of [0, 1, 1000, 12345, 100_000_007])
           expect(parseMoney(minorToInput(minor, code, locale), code, locale)).toBe(minor);
+    }
+  });
+});
+
+describe("days in the business's time zone", () => {
+  it('start at its midnight, on the days clocks change too', () => {
+    try {
+      setTimeZone('America/New_York');
+      expect(startOfDay('2026-03-07')).toBe('2026-03-07T05:00:00.000Z');
+      // Clocks go forward at 2:00 on 8 March: that day starts in winter time, the next in summer time.
+      expect(startOfDay('2026-03-08')).toBe('2026-03-08T05:00:00.000Z');
+      expect(startOfDay('2026-03-09')).toBe('2026-03-09T04:00:00.000Z');
+      expect(startOfDay('2026-11-01')).toBe('2026-11-01T04:00:00.000Z');
+      expect(startOfDay('2026-11-02')).toBe('2026-11-02T05:00:00.000Z');
+      // Late evening there is already the next day in UTC.
+      const evening = new Date('2026-11-28T03:30:00Z');
+      expect(localDate(evening)).toBe('2026-11-27');
+      expect(startOfToday(evening)).toBe('2026-11-27T05:00:00.000Z');
+      setTimeZone('Asia/Kathmandu');
+      expect(startOfDay('2026-11-27')).toBe('2026-11-26T18:15:00.000Z');
+      expect(nextDay('2026-12-31')).toBe('2027-01-01');
+    } finally {
+      setTimeZone(null);
     }
   });
 });

@@ -185,8 +185,8 @@ export function formatTime(iso: string): string {
   return new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone }).format(date);
 }
 
-/** Start of today in the tenant's time zone, as an ISO instant. */
-export function startOfToday(now = new Date()): string {
+/** The tenant's wall clock at `at`, read as if it were UTC, in milliseconds. */
+function wallClock(at: Date): number {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     year: 'numeric',
@@ -196,19 +196,36 @@ export function startOfToday(now = new Date()): string {
     minute: '2-digit',
     second: '2-digit',
     hourCycle: 'h23',
-  }).formatToParts(now);
+  }).formatToParts(at);
   const get = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
-  const wallNow = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
-  const offset = wallNow - Math.floor(now.getTime() / 1000) * 1000;
-  const wallMidnight = Date.UTC(get('year'), get('month') - 1, get('day'));
-  return new Date(wallMidnight - offset).toISOString();
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+}
+
+/** The date the business is at, in its time zone: `YYYY-MM-DD`. */
+export function localDate(now = new Date()): string {
+  return new Date(wallClock(now)).toISOString().slice(0, 10);
+}
+
+/** The day after `day` (`YYYY-MM-DD`). */
+export function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * The midnight that starts `day` (`YYYY-MM-DD`) in the tenant's time zone, as an ISO instant. The
+ * offset is read at a first guess, then at the corrected one: right on days the clocks change.
+ */
+export function startOfDay(day: string): string {
+  const wall = Date.parse(`${day}T00:00:00Z`);
+  const seconds = (at: number) => Math.floor(at / 1000) * 1000;
+  let instant = wall - (wallClock(new Date(wall)) - wall);
+  instant = wall - (wallClock(new Date(instant)) - seconds(instant));
+  return new Date(instant).toISOString();
+}
+
+/** Start of today in the tenant's time zone, as an ISO instant. */
+export function startOfToday(now = new Date()): string {
+  return startOfDay(localDate(now));
 }
 
 export function label(value: string): string {

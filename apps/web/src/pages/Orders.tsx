@@ -2,6 +2,7 @@ import type { Web } from '@tessera/contracts';
 import { ORDER_STATUSES } from '@tessera/contracts/statuses';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
+import { OrdersExport } from '../components/OrdersExport';
 import {
   Badge,
   DataTable,
@@ -49,6 +50,7 @@ export default function Orders() {
           ))}
         </SelectField>
       </div>
+      <OrdersExport />
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (

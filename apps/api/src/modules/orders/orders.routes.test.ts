@@ -19,7 +19,7 @@ describe.runIf(postgresUp)('orders routes', () => {
   type Who = { auth: Record<string, string> };
   const call = (
     who: Who,
-    method: 'GET' | 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH',
     url: string,
     payload?: unknown,
     headers: Record<string, string> = {},
@@ -606,5 +606,70 @@ describe.runIf(postgresUp)('orders routes', () => {
       status: 'pending',
     });
     expect(await level(theirItem.id, stranger)).toMatchObject({ reserved: 1 });
+  });
+  it("exports a period's orders as CSV, in the tenant's time zone, safe to open in a spreadsheet", async () => {
+    expect(
+      (await call(admin, 'PATCH', '/tenants/current', { time_zone: 'America/New_York' })).statusCode,
+    ).toBe(200);
+    const from = new Date(Date.now() - 1000).toISOString();
+    const lamp = await product(10, 2550);
+    const quoted = (
+      await call(admin, 'POST', '/commerce/orders', {
+        lines: [{ product_id: lamp.id, quantity: 2 }],
+        customer_email: 'ana@example.test',
+        note: 'Gift wrap, "blue" paper',
+      })
+    ).json<{ id: string; number: number; total: number; created_at: string }>();
+    await markPaid(testApp, admin.tenant.id, quoted.id, quoted.total);
+    const formula = (
+      await call(admin, 'POST', '/commerce/orders', {
+        lines: [{ product_id: lamp.id, quantity: 1 }],
+        note: '=HYPERLINK("http://evil.test","Click")',
+      })
+    ).json<{ number: number }>();
+    await call(stranger, 'POST', '/commerce/orders', {
+      lines: [{ product_id: (await product(5, 100, stranger)).id, quantity: 1 }],
+    });
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const exported = await call(staff, 'GET', `/commerce/orders/export?from=${from}&to=${to}`);
+    expect(exported.statusCode).toBe(200);
+    expect(exported.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(exported.headers['content-disposition']).toMatch(
+      /^attachment; filename="orders-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv"$/,
+    );
+    const placedAt = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'America/New_York',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).format(new Date(quoted.created_at));
+    expect(exported.body.split('\r\n')).toEqual([
+      'number,placed_at,status,payment_status,currency,items,subtotal,total,amount_paid,amount_refunded,customer_email,note',
+      expect.stringMatching(
+        new RegExp(
+          `^${quoted.number},${placedAt}T\\d{2}:\\d{2}:\\d{2}-0[45]:00,paid,paid,EUR,2,51\\.00,51\\.00,51\\.00,0\\.00,ana@example\\.test,"Gift wrap, ""blue"" paper"$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^${formula.number},${placedAt}T[^,]+,pending,unpaid,EUR,1,25\\.50,25\\.50,0\\.00,0\\.00,,"'=HYPERLINK\\(""http://evil\\.test"",""Click""\\)"$`,
+        ),
+      ),
+      '',
+    ]);
+
+    // A period the wrong way round, or longer than a year, is refused before anything is sent.
+    const backwards = await call(admin, 'GET', `/commerce/orders/export?from=${to}&to=${from}`);
+    expect(backwards.statusCode).toBe(400);
+    expect(backwards.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: 'to' }] });
+    const long = await call(
+      admin,
+      'GET',
+      `/commerce/orders/export?from=2024-01-01T00:00:00Z&to=2025-01-02T00:00:00Z`,
+    );
+    expect(long.statusCode).toBe(400);
+    const user = await addMember(testApp, admin, ['user']);
+    expect((await call(user, 'GET', `/commerce/orders/export?from=${from}&to=${to}`)).statusCode).toBe(403);
   });
 });

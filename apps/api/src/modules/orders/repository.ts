@@ -1,4 +1,5 @@
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { firstUuidv7At } from '@tessera/contracts';
 import { sql } from 'kysely';
 import type {
   EventActor,
@@ -221,6 +222,38 @@ export const ordersRepository = {
     if (filter.status) query = query.where('status', '=', filter.status);
     if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
     return (await query.execute()) as OrderRow[];
+  },
+
+  /**
+   * Orders placed in [from, to), oldest first, a page after `afterId`, each with its item count.
+   * Ids are UUIDv7, made when the order is: bounds on the id, a minute wider than the period, let
+   * the tenant's id index find the period instead of walking every older order.
+   */
+  async placedBetween(tx: Executor, from: Date, to: Date, afterId: string | null, limit: number) {
+    let query = tx
+      .selectFrom('orders')
+      .select(ORDER_COLUMNS)
+      .select((eb) =>
+        eb
+          .selectFrom('order_lines')
+          .select(sql<number>`coalesce(sum(quantity), 0)::int`.as('items'))
+          .whereRef('order_lines.order_id', '=', 'orders.id')
+          .as('items'),
+      )
+      .where('id', '>=', firstUuidv7At(from.getTime() - 60_000))
+      .where('id', '<', firstUuidv7At(to.getTime() + 60_000))
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .orderBy('id')
+      .limit(limit);
+    if (afterId) query = query.where('id', '>', afterId);
+    return query.execute();
+  },
+
+  /** The tenant's time zone: the one its people read times in. */
+  async timeZone(tx: Executor): Promise<string> {
+    const row = await tx.selectFrom('tenants').select('time_zone').executeTakeFirst();
+    return row?.time_zone ?? 'UTC';
   },
 
   async update(tx: Executor, id: string, changes: OrderChanges): Promise<OrderRow> {

@@ -12,7 +12,9 @@ import {
 import type { Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
+import { csvRecord, zonedTimestamp } from '../../platform/http/csv';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
+import { formatMinorUnits } from '../../platform/money';
 import type { CatalogService } from '../catalog';
 import type { InventoryService, StockActor } from '../inventory';
 import { ordersRepository, type HistoryRow, type OrderRow } from './repository';
@@ -89,6 +91,62 @@ const toStatusChange = (row: HistoryRow): StatusChange => ({
 function isCheckOrRangeViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === '22003' || code === '23514';
+}
+
+/** A read in a transaction of the caller's tenant. */
+export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+
+/** The longest period one export covers: a year, leap or not. */
+const MAX_EXPORT_DAYS = 366;
+const EXPORT_PAGE = 500;
+export const ORDER_EXPORT_COLUMNS = [
+  'number',
+  'placed_at',
+  'status',
+  'payment_status',
+  'currency',
+  'items',
+  'subtotal',
+  'total',
+  'amount_paid',
+  'amount_refunded',
+  'customer_email',
+  'note',
+];
+
+function periodError(message: string): AppError {
+  return new AppError('validation_failed', `to ${message}`, { errors: [{ path: 'to', message }] });
+}
+
+async function* exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
+  const timeZone = await read((tx) => ordersRepository.timeZone(tx));
+  yield csvRecord(ORDER_EXPORT_COLUMNS);
+  let after: string | null = null;
+  for (;;) {
+    const rows = await read((tx) => ordersRepository.placedBetween(tx, from, to, after, EXPORT_PAGE));
+    // Amounts in the currency's major units, as an accountant's spreadsheet expects them.
+    const money = formatMinorUnits;
+    yield rows
+      .map((row) =>
+        csvRecord([
+          row.number,
+          zonedTimestamp(row.created_at!, timeZone),
+          row.status,
+          row.payment_status,
+          row.currency,
+          row.items ?? 0,
+          money(row.subtotal, row.currency),
+          money(row.total, row.currency),
+          money(row.amount_paid, row.currency),
+          money(row.amount_refunded, row.currency),
+          row.customer_email,
+          row.note,
+        ]),
+      )
+      .join('');
+    if (rows.length < EXPORT_PAGE) return;
+    after = rows.at(-1)!.id;
+  }
 }
 
 export class OrdersService {
@@ -197,6 +255,18 @@ export class OrdersService {
     const row = await ordersRepository.findWithLines(tx, id);
     if (!row) throw notFound('order');
     return toOrder(row, row.lines);
+  }
+
+  /**
+   * The orders placed in [from, to) as CSV, a header then a record per order, oldest first. Each
+   * page is read in a transaction of its own (`read`), so that a year's export streams without
+   * holding one open; a bad period is refused before anything is sent.
+   */
+  exportCsv(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
+    if (!(from < to)) throw periodError('must be after from');
+    if (to.getTime() - from.getTime() > MAX_EXPORT_DAYS * 86_400_000)
+      throw periodError(`must be at most ${MAX_EXPORT_DAYS} days after from`);
+    return exportPages(read, from, to);
   }
 
   async list(tx: Tx, query: OrderListQuery): Promise<OrderPage> {

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@tessera/contracts';
+import { firstUuidv7At, type EventEnvelope } from '@tessera/contracts';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/tables';
 import { withSystem, withTenant } from '../db/tenant';
@@ -85,12 +85,6 @@ async function applyRun(db: Kysely<DB>, consumer: Consumer, run: EventEnvelope[]
   });
 }
 
-/** The smallest version 7 UUID of a moment: every event id made before it sorts below it. */
-function firstIdAt(at: Date): string {
-  const time = at.getTime().toString(16).padStart(12, '0');
-  return `${time.slice(0, 8)}-${time.slice(8)}-7000-8000-000000000000`;
-}
-
 /**
  * Deletes processed_events rows recorded before `before`, a consumer and a batch at a time, and
  * resolves to how many went. No delivery of such an event can come any more: the bus redelivers
@@ -109,7 +103,7 @@ export async function pruneProcessedEvents(db: Kysely<DB>, before: Date, batchSi
       from consumers c where c.consumer is not null
     )
     select consumer from consumers where consumer is not null`.execute(db);
-  const below = firstIdAt(before);
+  const below = firstUuidv7At(before.getTime());
   let pruned = 0;
   for (const { consumer } of consumers.rows) {
     for (;;) {
