@@ -608,21 +608,24 @@ describe.runIf(postgresUp)('orders routes', () => {
     expect(await level(theirItem.id, stranger)).toMatchObject({ reserved: 1 });
   });
   it("exports a period's orders as CSV, in the tenant's time zone, safe to open in a spreadsheet", async () => {
+    // A tenant of its own: the period holds its two orders and nothing the other tests placed.
+    const shop = await registerTenant(testApp);
+    const clerk = await addMember(testApp, shop, ['staff']);
     expect(
-      (await call(admin, 'PATCH', '/tenants/current', { time_zone: 'America/New_York' })).statusCode,
+      (await call(shop, 'PATCH', '/tenants/current', { time_zone: 'America/New_York' })).statusCode,
     ).toBe(200);
     const from = new Date(Date.now() - 1000).toISOString();
-    const lamp = await product(10, 2550);
+    const lamp = await product(10, 2550, shop);
     const quoted = (
-      await call(admin, 'POST', '/commerce/orders', {
+      await call(shop, 'POST', '/commerce/orders', {
         lines: [{ product_id: lamp.id, quantity: 2 }],
         customer_email: 'ana@example.test',
         note: 'Gift wrap, "blue" paper',
       })
     ).json<{ id: string; number: number; total: number; created_at: string }>();
-    await markPaid(testApp, admin.tenant.id, quoted.id, quoted.total);
+    await markPaid(testApp, shop.tenant.id, quoted.id, quoted.total);
     const formula = (
-      await call(admin, 'POST', '/commerce/orders', {
+      await call(shop, 'POST', '/commerce/orders', {
         lines: [{ product_id: lamp.id, quantity: 1 }],
         note: '=HYPERLINK("http://evil.test","Click")',
       })
@@ -632,7 +635,7 @@ describe.runIf(postgresUp)('orders routes', () => {
     });
     const to = new Date(Date.now() + 1000).toISOString();
 
-    const exported = await call(staff, 'GET', `/commerce/orders/export?from=${from}&to=${to}`);
+    const exported = await call(clerk, 'GET', `/commerce/orders/export?from=${from}&to=${to}`);
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(exported.headers['content-disposition']).toMatch(
@@ -660,16 +663,16 @@ describe.runIf(postgresUp)('orders routes', () => {
     ]);
 
     // A period the wrong way round, or longer than a year, is refused before anything is sent.
-    const backwards = await call(admin, 'GET', `/commerce/orders/export?from=${to}&to=${from}`);
+    const backwards = await call(shop, 'GET', `/commerce/orders/export?from=${to}&to=${from}`);
     expect(backwards.statusCode).toBe(400);
     expect(backwards.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: 'to' }] });
     const long = await call(
-      admin,
+      shop,
       'GET',
       `/commerce/orders/export?from=2024-01-01T00:00:00Z&to=2025-01-02T00:00:00Z`,
     );
     expect(long.statusCode).toBe(400);
-    const user = await addMember(testApp, admin, ['user']);
+    const user = await addMember(testApp, shop, ['user']);
     expect((await call(user, 'GET', `/commerce/orders/export?from=${from}&to=${to}`)).statusCode).toBe(403);
   });
 });

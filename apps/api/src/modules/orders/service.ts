@@ -258,7 +258,8 @@ export class OrdersService {
   }
 
   /**
-   * The orders placed in [from, to) as CSV, a header then a record per order, oldest first. Each
+   * The orders placed in [from, to) as CSV, a header then a record per order, in the order they
+   * were placed (by id, made as the request comes: orders placed at once may cross numbers). Each
    * page is read in a transaction of its own (`read`), so that a year's export streams without
    * holding one open; a bad period is refused before anything is sent.
    */
