@@ -372,10 +372,6 @@ export class PayPalGateway implements PaymentGateway {
   }
 
   /**
-   * Every page of every 31-day window of the transaction report: the report serves no more at once.
-   * Once per transaction id: the report may list an id twice, and a window's end may be inclusive.
-   */
-  /**
    * The transaction report of the period, and the money given back from its captures to date:
    * refunds and reversals are rows of their own, stamped when they were made and naming the
    * capture they return money from.
@@ -408,7 +404,11 @@ export class PayPalGateway implements PaymentGateway {
     );
   }
 
-  /** The report's rows from `start` to `end`, in windows of the 31 days PayPal allows, page by page. */
+  /**
+   * The report's rows from `start` to `end`: every page of every 31-day window, since the report
+   * serves no more at once. Once per transaction id: the report may list an id twice, and a
+   * window's end may be inclusive.
+   */
   private async *report(start: number, end: number): AsyncGenerator<PayPalTransactionInfo> {
     const seen = new Set<string>();
     for (let windowStart = start; windowStart < end; windowStart += REPORT_WINDOW_MS) {

@@ -320,7 +320,7 @@ function toPayment(intent: Stripe.PaymentIntent): GatewayPayment {
   const iso = (amount: number) => fromStripeAmount(amount, currency);
   const authorized = intent.status === 'requires_capture' ? iso(intent.amount_capturable) : 0;
   const captured = intent.status === 'succeeded' ? iso(intent.amount_received) : 0;
-  // Known only where the charge was expanded (listings); elsewhere nothing reads it.
+  // Known where the charge is expanded (listings); webhooks and retrievals carry its id only.
   const charge = typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
   const refunded = charge ? iso(charge.amount_refunded) : 0;
   const lastError = intent.last_payment_error;
