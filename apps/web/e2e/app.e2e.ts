@@ -808,5 +808,22 @@ describe('the merchant web app', () => {
     await waiting.getByRole('cell', { name: '$12.50' }).waitFor();
     expect(await waiting.getByRole('cell', { name: 'Needs response' }).count()).toBe(1);
     await screenshot(page, 'desktop-disputes');
+
+    // The month's payments for the accountant: the card payment with what was captured and refunded.
+    await nav.getByRole('link', { name: 'Payments' }).click();
+    await heading(page, 'Payments');
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page
+        .getByRole('form', { name: 'Export payments' })
+        .getByRole('button', { name: 'Download CSV' })
+        .click(),
+    ]);
+    const rows = readFileSync(await file.path(), 'utf8').split('\r\n');
+    expect(rows.filter((row) => row.includes(`,stripe,`))).toEqual([
+      expect.stringMatching(
+        new RegExp(`,stripe,partially_refunded,USD,24\\.50,20\\.00,7\\.50,,${intent.id},,`),
+      ),
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import type { Web } from '@tessera/contracts';
 import { ORDER_STATUSES } from '@tessera/contracts/statuses';
 import { Link, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
-import { OrdersExport } from '../components/OrdersExport';
+import { CsvExport } from '../components/CsvExport';
 import {
   Badge,
   DataTable,
@@ -50,7 +50,7 @@ export default function Orders() {
           ))}
         </SelectField>
       </div>
-      <OrdersExport />
+      <CsvExport path="/commerce/orders/export" what="orders" />
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (

@@ -1,6 +1,7 @@
 import type { Web } from '@tessera/contracts';
 import { PAYMENT_STATUSES } from '@tessera/contracts/statuses';
 import { Link, useSearchParams } from 'react-router';
+import { CsvExport } from '../components/CsvExport';
 import { LoadMore } from '../components/LoadMore';
 import {
   Badge,
@@ -38,6 +39,7 @@ export default function Payments() {
           ))}
         </SelectField>
       </div>
+      <CsvExport path="/commerce/payments/export" what="payments" />
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (

@@ -250,6 +250,12 @@ export const ordersRepository = {
     return query.execute();
   },
 
+  async numbersOf(tx: Executor, ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await tx.selectFrom('orders').select(['id', 'number']).where('id', 'in', ids).execute();
+    return new Map(rows.map((row) => [row.id, row.number]));
+  },
+
   /** The tenant's time zone: the one its people read times in. */
   async timeZone(tx: Executor): Promise<string> {
     const row = await tx.selectFrom('tenants').select('time_zone').executeTakeFirst();

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
@@ -6,6 +5,7 @@ import type { DB } from '../../platform/db/tables';
 import { withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
+import { CsvFile, exportFileName, sendCsv } from '../../platform/http/csv';
 import type { Idempotency } from '../../platform/http/idempotency';
 import { IdParams, Page, problems } from '../../platform/http/schemas';
 import { CreateOrderBody, ExportQuery, Order, OrderListQuery, StatusChange } from './schemas';
@@ -75,14 +75,7 @@ export function ordersRoutes(
           summary:
             "The orders placed in [from, to) as CSV (at most 366 days): one per line, times in the tenant's zone, amounts in major units",
           querystring: ExportQuery,
-          response: {
-            200: {
-              description: 'CSV (RFC 4180), a header line first',
-              // Sent as a stream, never serialized: the schema documents it as text.
-              content: { 'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string' }) } },
-            },
-            ...problems(400, 401, 403),
-          },
+          response: { 200: CsvFile, ...problems(400, 401, 403) },
         },
       },
       async (request, reply) => {
@@ -90,11 +83,7 @@ export function ordersRoutes(
         const from = new Date(request.query.from);
         const to = new Date(request.query.to);
         const csv = orders.exportCsv((work) => withTenantRead(db, tenantId, work), from, to);
-        const day = (date: Date) => date.toISOString().slice(0, 10);
-        return reply
-          .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="orders-${day(from)}-to-${day(to)}.csv"`)
-          .send(Readable.from(csv));
+        return sendCsv(reply, exportFileName('orders', from, to), csv);
       },
     );
 

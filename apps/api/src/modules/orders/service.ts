@@ -12,7 +12,7 @@ import {
 import type { Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
-import { csvRecord, zonedTimestamp } from '../../platform/http/csv';
+import { checkExportPeriod, csvRecord, zonedTimestamp } from '../../platform/http/csv';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
 import type { CatalogService } from '../catalog';
@@ -96,8 +96,6 @@ function isCheckOrRangeViolation(error: unknown): boolean {
 /** A read in a transaction of the caller's tenant. */
 export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
 
-/** The longest period one export covers: a year, leap or not. */
-const MAX_EXPORT_DAYS = 366;
 const EXPORT_PAGE = 500;
 export const ORDER_EXPORT_COLUMNS = [
   'number',
@@ -113,10 +111,6 @@ export const ORDER_EXPORT_COLUMNS = [
   'customer_email',
   'note',
 ];
-
-function periodError(message: string): AppError {
-  return new AppError('validation_failed', `to ${message}`, { errors: [{ path: 'to', message }] });
-}
 
 async function* exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
   const timeZone = await read((tx) => ordersRepository.timeZone(tx));
@@ -264,10 +258,18 @@ export class OrdersService {
    * holding one open; a bad period is refused before anything is sent.
    */
   exportCsv(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
-    if (!(from < to)) throw periodError('must be after from');
-    if (to.getTime() - from.getTime() > MAX_EXPORT_DAYS * 86_400_000)
-      throw periodError(`must be at most ${MAX_EXPORT_DAYS} days after from`);
+    checkExportPeriod(from, to);
     return exportPages(read, from, to);
+  }
+
+  /** The tenant's time zone, in which exports write times. */
+  async timeZone(tx: Tx): Promise<string> {
+    return ordersRepository.timeZone(tx);
+  }
+
+  /** The numbers of these orders, by id. */
+  async numbersOf(tx: Tx, orderIds: readonly string[]): Promise<Map<string, number>> {
+    return ordersRepository.numbersOf(tx, orderIds);
   }
 
   async list(tx: Tx, query: OrderListQuery): Promise<OrderPage> {

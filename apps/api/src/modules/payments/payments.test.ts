@@ -1316,6 +1316,41 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect((await inject(admin, 'GET', '/commerce/disputes?status=open')).statusCode).toBe(400);
   });
 
+  it("exports a period's payments as CSV, with their orders' numbers, and nothing of another tenant", async () => {
+    const shop = await registerTenant(testApp);
+    const from = new Date(Date.now() - 1000).toISOString();
+    const order = await placeOrder(shop, 2550, 'EUR');
+    const cash = await pay(
+      { order_id: order.id, amount: 2550, currency: 'EUR', gateway: 'manual', cash_tendered: 3000 },
+      shop,
+    );
+    expect(cash.statusCode, cash.body).toBe(201);
+    const payment = cash.json<Payment>();
+    await pay(
+      { order_id: (await placeOrder(other)).id, amount: 5000, currency: 'EUR', gateway: 'manual' },
+      other,
+    );
+    const to = new Date(Date.now() + 1000).toISOString();
+    const number = (await inject(shop, 'GET', `/commerce/orders/${order.id}`)).json<{ number: number }>()
+      .number;
+
+    const exported = await inject(shop, 'GET', `/commerce/payments/export?from=${from}&to=${to}`);
+    expect(exported.statusCode).toBe(200);
+    expect(exported.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(exported.headers['content-disposition']).toMatch(/filename="payments-\d{4}-\d{2}-\d{2}-to-/);
+    expect(exported.body.split('\r\n')).toEqual([
+      'made_at,order_number,gateway,status,currency,amount,captured,refunded,change_due,gateway_reference,failure_code,payment_id',
+      expect.stringMatching(
+        new RegExp(
+          `^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\+00:00,${number},manual,completed,EUR,25\\.50,25\\.50,0\\.00,4\\.50,manual_${payment.id},,${payment.id}$`,
+        ),
+      ),
+      '',
+    ]);
+    const backwards = await inject(shop, 'GET', `/commerce/payments/export?from=${to}&to=${from}`);
+    expect(backwards.statusCode).toBe(400);
+  });
+
   it("answers 404 for another tenant's payment", async () => {
     const order = await placeOrder();
     const payment = (

@@ -1,4 +1,10 @@
-import type { DisputeStatus, Gateway, PaymentStatus, RefundStatus } from '@tessera/contracts';
+import {
+  firstUuidv7At,
+  type DisputeStatus,
+  type Gateway,
+  type PaymentStatus,
+  type RefundStatus,
+} from '@tessera/contracts';
 import {
   sql,
   type ColumnType,
@@ -702,6 +708,21 @@ export const paymentsRepository = {
       .where('created_at', '>=', from)
       .where('created_at', '<', to)
       .execute();
+  },
+
+  /** Payments made in [from, to), in the order made, a page after `afterId` (ids bound the scan, as for orders). */
+  async madeBetween(db: Executor, from: Date, to: Date, afterId: string | null, limit: number) {
+    let query = db
+      .selectFrom('payments')
+      .selectAll()
+      .where('id', '>=', firstUuidv7At(from.getTime() - 60_000))
+      .where('id', '<', firstUuidv7At(to.getTime() + 60_000))
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .orderBy('id')
+      .limit(limit);
+    if (afterId) query = query.where('id', '>', afterId);
+    return query.execute();
   },
 
   /** Payments a gateway lists under any of these ids: the main reference, a capture id or a payment id. */

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../../platform/http/auth-guard';
+import { CsvFile, exportFileName, sendCsv } from '../../platform/http/csv';
 import type { Idempotency } from '../../platform/http/idempotency';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas';
 import {
@@ -187,6 +188,25 @@ export function paymentsRoutes(
         },
       },
       async (request) => payments.summary(tenantOf(request), request.query.from, request.query.to),
+    );
+    app.get(
+      '/commerce/payments/export',
+      {
+        config: { permission: 'read:payments' },
+        schema: {
+          tags,
+          summary:
+            "The payments made in [from, to) as CSV (at most 366 days): times in the tenant's zone, amounts in major units",
+          querystring: PeriodQuery,
+          response: { 200: CsvFile, ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const from = new Date(request.query.from);
+        const to = new Date(request.query.to);
+        const csv = payments.exportCsv(tenantOf(request), from, to);
+        return sendCsv(reply, exportFileName('payments', from, to), csv);
+      },
     );
     app.post(
       '/commerce/payments/reconcile',

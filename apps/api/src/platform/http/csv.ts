@@ -1,3 +1,40 @@
+import { Readable } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import { AppError } from '../errors';
+
+/** An export route's 200: sent as a stream, never serialized; the schema documents it as text. */
+export const CsvFile = {
+  description: 'CSV (RFC 4180), a header line first',
+  content: { 'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string' }) } },
+};
+
+/** Streams an export's records as a CSV download named `fileName`. */
+export function sendCsv(reply: FastifyReply, fileName: string, records: AsyncGenerator<string>) {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${fileName}"`)
+    .send(Readable.from(records));
+}
+
+/** The longest period one export covers: a year, leap or not. */
+export const MAX_EXPORT_DAYS = 366;
+
+/** An export's period, [from, to): refused (400, on `to`) when empty or longer than a year. */
+export function checkExportPeriod(from: Date, to: Date): void {
+  const refuse = (message: string) =>
+    new AppError('validation_failed', `to ${message}`, { errors: [{ path: 'to', message }] });
+  if (!(from < to)) throw refuse('must be after from');
+  if (to.getTime() - from.getTime() > MAX_EXPORT_DAYS * 86_400_000)
+    throw refuse(`must be at most ${MAX_EXPORT_DAYS} days after from`);
+}
+
+/** The file name an export of [from, to) is offered under: `orders-2026-11-01-to-2026-12-01.csv`. */
+export function exportFileName(what: string, from: Date, to: Date): string {
+  const day = (date: Date) => date.toISOString().slice(0, 10);
+  return `${what}-${day(from)}-to-${day(to)}.csv`;
+}
+
 /**
  * One CSV record (RFC 4180), ended by CRLF. A field is quoted when it holds a comma, a quote or a
  * line break. Text that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a

@@ -9,17 +9,16 @@ import { Button, FormError, TextField } from './ui';
 const MAX_DAYS = 366;
 
 /**
- * Orders of a period as a CSV file, for the accountant: the days are the business's, from the
- * first day's midnight to the end of the last day.
+ * A period's records as a CSV file, for the accountant (`path` answers text/csv for `from` and
+ * `to`): the days are the business's, from the first day's midnight to the end of the last day.
  */
-export function OrdersExport() {
+export function CsvExport({ path, what }: { path: string; what: string }) {
   const today = localDate();
   const [from, setFrom] = useState(`${today.slice(0, 8)}01`);
   const [to, setTo] = useState(today);
   const fields = useFieldErrors();
   const exported = useMutation({
-    mutationFn: () =>
-      download('/commerce/orders/export', { query: { from: startOfDay(from), to: startOfDay(nextDay(to)) } }),
+    mutationFn: () => download(path, { query: { from: startOfDay(from), to: startOfDay(nextDay(to)) } }),
     onError: (error) => fields.fromApi(error, ['from', 'to']),
   });
   const onSubmit = (event: FormEvent) => {
@@ -36,7 +35,7 @@ export function OrdersExport() {
     if (fields.check(problems)) exported.mutate();
   };
   return (
-    <form className="filters" onSubmit={onSubmit} noValidate aria-label="Export orders">
+    <form className="filters" onSubmit={onSubmit} noValidate aria-label={`Export ${what}`}>
       <TextField
         label="From"
         type="date"
