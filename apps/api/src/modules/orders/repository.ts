@@ -1,5 +1,4 @@
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { firstUuidv7At } from '@tessera/contracts';
 import { sql } from 'kysely';
 import type {
   EventActor,
@@ -9,6 +8,7 @@ import type {
   PaymentStatus,
 } from '@tessera/contracts';
 import { compiledOnce } from '../../platform/db/compiled-once';
+import { createdBetween } from '../../platform/db/pages';
 import type { Executor } from '../../platform/db/tenant';
 
 declare module '../../platform/db/tables' {
@@ -224,13 +224,9 @@ export const ordersRepository = {
     return (await query.execute()) as OrderRow[];
   },
 
-  /**
-   * Orders placed in [from, to), oldest first, a page after `afterId`, each with its item count.
-   * Ids are UUIDv7, made when the order is: bounds on the id, a minute wider than the period, let
-   * the tenant's id index find the period instead of walking every older order.
-   */
+  /** Orders placed in [from, to), in the order placed, a page after `afterId`, each with its item count. */
   async placedBetween(tx: Executor, from: Date, to: Date, afterId: string | null, limit: number) {
-    let query = tx
+    const orders = tx
       .selectFrom('orders')
       .select(ORDER_COLUMNS)
       .select((eb) =>
@@ -239,15 +235,8 @@ export const ordersRepository = {
           .select(sql<number>`coalesce(sum(quantity), 0)::int`.as('items'))
           .whereRef('order_lines.order_id', '=', 'orders.id')
           .as('items'),
-      )
-      .where('id', '>=', firstUuidv7At(from.getTime() - 60_000))
-      .where('id', '<', firstUuidv7At(to.getTime() + 60_000))
-      .where('created_at', '>=', from)
-      .where('created_at', '<', to)
-      .orderBy('id')
-      .limit(limit);
-    if (afterId) query = query.where('id', '>', afterId);
-    return query.execute();
+      );
+    return createdBetween(orders, from, to, afterId, limit).execute();
   },
 
   async numbersOf(tx: Executor, ids: readonly string[]): Promise<Map<string, number>> {

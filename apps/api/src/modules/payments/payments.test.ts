@@ -1005,6 +1005,18 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     }
   });
 
+  /** A gateway's signed webhook delivery, POSTed as the gateway would: it must be taken (200). */
+  const deliver = async (gateway: string, delivery: { body: string; headers: Record<string, string> }) => {
+    const hook = await testApp.app.inject({
+      method: 'POST',
+      url: `/webhooks/${gateway}`,
+      headers: delivery.headers,
+      payload: delivery.body,
+    });
+    expect(hook.statusCode, hook.body).toBe(200);
+    return hook.json<{ duplicate: boolean }>();
+  };
+
   /** A USD order of `amount`, charged whole to a saved card on Square. */
   const chargedOnSquare = async (amount: number) => {
     const methodId = await cardMethod('square', 'ccof:card-1');
@@ -1058,15 +1070,6 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const refundsOf = async (paymentId: string) =>
       (await inject(admin, 'GET', `/commerce/refunds?payment_id=${paymentId}`)).json<{ data: Refund[] }>()
         .data;
-    const deliver = async (gateway: string, delivery: { body: string; headers: Record<string, string> }) => {
-      const hook = await testApp.app.inject({
-        method: 'POST',
-        url: `/webhooks/${gateway}`,
-        headers: delivery.headers,
-        payload: delivery.body,
-      });
-      expect(hook.statusCode, hook.body).toBe(200);
-    };
 
     // Stripe: a refund made in the dashboard, told by refund.created, then refund.updated.
     const methodId = await cardMethod('stripe', 'pm_card_visa');
@@ -1178,16 +1181,6 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
 
   it('records disputes from Stripe, Square and PayPal once, moves them along, and never reopens a decided one', async () => {
     type Dispute = { id: string; payment_id: string; status: string; amount: number; currency: string };
-    const deliver = async (gateway: string, delivery: { body: string; headers: Record<string, string> }) => {
-      const hook = await testApp.app.inject({
-        method: 'POST',
-        url: `/webhooks/${gateway}`,
-        headers: delivery.headers,
-        payload: delivery.body,
-      });
-      expect(hook.statusCode, hook.body).toBe(200);
-      return hook.json<{ duplicate: boolean }>();
-    };
     const disputesOf = async (paymentId: string) =>
       (await inject(staff, 'GET', `/commerce/disputes?payment_id=${paymentId}`)).json<{ data: Dispute[] }>()
         .data;

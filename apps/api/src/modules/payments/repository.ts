@@ -1,10 +1,4 @@
-import {
-  firstUuidv7At,
-  type DisputeStatus,
-  type Gateway,
-  type PaymentStatus,
-  type RefundStatus,
-} from '@tessera/contracts';
+import type { DisputeStatus, Gateway, PaymentStatus, RefundStatus } from '@tessera/contracts';
 import {
   sql,
   type ColumnType,
@@ -12,9 +6,9 @@ import {
   type Generated,
   type Insertable,
   type Selectable,
-  type SelectQueryBuilder,
 } from 'kysely';
 import type { DB, Json, Timestamp } from '../../platform/db/tables';
+import { createdBetween, newestPage } from '../../platform/db/pages';
 import type { Executor, Tx } from '../../platform/db/tenant';
 import type { GatewayReference, NextAction } from './gateways';
 
@@ -185,24 +179,6 @@ export interface PaymentReconciliationTable {
   local_status: string | null;
   gateway_status: string | null;
   created_at: Generated<Date>;
-}
-
-/**
- * A page of rows, newest first (ids are UUIDv7, in creation order), after the cursor `after`, with
- * the filter's columns equal to its values where given.
- */
-function newestPage<Query extends SelectQueryBuilder<DB, keyof DB, object>>(
-  query: Query,
-  filter: Record<string, string | undefined>,
-  limit: number,
-  after: string | null,
-): Query {
-  let page = query.orderBy(sql.ref('id'), 'desc').limit(limit + 1) as Query;
-  for (const [column, value] of Object.entries(filter)) {
-    if (value !== undefined) page = page.where(sql.ref(column), '=', value) as Query;
-  }
-  if (after) page = page.where(sql.ref('id'), '<', after) as Query;
-  return page;
 }
 
 export type PaymentRow = Selectable<PaymentsTable>;
@@ -710,19 +686,9 @@ export const paymentsRepository = {
       .execute();
   },
 
-  /** Payments made in [from, to), in the order made, a page after `afterId` (ids bound the scan, as for orders). */
+  /** Payments made in [from, to), in the order made, a page after `afterId`. */
   async madeBetween(db: Executor, from: Date, to: Date, afterId: string | null, limit: number) {
-    let query = db
-      .selectFrom('payments')
-      .selectAll()
-      .where('id', '>=', firstUuidv7At(from.getTime() - 60_000))
-      .where('id', '<', firstUuidv7At(to.getTime() + 60_000))
-      .where('created_at', '>=', from)
-      .where('created_at', '<', to)
-      .orderBy('id')
-      .limit(limit);
-    if (afterId) query = query.where('id', '>', afterId);
-    return query.execute();
+    return createdBetween(db.selectFrom('payments').selectAll(), from, to, afterId, limit).execute();
   },
 
   /** Payments a gateway lists under any of these ids: the main reference, a capture id or a payment id. */
