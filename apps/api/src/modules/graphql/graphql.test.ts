@@ -434,3 +434,35 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
     }
   });
 });
+
+describe.runIf(postgresUp)('GraphQL refusals', () => {
+  let testApp: TestApp;
+  let admin: TestTenant;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { RATE_LIMIT_USER_PER_MINUTE: '3' } });
+    admin = await registerTenant(testApp);
+  });
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  const post = (payload: object) =>
+    testApp.app.inject({ method: 'POST', url: '/graphql', headers: admin.auth, payload });
+
+  it('answers a query that is JSON but no GraphQL as a syntax error, and a rate limit as 429 problem+json', async () => {
+    // Mercurius takes JSON for a parsed document; "2" is neither.
+    const notGraphql = await post({ query: '2' });
+    expect(notGraphql.statusCode).toBe(400);
+    expect(notGraphql.json<GraphqlAnswer>().errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'bad_request' } }),
+    ]);
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await post({ query: '{ me { id } }' }));
+    const refused = answers.find((answer) => answer.statusCode === 429)!;
+    expect(refused).toBeDefined();
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    expect(refused.json()).toMatchObject({ code: 'rate_limited', status: 429 });
+  });
+});

@@ -1,5 +1,7 @@
 import { GraphQLError, GraphQLScalarType, valueFromASTUntyped, type ExecutionResult } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
+import { AppError } from '../../platform/errors';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../../platform/http/problem';
 import { problems } from '../../platform/http/schemas';
 import type { Platform } from '../../platform/platform';
 import type { ModuleInstance } from '../index';
@@ -25,6 +27,15 @@ function errorFormatter(
   execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>,
   context: MercuriusContext,
 ) {
+  // The platform's refusals before any query runs (a rate limit) are HTTP answers, as on every
+  // route: problem+json with their status, code and headers (Retry-After), as documented.
+  const refusal = 'data' in execution ? undefined : execution.errors[0]?.originalError;
+  if (refusal instanceof AppError) {
+    const { problem, headers } = toProblem(refusal, context.reply.request.id);
+    void context.reply.headers(headers).type(PROBLEM_CONTENT_TYPE);
+    // Mercurius sends the response as given; the route's schema for the status serializes a problem.
+    return { statusCode: problem.status, response: problem as unknown as ExecutionResult };
+  }
   const errors = execution.errors.map((error) => {
     const original: unknown = error.originalError;
     const expected =
@@ -83,6 +94,19 @@ export function createGraphqlModule(platform: Platform, services: GraphqlService
         allowBatchedQueries: false,
         validationRules: [queryLimitRule(limits)],
         errorFormatter,
+      });
+      // A query that is no GraphQL but is JSON ("2", "[]") Mercurius takes for a parsed document,
+      // which graphql-js then fails to walk: it is the client's syntax error, not ours.
+      app.graphql.addHook('preValidation', (_schema, document) => {
+        const parsed = document as { kind?: unknown; definitions?: unknown } | null;
+        if (parsed?.kind !== 'Document' || !Array.isArray(parsed.definitions)) {
+          throw new mercurius.ErrorWithProps(
+            'Syntax Error: the query is not a GraphQL document',
+            { code: 'bad_request' },
+            400,
+          );
+        }
+        return Promise.resolve();
       });
     },
   };
