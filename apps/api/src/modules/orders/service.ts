@@ -12,7 +12,7 @@ import {
 import type { Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
-import { checkExportPeriod, csvRecord, zonedTimestamp } from '../../platform/http/csv';
+import { checkExportPeriod, csvPages, zonedTimestamp } from '../../platform/http/csv';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
 import type { CatalogService } from '../catalog';
@@ -96,7 +96,6 @@ function isCheckOrRangeViolation(error: unknown): boolean {
 /** A read in a transaction of the caller's tenant. */
 export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
 
-const EXPORT_PAGE = 500;
 export const ORDER_EXPORT_COLUMNS = [
   'number',
   'placed_at',
@@ -114,33 +113,26 @@ export const ORDER_EXPORT_COLUMNS = [
 
 async function* exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
   const timeZone = await read((tx) => ordersRepository.timeZone(tx));
-  yield csvRecord(ORDER_EXPORT_COLUMNS);
-  let after: string | null = null;
-  for (;;) {
-    const rows = await read((tx) => ordersRepository.placedBetween(tx, from, to, after, EXPORT_PAGE));
-    // Amounts in the currency's major units, as an accountant's spreadsheet expects them.
-    const money = formatMinorUnits;
-    yield rows
-      .map((row) =>
-        csvRecord([
-          row.number,
-          zonedTimestamp(row.created_at!, timeZone),
-          row.status,
-          row.payment_status,
-          row.currency,
-          row.items ?? 0,
-          money(row.subtotal, row.currency),
-          money(row.total, row.currency),
-          money(row.amount_paid, row.currency),
-          money(row.amount_refunded, row.currency),
-          row.customer_email,
-          row.note,
-        ]),
-      )
-      .join('');
-    if (rows.length < EXPORT_PAGE) return;
-    after = rows.at(-1)!.id;
-  }
+  // Amounts in the currency's major units, as an accountant's spreadsheet expects them.
+  const money = formatMinorUnits;
+  yield* csvPages(
+    ORDER_EXPORT_COLUMNS,
+    (after, size) => read((tx) => ordersRepository.placedBetween(tx, from, to, after, size)),
+    (row) => [
+      row.number,
+      zonedTimestamp(row.created_at!, timeZone),
+      row.status,
+      row.payment_status,
+      row.currency,
+      row.items ?? 0,
+      money(row.subtotal, row.currency),
+      money(row.total, row.currency),
+      money(row.amount_paid, row.currency),
+      money(row.amount_refunded, row.currency),
+      row.customer_email,
+      row.note,
+    ],
+  );
 }
 
 export class OrdersService {

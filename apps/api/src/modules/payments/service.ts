@@ -15,7 +15,7 @@ import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
-import { checkExportPeriod, csvRecord, zonedTimestamp } from '../../platform/http/csv';
+import { checkExportPeriod, csvPages, zonedTimestamp } from '../../platform/http/csv';
 import { decodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
 import type { OrdersService, TenantRead } from '../orders';
@@ -124,7 +124,6 @@ const GATEWAY_FIELDS: Record<ConfigurableGateway, { plain: string[]; secret: str
 const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
   gateway === 'manual' ? null : gateway === 'square_terminal' ? 'square' : gateway;
 
-const EXPORT_PAGE = 500;
 export const PAYMENT_EXPORT_COLUMNS = [
   'made_at',
   'order_number',
@@ -1903,38 +1902,30 @@ export class PaymentsService {
 
   private async *exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
     const timeZone = await read((tx) => this.orders.timeZone(tx));
-    yield csvRecord(PAYMENT_EXPORT_COLUMNS);
-    let after: string | null = null;
-    for (;;) {
-      const { rows, numbers } = await read(async (tx) => {
-        const rows = await repo.madeBetween(tx, from, to, after, EXPORT_PAGE);
-        return {
-          rows,
-          numbers: await this.orders.numbersOf(tx, [...new Set(rows.map((row) => row.order_id))]),
-        };
-      });
-      const money = formatMinorUnits;
-      yield rows
-        .map((row) =>
-          csvRecord([
-            zonedTimestamp(row.created_at, timeZone),
-            numbers.get(row.order_id) ?? null,
-            row.gateway,
-            row.status,
-            row.currency,
-            money(row.amount, row.currency),
-            money(row.amount_captured, row.currency),
-            money(row.amount_refunded, row.currency),
-            row.change_due === null ? null : money(row.change_due, row.currency),
-            row.gateway_reference,
-            row.failure_code,
-            row.id,
-          ]),
-        )
-        .join('');
-      if (rows.length < EXPORT_PAGE) return;
-      after = rows.at(-1)!.id;
-    }
+    const money = formatMinorUnits;
+    yield* csvPages(
+      PAYMENT_EXPORT_COLUMNS,
+      (after, size) =>
+        read(async (tx) => {
+          const rows = await repo.madeBetween(tx, from, to, after, size);
+          const numbers = await this.orders.numbersOf(tx, [...new Set(rows.map((row) => row.order_id))]);
+          return rows.map((row) => ({ ...row, order_number: numbers.get(row.order_id) ?? null }));
+        }),
+      (row) => [
+        zonedTimestamp(row.created_at, timeZone),
+        row.order_number,
+        row.gateway,
+        row.status,
+        row.currency,
+        money(row.amount, row.currency),
+        money(row.amount_captured, row.currency),
+        money(row.amount_refunded, row.currency),
+        row.change_due === null ? null : money(row.change_due, row.currency),
+        row.gateway_reference,
+        row.failure_code,
+        row.id,
+      ],
+    );
   }
 
   async summary(tenantId: string, fromText: string, toText: string): Promise<PaymentSummary> {

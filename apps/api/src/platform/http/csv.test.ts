@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvRecord, zonedTimestamp } from './csv';
+import { csvPages, csvRecord, zonedTimestamp } from './csv';
 
 describe('csvRecord', () => {
   it('quotes what must be quoted, and leaves the rest bare', () => {
@@ -23,5 +23,39 @@ describe('zonedTimestamp', () => {
     expect(zonedTimestamp(at, 'Asia/Kathmandu')).toBe('2026-11-27T23:34:05+05:45');
     expect(zonedTimestamp(at, 'America/New_York')).toBe('2026-11-27T12:49:05-05:00');
     expect(zonedTimestamp(at, 'UTC')).toBe('2026-11-27T17:49:05+00:00');
+  });
+});
+
+describe('csvPages', () => {
+  /** Rows 1..count, read `size` at a time after an id, as a keyset query does; the pages asked for. */
+  const table = (count: number) => {
+    const rows = Array.from({ length: count }, (_, index) => ({ id: String(index + 1).padStart(3, '0') }));
+    const asked: (string | null)[] = [];
+    const page = async (after: string | null, size: number) => {
+      asked.push(after);
+      return rows.filter((row) => after === null || row.id > after).slice(0, size);
+    };
+    return { page, asked };
+  };
+  const all = async (chunks: AsyncGenerator<string>) => {
+    let text = '';
+    for await (const chunk of chunks) text += chunk;
+    return text;
+  };
+
+  it('writes the header, then every row once, page after page, until a page comes short', async () => {
+    const { page, asked } = table(5);
+    const text = await all(csvPages(['id'], page, (row) => [row.id], 2));
+    expect(text).toBe('id\r\n001\r\n002\r\n003\r\n004\r\n005\r\n');
+    expect(asked).toEqual([null, '002', '004']);
+  });
+
+  it('asks once more after a full last page, and writes nothing for the empty one', async () => {
+    const { page, asked } = table(4);
+    const chunks: string[] = [];
+    for await (const chunk of csvPages(['id'], page, (row) => [row.id], 2)) chunks.push(chunk);
+    expect(chunks).toEqual(['id\r\n', '001\r\n002\r\n', '003\r\n004\r\n']);
+    expect(asked).toEqual([null, '002', '004']);
+    expect(await all(csvPages(['id'], table(0).page, (row) => [row.id], 2))).toBe('id\r\n');
   });
 });

@@ -52,6 +52,30 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** Rows an export reads at once, each page in a transaction of its own. */
+const EXPORT_PAGE_SIZE = 500;
+
+/**
+ * An export, page by page: the header, then each page's records, until a page comes short.
+ * `page(after, size)` reads the `size` rows after the row whose id is `after` (null: the first):
+ * a year of a busy shop streams without holding its rows, or one transaction, open.
+ */
+export async function* csvPages<Row extends { id: string }>(
+  header: readonly string[],
+  page: (after: string | null, size: number) => Promise<readonly Row[]>,
+  record: (row: Row) => (string | number | null)[],
+  size = EXPORT_PAGE_SIZE,
+): AsyncGenerator<string> {
+  yield csvRecord(header);
+  let after: string | null = null;
+  for (;;) {
+    const rows = await page(after, size);
+    if (rows.length > 0) yield rows.map((row) => csvRecord(record(row))).join('');
+    if (rows.length < size) return;
+    after = rows.at(-1)!.id;
+  }
+}
+
 /** A moment as the business reads it, with its offset: 2026-11-27T23:19:05+05:30. */
 export function zonedTimestamp(date: Date, timeZone: string): string {
   const parts = new Intl.DateTimeFormat('en-US', {
