@@ -96,7 +96,7 @@ function isCheckOrRangeViolation(error: unknown): boolean {
 /** A read in a transaction of the caller's tenant. */
 export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
 
-export const ORDER_EXPORT_COLUMNS = [
+const ORDER_EXPORT_COLUMNS = [
   'number',
   'placed_at',
   'status',

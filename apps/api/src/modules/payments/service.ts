@@ -124,7 +124,7 @@ const GATEWAY_FIELDS: Record<ConfigurableGateway, { plain: string[]; secret: str
 const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
   gateway === 'manual' ? null : gateway === 'square_terminal' ? 'square' : gateway;
 
-export const PAYMENT_EXPORT_COLUMNS = [
+const PAYMENT_EXPORT_COLUMNS = [
   'made_at',
   'order_number',
   'gateway',
