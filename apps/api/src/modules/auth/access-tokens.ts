@@ -55,8 +55,18 @@ export class AccessTokens implements AccessTokenVerifier {
     private readonly options: AccessTokenOptions,
   ) {}
 
-  async issue(subject: AccessTokenSubject): Promise<string> {
+  /**
+   * Signs an access token for the subject, valid for the configured lifetime but never past
+   * `notAfter`, the end of its session: a session that expires takes its access tokens with it,
+   * though the guard reads no database. Resolves to the token and its lifetime in seconds.
+   */
+  async issue(subject: AccessTokenSubject, notAfter: Date): Promise<{ token: string; expiresIn: number }> {
     const { kid, privateKey } = await this.keys.signingKey();
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const expiresAt = Math.max(
+      issuedAt + 1,
+      Math.min(issuedAt + this.options.ttlSeconds, Math.floor(notAfter.getTime() / 1000)),
+    );
     const claims: Omit<AccessClaims, keyof JWTPayload> = {
       tenant_id: subject.tenantId,
       email: subject.email,
@@ -64,15 +74,16 @@ export class AccessTokens implements AccessTokenVerifier {
       permissions: permissionsOf(subject.roles),
       session_id: subject.sessionId,
     };
-    return new SignJWT(claims)
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'at+jwt' })
       .setSubject(subject.userId)
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.options.ttlSeconds}s`)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
       .setJti(uuidv7())
       .sign(privateKey);
+    return { token, expiresIn: expiresAt - issuedAt };
   }
 
   async verify(token: string): Promise<Principal> {

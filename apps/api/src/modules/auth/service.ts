@@ -86,6 +86,18 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
 }
 
+/** A session just started or refreshed: its refresh token, and when it ends if not refreshed. */
+interface StartedSession {
+  sessionId: string;
+  refreshToken: string;
+  endsAt: Date;
+}
+
+/** When a session ends unless refreshed: at its idle expiry, or its absolute one if sooner. */
+function sessionEnd(idle: Date, absolute: Date): Date {
+  return idle < absolute ? idle : absolute;
+}
+
 /**
  * Identity, sessions and tokens: register, login, refresh with rotation and reuse detection,
  * logout, password reset and change, email verification, invitations. Every revocation goes to
@@ -173,13 +185,7 @@ export class AuthService {
       return { user, ...(await this.startSession(tx, tenantId, userId, client)) };
     });
     this.deps.mailer.sendLater(verifyEmailMail(this.deps.mailer, email, name, verifyToken));
-    const answer = await this.tokenAnswer(
-      started.user,
-      tenantId,
-      roles,
-      started.sessionId,
-      started.refreshToken,
-    );
+    const answer = await this.tokenAnswer(started.user, tenantId, roles, started);
     return { ...answer, tenant: { id: tenantId, name: tenantName }, device_token: this.devices.issue(email) };
   }
 
@@ -247,13 +253,7 @@ export class AuthService {
         ...(await this.startSession(tx, tenantId, userId, client)),
       };
     });
-    const answer = await this.tokenAnswer(
-      result.user,
-      tenantId,
-      result.roles,
-      result.sessionId,
-      result.refreshToken,
-    );
+    const answer = await this.tokenAnswer(result.user, tenantId, result.roles, result);
     return { ...answer, tenant: result.tenant, device_token: this.devices.issue(email) };
   }
 
@@ -298,13 +298,7 @@ export class AuthService {
     ]);
     const tenantId = membership.tenant_id;
     const started = await this.inTransaction(tenantId, (tx) => this.signIn(tx, tenantId, user.id, client));
-    const answer = await this.tokenAnswer(
-      user,
-      tenantId,
-      membership.roles,
-      started.sessionId,
-      started.refreshToken,
-    );
+    const answer = await this.tokenAnswer(user, tenantId, membership.roles, started);
     return { ...answer, device_token: this.devices.issue(email) };
   }
 
@@ -349,6 +343,7 @@ export class AuthService {
             kind: 'ok' as const,
             session,
             refreshToken: replacement,
+            endsAt: sessionEnd(session.idle_expires_at, session.absolute_expires_at),
             ...(await this.subjectOf(tx, session)),
           };
         }
@@ -377,7 +372,13 @@ export class AuthService {
         session.absolute_expires_at.getTime(),
       );
       await sessions.touch(tx, session.id, now, new Date(idle));
-      return { kind: 'ok' as const, session, refreshToken: next, ...subject };
+      return {
+        kind: 'ok' as const,
+        session,
+        refreshToken: next,
+        endsAt: sessionEnd(new Date(idle), session.absolute_expires_at),
+        ...subject,
+      };
     });
     switch (outcome.kind) {
       case 'invalid':
@@ -393,13 +394,11 @@ export class AuthService {
         throw invalidRefresh();
       case 'ok': {
         if (!outcome.membership) throw invalidRefresh();
-        return this.tokenAnswer(
-          outcome.user,
-          tenantId,
-          outcome.membership.roles,
-          outcome.session.id,
-          outcome.refreshToken,
-        );
+        return this.tokenAnswer(outcome.user, tenantId, outcome.membership.roles, {
+          sessionId: outcome.session.id,
+          refreshToken: outcome.refreshToken,
+          endsAt: outcome.endsAt,
+        });
       }
     }
   }
@@ -438,7 +437,7 @@ export class AuthService {
     });
     if (!started) throw notFound('tenant');
     await this.revokeSessions(principal.tenantId, { id: principal.sessionId }, 'switched_tenant');
-    return this.tokenAnswer(user, tenantId, started.roles, started.sessionId, started.refreshToken);
+    return this.tokenAnswer(user, tenantId, started.roles, started);
   }
 
   async listSessions(
@@ -756,7 +755,7 @@ export class AuthService {
     tenantId: string,
     userId: string,
     client: ClientInfo,
-  ): Promise<{ sessionId: string; refreshToken: string }> {
+  ): Promise<StartedSession> {
     const now = new Date();
     const absolute = now.getTime() + this.config.REFRESH_TOKEN_TTL * 1000;
     const sessionId = uuidv7(now.getTime());
@@ -775,7 +774,8 @@ export class AuthService {
       },
       hashToken(refreshToken),
     );
-    return { sessionId, refreshToken };
+    const idle = Math.min(now.getTime() + this.config.SESSION_IDLE_TTL * 1000, absolute);
+    return { sessionId, refreshToken, endsAt: sessionEnd(new Date(idle), new Date(absolute)) };
   }
 
   private async subjectOf(tx: Tx, session: SessionRow) {
@@ -809,22 +809,18 @@ export class AuthService {
     user: UserRow,
     tenantId: string,
     roles: string[],
-    sessionId: string,
-    refreshToken: string,
+    session: StartedSession,
   ): Promise<TokenAnswer> {
-    const accessToken = await this.deps.accessTokens.issue({
-      userId: user.id,
-      tenantId,
-      email: user.email,
-      roles,
-      sessionId,
-    });
+    const issued = await this.deps.accessTokens.issue(
+      { userId: user.id, tenantId, email: user.email, roles, sessionId: session.sessionId },
+      session.endsAt,
+    );
     return {
-      access_token: accessToken,
-      refresh_token: refreshToken,
+      access_token: issued.token,
+      refresh_token: session.refreshToken,
       token_type: 'Bearer',
-      expires_in: this.config.ACCESS_TOKEN_TTL,
-      user: this.meOf(user, tenantId, roles, sessionId),
+      expires_in: issued.expiresIn,
+      user: this.meOf(user, tenantId, roles, session.sessionId),
     };
   }
 

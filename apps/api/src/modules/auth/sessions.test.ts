@@ -1,8 +1,8 @@
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app';
 import { createTestApp, type TestApp } from '../../../test/support/app';
-import { addMember, bearer, login, registerTenant } from '../../../test/support/auth';
+import { addMember, bearer, login, registerTenant, TEST_PASSWORD } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
 import { createModules } from '..';
 import type { AuthModule } from './index';
@@ -311,5 +311,46 @@ describe.runIf(redisUp)('auth: revocation shared through Redis', () => {
     await refresh(t, admin.refreshToken);
     expect((await refresh(t, admin.refreshToken)).json().code).toBe('refresh_token_reused');
     expect((await me(t, admin.accessToken)).statusCode).toBe(401);
+  });
+});
+
+describe.runIf(postgresUp)('auth: access tokens end with their session', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // Sessions shorter than access tokens: 60 s idle, 120 s absolute, against 900 s tokens.
+    t = await createTestApp({
+      env: { ACCESS_TOKEN_TTL: '900', SESSION_IDLE_TTL: '60', REFRESH_TOKEN_TTL: '120' },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const lifetime = (token: string) => {
+    const payload = decodeJwt(token);
+    return payload.exp! - payload.iat!;
+  };
+
+  it('issues none that outlives its session, at login and at refresh', async () => {
+    const admin = await registerTenant(t);
+    expect(lifetime(admin.accessToken)).toBeLessThanOrEqual(60);
+    const signedIn = await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: admin.user.email, password: TEST_PASSWORD },
+    });
+    const answer = signedIn.json<{ access_token: string; refresh_token: string; expires_in: number }>();
+    expect(lifetime(answer.access_token)).toBeLessThanOrEqual(60);
+    expect(answer.expires_in).toBe(lifetime(answer.access_token));
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      payload: { refresh_token: answer.refresh_token },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const renewed = refreshed.json<{ access_token: string; expires_in: number }>();
+    expect(lifetime(renewed.access_token)).toBeLessThanOrEqual(60);
+    expect(renewed.expires_in).toBeGreaterThan(0);
   });
 });
