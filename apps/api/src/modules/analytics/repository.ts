@@ -702,11 +702,6 @@ export const analyticsRepository = {
       .execute();
   },
 
-  async timeZone(db: Executor): Promise<string> {
-    const row = await db.selectFrom('tenants').select('time_zone').executeTakeFirst();
-    return row?.time_zone ?? 'UTC';
-  },
-
   /** When the local day holding `at` began in `timeZone` (DST-aware). */
   async startOfLocalDay(db: Executor, at: Date, timeZone: string): Promise<Date> {
     const result = await sql<{ start: Date }>`

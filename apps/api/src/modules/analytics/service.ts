@@ -15,7 +15,7 @@ import {
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withTenant, type TenantReader, type Tx } from '../../platform/db/tenant';
-import { PostgresTimeZones } from '../../platform/db/time-zones';
+import { PostgresTimeZones, tenantTimeZone } from '../../platform/db/time-zones';
 import { AppError } from '../../platform/errors';
 import { addEvents, userActor } from '../../platform/events/outbox';
 import { PendingMetrics } from './pending-metrics';
@@ -609,7 +609,7 @@ export class AnalyticsService {
    * counted in UTC instead, and the answers' `time_zone` says so, so that clients label them right.
    */
   private async timeZone(tx: Tx): Promise<string> {
-    const stored = await repo.timeZone(tx);
+    const stored = await tenantTimeZone(tx);
     if (stored === FALLBACK_TIME_ZONE) return stored;
     return (await this.postgresZones.spelling(tx, stored)) === null ? FALLBACK_TIME_ZONE : stored;
   }

@@ -245,12 +245,6 @@ export const ordersRepository = {
     return new Map(rows.map((row) => [row.id, row.number]));
   },
 
-  /** The tenant's time zone: the one its people read times in. */
-  async timeZone(tx: Executor): Promise<string> {
-    const row = await tx.selectFrom('tenants').select('time_zone').executeTakeFirst();
-    return row?.time_zone ?? 'UTC';
-  },
-
   async update(tx: Executor, id: string, changes: OrderChanges): Promise<OrderRow> {
     return (await tx
       .updateTable('orders')

@@ -10,6 +10,7 @@ import {
   type PaymentEventData,
 } from '@tessera/contracts';
 import type { Tx } from '../../platform/db/tenant';
+import { tenantTimeZone } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
 import { checkExportPeriod, csvPages, zonedTimestamp } from '../../platform/http/csv';
@@ -112,7 +113,7 @@ const ORDER_EXPORT_COLUMNS = [
 ];
 
 async function* exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
-  const timeZone = await read((tx) => ordersRepository.timeZone(tx));
+  const timeZone = await read(tenantTimeZone);
   // Amounts in the currency's major units, as an accountant's spreadsheet expects them.
   const money = formatMinorUnits;
   yield* csvPages(
@@ -252,11 +253,6 @@ export class OrdersService {
   exportCsv(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
     checkExportPeriod(from, to);
     return exportPages(read, from, to);
-  }
-
-  /** The tenant's time zone, in which exports write times. */
-  async timeZone(tx: Tx): Promise<string> {
-    return ordersRepository.timeZone(tx);
   }
 
   /** The numbers of these orders, by id. */

@@ -13,6 +13,7 @@ import type { Config } from '../../platform/config';
 import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
 import { transactionHooks, withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
+import { tenantTimeZone } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
 import { checkExportPeriod, csvPages, zonedTimestamp } from '../../platform/http/csv';
@@ -1901,7 +1902,7 @@ export class PaymentsService {
   }
 
   private async *exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
-    const timeZone = await read((tx) => this.orders.timeZone(tx));
+    const timeZone = await read(tenantTimeZone);
     const money = formatMinorUnits;
     yield* csvPages(
       PAYMENT_EXPORT_COLUMNS,

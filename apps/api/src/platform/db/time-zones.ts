@@ -2,6 +2,12 @@ import { sql } from 'kysely';
 import { AppError } from '../errors';
 import type { Executor } from './tenant';
 
+/** The time zone of the transaction's tenant (row-level security shows it its own row only). */
+export async function tenantTimeZone(db: Executor): Promise<string> {
+  const row = await db.selectFrom('tenants').select('time_zone').executeTakeFirst();
+  return row?.time_zone ?? 'UTC';
+}
+
 /** Whether ICU knows the zone, aliases included (Intl.supportedValuesOf lists CLDR's older names only). */
 function isIntlTimeZone(name: string): boolean {
   try {
