@@ -7,8 +7,8 @@ import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
 import { CsvFile, exportFileName, sendCsv } from '../../platform/http/csv';
 import type { Idempotency } from '../../platform/http/idempotency';
-import { IdParams, Page, problems } from '../../platform/http/schemas';
-import { CreateOrderBody, ExportQuery, Order, OrderListQuery, StatusChange } from './schemas';
+import { IdParams, Page, PeriodQuery, problems } from '../../platform/http/schemas';
+import { CreateOrderBody, Order, OrderListQuery, StatusChange } from './schemas';
 import type { OrdersService } from './service';
 
 const tags = ['orders'];
@@ -74,7 +74,7 @@ export function ordersRoutes(
           tags,
           summary:
             "The orders placed in [from, to) as CSV (at most 366 days): one per line, times in the tenant's zone, amounts in major units",
-          querystring: ExportQuery,
+          querystring: PeriodQuery,
           response: { 200: CsvFile, ...problems(400, 401, 403) },
         },
       },

@@ -84,5 +84,3 @@ export const OrderListQuery = Type.Composite([
   Type.Object({ status: Type.Optional(OrderStatus) }),
 ]);
 export type OrderListQuery = Static<typeof OrderListQuery>;
-
-export const ExportQuery = Type.Object({ from: Timestamp, to: Timestamp }, { additionalProperties: false });

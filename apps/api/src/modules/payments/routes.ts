@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../../platform/http/auth-guard';
 import { CsvFile, exportFileName, sendCsv } from '../../platform/http/csv';
 import type { Idempotency } from '../../platform/http/idempotency';
-import { IdParams, Page, PageQuery, problems } from '../../platform/http/schemas';
+import { IdParams, Page, PageQuery, PeriodQuery, problems } from '../../platform/http/schemas';
 import {
   CaptureBody,
   ConfigurableGatewayParams,
@@ -20,7 +20,6 @@ import {
   PaymentListQuery,
   PaymentMethod,
   PaymentSummary,
-  PeriodQuery,
   ReconcileBody,
   ReconciliationItem,
   ReconciliationQuery,

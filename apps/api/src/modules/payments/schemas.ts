@@ -198,9 +198,6 @@ export const DisputeListQuery = Type.Intersect([
 ]);
 export type DisputeListQuery = Static<typeof DisputeListQuery>;
 
-export const PeriodQuery = Type.Object({ from: Timestamp, to: Timestamp });
-export type PeriodQuery = Static<typeof PeriodQuery>;
-
 const Totals = { count: Type.Integer(), gross: MinorUnits, refunded: MinorUnits, net: Type.Integer() };
 export const PaymentSummary = Type.Object({
   from: Timestamp,

@@ -34,6 +34,9 @@ export const PageQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
+/** A period, [from, to): summaries and exports. */
+export const PeriodQuery = Type.Object({ from: Timestamp, to: Timestamp });
+
 export function Page<T extends TSchema>(item: T) {
   return Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 }
