@@ -7,3 +7,5 @@
 export const MAX_LINE_QUANTITY = 1_000_000;
 /** The most lines one order may have. */
 export const MAX_ORDER_LINES = 100;
+/** The longest period one export covers (orders, payments): a year, leap or not, in days. */
+export const MAX_EXPORT_DAYS = 366;

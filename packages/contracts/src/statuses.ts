@@ -5,6 +5,8 @@
  */
 export const ORDER_STATUSES = ['pending', 'paid', 'fulfilled', 'cancelled', 'refunded'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+/** Orders that have been paid, in whole or in part: those a receipt can be sent for. */
+export const RECEIPTED_ORDER_STATUSES: readonly OrderStatus[] = ['paid', 'fulfilled', 'refunded'];
 
 export const PAYMENT_STATUSES = [
   'pending',

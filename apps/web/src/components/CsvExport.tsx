@@ -1,12 +1,10 @@
+import { MAX_EXPORT_DAYS } from '@tessera/contracts/limits';
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { download } from '../lib/api';
 import { localDate, nextDay, startOfDay } from '../lib/format';
 import { useFieldErrors } from '../lib/forms';
 import { Button, FormError, TextField } from './ui';
-
-/** The longest period the API exports at once. */
-const MAX_DAYS = 366;
 
 /**
  * A period's records as a CSV file, for the accountant (`path` answers text/csv for `from` and
@@ -29,8 +27,8 @@ export function CsvExport({ path, what }: { path: string; what: string }) {
         ? { [from ? 'to' : 'from']: 'Choose a day.' }
         : days < 1
           ? { to: 'Choose a day on or after the first one.' }
-          : days > MAX_DAYS
-            ? { to: `Choose at most ${MAX_DAYS} days.` }
+          : days > MAX_EXPORT_DAYS
+            ? { to: `Choose at most ${MAX_EXPORT_DAYS} days.` }
             : {};
     if (fields.check(problems)) exported.mutate();
   };

@@ -1,12 +1,10 @@
 import type { Web } from '@tessera/contracts';
+import { RECEIPTED_ORDER_STATUSES } from '@tessera/contracts/statuses';
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../lib/api';
 import { emailProblem, useFieldErrors } from '../lib/forms';
 import { Button, Dialog, FormError, TextField } from './ui';
-
-/** Orders that have been paid: what a receipt can tell of. */
-const RECEIPTED: Web.OrderStatus[] = ['paid', 'fulfilled', 'refunded'];
 
 /**
  * Mail an order's receipt: to the customer the order names, or to an address typed here (a
@@ -22,7 +20,7 @@ export function EmailReceipt({ order }: { order: Web.Order }) {
     onSuccess: () => setOpen(false),
     onError: (error) => fields.fromApi(error, ['email']),
   });
-  if (!RECEIPTED.includes(order.status)) return null;
+  if (!RECEIPTED_ORDER_STATUSES.includes(order.status)) return null;
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     const problem = emailProblem(email);

@@ -1,3 +1,4 @@
+import { RECEIPTED_ORDER_STATUSES } from '@tessera/contracts';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../../platform/db/tables';
@@ -7,9 +8,6 @@ import type { Mail, Mailer } from '../../platform/mail';
 import type { Order, OrdersService } from '../orders';
 import type { TenantService } from '../tenants';
 import { receiptMail } from './mail';
-
-/** Orders that have been paid, in whole or in part: what a receipt can tell of. */
-const RECEIPTED = new Set<Order['status']>(['paid', 'fulfilled', 'refunded']);
 
 /**
  * Receipts: mailed to the customer when an order is paid, if the order names the customer's email,
@@ -34,7 +32,7 @@ export class ReceiptsService {
           errors: [{ path: 'email', message: 'is required: the order has no customer email' }],
         });
       }
-      if (!RECEIPTED.has(order.status)) {
+      if (!RECEIPTED_ORDER_STATUSES.includes(order.status)) {
         throw new AppError('invalid_state_transition', `A ${order.status} order has no receipt yet`, {
           extensions: { order_status: order.status },
         });

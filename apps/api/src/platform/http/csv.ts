@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import { MAX_EXPORT_DAYS } from '@tessera/contracts';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../errors';
 
@@ -16,9 +17,6 @@ export function sendCsv(reply: FastifyReply, fileName: string, records: AsyncGen
     .header('content-disposition', `attachment; filename="${fileName}"`)
     .send(Readable.from(records));
 }
-
-/** The longest period one export covers: a year, leap or not. */
-export const MAX_EXPORT_DAYS = 366;
 
 /** An export's period, [from, to): refused (400, on `to`) when empty or longer than a year. */
 export function checkExportPeriod(from: Date, to: Date): void {
