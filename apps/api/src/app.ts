@@ -8,6 +8,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Modules } from './modules';
 import type { Config } from './platform/config';
@@ -28,6 +29,20 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+const AJV_OPTIONS = { removeAdditional: false, allErrors: true } as const;
+const validators = AjvCompiler();
+
+/**
+ * Query strings, path parameters and headers arrive as text, and are read as the types their
+ * schemas name. A JSON body arrives typed: `null` or "12" where a number is due is the client's
+ * mistake, refused rather than stored as 0 or 12.
+ */
+const buildValidator: ValidatorFactory = (externalSchemas) => {
+  const text = validators(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: 'array' } });
+  const json = validators(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: false } });
+  return (route) => (route.httpPart === 'body' ? json(route) : text(route));
+};
 
 export function defaultWebDist(): string | null {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -53,7 +68,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+    schemaController: { compilersFactory: { buildValidator } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   trackHandlers(app);

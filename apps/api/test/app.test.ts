@@ -28,6 +28,14 @@ describe.runIf(postgresUp)('HTTP platform', () => {
       },
       async (request) => request.body,
     );
+    app.get(
+      '/api/test/query',
+      {
+        config: { public: true },
+        schema: { querystring: Type.Object({ limit: Type.Integer(), ids: Type.Array(Type.String()) }) },
+      },
+      async (request) => request.query,
+    );
     app.get('/api/test/boom', { config: { public: true } }, async () => {
       throw new Error('secret internal detail: password=hunter2');
     });
@@ -64,6 +72,21 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     expect(problem.type).toMatch(/validation_failed$/);
     const paths = (problem.errors as { path: string }[]).map((error) => error.path).sort();
     expect(paths).toEqual(['email', 'extra', 'quantity']);
+  });
+
+  it('takes a JSON body as typed: null, text or a list where a number is due is refused, not converted', async () => {
+    for (const quantity of [null, '3', [3], true]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/test/echo',
+        payload: { email: 'a@example.com', quantity },
+      });
+      expect(response.statusCode, JSON.stringify(quantity)).toBe(400);
+      expect(response.json().errors).toEqual([expect.objectContaining({ path: 'quantity' })]);
+    }
+    // A query string is text: its values are read as the types its schema names.
+    const query = await app.inject('/api/test/query?limit=5&ids=a');
+    expect(query.json()).toEqual({ limit: 5, ids: ['a'] });
   });
 
   it('answers malformed JSON with a 400, not a 500', async () => {
