@@ -15,6 +15,7 @@ import type { Config } from './platform/config';
 import { registerAuthGuard } from './platform/http/auth-guard';
 import { healthRoutes } from './platform/http/health';
 import { trackHandlers } from './platform/http/in-flight';
+import { registerJsonBodies } from './platform/http/json-body';
 import { isApiPath } from './platform/http/paths';
 import { registerProblemHandlers, type NotFoundFallback } from './platform/http/problem';
 import { limitRefusedRequests, registerRateLimits } from './platform/http/rate-limits';
@@ -77,6 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     reply.header('x-request-id', request.id);
   });
   app.addSchema(ProblemSchema);
+  registerJsonBodies(app);
   const webDist = config.WEB_DIST_DIR ?? defaultWebDist();
   registerProblemHandlers(app, webDist ? await serveWebApp(app, webDist) : undefined);
 

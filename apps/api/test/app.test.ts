@@ -36,6 +36,9 @@ describe.runIf(postgresUp)('HTTP platform', () => {
       },
       async (request) => request.query,
     );
+    app.post('/api/test/no-body', { config: { public: true } }, async (request) => ({
+      body: request.body ?? null,
+    }));
     app.get('/api/test/boom', { config: { public: true } }, async () => {
       throw new Error('secret internal detail: password=hunter2');
     });
@@ -87,6 +90,63 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     // A query string is text: its values are read as the types its schema names.
     const query = await app.inject('/api/test/query?limit=5&ids=a');
     expect(query.json()).toEqual({ limit: 5, ids: ['a'] });
+  });
+
+  it('refuses text PostgreSQL cannot store (NUL, lone surrogates) as a validation error naming the field', async () => {
+    for (const [payload, path] of [
+      ['{"email":"a\\u0000b@example.com","quantity":1}', 'email'],
+      ['{"email":"a@example.com","quantity":1,"list":["ok","\\ud800"]}', 'list.1'],
+      ['{"email":"a@example.com","quantity":1,"\\udc00":1}', '\udc00'],
+    ] as const) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/test/echo',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'validation_failed', errors: [{ path }] });
+    }
+    // A route of the API: the email once reached PostgreSQL, which refused it with a 500.
+    const login = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":"a\\u0000b@example.com","password":"long enough password"}',
+    });
+    expect(login.statusCode, login.body).toBe(400);
+    expect(login.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: 'email' }] });
+    const query = await app.inject('/api/test/query?limit=5&ids=a%00b');
+    expect(query.statusCode).toBe(400);
+    expect(query.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: 'url' }] });
+    // Escapes of text that can be stored pass: an emoji's surrogate pair, a tab.
+    const fine = await app.inject({
+      method: 'POST',
+      url: '/api/test/no-body',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"\\ud83d\\ude00\\u0009"}',
+    });
+    expect(fine.json()).toEqual({ body: { name: '\u{1F600}\t' } });
+  });
+
+  it('takes an empty body sent as JSON as no body', async () => {
+    const empty = await app.inject({
+      method: 'POST',
+      url: '/api/test/no-body',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toEqual({ body: null });
+    // A route that needs a body still says so.
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/api/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().code).toBe('validation_failed');
   });
 
   it('answers malformed JSON with a 400, not a 500', async () => {

@@ -91,5 +91,17 @@ function stringFor(schema: JsonSchema, pick: { ids: fc.Arbitrary<string> }): fc.
       // fall through to plain strings
     }
   }
-  return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 40) });
+  const length = { minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 40) };
+  // Now and then any UTF-16 code unit, NUL and lone surrogates included: text a database cannot hold.
+  return fc.oneof(
+    { weight: 9, arbitrary: fc.string(length) },
+    { weight: 1, arbitrary: fc.string({ ...length, unit: 'binary' }) },
+    {
+      weight: 1,
+      arbitrary: fc.string({
+        ...length,
+        unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+      }),
+    },
+  );
 }

@@ -394,6 +394,7 @@ export function paymentsRoutes(
 /** The gateways' webhooks: public, and parsed as raw text so signatures are checked over the exact bytes. */
 function webhookRoutes(payments: PaymentsService): FastifyPluginAsyncTypebox {
   return async (app) => {
+    app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>
       done(null, body),
     );
