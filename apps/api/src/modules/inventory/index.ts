@@ -1,3 +1,4 @@
+import { idempotency } from '../../platform/http/idempotency';
 import type { Platform } from '../../platform/platform';
 import type { ModuleInstance } from '../index';
 import { inventoryRoutes } from './routes';
@@ -12,5 +13,8 @@ export function createInventoryModule(platform: Platform): {
   service: InventoryService;
 } {
   const service = new InventoryService();
-  return { module: { name: 'inventory', routes: inventoryRoutes(platform.db, service) }, service };
+  return {
+    module: { name: 'inventory', routes: inventoryRoutes(platform.db, service, idempotency(platform.db)) },
+    service,
+  };
 }

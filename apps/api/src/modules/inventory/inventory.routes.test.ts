@@ -5,6 +5,8 @@ import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { markPaid } from '../../../test/support/payments';
 import { serviceAvailable } from '../../../test/support/services';
+import { withTenant, type Tx } from '../../platform/db/tenant';
+import { userActor } from '../../platform/events/outbox';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -16,13 +18,60 @@ describe.runIf(postgresUp)('inventory routes', () => {
   let sku = 0;
 
   type Who = { auth: Record<string, string> };
-  const call = (who: Who, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
+  const call = (
+    who: Who,
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     testApp.app.inject({
       method,
       url,
-      headers: who.auth,
+      headers: { ...who.auth, ...headers },
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
+
+  async function until(condition: () => Promise<boolean>, timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Waits until a statement of the test's database waits for a lock. */
+  const lockWaiter = () =>
+    until(async () => {
+      const { rows } = await sql<{ waiting: number }>`
+        select count(*)::int as waiting from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`.execute(testApp.platform.db);
+      return rows[0]!.waiting > 0;
+    });
+
+  /**
+   * Holds the product's stock row in a transaction of its own until `done` is called; `then` runs
+   * in that transaction, still holding it, before it commits.
+   */
+  async function holdLevel(productId: string, then: (tx: Tx) => Promise<unknown> = async () => {}) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const holder = withTenant(testApp.platform.db, admin.tenant.id, async (tx) => {
+      await sql`select product_id from stock_levels where product_id = ${productId} for update`.execute(tx);
+      holding();
+      await released;
+      await then(tx);
+    });
+    await Promise.race([held, holder]);
+    return {
+      done: async () => {
+        release();
+        await holder;
+      },
+    };
+  }
 
   const product = async (who: Who = admin) =>
     (
@@ -116,6 +165,117 @@ describe.runIf(postgresUp)('inventory routes', () => {
       on_hand: 6,
       reserved: 2,
       available: 4,
+    });
+  });
+
+  it('sorts the ledger in the order movements were applied: its newest entry is the level', async () => {
+    const item = await product();
+    await call(admin, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 10 });
+    // An order waits for the stock row while a delivery is booked under its lock.
+    const delivery = await holdLevel(item.id, (tx) =>
+      testApp.modules.services.inventory.adjust(
+        tx,
+        { tenantId: admin.tenant.id, actor: userActor(admin.user.id) },
+        item.id,
+        { delta: 5, reason: 'delivery' },
+      ),
+    );
+    let order: ReturnType<typeof call> | undefined;
+    try {
+      order = call(admin, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 2 }] });
+      await lockWaiter();
+    } finally {
+      await delivery.done();
+    }
+    expect((await order).statusCode).toBe(201);
+    const ledger = (await call(admin, 'GET', `/commerce/inventory/${item.id}/adjustments`)).json().data;
+    expect(
+      ledger.map((m: { kind: string; on_hand_after: number; reserved_after: number }) => [
+        m.kind,
+        m.on_hand_after,
+        m.reserved_after,
+      ]),
+    ).toEqual([
+      ['reservation', 15, 2],
+      ['adjustment', 15, 0],
+      ['set', 10, 0],
+    ]);
+    expect((await call(admin, 'GET', `/commerce/inventory/${item.id}`)).json()).toMatchObject({
+      on_hand: 15,
+      reserved: 2,
+    });
+  });
+
+  describe('Idempotency-Key on adjustments', () => {
+    it('replays the first answer for the same key and body, once moved; another body is 422', async () => {
+      const item = await product();
+      const url = `/commerce/inventory/${item.id}/adjustments`;
+      const key = { 'idempotency-key': 'delivery-1' };
+      const first = await call(admin, 'POST', url, { delta: 4, reason: 'delivery' }, key);
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toMatchObject({ on_hand: 4 });
+      const replay = await call(admin, 'POST', url, { delta: 4, reason: 'delivery' }, key);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(first.json());
+      const conflict = await call(admin, 'POST', url, { delta: 5, reason: 'delivery' }, key);
+      expect(conflict.statusCode).toBe(422);
+      expect(conflict.json()).toMatchObject({ code: 'idempotency_conflict' });
+      expect((await call(admin, 'GET', `/commerce/inventory/${item.id}`)).json()).toMatchObject({
+        on_hand: 4,
+      });
+      const ledger = (await call(admin, 'GET', url)).json().data;
+      expect(ledger.map((m: { kind: string }) => m.kind)).toEqual(['adjustment']);
+
+      // A refusal is replayed too, even once the stock would allow it.
+      const refused = await call(
+        admin,
+        'POST',
+        url,
+        { delta: -9, reason: 'count' },
+        { 'idempotency-key': 'count-1' },
+      );
+      expect(refused.statusCode).toBe(409);
+      await call(admin, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 20 });
+      const again = await call(
+        admin,
+        'POST',
+        url,
+        { delta: -9, reason: 'count' },
+        { 'idempotency-key': 'count-1' },
+      );
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toEqual(refused.json());
+      expect((await call(admin, 'GET', `/commerce/inventory/${item.id}`)).json()).toMatchObject({
+        on_hand: 20,
+      });
+    });
+
+    it('answers 409 idempotency_in_progress while the first runs, then replays it', async () => {
+      const item = await product();
+      const url = `/commerce/inventory/${item.id}/adjustments`;
+      const key = { 'idempotency-key': 'delivery-slow' };
+      const body = { delta: 3, reason: 'delivery' };
+      const held = await holdLevel(item.id);
+      let first: ReturnType<typeof call> | undefined;
+      try {
+        first = call(admin, 'POST', url, body, key);
+        await lockWaiter();
+        const during = await call(admin, 'POST', url, body, key);
+        expect(during.statusCode).toBe(409);
+        expect(during.json()).toMatchObject({ code: 'idempotency_in_progress' });
+      } finally {
+        await held.done();
+      }
+      const answer = await first;
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json()).toMatchObject({ on_hand: 3 });
+      const replay = await call(admin, 'POST', url, body, key);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(answer.json());
+      expect((await call(admin, 'GET', `/commerce/inventory/${item.id}`)).json()).toMatchObject({
+        on_hand: 3,
+      });
     });
   });
 
@@ -295,7 +455,7 @@ describe.runIf(postgresUp)('inventory routes', () => {
     expect(await stockEvents(a.id, b.id)).toHaveLength(events.length);
   });
 
-  it('lists levels by SKU with a cursor, and only the low ones on request', async () => {
+  it('lists levels by SKU with a cursor, and only the low ones or only the others on request', async () => {
     const tenant = await registerTenant(testApp);
     const items = [await product(tenant), await product(tenant), await product(tenant)];
     await call(tenant, 'PUT', `/commerce/inventory/${items[0]!.id}`, { on_hand: 10, low_stock_threshold: 2 });
@@ -309,6 +469,8 @@ describe.runIf(postgresUp)('inventory routes', () => {
     expect(second).toMatchObject({ data: [{ sku: items[2]!.sku }], next_cursor: null });
     const low = (await call(tenant, 'GET', '/commerce/inventory?low_stock=true')).json();
     expect(low.data.map((l: { sku: string }) => l.sku)).toEqual([items[1]!.sku]);
+    const notLow = (await call(tenant, 'GET', '/commerce/inventory?low_stock=false')).json();
+    expect(notLow.data.map((l: { sku: string }) => l.sku)).toEqual([items[0]!.sku, items[2]!.sku]);
   });
 
   it('lists the levels of the products asked for, and refuses a malformed product id', async () => {

@@ -91,10 +91,13 @@ export const inventoryRepository = {
       .executeTakeFirst();
   },
 
-  /** By SKU, the keyset cursor; optionally only levels at or below their threshold, or of some products. */
+  /**
+   * By SKU, the keyset cursor; optionally only the levels at or below their threshold (`lowStock`
+   * true) or only those above it (false), or only those of some products.
+   */
   async listLevels(
     tx: Executor,
-    filter: { afterSku?: string; lowStockOnly?: boolean; productIds?: string[]; limit: number },
+    filter: { afterSku?: string; lowStock?: boolean; productIds?: string[]; limit: number },
   ): Promise<StockLevelRow[]> {
     let query = tx
       .selectFrom('stock_levels as s')
@@ -103,7 +106,7 @@ export const inventoryRepository = {
       .orderBy('p.sku')
       .limit(filter.limit);
     if (filter.afterSku !== undefined) query = query.where('p.sku', '>', filter.afterSku);
-    if (filter.lowStockOnly) query = query.where('s.is_low', '=', true);
+    if (filter.lowStock !== undefined) query = query.where('s.is_low', '=', filter.lowStock);
     if (filter.productIds) query = query.where('s.product_id', 'in', filter.productIds);
     return await query.execute();
   },
@@ -132,6 +135,17 @@ export const inventoryRepository = {
       .where('product_id', '=', productId)
       .forUpdate()
       .executeTakeFirst();
+  },
+
+  /** Locks the levels of these products, in product order as applyDeltas does (no deadlock between them). */
+  async lockLevels(tx: Executor, productIds: string[]): Promise<void> {
+    await tx
+      .selectFrom('stock_levels')
+      .select('product_id')
+      .where('product_id', 'in', productIds)
+      .orderBy('product_id')
+      .forUpdate()
+      .execute();
   },
 
   async updateLevel(

@@ -5,6 +5,7 @@ import type { DB } from '../../platform/db/tables';
 import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
+import type { Idempotency } from '../../platform/http/idempotency';
 import { Page, problems } from '../../platform/http/schemas';
 import {
   AdjustStockBody,
@@ -18,8 +19,17 @@ import {
 import type { InventoryService } from './service';
 
 const tags = ['inventory'];
+const IdempotencyHeader = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'Replays the first answer for the same request' }),
+  ),
+});
 
-export function inventoryRoutes(db: Kysely<DB>, inventory: InventoryService): FastifyPluginAsyncTypebox {
+export function inventoryRoutes(
+  db: Kysely<DB>,
+  inventory: InventoryService,
+  idempotency: Idempotency,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addSchema(StockLevel);
     app.addSchema(StockMovement);
@@ -79,18 +89,20 @@ export function inventoryRoutes(db: Kysely<DB>, inventory: InventoryService): Fa
     app.post(
       '/commerce/inventory/:product_id/adjustments',
       {
+        ...idempotency.hooks,
         config: { permission: 'write:inventory' },
         schema: {
           tags,
           summary: 'Adjust on_hand by delta, with a reason (409 insufficient_stock below what is reserved)',
+          headers: IdempotencyHeader,
           params: ProductIdParams,
           body: AdjustStockBody,
-          response: { 200: Type.Ref('StockLevel'), ...problems(400, 401, 403, 404, 409) },
+          response: { 200: Type.Ref('StockLevel'), ...problems(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { tenantId, userId } = principalOf(request);
-        return withTenant(db, tenantId, (tx) =>
+        return idempotency.inTransaction(request, reply, (tx) =>
           inventory.adjust(
             tx,
             { tenantId, actor: userActor(userId) },

@@ -55,7 +55,11 @@ export type ProductIdParams = Static<typeof ProductIdParams>;
 export const StockListQuery = Type.Composite([
   PageQuery,
   Type.Object({
-    low_stock: Type.Optional(Type.Boolean({ description: 'Only levels at or below their threshold' })),
+    low_stock: Type.Optional(
+      Type.Boolean({
+        description: 'true: only levels at or below their threshold; false: only those above it',
+      }),
+    ),
     product_id: Type.Optional(
       Type.Array(Uuid, {
         minItems: 1,

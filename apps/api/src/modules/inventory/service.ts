@@ -95,7 +95,7 @@ export class InventoryService {
     const rows = await inventoryRepository.listLevels(tx, {
       limit: limit + 1,
       ...(after ? { afterSku: after.sku } : {}),
-      ...(query.low_stock ? { lowStockOnly: true } : {}),
+      ...(query.low_stock === undefined ? {} : { lowStock: query.low_stock }),
       ...(query.product_id ? { productIds: query.product_id } : {}),
     });
     const page = rows.slice(0, limit);
@@ -263,6 +263,12 @@ export class InventoryService {
     delta: (quantity: number) => { on_hand: number; reserved: number },
   ): Promise<StockLevel[] | null> {
     if (lines.length === 0) return [];
+    // Ledger ids are made once the rows are locked, so that they sort in the order the movements
+    // were applied: an id made before waiting for a lock could be older than the movement that held it.
+    await inventoryRepository.lockLevels(
+      tx,
+      lines.map((line) => line.product_id),
+    );
     const rows: MovedRow[] = await inventoryRepository.applyDeltas(
       tx,
       kind,
