@@ -9,11 +9,26 @@ import {
   createGateway,
 } from '../../src/modules/payments/gateways';
 import { fromDecimalString, toDecimalString } from '../../src/modules/payments/money';
+import type { IdempotencyStore } from './fake-server';
 import { FakePayPal } from './paypal-server';
 import { FakeSquare, SQUARE_DECLINED_NONCE, SQUARE_MAIN_LOCATION } from './square-server';
 import { FakeStripe, parseStripeForm } from './stripe-server';
 
 const base = { paymentId: 'pay_1', orderId: 'ord_1' };
+
+/**
+ * Sends one request twice at once while the gateway takes its time over the first (its key is in
+ * use meanwhile), then once more when both have ended.
+ */
+async function sentTwiceAtOnce<T>(store: IdempotencyStore, send: () => Promise<T>) {
+  store.slowNext(200);
+  const settled = await Promise.allSettled([send(), send()]);
+  return {
+    answers: settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
+    errors: settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : [])),
+    after: await send(),
+  };
+}
 
 describe('money', () => {
   it('converts minor units and decimal strings by the currency exponent', () => {
@@ -134,6 +149,35 @@ describe('Stripe adapter (official SDK against the local Stripe)', () => {
         .callsTo('POST', /^\/v1\/payment_intents$/)
         .filter((c) => c.idempotencyKey === 'k-timeout'),
     ).toHaveLength(2);
+  });
+
+  it("reports a request Stripe refuses with 409 while its key's first request runs as unknown, not declined", async () => {
+    const charged = await gateway.createPayment({
+      ...base,
+      amount: 2000,
+      currency: 'EUR',
+      capture: true,
+      source: 'pm_card_visa',
+      idempotencyKey: 'k-busy-charge',
+    });
+    const request = {
+      reference: charged.reference,
+      amount: 700,
+      currency: 'EUR',
+      reason: null,
+      refundId: 'r-busy',
+      idempotencyKey: 'k-busy-refund',
+    };
+    const { answers, errors, after } = await sentTwiceAtOnce(stripe.idempotency, () =>
+      gateway.refund(request),
+    );
+    expect(answers).toMatchObject([{ status: 'processed' }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(GatewayUnknown);
+    expect(after.reference).toBe(answers[0]!.reference);
+    expect(
+      [...stripe.refunds.values()].filter((r) => r.payment_intent === charged.reference.id),
+    ).toHaveLength(1);
   });
 
   it('lists intents for reconciliation', async () => {
@@ -396,6 +440,33 @@ describe('Square adapter (official SDK against the local Square)', () => {
     ).resolves.toBeNull();
   });
 
+  it("reports a request Square refuses with 409 while its key's first request runs as unknown, not declined", async () => {
+    const charged = await gateway.createPayment({
+      ...base,
+      amount: 2000,
+      currency: 'USD',
+      capture: true,
+      source: 'cnon:card-nonce-ok',
+      idempotencyKey: 'sq-busy-charge',
+    });
+    const request = {
+      reference: charged.reference,
+      amount: 700,
+      currency: 'USD',
+      reason: null,
+      refundId: 'r-busy',
+      idempotencyKey: 'sq-busy-refund',
+    };
+    const { answers, errors, after } = await sentTwiceAtOnce(square.idempotency, () =>
+      gateway.refund(request),
+    );
+    expect(answers).toMatchObject([{ status: 'processed' }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(GatewayUnknown);
+    expect(after.reference).toBe(answers[0]!.reference);
+    expect(square.payments.get(charged.reference.id)?.refunded_money?.amount).toBe(700);
+  });
+
   it('runs a Terminal checkout and verifies signed notifications', async () => {
     const pending = await terminal.createPayment({
       ...base,
@@ -576,6 +647,34 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
     await expect(
       gateway.parseWebhook({ rawBody: forged.body, headers: forged.headers, url: '' }),
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
+  });
+
+  it("reports a request PayPal refuses with 409 while its request id's first request runs as unknown, not declined", async () => {
+    const created = await gateway.createPayment({
+      ...base,
+      amount: 2000,
+      currency: 'USD',
+      capture: true,
+      source: null,
+      idempotencyKey: 'pp-busy-create',
+    });
+    paypal.approve(created.reference.id);
+    const captured = await gateway.confirmApproved(created.reference, true, 'pp-busy-capture');
+    const request = {
+      reference: captured.reference,
+      amount: 700,
+      currency: 'USD',
+      reason: null,
+      refundId: 'r-busy',
+      idempotencyKey: 'pp-busy-refund',
+    };
+    const { answers, errors, after } = await sentTwiceAtOnce(paypal.idempotency, () =>
+      gateway.refund(request),
+    );
+    expect(answers).toMatchObject([{ status: 'processed' }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(GatewayUnknown);
+    expect(after.reference).toBe(answers[0]!.reference);
   });
 
   it('lists every page of every 31-day window of the transaction report', async () => {

@@ -112,18 +112,46 @@ export class FakeHttpServer {
   }
 }
 
-/** Replays a stored answer for a repeated idempotency key, as the gateways do. */
+/**
+ * Replays a stored answer for a repeated idempotency key, as the gateways do. A key whose first
+ * request is still being processed is in use: a concurrent request with it gets the gateway's
+ * "in progress" answer, and nothing is stored for it.
+ */
 export class IdempotencyStore {
   private readonly answers = new Map<string, { fingerprint: string; answer: FakeResponse }>();
+  private readonly running = new Set<string>();
+  private readonly delays: number[] = [];
 
-  lookup(key: string, fingerprint: string): FakeResponse | 'mismatch' | null {
-    const found = this.answers.get(key);
-    if (!found) return null;
-    return found.fingerprint === fingerprint ? found.answer : 'mismatch';
+  /** The next `count` keyed requests take `ms` to process, their key in use meanwhile. */
+  slowNext(ms: number, count = 1): void {
+    for (let i = 0; i < count; i++) this.delays.push(ms);
   }
 
-  remember(key: string, fingerprint: string, answer: FakeResponse): FakeResponse {
-    this.answers.set(key, { fingerprint, answer });
-    return answer;
+  /**
+   * The answer to a keyed request: the stored one (through `replay`), `mismatch` for other
+   * parameters, `inUse` while the key's first request runs, else `work`'s, stored.
+   */
+  async answer(
+    key: string,
+    fingerprint: string,
+    work: () => FakeResponse,
+    answers: { mismatch: FakeResponse; inUse: FakeResponse; replay?: (stored: FakeResponse) => FakeResponse },
+  ): Promise<FakeResponse> {
+    if (this.running.has(key)) return answers.inUse;
+    const found = this.answers.get(key);
+    if (found) {
+      if (found.fingerprint !== fingerprint) return answers.mismatch;
+      return answers.replay ? answers.replay(found.answer) : found.answer;
+    }
+    this.running.add(key);
+    try {
+      const delay = this.delays.shift();
+      if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+      const answer = work();
+      this.answers.set(key, { fingerprint, answer });
+      return answer;
+    } finally {
+      this.running.delete(key);
+    }
   }
 }

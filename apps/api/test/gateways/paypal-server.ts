@@ -55,8 +55,9 @@ const REPORT_STATUS: Record<string, string> = {
 
 /**
  * Speaks PayPal's REST wire format: OAuth client credentials first, then JSON with
- * `PayPal-Request-Id` replay, Orders v2 (approve link, authorize, capture), Payments v2
- * (capture/void an authorization, refund a capture), the transaction report, and webhook
+ * `PayPal-Request-Id` replay (409 PREVIOUS_REQUEST_IN_PROGRESS while the first request with it
+ * runs), Orders v2 (approve link, authorize, capture), Payments v2 (capture/void an
+ * authorization, refund a capture), the transaction report, and webhook
  * verification through /v1/notifications/verify-webhook-signature. Amounts are validated as PayPal
  * does (DECIMALS_NOT_SUPPORTED for HUF/JPY/TWD, DECIMAL_PRECISION past two decimals); captures can
  * be left PENDING with a reason and settled later; a refund moves its capture to
@@ -75,7 +76,8 @@ export class FakePayPal {
   readonly reportRequests: { start: string; end: string; page: number }[] = [];
   /** The next capture (of an order or an authorization) is left in this state, e.g. PENDING for review. */
   nextCapture: { status: 'PENDING' | 'DECLINED'; reason: string } | null = null;
-  private readonly idempotency = new IdempotencyStore();
+  /** Keyed requests; `idempotency.slowNext` keeps a key in use a while (a concurrent request gets 409). */
+  readonly idempotency = new IdempotencyStore();
   private readonly accessTokens = new Set<string>();
 
   constructor(
@@ -147,7 +149,7 @@ export class FakePayPal {
       .digest('base64');
   }
 
-  private handle(request: FakeRequest): FakeResponse {
+  private handle(request: FakeRequest): FakeResponse | Promise<FakeResponse> {
     if (request.path === '/v1/oauth2/token') {
       const expected = `Basic ${Buffer.from(`${this.clientId}:${this.clientSecret}`).toString('base64')}`;
       if (
@@ -175,11 +177,10 @@ export class FakePayPal {
       return failure(401, 'AUTHENTICATION_FAILURE', 'INVALID_TOKEN');
     const key = request.headers['paypal-request-id'];
     if (request.method === 'POST' && typeof key === 'string') {
-      const fingerprint = `${request.path}|${request.rawBody}`;
-      const stored = this.idempotency.lookup(key, fingerprint);
-      if (stored === 'mismatch') return failure(422, 'UNPROCESSABLE_ENTITY', 'DUPLICATE_REQUEST_ID');
-      if (stored) return stored;
-      return this.idempotency.remember(key, fingerprint, this.route(request));
+      return this.idempotency.answer(key, `${request.path}|${request.rawBody}`, () => this.route(request), {
+        mismatch: failure(422, 'UNPROCESSABLE_ENTITY', 'DUPLICATE_REQUEST_ID'),
+        inUse: failure(409, 'RESOURCE_CONFLICT', 'PREVIOUS_REQUEST_IN_PROGRESS'),
+      });
     }
     return this.route(request);
   }

@@ -48,9 +48,10 @@ export const SQUARE_MAIN_LOCATION = 'MAIN';
 const YEAR_MS = 365 * 86_400_000;
 
 /**
- * Speaks Square's Connect v2 wire format: snake_case JSON, `idempotency_key` in the body (a reused
- * key replays; with other params it is IDEMPOTENCY_KEY_REUSED), `{ errors: [{ category, code, detail }] }`,
- * Terminal checkouts, and notifications signed with base64 HMAC-SHA256 over URL + body. ListPayments
+ * Speaks Square's Connect v2 wire format: snake_case JSON, `idempotency_key` in the body (at most
+ * 45 characters, 64 for Terminal checkouts; a reused key replays; with other params it is
+ * IDEMPOTENCY_KEY_REUSED; while its first request runs, 409 CONFLICT),
+ * `{ errors: [{ category, code, detail }] }`, Terminal checkouts, and notifications signed with base64 HMAC-SHA256 over URL + body. ListPayments
  * lists one location (the main one unless `location_id` names another), created in
  * [begin_time, end_time) (default: the year before now), newest first unless sort_order=ASC, at most
  * `limit` (≤ 100) a page with a `cursor` for the next page.
@@ -69,7 +70,8 @@ export class FakeSquare {
   listPageSize = 100;
   /** Every ListPayments page asked for, by its query. */
   readonly listRequests: URLSearchParams[] = [];
-  private readonly idempotency = new IdempotencyStore();
+  /** Keyed requests; `idempotency.slowNext` keeps a key in use a while (a concurrent request gets 409). */
+  readonly idempotency = new IdempotencyStore();
   private readonly byKey = new Map<string, string>();
 
   constructor(
@@ -135,25 +137,37 @@ export class FakeSquare {
     };
   }
 
-  private handle(request: FakeRequest): FakeResponse {
+  private handle(request: FakeRequest): FakeResponse | Promise<FakeResponse> {
     if (request.headers.authorization !== `Bearer ${this.accessToken}`) {
       return errors(401, 'AUTHENTICATION_ERROR', 'UNAUTHORIZED', 'This request could not be authorized.');
     }
     const body = request.rawBody ? (JSON.parse(request.rawBody) as Record<string, unknown>) : {};
     const key = typeof body.idempotency_key === 'string' ? body.idempotency_key : null;
+    const longest = request.path.startsWith('/v2/terminals/') ? 64 : 45;
+    if (key && key.length > longest)
+      return errors(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'VALUE_TOO_LONG',
+        `Field must not be greater than ${longest} length`,
+      );
     // CancelPaymentByIdempotencyKey names another request's key; it is not a key of its own.
     if (key && request.method !== 'GET' && request.path !== '/v2/payments/cancel') {
       const fingerprint = `${request.method} ${request.path}|${JSON.stringify({ ...body, idempotency_key: undefined })}`;
-      const stored = this.idempotency.lookup(key, fingerprint);
-      if (stored === 'mismatch')
-        return errors(
+      return this.idempotency.answer(key, fingerprint, () => this.route(request, body), {
+        mismatch: errors(
           400,
           'INVALID_REQUEST_ERROR',
           'IDEMPOTENCY_KEY_REUSED',
           'The idempotency key was reused with other parameters.',
-        );
-      if (stored) return stored;
-      return this.idempotency.remember(key, fingerprint, this.route(request, body));
+        ),
+        inUse: errors(
+          409,
+          'INVALID_REQUEST_ERROR',
+          'CONFLICT',
+          'Another request with this idempotency key is in progress.',
+        ),
+      });
     }
     return this.route(request, body);
   }

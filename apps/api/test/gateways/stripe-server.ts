@@ -92,7 +92,8 @@ function invalidAmount(amount: number, currency: string): FakeResponse | null {
 
 /**
  * Speaks Stripe's wire format: form-encoded bracket params, `Idempotency-Key` replay (and
- * `idempotency_error` for a reused key with other params), error objects with type/code/decline_code,
+ * `idempotency_error` for a reused key with other params, 409 `idempotency_key_in_use` while the
+ * key's first request is still running), error objects with type/code/decline_code,
  * amounts in Stripe's units of the currency (ISK and UGX ×100, three-decimal ending in 0, checked as
  * Stripe does), and webhooks signed as `Stripe-Signature: t=...,v1=HMAC-SHA256(t.body)`.
  */
@@ -104,7 +105,8 @@ export class FakeStripe {
     { id: string; amount: number; payment_intent: string; status: string }
   >();
   readonly server: FakeHttpServer;
-  private readonly idempotency = new IdempotencyStore();
+  /** Keyed requests; `idempotency.slowNext` keeps a key in use a while (a concurrent request gets 409). */
+  readonly idempotency = new IdempotencyStore();
 
   constructor(
     readonly secretKey = 'sk_test_tessera',
@@ -151,17 +153,21 @@ export class FakeStripe {
     }
     const key = request.headers['idempotency-key'];
     if (request.method === 'POST' && typeof key === 'string') {
-      const fingerprint = `${request.path}|${request.rawBody}`;
-      const stored = this.idempotency.lookup(key, fingerprint);
-      if (stored === 'mismatch') {
-        return error(
+      return this.idempotency.answer(key, `${request.path}|${request.rawBody}`, () => this.route(request), {
+        mismatch: error(
           400,
           'idempotency_error',
           'Keys for idempotent requests can only be used with the same parameters.',
-        );
-      }
-      if (stored) return { ...stored, headers: { 'idempotent-replayed': 'true' } };
-      return this.idempotency.remember(key, fingerprint, this.route(request));
+        ),
+        inUse: error(
+          409,
+          'invalid_request_error',
+          'There is currently another in-progress request using this Idempotent Key (probably means ' +
+            'you clicked twice and the first request is still being processed). Please try again later.',
+          'idempotency_key_in_use',
+        ),
+        replay: (stored) => ({ ...stored, headers: { 'idempotent-replayed': 'true' } }),
+      });
     }
     return this.route(request);
   }

@@ -527,6 +527,121 @@ describe.runIf(postgresUp)('orders routes', () => {
     ]);
   });
 
+  describe('with real payments', () => {
+    const pay = async (orderId: string, amount: number) => {
+      const answer = await call(admin, 'POST', '/commerce/payments', {
+        order_id: orderId,
+        amount,
+        currency: 'EUR',
+        gateway: 'manual',
+      });
+      expect(answer.statusCode).toBe(201);
+      return answer.json<{ id: string; status: string }>();
+    };
+    const refund = async (paymentId: string, amount: number) => {
+      const created = await call(admin, 'POST', '/commerce/refunds', { payment_id: paymentId, amount });
+      expect(created.statusCode).toBe(201);
+      const processed = await call(admin, 'POST', `/commerce/refunds/${created.json().id}/process`);
+      expect(processed.json()).toMatchObject({ status: 'processed' });
+    };
+    const placeOne = async (price: number) => {
+      const item = await product(3, price);
+      const placed = await call(admin, 'POST', '/commerce/orders', {
+        lines: [{ product_id: item.id, quantity: 1 }],
+      });
+      return { item, order: placed.json<{ id: string }>() };
+    };
+    /** Waits until this many statements of the test's database wait for a lock. */
+    const lockWaiters = (count: number) =>
+      until(async () => {
+        const { rows } = await sql<{ waiting: number }>`
+          select count(*)::int as waiting from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`.execute(testApp.platform.db);
+        return rows[0]!.waiting >= count;
+      });
+
+    it('becomes paid only when what is captured less what is refunded covers the total', async () => {
+      const { order } = await placeOne(1000);
+      const first = await pay(order.id, 600);
+      await refund(first.id, 600);
+      await pay(order.id, 400);
+      await testApp.flushEvents();
+      // 1000 was captured, but 600 of it went back: 400 is held of 1000.
+      expect((await call(admin, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+        status: 'pending',
+        amount_paid: 1000,
+        amount_refunded: 600,
+      });
+      const early = await call(admin, 'POST', `/commerce/orders/${order.id}/fulfill`);
+      expect(early.statusCode).toBe(409);
+      expect(early.json()).toMatchObject({ code: 'invalid_state_transition' });
+
+      const rest = await pay(order.id, 600);
+      await testApp.flushEvents();
+      expect((await call(admin, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+        status: 'paid',
+      });
+      // Once paid, a partial refund leaves it paid.
+      await refund(rest.id, 100);
+      await testApp.flushEvents();
+      expect((await call(admin, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+        status: 'paid',
+        payment_status: 'partially_refunded',
+        amount_refunded: 700,
+      });
+    });
+
+    it('refuses to cancel once a payment completed, before its event reached the order', async () => {
+      const { item, order } = await placeOne(1000);
+      expect((await pay(order.id, 1000)).status).toBe('completed');
+      // No event was delivered: the order's amount_paid is still 0.
+      const cancel = await call(admin, 'POST', `/commerce/orders/${order.id}/cancel`);
+      expect(cancel.statusCode).toBe(409);
+      expect(cancel.json()).toMatchObject({ code: 'invalid_state_transition' });
+      expect(await level(item.id)).toMatchObject({ reserved: 1 });
+      await testApp.flushEvents();
+      expect((await call(admin, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+        status: 'paid',
+      });
+    });
+
+    it('lets a cancel and a payment racing for one order not both succeed', async () => {
+      const { item, order } = await placeOne(1000);
+      // Another transaction holds the order's row; the payment queues for it first, the cancel next.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const holder = withTenant(testApp.platform.db, admin.tenant.id, async (tx) => {
+        await sql`select id from orders where id = ${order.id} for update`.execute(tx);
+        holding();
+        await released;
+      });
+      let payment: ReturnType<typeof call> | undefined;
+      let cancel: ReturnType<typeof call> | undefined;
+      try {
+        await Promise.race([held, holder]);
+        payment = call(admin, 'POST', '/commerce/payments', {
+          order_id: order.id,
+          amount: 1000,
+          currency: 'EUR',
+          gateway: 'manual',
+        });
+        await lockWaiters(1);
+        cancel = call(admin, 'POST', `/commerce/orders/${order.id}/cancel`);
+        await lockWaiters(2);
+      } finally {
+        release();
+        await holder;
+      }
+      expect((await payment).statusCode).toBe(201);
+      const refused = await cancel;
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'invalid_state_transition' });
+      expect(await level(item.id)).toMatchObject({ reserved: 1 });
+    });
+  });
+
   it('lists orders newest first, by status, with a cursor', async () => {
     const tenant = await registerTenant(testApp);
     const item = await product(10, 100, tenant);

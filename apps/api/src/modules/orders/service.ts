@@ -97,6 +97,9 @@ function isCheckOrRangeViolation(error: unknown): boolean {
 /** A read in a transaction of the caller's tenant. */
 export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
 
+/** How much of an order's money a module holds (captured and not refunded), as committed in `tx`. */
+export type HeldMoney = (tx: Tx, orderId: string) => Promise<number>;
+
 const ORDER_EXPORT_COLUMNS = [
   'number',
   'placed_at',
@@ -137,10 +140,20 @@ async function* exportPages(read: TenantRead, from: Date, to: Date): AsyncGenera
 }
 
 export class OrdersService {
+  private readonly holders: HeldMoney[] = [];
+
   constructor(
     private readonly catalog: CatalogService,
     private readonly inventory: InventoryService,
   ) {}
+
+  /**
+   * A module that takes an order's money (payments) says how much it holds: a cancel is refused
+   * while any is held. The order's own amounts follow the payments through their events, later.
+   */
+  holdsMoney(held: HeldMoney): void {
+    this.holders.push(held);
+  }
 
   /**
    * Places an order in the caller's transaction: prices are taken from the catalog, every line's
@@ -297,10 +310,15 @@ export class OrdersService {
    * voids open authorizations on the status event.
    */
   async cancel(tx: Tx, who: StockActor, id: string, reason: string | null = null): Promise<Order> {
+    // The order's lock comes first, as it does for a payment's creation and a capture: a payment
+    // committed before the read below, or it waits and then finds the order cancelled.
     const row = await ordersRepository.find(tx, id, { forUpdate: true });
     if (!row) throw notFound('order');
     this.requireMove(row, 'cancelled');
-    if (row.amount_paid > row.amount_refunded) {
+    // The order's amounts are applied by a consumer after the payment commits, so the payments
+    // are asked too: money just taken is not yet in amount_paid.
+    const held = await Promise.all(this.holders.map((holder) => holder(tx, id)));
+    if (held.some((amount) => amount > 0) || row.amount_paid > row.amount_refunded) {
       throw new AppError(
         'invalid_state_transition',
         'Money was captured for this order; refund it instead of cancelling',
@@ -343,8 +361,8 @@ export class OrdersService {
 
   /**
    * Applies a commerce.payment.processed event: records the payment's state (ignoring a stale
-   * event), recomputes the order's money, and moves it to paid when completed payments cover the
-   * total, or to refunded when everything paid was refunded.
+   * event), recomputes the order's money, and moves it to paid when what its payments captured less
+   * what was refunded covers the total, or to refunded when everything paid was refunded.
    */
   async applyPaymentEvent(
     tx: Tx,
@@ -373,7 +391,9 @@ export class OrdersService {
       amount_refunded: money.amount_refunded,
     };
     let current = row;
-    if (current.status === 'pending' && money.amount_paid >= current.total && money.amount_paid > 0) {
+    // Only money still held pays: a payment refunded before another was taken does not count.
+    const held = money.amount_paid - money.amount_refunded;
+    if (current.status === 'pending' && held >= current.total && held > 0) {
       current = await this.moveTo(tx, who, current, 'paid', amounts, paymentMoveReason(payment.payment_id));
     }
     if ((current.status === 'paid' || current.status === 'fulfilled') && paymentStatus === 'refunded') {

@@ -6,6 +6,7 @@ import type { ModuleInstance } from '../index';
 import type { OrdersService } from '../orders';
 import { paymentsRoutes } from './routes';
 import { DisputesService } from './disputes';
+import { paymentsRepository } from './repository';
 import { PaymentsService } from './service';
 
 export { PaymentsService, type Caller } from './service';
@@ -79,6 +80,8 @@ export function createPaymentsModule(
     platform.logger,
     disputes,
   );
+  // A cancel is refused while the order's payments hold captured money: refunds give it back.
+  deps.orders.holdsMoney((tx, orderId) => paymentsRepository.capturedNotRefunded(tx, orderId));
   return {
     module: {
       name: 'payments',

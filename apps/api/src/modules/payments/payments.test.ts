@@ -335,14 +335,19 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     });
 
     // A charge that completed before the cancel, its event not yet applied to the order: the
-    // cancel's release refunds it.
+    // money was captured, so the cancel is refused, and the order is paid once the event lands.
     const unapplied = await placeOrder();
     const completed = (await pay(stripeCharge(unapplied.id, methodId))).json<Payment>();
     expect(completed.status).toBe('completed');
-    expect((await inject(admin, 'POST', `/commerce/orders/${unapplied.id}/cancel`)).statusCode).toBe(200);
+    const refused = await inject(admin, 'POST', `/commerce/orders/${unapplied.id}/cancel`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'invalid_state_transition' });
     await testApp.flushEvents();
-    await vi.waitFor(async () => expect(await status(completed.id)).toBe('refunded'));
-    expect(intentsFor(unapplied.id).map((intent) => stripeRefundsOf(intent.id))).toEqual([[5000]]);
+    expect(await status(completed.id)).toBe('completed');
+    expect((await inject(admin, 'GET', `/commerce/orders/${unapplied.id}`)).json()).toMatchObject({
+      status: 'paid',
+    });
+    expect(intentsFor(unapplied.id).map((intent) => stripeRefundsOf(intent.id))).toEqual([[]]);
   });
 
   it('polls a Terminal checkout and a PayPal order whose webhooks never came', async () => {
@@ -706,6 +711,140 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(retried.headers['idempotent-replayed']).toBe('true');
     const refunds = await inject(admin, 'GET', `/commerce/refunds?payment_id=${payment.id}`);
     expect(refunds.json<{ data: Refund[] }>().data.map((r) => r.id)).toEqual([retried.json<Refund>().id]);
+  });
+
+  it('sends a refund processed twice at once to the gateway once; the other answers 409 conflict', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const order = await placeOrder(admin, 3000);
+    const payment = (await pay(stripeCharge(order.id, methodId, 3000))).json<Payment>();
+    const refund = (
+      await inject(admin, 'POST', '/commerce/refunds', { payment_id: payment.id, amount: 1000 })
+    ).json<Refund>();
+    // Stripe takes its time over the refund: the second request comes while the first is there.
+    stripe.idempotency.slowNext(200);
+    const url = `/commerce/refunds/${refund.id}/process`;
+    const answers = await Promise.all([inject(admin, 'POST', url), inject(admin, 'POST', url)]);
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+    expect(answers.find((answer) => answer.statusCode === 409)!.json()).toMatchObject({ code: 'conflict' });
+    expect(answers.find((answer) => answer.statusCode === 200)!.json<Refund>().status).toBe('processed');
+    expect(
+      stripe.server.callsTo('POST', /^\/v1\/refunds$/).filter((c) => c.body.includes(refund.id)),
+    ).toHaveLength(1);
+    expect(stripeRefundsOf(payment.gateway_reference!)).toEqual([1000]);
+  });
+
+  it('sends again, under its key, a refund whose attempt timed out or died with its process', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const order = await placeOrder(admin, 3000);
+    const payment = (await pay(stripeCharge(order.id, methodId, 3000))).json<Payment>();
+    const refundOf = async (amount: number) =>
+      (await inject(admin, 'POST', '/commerce/refunds', { payment_id: payment.id, amount })).json<Refund>();
+    const process = (refund: Refund) => inject(admin, 'POST', `/commerce/refunds/${refund.id}/process`);
+    const keysSent = (refund: Refund) =>
+      stripe.server
+        .callsTo('POST', /^\/v1\/refunds$/)
+        .filter((c) => c.body.includes(refund.id))
+        .map((c) => c.idempotencyKey);
+
+    // Stripe refunds it, and the answer never comes: unknown, so it may be sent again.
+    const timedOut = await refundOf(1000);
+    stripe.server.hangNext(1, /^POST \/v1\/refunds$/);
+    expect((await process(timedOut)).json<Refund>().status).toBe('pending');
+    expect((await process(timedOut)).json<Refund>().status).toBe('processed');
+    expect(keysSent(timedOut)).toEqual([`refund:${timedOut.id}`, `refund:${timedOut.id}`]);
+
+    // Stripe refunds it, and the process dies before it records the answer.
+    const died = await refundOf(500);
+    const settle = vi
+      .spyOn(PaymentsService.prototype as unknown as { settleRefund: () => Promise<Refund> }, 'settleRefund')
+      .mockRejectedValueOnce(new Error('connection terminated'));
+    try {
+      expect((await process(died)).statusCode).toBe(500);
+    } finally {
+      settle.mockRestore();
+    }
+    // For all we know it is still at the gateway...
+    expect((await process(died)).json()).toMatchObject({ code: 'conflict' });
+    // ...until longer ago than the gateway timeout (400 ms here): then its outcome is unknown.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await process(died)).json<Refund>().status).toBe('processed');
+    expect(keysSent(died)).toEqual([`refund:${died.id}`, `refund:${died.id}`]);
+    expect(stripeRefundsOf(payment.gateway_reference!)).toEqual([1000, 500]);
+    expect((await inject(admin, 'GET', `/commerce/payments/${payment.id}`)).json<Payment>()).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1500,
+    });
+  });
+
+  it('sends each capture and void attempt under a key of its own: a refused one does not answer for the next', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const held = await authorizeOnStripe((await placeOrder()).id, methodId);
+    const intent = stripe.intents.get(held.gateway_reference!)!;
+    // Not capturable for a moment (at Stripe's end): Stripe refuses, the payment stays authorized.
+    intent.status = 'requires_action';
+    const capture = () => inject(admin, 'POST', `/commerce/payments/${held.id}/capture`, { amount: 3000 });
+    expect((await capture()).statusCode).toBe(402);
+    expect(await status(held.id)).toBe('authorized');
+    intent.status = 'requires_capture';
+    const captured = await capture();
+    expect(captured.statusCode, captured.body).toBe(200);
+    expect(captured.json<Payment>()).toMatchObject({ status: 'completed', amount_captured: 3000 });
+    const detail = (await inject(admin, 'GET', `/commerce/payments/${held.id}`)).json<PaymentDetail>();
+    expect(detail.transactions.map((t) => [t.kind, t.outcome])).toEqual([
+      ['authorize', 'succeeded'],
+      ['capture', 'declined'],
+      ['capture', 'succeeded'],
+    ]);
+    const captureKeys = stripe.server
+      .callsTo('POST', new RegExp(`^/v1/payment_intents/${held.gateway_reference}/capture$`))
+      .map((c) => c.idempotencyKey);
+    expect(captureKeys).toEqual(
+      detail.transactions.filter((t) => t.kind === 'capture').map((t) => t.idempotency_key),
+    );
+    expect(new Set(captureKeys).size).toBe(2);
+
+    const other = await authorizeOnStripe((await placeOrder()).id, methodId);
+    const otherIntent = stripe.intents.get(other.gateway_reference!)!;
+    otherIntent.status = 'succeeded';
+    const voidIt = () => inject(admin, 'POST', `/commerce/payments/${other.id}/void`);
+    expect((await voidIt()).statusCode).toBe(402);
+    expect(await status(other.id)).toBe('authorized');
+    otherIntent.status = 'requires_capture';
+    const voided = await voidIt();
+    expect(voided.statusCode, voided.body).toBe(200);
+    expect(voided.json<Payment>().status).toBe('voided');
+    const voidKeys = stripe.server
+      .callsTo('POST', new RegExp(`^/v1/payment_intents/${other.gateway_reference}/cancel$`))
+      .map((c) => c.idempotencyKey);
+    expect(new Set(voidKeys).size).toBe(2);
+  });
+
+  it('answers a refund of a fully refunded payment as one beyond what was captured', async () => {
+    const order = await placeOrder(admin, 2000);
+    const payment = (
+      await pay({ order_id: order.id, amount: 2000, currency: 'EUR', gateway: 'manual' })
+    ).json<Payment>();
+    const refund = await inject(admin, 'POST', '/commerce/refunds', { payment_id: payment.id, amount: 2000 });
+    await inject(admin, 'POST', `/commerce/refunds/${refund.json<Refund>().id}/process`);
+    expect(await status(payment.id)).toBe('refunded');
+    const more = await inject(admin, 'POST', '/commerce/refunds', { payment_id: payment.id, amount: 1 });
+    expect(more.statusCode).toBe(409);
+    expect(more.json()).toMatchObject({ code: 'refund_exceeds_captured', refundable: 0 });
+  });
+
+  it('stamps a new payment, its first gateway call and a new refund updated when created', async () => {
+    const order = await placeOrder(admin, 2000);
+    const payment = (
+      await pay({ order_id: order.id, amount: 2000, currency: 'EUR', gateway: 'manual' })
+    ).json<Payment>();
+    expect(payment.updated_at).toBe(payment.created_at);
+    const [call] = (await inject(admin, 'GET', `/commerce/payments/${payment.id}`)).json<PaymentDetail>()
+      .transactions;
+    expect(call!.updated_at).toBe(call!.created_at);
+    const refund = (
+      await inject(admin, 'POST', '/commerce/refunds', { payment_id: payment.id, amount: 500 })
+    ).json<Refund>();
+    expect(refund.updated_at).toBe(refund.created_at);
   });
 
   it('leaves a timed-out charge unknown, and the reconciler settles it with the same key', async () => {

@@ -409,6 +409,20 @@ export const paymentsRepository = {
     return row?.committed ?? 0;
   },
 
+  /** What the order's payments captured and did not refund, as committed. */
+  async capturedNotRefunded(tx: Tx, orderId: string): Promise<number> {
+    const row = await tx
+      .selectFrom('payments')
+      .select((eb) =>
+        eb.fn
+          .coalesce(eb.fn.sum<number>(sql<number>`amount_captured - amount_refunded`), sql<number>`0`)
+          .as('held'),
+      )
+      .where('order_id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    return Number(row.held);
+  },
+
   /** The order's payments that hold or took money: pending, authorized, completed or partly refunded. */
   async heldPaymentsOfOrder(tx: Tx, orderId: string) {
     return tx
@@ -524,6 +538,15 @@ export const paymentsRepository = {
 
   async transaction(db: Executor, id: string) {
     return db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /** The gateway call recorded under this idempotency key (the tenant's: keys are per tenant). */
+  async transactionByKey(db: Executor, idempotencyKey: string) {
+    return db
+      .selectFrom('payment_transactions')
+      .selectAll()
+      .where('idempotency_key', '=', idempotencyKey)
+      .executeTakeFirst();
   },
 
   /** Gateway calls to resend, across tenants: unknown ones, and pending ones last tried before `abandonedBefore`. */

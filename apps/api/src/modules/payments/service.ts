@@ -641,6 +641,8 @@ export class PaymentsService {
       const adapter = await this.adapter(tx, caller.tenantId, input.gateway);
       const id = uuidv7();
       const kind: TransactionKind = capture ? 'charge' : 'authorize';
+      // A call's key is its record's id: its own, and short enough for Square (45 characters at most).
+      const transactionId = uuidv7();
       const request: CreatePaymentRequest = {
         amount: input.amount,
         currency: input.currency,
@@ -648,10 +650,10 @@ export class PaymentsService {
         source: method?.gateway_token ?? null,
         paymentId: id,
         orderId: order.id,
-        idempotencyKey: `${id}:${kind}`,
+        idempotencyKey: transactionId,
       };
       const gatewayReference = manual ? `manual_${id}` : null;
-      const transactionId = uuidv7();
+      const now = new Date();
       const row = await repo.insertPayment(
         tx,
         {
@@ -672,7 +674,8 @@ export class PaymentsService {
           cash_tendered: input.cash_tendered ?? null,
           change_due: input.cash_tendered === undefined ? null : input.cash_tendered - input.amount,
           created_by: caller.userId,
-          created_at: new Date(),
+          created_at: now,
+          updated_at: now,
         },
         {
           id: transactionId,
@@ -688,7 +691,8 @@ export class PaymentsService {
           gateway_reference: gatewayReference,
           outcome: manual ? 'succeeded' : 'pending',
           latency_ms: manual ? 0 : null,
-          created_at: new Date(),
+          created_at: now,
+          updated_at: now,
         },
       );
       const data = eventData(row);
@@ -800,13 +804,21 @@ export class PaymentsService {
         );
       }
       const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
+      // A key of this attempt's own: under the key of one refused before, the gateway would answer
+      // with that refusal again. A retry of this attempt resends it as recorded, key and all.
+      const transactionId = uuidv7();
       const request = {
         reference: referenceOf(payment),
         amount: toCapture,
         currency: payment.currency,
-        idempotencyKey: `${id}:capture`,
+        idempotencyKey: transactionId,
       };
-      const transactionId = await this.recordAttempt(tx, payment, 'capture', request, toCapture);
+      await this.recordAttempt(tx, payment, {
+        id: transactionId,
+        kind: 'capture',
+        request,
+        amount: toCapture,
+      });
       await attempt.began?.(tx, transactionId);
       return { adapter, request, transactionId };
     });
@@ -823,8 +835,14 @@ export class PaymentsService {
         throw new AppError('conflict', 'The payment is still being created at the gateway; retry shortly');
       }
       const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
-      const request = { reference: referenceOf(payment), idempotencyKey: `${id}:void` };
-      const transactionId = await this.recordAttempt(tx, payment, 'void', request, payment.amount_authorized);
+      const transactionId = uuidv7();
+      const request = { reference: referenceOf(payment), idempotencyKey: transactionId };
+      await this.recordAttempt(tx, payment, {
+        id: transactionId,
+        kind: 'void',
+        request,
+        amount: payment.amount_authorized,
+      });
       await attempt.began?.(tx, transactionId);
       return { adapter, request, transactionId };
     });
@@ -840,13 +858,19 @@ export class PaymentsService {
         return null;
       const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
       if (!(adapter instanceof PayPalGateway)) return null;
+      const transactionId = uuidv7();
       const request = {
         reference: referenceOf(payment),
         capture: payment.capture,
-        idempotencyKey: `${id}:confirm`,
+        idempotencyKey: transactionId,
       };
       await repo.updatePayment(tx, id, { pending_operation: 'confirm' });
-      const transactionId = await this.recordAttempt(tx, payment, 'confirm', request, payment.amount);
+      await this.recordAttempt(tx, payment, {
+        id: transactionId,
+        kind: 'confirm',
+        request,
+        amount: payment.amount,
+      });
       return { adapter, request, transactionId };
     });
     if (!prepared) return null;
@@ -878,29 +902,38 @@ export class PaymentsService {
     return payment;
   }
 
+  /**
+   * Records a gateway call about to be sent, under its request's idempotency key; a call under a
+   * key recorded before (a refund's next attempt) is that row again, pending once more. Answers
+   * the row's id.
+   */
   private async recordAttempt(
     tx: Tx,
     payment: PaymentRow,
-    kind: TransactionKind,
-    request: object,
-    amount: number,
-    refundId: string | null = null,
+    call: {
+      id: string;
+      kind: TransactionKind;
+      request: { idempotencyKey: string };
+      amount: number;
+      refundId?: string;
+    },
   ): Promise<string> {
-    const key = (request as { idempotencyKey: string }).idempotencyKey;
+    const now = new Date();
     const row = await repo.insertTransaction(tx, {
-      id: uuidv7(),
+      id: call.id,
       tenant_id: payment.tenant_id,
       payment_id: payment.id,
-      refund_id: refundId,
-      kind,
-      amount,
+      refund_id: call.refundId ?? null,
+      kind: call.kind,
+      amount: call.amount,
       currency: payment.currency,
-      idempotency_key: key,
-      request_fingerprint: fingerprint(request),
-      request: JSON.stringify(request),
+      idempotency_key: call.request.idempotencyKey,
+      request_fingerprint: fingerprint(call.request),
+      request: JSON.stringify(call.request),
       gateway_reference: payment.gateway_reference,
       outcome: 'pending',
-      created_at: new Date(),
+      created_at: now,
+      updated_at: now,
     });
     return row.id;
   }
@@ -1079,18 +1112,16 @@ export class PaymentsService {
       // The payment row lock serializes refunds of one payment: their sum is checked race-free.
       const payment = await repo.payment(tx, input.payment_id, { forUpdate: true });
       if (!payment) throw notFound('payment');
-      if (payment.status !== 'completed' && payment.status !== 'partially_refunded') {
+      // A refunded payment is not refused for its state: nothing is left of what it captured.
+      if (!['completed', 'partially_refunded', 'refunded'].includes(payment.status)) {
         throw new AppError('invalid_state_transition', `A ${payment.status} payment cannot be refunded`);
       }
       const promised = await repo.refundedOrPending(tx, payment.id);
-      if (promised + input.amount > payment.amount_captured) {
-        throw new AppError(
-          'refund_exceeds_captured',
-          `At most ${payment.amount_captured - promised} can still be refunded`,
-          {
-            extensions: { refundable: payment.amount_captured - promised },
-          },
-        );
+      const refundable = Math.max(0, payment.amount_captured - promised);
+      if (input.amount > refundable) {
+        throw new AppError('refund_exceeds_captured', `At most ${refundable} can still be refunded`, {
+          extensions: { refundable },
+        });
       }
       const refund = await this.addRefund(tx, actorOf(caller), payment, {
         amount: input.amount,
@@ -1139,6 +1170,16 @@ export class PaymentsService {
           'The refund is at the gateway already; it is settled when the gateway settles it',
         );
       }
+      // Every attempt of a refund is sent under its one key, so the gateway refunds it once. An
+      // attempt still pending is at the gateway now: a second one sent meanwhile could only meet
+      // it there. One pending longer than the gateway timeout died with its process: its outcome
+      // is unknown, and like an unknown one it is sent again.
+      const idempotencyKey = `refund:${refund.id}`;
+      const last = await repo.transactionByKey(tx, idempotencyKey);
+      const sentSince = new Date(Date.now() - this.config.GATEWAY_TIMEOUT_MS);
+      if (last?.outcome === 'pending' && new Date(last.updated_at) > sentSince) {
+        throw new AppError('conflict', 'The refund is being sent to the gateway; retry shortly');
+      }
       const payment = (await repo.payment(tx, refund.payment_id))!;
       const adapter = await this.adapter(tx, caller.tenantId, payment.gateway);
       const request = {
@@ -1147,16 +1188,15 @@ export class PaymentsService {
         currency: refund.currency,
         reason: refund.reason,
         refundId: refund.id,
-        idempotencyKey: `refund:${refund.id}`,
+        idempotencyKey,
       };
-      const transactionId = await this.recordAttempt(
-        tx,
-        payment,
-        'refund',
+      const transactionId = await this.recordAttempt(tx, payment, {
+        id: uuidv7(),
+        kind: 'refund',
         request,
-        refund.amount,
-        refund.id,
-      );
+        amount: refund.amount,
+        refundId: refund.id,
+      });
       return { adapter, request, transactionId };
     });
     const outcome = await call(() => prepared.adapter.refund(prepared.request));
@@ -1211,6 +1251,7 @@ export class PaymentsService {
     payment: PaymentRow,
     refund: { amount: number; reason: string | null; created_by: string | null; gateway_reference?: string },
   ): Promise<RefundRow> {
+    const now = new Date();
     const row = await repo.insertRefund(tx, {
       id: uuidv7(),
       tenant_id: payment.tenant_id,
@@ -1222,7 +1263,8 @@ export class PaymentsService {
       gateway_reference: refund.gateway_reference ?? null,
       failure_code: null,
       created_by: refund.created_by,
-      created_at: new Date(),
+      created_at: now,
+      updated_at: now,
     });
     addEvents(tx, [
       {

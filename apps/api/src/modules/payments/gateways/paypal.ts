@@ -199,7 +199,8 @@ export class PayPalClient {
         cause: error,
       });
     }
-    if (response.status >= 500 || response.status === 429) {
+    // A 409 is PREVIOUS_REQUEST_IN_PROGRESS: a request with this PayPal-Request-Id is still running.
+    if (response.status >= 500 || response.status === 429 || response.status === 409) {
       throw new GatewayUnknown(`PayPal answered ${response.status}`);
     }
     if (!response.ok) {

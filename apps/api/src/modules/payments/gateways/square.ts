@@ -198,11 +198,13 @@ export class SquareGateway implements PaymentGateway {
       const { SquareError, SquareTimeoutError } = await loadSdk();
       if (error instanceof SquareTimeoutError)
         throw new GatewayUnknown('Square: timed out', { cause: error });
+      // A 409: another request with this idempotency key is still running; its outcome is this one's.
       if (
         error instanceof SquareError &&
         error.statusCode &&
         error.statusCode < 500 &&
-        error.statusCode !== 429
+        error.statusCode !== 429 &&
+        error.statusCode !== 409
       ) {
         const first = error.errors[0];
         const body = error.body as { payment?: { id?: string } } | undefined;

@@ -259,18 +259,23 @@ export class StripeGateway implements PaymentGateway {
     return parsed;
   }
 
-  /** Maps the SDK's errors: a card or request error is a definite no; anything else is unknown. */
+  /**
+   * Maps the SDK's errors: a card or request error is a definite no; anything else is unknown. A 409
+   * is unknown whatever its type: another request with this idempotency key is still running
+   * (`idempotency_key_in_use`), and its outcome is this one's.
+   */
   private async call<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
       if (error instanceof Stripe.errors.StripeError) {
         const definite =
-          error instanceof Stripe.errors.StripeCardError ||
-          error instanceof Stripe.errors.StripeInvalidRequestError ||
-          error instanceof Stripe.errors.StripeIdempotencyError ||
-          error instanceof Stripe.errors.StripeAuthenticationError ||
-          error instanceof Stripe.errors.StripePermissionError;
+          error.statusCode !== 409 &&
+          (error instanceof Stripe.errors.StripeCardError ||
+            error instanceof Stripe.errors.StripeInvalidRequestError ||
+            error instanceof Stripe.errors.StripeIdempotencyError ||
+            error instanceof Stripe.errors.StripeAuthenticationError ||
+            error instanceof Stripe.errors.StripePermissionError);
         if (definite) {
           const raw = error.raw as { payment_intent?: { id?: string } } | undefined;
           throw new GatewayDeclined(

@@ -4,7 +4,8 @@ import type { DisputeStatus, Gateway } from '@tessera/contracts';
  * One interface over every payment gateway. Each call carries its own idempotency key, so a retry
  * after a timeout reaches the gateway as the same request and can never charge twice.
  * Adapters throw GatewayDeclined for a definite refusal and GatewayUnknown when the outcome is
- * not known (timeout, connection reset, 5xx): the caller then records `unknown` and retries later.
+ * not known (timeout, connection reset, 5xx, or a 409 for another request with the same key still
+ * running): the caller then records `unknown` and retries later.
  */
 export interface PaymentGateway {
   readonly name: Gateway;
