@@ -190,6 +190,27 @@ describe.runIf(postgresUp)('auth: passwords and mail over SMTP', () => {
     );
   });
 
+  it('change-password names new_password in the errors of a weak or short new password', async () => {
+    const admin = await registerTenant(t);
+    for (const [newPassword, code] of [
+      ['password1234', 'weak_password'],
+      [admin.user.email, 'weak_password'],
+      ['short-pass', 'validation_failed'],
+    ]) {
+      const refused = await post(
+        '/auth/change-password',
+        { current_password: TEST_PASSWORD, new_password: newPassword },
+        admin.auth,
+      );
+      expect(refused.statusCode, newPassword).toBe(400);
+      expect(refused.json()).toMatchObject({
+        code,
+        errors: [{ path: 'new_password', message: expect.any(String) }],
+      });
+    }
+    expect((await me(admin.accessToken)).statusCode).toBe(200);
+  });
+
   it('a wrong password and an unknown email take about the same time', async () => {
     const admin = await registerTenant(t);
     const timeOf = async (email: string) => {

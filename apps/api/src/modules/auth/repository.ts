@@ -154,6 +154,26 @@ export const users = {
     return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
   },
 
+  /**
+   * The user with their membership in the tenant, both share-locked until the transaction ends: a
+   * password reset or change, a removal or a role change waits for the session being started to
+   * commit, and then revokes it. None when either is gone.
+   */
+  findForSignIn(
+    db: Executor,
+    tenantId: string,
+    id: string,
+  ): Promise<(UserRow & { roles: string[] }) | undefined> {
+    return db
+      .selectFrom('users as u')
+      .innerJoin('memberships as m', 'm.user_id', 'u.id')
+      .select([...USER_COLUMNS.map((column) => `u.${column}` as const), 'm.roles'])
+      .where('u.id', '=', id)
+      .where('m.tenant_id', '=', tenantId)
+      .forShare()
+      .executeTakeFirst();
+  },
+
   async insert(
     db: Executor,
     user: { id: string; email: string; name: string; password_hash: string; email_verified_at?: Date | null },
@@ -459,6 +479,17 @@ export const oneTimeTokens = {
   },
 };
 
+/** The address's unaccepted invitations in the tenant, in id order (the order they are locked in). */
+function pendingFor(db: Executor, tenantId: string, email: string) {
+  return db
+    .selectFrom('invitations')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .where('accepted_at', 'is', null)
+    .orderBy('id');
+}
+
 export const invitations = {
   async insert(
     db: Executor,
@@ -486,6 +517,24 @@ export const invitations = {
       .where('expires_at', '>', new Date())
       .returning(['id', 'tenant_id', 'email', 'roles'])
       .executeTakeFirst();
+  },
+
+  /**
+   * Locks the address's pending invitations in the tenant, in id order (as endPending does):
+   * acceptances of invitations to one address take turns, and never deadlock with a new invitation.
+   */
+  async lockPending(db: Executor, tenantId: string, email: string): Promise<void> {
+    await pendingFor(db, tenantId, email).forUpdate().execute();
+  },
+
+  /** Ends the address's live invitations in the tenant at once (superseded, or answered by another). */
+  async endPending(db: Executor, tenantId: string, email: string): Promise<void> {
+    const now = new Date();
+    await db
+      .updateTable('invitations')
+      .set({ expires_at: now })
+      .where('id', 'in', pendingFor(db, tenantId, email).where('expires_at', '>', now).forUpdate())
+      .execute();
   },
 
   findLive(db: Executor, tokenHash: Buffer) {

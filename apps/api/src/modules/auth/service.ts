@@ -71,8 +71,8 @@ export interface AuthServiceDeps {
 const invalidCredentials = () => new AppError('invalid_credentials', 'The email or password is not correct');
 const invalidRefresh = () => new AppError('unauthenticated', 'The refresh token is not valid or has expired');
 
-function weakPassword(reason: string): AppError {
-  return new AppError('weak_password', reason, { errors: [{ path: 'password', message: reason }] });
+function weakPassword(reason: string, path = 'password'): AppError {
+  return new AppError('weak_password', reason, { errors: [{ path, message: reason }] });
 }
 
 function rateLimited(result: LimitResult, detail: string): AppError {
@@ -225,10 +225,14 @@ export class AuthService {
           password_hash: passwordHash!,
           email_verified_at: new Date(),
         }));
+      // A second acceptance for this address here waits for the first, then finds its membership.
+      await invitations.lockPending(tx, tenantId, email);
       if (existing && (await memberships.find(tx, tenantId, userId))) throw new AppError('already_member');
       const accepted = await invitations.accept(tx, tokenHash, userId);
       if (!accepted) throw invalid();
-      await memberships.insert(tx, tenantId, userId, accepted.roles);
+      // Joined once, the address's other invitations here are answered.
+      await invitations.endPending(tx, tenantId, email);
+      await this.insertMembership(tx, tenantId, userId, accepted.roles);
       // Only a new identity is a created user. An existing one joining gets no event: the contract
       // has none for a membership being added.
       if (!existing) {
@@ -288,6 +292,16 @@ export class AuthService {
       ? user.memberships.find((m) => m.tenant_id === input.tenant_id)
       : user.memberships[0];
     if (!membership) throw invalidCredentials();
+    const tenantId = membership.tenant_id;
+    // The rows were read before the slow check: a password reset or change, a removal or a role
+    // change may have committed since. The session starts on the rows as they are now, locked
+    // until it commits, so a later change waits for it and then revokes it.
+    const started = await this.inTransaction(tenantId, async (tx) => {
+      const current = await users.findForSignIn(tx, tenantId, user.id);
+      if (current?.password_hash !== user.password_hash) return null;
+      return { user: current, roles: current.roles, ...(await this.signIn(tx, tenantId, user.id, client)) };
+    });
+    if (!started) throw invalidCredentials();
     // Only failures count. The address's (or the device's) are forgiven (the soft lockout ends); the
     // IP gets back just the unit this attempt spent, not a fresh bucket: staff signing in from one
     // shop's address are not throttled by each other, and an attacker's own account cannot refill
@@ -296,9 +310,7 @@ export class AuthService {
       this.deps.limiter.reset(accountKey),
       this.deps.limiter.refund(ipKey, this.loginLimit),
     ]);
-    const tenantId = membership.tenant_id;
-    const started = await this.inTransaction(tenantId, (tx) => this.signIn(tx, tenantId, user.id, client));
-    const answer = await this.tokenAnswer(user, tenantId, membership.roles, started);
+    const answer = await this.tokenAnswer(started.user, tenantId, started.roles, started);
     return { ...answer, device_token: this.devices.issue(email) };
   }
 
@@ -431,7 +443,7 @@ export class AuthService {
   async switchTenant(principal: Principal, tenantId: string, client: ClientInfo): Promise<TokenAnswer> {
     const user = await this.userOf(principal);
     const started = await this.inTransaction(tenantId, async (tx) => {
-      const membership = await memberships.find(tx, tenantId, user.id);
+      const membership = await users.findForSignIn(tx, tenantId, user.id);
       if (!membership) return null;
       return { ...(await this.signIn(tx, tenantId, user.id, client)), roles: membership.roles };
     });
@@ -547,7 +559,7 @@ export class AuthService {
       throw new AppError('invalid_credentials', 'The current password is not correct');
     await this.deps.limiter.refund(emailKey, this.loginLimit);
     const weakness = passwordWeakness(newPassword, { email: user.email, name: user.name });
-    if (weakness) throw weakPassword(weakness);
+    if (weakness) throw weakPassword(weakness, 'new_password');
     const passwordHash = await hashPassword(newPassword);
     const revoked = await withSystem(this.deps.db, async (tx) => {
       await users.setPassword(tx, user.id, passwordHash);
@@ -624,7 +636,7 @@ export class AuthService {
           password_hash: passwordHash!,
           email_verified_at: new Date(),
         }));
-      await memberships.insert(tx, tenantId, userId, roles);
+      await this.insertMembership(tx, tenantId, userId, roles);
       // As with an invitation: an event only for a new identity, none for an existing one joining.
       if (!existing) {
         addEvents(tx, [
@@ -667,6 +679,8 @@ export class AuthService {
           expires_at: new Date(now.getTime() + INVITATION_TTL_SECONDS * 1000),
           created_at: now,
         };
+        // The latest invitation is the one that counts: older pending ones stop working.
+        await invitations.endPending(tx, principal.tenantId, email);
         await invitations.insert(tx, row);
         const tenant = await tx
           .selectFrom('tenants')
@@ -687,6 +701,11 @@ export class AuthService {
       expires_at: invitation.expires_at.toISOString(),
       created_at: invitation.created_at.toISOString(),
     };
+  }
+
+  /** Ends the address's pending invitations to the tenant, in the caller's transaction (a removal). */
+  async cancelInvitations(tx: Tx, tenantId: string, email: string): Promise<void> {
+    await invitations.endPending(tx, tenantId, email);
   }
 
   // ---- keys ---------------------------------------------------------------------------------
@@ -715,6 +734,16 @@ export class AuthService {
       return await users.insert(tx, user);
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('email_taken');
+      throw error;
+    }
+  }
+
+  private async insertMembership(tx: Tx, tenantId: string, userId: string, roles: string[]): Promise<void> {
+    try {
+      // Two ways in racing for one user and tenant (an invitation, the operator's): the loser gets 409.
+      await memberships.insert(tx, tenantId, userId, roles);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('already_member');
       throw error;
     }
   }

@@ -118,6 +118,8 @@ export class TenantService {
       if (member.roles.includes('admin') && admins.length <= 1) {
         throw new AppError('last_admin', 'The tenant must keep at least one admin');
       }
+      // A pending invitation must not bring a removed member back.
+      await this.auth.cancelInvitations(tx, principal.tenantId, member.email);
       await tenantAdmin.remove(tx, principal.tenantId, userId);
     });
     await this.auth.revokeUserSessions(principal.tenantId, userId, 'removed_from_tenant');

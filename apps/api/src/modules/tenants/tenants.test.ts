@@ -4,13 +4,16 @@ import {
   addMember,
   bearer,
   login,
+  mailedToken,
   registerTenant,
   TEST_PASSWORD,
   tokenInLink,
   uniqueEmail,
+  type TestTenant,
 } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/support/smtp';
+import type { AuthModule } from '../auth';
 
 const postgresUp = await serviceAvailable('postgres');
 
@@ -330,6 +333,98 @@ describe.runIf(postgresUp)('tenants: administration', () => {
       payload: { roles: ['manager'] },
     });
     expect(nowFine.statusCode).toBe(200);
+  });
+
+  const inviteTo = async (admin: TestTenant, email: string, roles: string[]) => {
+    const invited = await t.app.inject({
+      method: 'POST',
+      url: '/tenants/current/invitations',
+      headers: admin.auth,
+      payload: { email, roles },
+    });
+    expect(invited.statusCode).toBe(201);
+  };
+  /** The token of the newest invitation mailed to the address, once it is not `previous`. */
+  const invitationTokenAfter = async (email: string, previous?: string) => {
+    for (;;) {
+      const token = await mailedToken(t, email, '/accept-invitation');
+      if (token !== previous) return token;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const joinWith = (email: string, token: string, password = TEST_PASSWORD) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email, password, name: 'Invitee', invitation_token: token },
+    });
+
+  it('a new invitation to an address supersedes its pending one', async () => {
+    const admin = await registerTenant(t);
+    const email = uniqueEmail('invitee');
+    await inviteTo(admin, email, ['user']);
+    const asUser = await invitationTokenAfter(email);
+    await inviteTo(admin, email.toUpperCase(), ['admin']);
+    const asAdmin = await invitationTokenAfter(email, asUser);
+    const stale = await joinWith(email, asUser);
+    expect(stale.statusCode).toBe(400);
+    expect(stale.json().code).toBe('invalid_token');
+    const joined = await joinWith(email, asAdmin);
+    expect(joined.statusCode, joined.body).toBe(201);
+    expect(joined.json().user.roles).toEqual(['admin']);
+  });
+
+  it('joining with one invitation ends the address’s other pending invitations to the tenant', async () => {
+    const admin = await registerTenant(t);
+    const email = uniqueEmail('invitee');
+    await inviteTo(admin, email, ['user']);
+    const asUser = await invitationTokenAfter(email);
+    await inviteTo(admin, email, ['admin']);
+    const asAdmin = await invitationTokenAfter(email, asUser);
+    // Both live, as two invitations sent at the same moment leave them.
+    await t.platform.db
+      .updateTable('invitations')
+      .set({ expires_at: new Date(Date.now() + 3_600_000) })
+      .where('tenant_id', '=', admin.tenant.id)
+      .execute();
+    const joined = await joinWith(email, asUser);
+    expect(joined.statusCode, joined.body).toBe(201);
+    expect(joined.json().user.roles).toEqual(['user']);
+
+    // The other one is spent with it: not an already_member answer, no longer a live invitation.
+    const other = await joinWith(email, asAdmin);
+    expect(other.statusCode).toBe(400);
+    expect(other.json().code).toBe('invalid_token');
+  });
+
+  it('removing a member cancels the pending invitations to their address in the tenant only', async () => {
+    const admin = await registerTenant(t);
+    const elsewhere = await registerTenant(t);
+    const email = uniqueEmail('member');
+    await inviteTo(admin, email, ['admin']);
+    const here = await invitationTokenAfter(email);
+    await inviteTo(elsewhere, email, ['staff']);
+    const there = await invitationTokenAfter(email, here);
+    // The operator adds the address while the invitation is pending (the CLI's create-user).
+    const auth = t.modules.list.find((module) => module.name === 'auth') as AuthModule;
+    const added = await auth.service.addMember(admin.tenant.id, {
+      email,
+      name: 'Mia Member',
+      password: TEST_PASSWORD,
+      roles: ['staff'],
+    });
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/tenants/current/users/${added.user_id}`,
+      headers: admin.auth,
+    });
+    expect(removed.statusCode).toBe(204);
+    const back = await joinWith(email, here);
+    expect(back.statusCode).toBe(400);
+    expect(back.json().code).toBe('invalid_token');
+    const joined = await joinWith(email, there);
+    expect(joined.statusCode, joined.body).toBe(201);
+    expect(joined.json().user).toMatchObject({ tenant_id: elsewhere.tenant.id, roles: ['staff'] });
   });
 
   it("another tenant's member is not found", async () => {
