@@ -15,7 +15,7 @@ import {
 import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
 import { useUser } from '../lib/auth';
-import { label } from '../lib/format';
+import { formatDateTime, label } from '../lib/format';
 import { emailProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { usePagedList } from '../lib/queries';
 
@@ -63,13 +63,17 @@ function RolePicker({
 }
 
 function InviteForm() {
+  const queryClient = useQueryClient();
   const [email, setEmail] = useState('');
   const [roles, setRoles] = useState<string[]>(['staff']);
   const fields = useFieldErrors();
   const invite = useMutation({
     mutationFn: (body: { email: string; roles: string[] }) =>
       api('/tenants/current/invitations', { method: 'POST', body }),
-    onSuccess: () => setEmail(''),
+    onSuccess: async () => {
+      setEmail('');
+      await queryClient.invalidateQueries({ queryKey: ['users', 'invitations'] });
+    },
     onError: (error) => fields.fromApi(error, ['email', 'roles']),
   });
   const onSubmit = (event: FormEvent) => {
@@ -100,6 +104,61 @@ function InviteForm() {
         Send invitation
       </Button>
     </form>
+  );
+}
+
+function PendingInvitations() {
+  const queryClient = useQueryClient();
+  const invitations = usePagedList<Web.Invitation>(['users', 'invitations'], '/tenants/current/invitations');
+  const revoke = useMutation({
+    mutationFn: (invitation: Web.Invitation) =>
+      api(`/tenants/current/invitations/${invitation.id}`, { method: 'DELETE' }),
+    // A failure (404) means it was accepted or expired meanwhile: the list is stale either way.
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ['users', 'invitations'] }),
+  });
+  return (
+    <section aria-labelledby="invitations-title">
+      <h2 id="invitations-title">Pending invitations</h2>
+      {invitations.isPending ? (
+        <Loading />
+      ) : invitations.isError ? (
+        <ErrorState error={invitations.error} retry={() => void invitations.refetch()} />
+      ) : invitations.items.length === 0 ? (
+        <EmptyState title="No pending invitations." />
+      ) : (
+        <DataTable
+          caption="Pending invitations"
+          rows={invitations.items}
+          rowKey={(invitation) => invitation.id}
+          columns={[
+            { header: 'E-mail', cell: (invitation) => <span className="break">{invitation.email}</span> },
+            { header: 'Roles', cell: (invitation) => invitation.roles.map(label).join(', ') },
+            { header: 'Expires', cell: (invitation) => formatDateTime(invitation.expires_at) },
+            {
+              header: 'Action',
+              cell: (invitation) => (
+                <Button
+                  variant="danger"
+                  aria-label={`Revoke the invitation to ${invitation.email}`}
+                  busy={revoke.isPending && revoke.variables.id === invitation.id}
+                  onClick={() => {
+                    if (
+                      window.confirm(`Revoke the invitation to ${invitation.email}? Its link stops working.`)
+                    )
+                      revoke.mutate(invitation);
+                  }}
+                >
+                  Revoke
+                </Button>
+              ),
+            },
+          ]}
+        />
+      )}
+      <LoadMore {...invitations} />
+      <FormError error={revoke.error} />
+      {revoke.isSuccess && <p role="status">Invitation to {revoke.variables.email} revoked.</p>}
+    </section>
   );
 }
 
@@ -206,6 +265,7 @@ export default function Users() {
         </section>
         <InviteForm />
       </div>
+      <PendingInvitations />
       {editing && <EditRoles user={editing} onClose={() => setEditing(null)} />}
     </>
   );

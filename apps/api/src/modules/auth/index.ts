@@ -13,7 +13,7 @@ import { AuthService } from './service';
 export { AuthService, type ClientInfo } from './service';
 export { AccessTokens } from './access-tokens';
 export type { SigningKeys } from './keys';
-export { Email, Password, RoleList } from './schemas';
+export { Email, Password, PendingInvitationSchema, RoleList, type PendingInvitation } from './schemas';
 export { hashPassword, verifyPassword, passwordWeakness, ARGON2_PARAMS } from './passwords';
 
 export interface AuthModule extends ModuleInstance {

@@ -537,6 +537,36 @@ export const invitations = {
       .execute();
   },
 
+  /** The tenant's pending invitations, newest first (UUID v7 ids), before `before` (keyset). */
+  listPending(db: Executor, tenantId: string, limit: number, before: string | null) {
+    let query = db
+      .selectFrom('invitations')
+      .select(['id', 'email', 'roles', 'invited_by', 'expires_at', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', new Date());
+    if (before) query = query.where('id', '<', before);
+    return query.orderBy('id', 'desc').limit(limit).execute();
+  },
+
+  /**
+   * Ends one pending invitation at once, as endPending does (the row stays, expired); answers
+   * whether there was one. An acceptance holding its row lock finishes first, and this finds it accepted.
+   */
+  async revoke(db: Executor, tenantId: string, id: string): Promise<boolean> {
+    const now = new Date();
+    const row = await db
+      .updateTable('invitations')
+      .set({ expires_at: now })
+      .where('id', '=', id)
+      .where('tenant_id', '=', tenantId)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
   findLive(db: Executor, tokenHash: Buffer) {
     return db
       .selectFrom('invitations')

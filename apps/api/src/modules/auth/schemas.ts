@@ -1,4 +1,5 @@
 import {
+  InvitationSchema,
   LoginAnswerSchema,
   MembershipSchema,
   MeSchema,
@@ -8,7 +9,7 @@ import {
   ROLES,
 } from '@tessera/contracts';
 import { Type, type Static } from '@sinclair/typebox';
-import { Page } from '../../platform/http/schemas';
+import { Page, Uuid } from '../../platform/http/schemas';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords';
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 320 });
@@ -93,6 +94,13 @@ export const TokenBody = Type.Object({ token: OpaqueToken }, { additionalPropert
 export const VerifiedAnswer = Type.Object({ email_verified: Type.Literal(true) });
 
 export const SessionsPage = Page(SessionSchema);
+
+/** A pending invitation as an admin sees it: who sent it, never its token. */
+export const PendingInvitationSchema = Type.Composite([
+  InvitationSchema,
+  Type.Object({ invited_by: Type.Union([Uuid, Type.Null()]) }),
+]);
+export type PendingInvitation = Static<typeof PendingInvitationSchema>;
 
 export const Jwks = Type.Object({
   keys: Type.Array(

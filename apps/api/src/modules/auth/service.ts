@@ -43,6 +43,7 @@ import {
   type UserRow,
 } from './repository';
 import type { RevocationList } from './revocation';
+import type { PendingInvitation } from './schemas';
 import { hashToken, newTenantToken, newToken, tenantOfToken } from './tokens';
 
 export const RESET_TOKEN_TTL_SECONDS = 30 * 60;
@@ -600,7 +601,6 @@ export class AuthService {
 
   // ---- invitations --------------------------------------------------------------------------
 
-  /** Invites an address into the caller's tenant with the given roles; mails a single-use link. */
   /**
    * An operator's way in (the CLI's create-user): adds a member with the given roles to a tenant,
    * creating the identity if the address is new (verified, since an operator vouches for it). An
@@ -652,6 +652,7 @@ export class AuthService {
     return { user_id: userId, created: !existing };
   }
 
+  /** Invites an address into the caller's tenant with the given roles; mails a single-use link. */
   async invite(principal: Principal, input: { email: string; roles: string[] }): Promise<Invitation> {
     const email = input.email.trim();
     const roles = [...new Set(input.roles)];
@@ -701,6 +702,34 @@ export class AuthService {
       expires_at: invitation.expires_at.toISOString(),
       created_at: invitation.created_at.toISOString(),
     };
+  }
+
+  /** The tenant's pending invitations (neither accepted nor expired), newest first. */
+  async pendingInvitations(
+    principal: Principal,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<{ data: PendingInvitation[]; next_cursor: string | null }> {
+    const before = decodeCursor(page.cursor, Uuid);
+    const rows = await withTenantRead(this.deps.db, principal.tenantId, (tx) =>
+      invitations.listPending(tx, principal.tenantId, page.limit + 1, before),
+    );
+    const data = rows.slice(0, page.limit).map((row) => ({
+      id: row.id,
+      email: row.email,
+      roles: row.roles,
+      invited_by: row.invited_by,
+      expires_at: row.expires_at.toISOString(),
+      created_at: row.created_at.toISOString(),
+    }));
+    return { data, next_cursor: rows.length > page.limit ? encodeCursor(data.at(-1)!.id) : null };
+  }
+
+  /** Revokes a pending invitation: its token stops working at once. */
+  async revokeInvitation(principal: Principal, invitationId: string): Promise<void> {
+    const revoked = await withTenant(this.deps.db, principal.tenantId, (tx) =>
+      invitations.revoke(tx, principal.tenantId, invitationId),
+    );
+    if (!revoked) throw notFound('invitation');
   }
 
   /** Ends the address's pending invitations to the tenant, in the caller's transaction (a removal). */

@@ -4,6 +4,7 @@ import { IdParams, PageQuery, problems } from '../../platform/http/schemas';
 import {
   InvitationBody,
   InvitationSchema,
+  InvitationsPage,
   RolesBody,
   TenantSchema,
   TenantSettingsBody,
@@ -75,6 +76,41 @@ export function tenantRoutes(service: TenantService): FastifyPluginAsyncTypebox 
       },
       async (request, reply) =>
         reply.code(201).send(await service.invite(principalOf(request), request.body)),
+    );
+
+    app.get(
+      '/tenants/current/invitations',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'The pending invitations (neither accepted nor expired), newest first',
+          querystring: PageQuery,
+          response: { 200: InvitationsPage, ...problems(400, 401, 403) },
+        },
+      },
+      async (request) =>
+        service.invitations(principalOf(request), {
+          limit: request.query.limit ?? 50,
+          cursor: request.query.cursor,
+        }),
+    );
+
+    app.delete(
+      '/tenants/current/invitations/:id',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Revoke a pending invitation (its link stops working at once)',
+          params: IdParams,
+          response: { 204: { type: 'null' }, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await service.revokeInvitation(principalOf(request), request.params.id);
+        return reply.code(204).send();
+      },
     );
 
     app.patch(

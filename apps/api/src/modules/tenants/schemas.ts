@@ -1,11 +1,12 @@
 import { InvitationSchema, TenantSchema, TenantUserSchema } from '@tessera/contracts';
 import { Type } from '@sinclair/typebox';
 import { Page } from '../../platform/http/schemas';
-import { Email, RoleList } from '../auth';
+import { Email, PendingInvitationSchema, RoleList } from '../auth';
 
 export const InvitationBody = Type.Object({ email: Email, roles: RoleList }, { additionalProperties: false });
 export const RolesBody = Type.Object({ roles: RoleList }, { additionalProperties: false });
 export const UsersPage = Page(TenantUserSchema);
+export const InvitationsPage = Page(PendingInvitationSchema);
 /** The tenant's own settings; the time zone is an IANA name (dashboards bucket days in it). */
 export const TenantSettingsBody = Type.Object(
   {

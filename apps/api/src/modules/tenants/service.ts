@@ -6,7 +6,7 @@ import { PostgresTimeZones } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import type { Principal } from '../../platform/http/auth-guard';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
-import type { AuthService } from '../auth';
+import type { AuthService, PendingInvitation } from '../auth';
 import { tenantAdmin, type TenantUserRow } from './repository';
 
 type TenantRow = NonNullable<Awaited<ReturnType<typeof tenantAdmin.tenant>>>;
@@ -88,6 +88,17 @@ export class TenantService {
 
   invite(principal: Principal, input: { email: string; roles: string[] }): Promise<Invitation> {
     return this.auth.invite(principal, input);
+  }
+
+  invitations(
+    principal: Principal,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<{ data: PendingInvitation[]; next_cursor: string | null }> {
+    return this.auth.pendingInvitations(principal, page);
+  }
+
+  revokeInvitation(principal: Principal, invitationId: string): Promise<void> {
+    return this.auth.revokeInvitation(principal, invitationId);
   }
 
   async changeRoles(principal: Principal, userId: string, roles: string[]): Promise<TenantUser> {

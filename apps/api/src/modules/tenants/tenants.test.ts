@@ -427,6 +427,96 @@ describe.runIf(postgresUp)('tenants: administration', () => {
     expect(joined.json().user).toMatchObject({ tenant_id: elsewhere.tenant.id, roles: ['staff'] });
   });
 
+  const pendingInvitations = async (admin: TestTenant, query = '') => {
+    const listed = await t.app.inject({ url: `/tenants/current/invitations${query}`, headers: admin.auth });
+    expect(listed.statusCode, listed.body).toBe(200);
+    return listed;
+  };
+  const revokeInvitation = (auth: Record<string, string>, id: string) =>
+    t.app.inject({ method: 'DELETE', url: `/tenants/current/invitations/${id}`, headers: auth });
+
+  it('lists pending invitations newest first, never their token; accepted and ended ones leave it', async () => {
+    const admin = await registerTenant(t);
+    const clerk = uniqueEmail('clerk');
+    const boss = uniqueEmail('boss');
+    const gone = uniqueEmail('gone');
+    await inviteTo(admin, clerk, ['staff']);
+    const clerkToken = await invitationTokenAfter(clerk);
+    await inviteTo(admin, boss, ['user']);
+    const bossToken = await invitationTokenAfter(boss);
+    // Superseded: only the newer invitation to the address is pending.
+    await inviteTo(admin, boss, ['manager']);
+    await invitationTokenAfter(boss, bossToken);
+    await inviteTo(admin, gone, ['user']);
+    await t.platform.db
+      .updateTable('invitations')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('email', '=', gone)
+      .execute();
+
+    const listed = await pendingInvitations(admin);
+    expect(listed.json().next_cursor).toBeNull();
+    const data = listed.json().data as Record<string, unknown>[];
+    expect(data).toEqual([
+      {
+        id: expect.any(String),
+        email: boss,
+        roles: ['manager'],
+        invited_by: admin.user.id,
+        expires_at: expect.any(String),
+        created_at: expect.any(String),
+      },
+      expect.objectContaining({ email: clerk, roles: ['staff'] }),
+    ]);
+    expect(Object.keys(data[1]!).sort()).toEqual(Object.keys(data[0]!).sort());
+    expect(listed.body).not.toContain(clerkToken);
+    expect(listed.body).not.toContain(bossToken);
+
+    const first = await pendingInvitations(admin, '?limit=1');
+    expect(first.json().data.map((i: { email: string }) => i.email)).toEqual([boss]);
+    const rest = await pendingInvitations(admin, `?limit=1&cursor=${first.json().next_cursor}`);
+    expect(rest.json()).toEqual({ data: [data[1]], next_cursor: null });
+
+    expect((await joinWith(clerk, clerkToken)).statusCode).toBe(201);
+    expect((await pendingInvitations(admin)).json().data).toEqual([data[0]]);
+    // Accepted: no longer pending, so not found.
+    const accepted = await revokeInvitation(admin.auth, data[1]!.id as string);
+    expect(accepted.statusCode).toBe(404);
+  });
+
+  it("revoking ends the invitation's token at once; only the tenant's admins see or revoke it", async () => {
+    const admin = await registerTenant(t);
+    const stranger = await registerTenant(t);
+    const staff = await addMember(t, admin, ['staff']);
+    const email = uniqueEmail('invitee');
+    await inviteTo(admin, email, ['staff']);
+    const token = await invitationTokenAfter(email);
+    const [invitation] = (await pendingInvitations(admin)).json().data as { id: string }[];
+
+    expect((await pendingInvitations(stranger)).json()).toEqual({ data: [], next_cursor: null });
+    const theirs = await revokeInvitation(stranger.auth, invitation!.id);
+    expect(theirs.statusCode).toBe(404);
+    expect(theirs.json().code).toBe('not_found');
+    for (const refused of [
+      await t.app.inject({ url: '/tenants/current/invitations', headers: staff.auth }),
+      await revokeInvitation(staff.auth, invitation!.id),
+    ]) {
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().code).toBe('forbidden');
+    }
+
+    const revoked = await revokeInvitation(admin.auth, invitation!.id);
+    expect(revoked.statusCode).toBe(204);
+    expect(revoked.body).toBe('');
+    expect((await pendingInvitations(admin)).json().data).toEqual([]);
+    const refused = await joinWith(email, token);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().code).toBe('invalid_token');
+    expect((await revokeInvitation(admin.auth, invitation!.id)).statusCode).toBe(404);
+    const unknown = await revokeInvitation(admin.auth, '0190a0a0-0000-7000-8000-000000000000');
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it("another tenant's member is not found", async () => {
     const admin = await registerTenant(t);
     const stranger = await registerTenant(t);
