@@ -1,5 +1,5 @@
 import { MAX_LINE_QUANTITY } from '@tessera/contracts/limits';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError } from './problem';
 
 export type FieldErrors = Record<string, string>;
@@ -7,35 +7,81 @@ export type FieldErrors = Record<string, string>;
 /**
  * Field errors of a form: the ones found before sending (the API's own rules, checked here so
  * the user hears about them at once) and the ones the API answers in `errors[]`, by field path.
+ * Each time errors are shown, the first field showing one takes focus, so keyboard and
+ * screen-reader users land on it and hear its error (fields tie it with aria-describedby).
  */
 export function useFieldErrors() {
   const [errors, setErrors] = useState<FieldErrors>({});
+  const focusPending = useRef(false);
+  useEffect(() => {
+    if (!focusPending.current) return;
+    focusPending.current = false;
+    firstFieldShowing(
+      document.querySelectorAll<HTMLElement>('[aria-invalid="true"]'),
+      (id) => document.getElementById(id)?.textContent,
+      Object.values(errors),
+    )?.focus();
+  }, [errors]);
+  const show = (found: FieldErrors): boolean => {
+    const any = Object.keys(found).length > 0;
+    focusPending.current = any;
+    setErrors(found);
+    return any;
+  };
   return {
     errors,
-    /** Sets the errors found locally; true when there are none. */
+    /** Shows these errors (found locally, or read from an answer by the form itself); true when there are none. */
     check(found: FieldErrors): boolean {
-      setErrors(found);
-      return Object.keys(found).length === 0;
+      return !show(found);
     },
     /** Places an API error's field errors (and codes that concern one field, e.g. email_taken); true when at least one belongs to a field shown. */
     fromApi(error: unknown, known: string[], codeFields: Record<string, string> = {}): boolean {
-      if (!(error instanceof ApiError)) return false;
-      const found: FieldErrors = {};
-      const byCode = codeFields[error.code];
-      if (byCode) found[byCode] = error.message;
-      for (const { path, message } of error.fieldErrors) {
-        const field = known.find(
-          (name) => path === name || path.startsWith(`${name}.`) || path.endsWith(`.${name}`),
-        );
-        if (field && !found[field]) found[field] = message;
-      }
-      setErrors(found);
-      return Object.keys(found).length > 0;
+      return show(apiFieldErrors(error, known, codeFields));
     },
     clear(field: string) {
       if (errors[field]) setErrors(({ [field]: _removed, ...rest }) => rest);
     },
   };
+}
+
+/**
+ * An API error's messages by the form's field names (`known`): its `errors[]` by path (the first
+ * one per field), and its code's message on the field `codeFields` names for that code.
+ */
+export function apiFieldErrors(
+  error: unknown,
+  known: string[],
+  codeFields: Record<string, string> = {},
+): FieldErrors {
+  if (!(error instanceof ApiError)) return {};
+  const found: FieldErrors = {};
+  const byCode = codeFields[error.code];
+  if (byCode) found[byCode] = error.message;
+  for (const { path, message } of error.fieldErrors) {
+    const field = known.find(
+      (name) => path === name || path.startsWith(`${name}.`) || path.endsWith(`.${name}`),
+    );
+    if (field && !found[field]) found[field] = message;
+  }
+  return found;
+}
+
+/**
+ * Of the invalid fields in page order, the first that shows one of these messages (in an element
+ * its aria-describedby names): the form's own first error, in the order the user sees the
+ * fields, whatever order the errors were found in; another form's errors are passed over.
+ */
+export function firstFieldShowing<F extends { getAttribute(name: string): string | null }>(
+  invalidFields: Iterable<F>,
+  textOf: (id: string) => string | null | undefined,
+  messages: string[],
+): F | undefined {
+  const shown = new Set(messages.map((message) => message.trim()));
+  for (const field of invalidFields) {
+    const ids = field.getAttribute('aria-describedby')?.split(/\s+/) ?? [];
+    if (ids.some((id) => shown.has(textOf(id)?.trim() ?? ''))) return field;
+  }
+  return undefined;
 }
 
 export const PASSWORD_MIN = 12;

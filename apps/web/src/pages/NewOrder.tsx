@@ -18,12 +18,37 @@ import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
 import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
-import { emailProblem, parseQuantity, quantityProblem, useFieldErrors } from '../lib/forms';
+import { emailProblem, parseQuantity, quantityProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
 import { usePagedList, useStockByProductId } from '../lib/queries';
 
 /** What is in the order, by product id; the product is kept, since a new search may not list it. */
 type Cart = Map<string, { product: Web.Product; quantity: number }>;
+
+/** A line's field in the form's errors: where a refusal for lack of stock is shown. */
+const lineField = (productId: string) => `line:${productId}`;
+
+function onlyAvailable(available: number): string {
+  return available > 0 ? `Only ${available} available.` : 'None available.';
+}
+
+/** The short lines of a 409 insufficient_stock (its `lines` extension), as errors on those lines. */
+function shortLineErrors(error: unknown): FieldErrors {
+  if (!(error instanceof ApiError) || error.code !== 'insufficient_stock') return {};
+  const lines = Array.isArray(error.problem.lines) ? (error.problem.lines as unknown[]) : [];
+  return Object.fromEntries(
+    lines.flatMap((line) =>
+      typeof line === 'object' &&
+      line !== null &&
+      'product_id' in line &&
+      typeof line.product_id === 'string' &&
+      'available' in line &&
+      typeof line.available === 'number'
+        ? [[lineField(line.product_id), onlyAvailable(line.available)]]
+        : [],
+    ),
+  );
+}
 
 /** Point of sale: pick products, set quantities, see the total, place the order. */
 export default function NewOrder() {
@@ -46,7 +71,10 @@ export default function NewOrder() {
     active: true,
     q: query || undefined,
   });
-  const stock = useStockByProductId(products.items.map((product) => product.id));
+  // The stock of the products listed, and of those in the order: a line is checked against it.
+  const stock = useStockByProductId([
+    ...new Set([...products.items.map((product) => product.id), ...cart.keys()]),
+  ]);
 
   // A product the current search lists is taken from it: a live update may have changed its price.
   const listed = new Map(products.items.map((product) => [product.id, product]));
@@ -55,7 +83,8 @@ export default function NewOrder() {
     return { product, quantity, total: product.price * quantity };
   });
   const currencies = new Set(lines.map((line) => line.product.currency));
-  const currency = lines[0]?.product.currency ?? 'USD';
+  // None until a product is picked: a business has no currency of its own, its products do.
+  const currency = lines[0]?.product.currency;
   const total = lines.reduce((sum, line) => sum + line.total, 0);
   const mixed = currencies.size > 1;
   const draftProblem = (productId: string) => {
@@ -63,6 +92,10 @@ export default function NewOrder() {
     return draft === undefined ? undefined : quantityProblem(draft);
   };
   const unfinished = lines.some((line) => draftProblem(line.product.id) !== undefined);
+  // The lines the API refused for lack of stock, until their quantity is changed.
+  const refused = lines
+    .filter((line) => fields.errors[lineField(line.product.id)])
+    .map((line) => line.product.name);
 
   const setDraft = (productId: string, text: string | null) =>
     setDrafts((current) => {
@@ -75,6 +108,7 @@ export default function NewOrder() {
   /** The buttons' quantity: 0 removes the line (the "−" of a line of one). */
   const setQuantity = (product: Web.Product, quantity: number) => {
     setDraft(product.id, null);
+    fields.clear(lineField(product.id));
     setCart((current) => {
       const next = new Map(current);
       if (quantity <= 0) next.delete(product.id);
@@ -86,6 +120,7 @@ export default function NewOrder() {
   /** Typing: the text is kept as typed, and the order follows it only when it is a quantity. */
   const typeQuantity = (product: Web.Product, text: string) => {
     setDraft(product.id, text);
+    fields.clear(lineField(product.id));
     const quantity = parseQuantity(text);
     if (quantity !== null)
       setCart((current) => {
@@ -103,7 +138,16 @@ export default function NewOrder() {
       await queryClient.invalidateQueries({ queryKey: ['orders'] });
       void navigate(`/orders/${order.id}`, { replace: true });
     },
-    onError: (error) => fields.fromApi(error, ['customer_email', 'note']),
+    onError: (error) => {
+      const short = shortLineErrors(error);
+      if (Object.keys(short).length === 0) {
+        fields.fromApi(error, ['customer_email', 'note']);
+        return;
+      }
+      fields.check(short);
+      // The counts shown were behind: they are read again, and the lines checked against them.
+      void queryClient.invalidateQueries({ queryKey: ['inventory'] });
+    },
   });
 
   const onSubmit = (event: FormEvent) => {
@@ -174,6 +218,13 @@ export default function NewOrder() {
             <ul className="cart-lines">
               {lines.map(({ product, quantity, total: lineTotal }) => {
                 const problem = draftProblem(product.id);
+                const available = stock.data?.get(product.id)?.available;
+                // A wrong quantity holds the order back; a lack of stock is the API's to refuse
+                // (the count shown may be behind), so it is told but the order may still be sent.
+                const message =
+                  problem ??
+                  fields.errors[lineField(product.id)] ??
+                  (available !== undefined && quantity > available ? onlyAvailable(available) : undefined);
                 return (
                   <li key={product.id}>
                     <span className="product-name">{product.name}</span>
@@ -197,8 +248,8 @@ export default function NewOrder() {
                         max={MAX_LINE_QUANTITY}
                         step={1}
                         value={drafts.get(product.id) ?? quantity}
-                        aria-invalid={problem ? true : undefined}
-                        aria-describedby={problem ? `qty-${product.id}-error` : undefined}
+                        aria-invalid={message ? true : undefined}
+                        aria-describedby={message ? `qty-${product.id}-error` : undefined}
                         onChange={(e) => typeQuantity(product, e.target.value)}
                         // Once left, a valid field shows the quantity as the order has it ("007" → 7).
                         onBlur={() => {
@@ -215,9 +266,9 @@ export default function NewOrder() {
                       </button>
                     </span>
                     <Money amount={lineTotal} currency={product.currency} />
-                    {problem && (
+                    {message && (
                       <p className="field-error" id={`qty-${product.id}-error`}>
-                        {problem}
+                        {message}
                       </p>
                     )}
                   </li>
@@ -231,7 +282,11 @@ export default function NewOrder() {
             </p>
           )}
           <p className="total" aria-live="polite">
-            <span>Total</span> <Money amount={total} currency={currency} />
+            {currency && !mixed && (
+              <>
+                <span>Total</span> <Money amount={total} currency={currency} />
+              </>
+            )}
           </p>
           <TextField
             label="Customer e-mail (optional)"
@@ -250,15 +305,19 @@ export default function NewOrder() {
             error={fields.errors.note}
             onChange={(e) => setNote(e.target.value)}
           />
-          {place.isError && Object.keys(fields.errors).length === 0 && (
+          {refused.length > 0 && (
             <FormError
               error={
-                place.error instanceof ApiError && place.error.code === 'insufficient_stock'
-                  ? new Error(`Not enough stock: ${place.error.message}`)
-                  : place.error
+                new Error(
+                  `Not enough stock for ${new Intl.ListFormat('en').format(refused)}, so nothing was ` +
+                    'reserved. Lower the marked quantities, then place the order again.',
+                )
               }
             />
           )}
+          {place.isError &&
+            Object.keys(fields.errors).length === 0 &&
+            Object.keys(shortLineErrors(place.error)).length === 0 && <FormError error={place.error} />}
           <Button type="submit" busy={place.isPending} disabled={lines.length === 0 || mixed || unfinished}>
             Place order
           </Button>

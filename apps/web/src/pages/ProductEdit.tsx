@@ -124,7 +124,11 @@ function ProductFormView({ product }: { product?: Web.Product }) {
       setElsewhere(null);
       queryClient.setQueryData(['product', saved.id], saved);
       await queryClient.invalidateQueries({ queryKey: ['products'] });
-      void navigate(product ? `/products/${saved.id}` : '/products', { replace: Boolean(product) });
+      // A new product is confirmed on the list it joins (see Products); an edit, on its form.
+      void navigate(product ? `/products/${saved.id}` : '/products', {
+        replace: Boolean(product),
+        state: product ? undefined : { created: saved.name },
+      });
     },
     onError: (error) => fields.fromApi(error, FIELDS, { sku_taken: 'sku' }),
   });
@@ -243,6 +247,7 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             onChange={(e) => set('description')(e.target.value)}
           />
           {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}
+          {save.isSuccess && <p role="status">Product saved.</p>}
           {editable && (
             <div className="actions">
               <Button type="submit" busy={save.isPending}>

@@ -1,6 +1,6 @@
 import type { Web } from '@tessera/contracts';
 import { useEffect, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link, useLocation, useSearchParams } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
 import {
   Badge,
@@ -17,8 +17,19 @@ import { useCan } from '../lib/auth';
 import { useDebounced } from '../lib/debounce';
 import { usePagedList } from '../lib/queries';
 
+/** The name of the product just created, which its form hands over when it leads here. */
+function createdName(state: unknown): string | undefined {
+  return typeof state === 'object' &&
+    state !== null &&
+    'created' in state &&
+    typeof state.created === 'string'
+    ? state.created
+    : undefined;
+}
+
 export default function Products() {
   const can = useCan();
+  const created = createdName(useLocation().state);
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const active = params.get('active') ?? 'true';
@@ -56,6 +67,7 @@ export default function Products() {
           )
         }
       />
+      {created && <p role="status">Product “{created}” created.</p>}
       <div className="filters" role="search">
         <TextField
           label="Search by name or SKU"
