@@ -1,6 +1,7 @@
+import type { EventEnvelope, PaymentEventData } from '@tessera/contracts';
 import { sql } from 'kysely';
 import type { Modules } from '../modules';
-import { withTenant } from '../platform/db/tenant';
+import { withTenant, type Tx } from '../platform/db/tenant';
 import { SYSTEM_ACTOR } from '../platform/events/outbox';
 import type { Platform } from '../platform/platform';
 
@@ -19,6 +20,25 @@ const DEMO_PRODUCTS: [sku: string, name: string, price: number][] = [
   ['CHC-BAR', 'Chocolate bar', 350],
 ];
 
+/**
+ * Marks the order paid as the worker would on publishing its payment (orders' payment-state
+ * consumer), so that the move and its event exist to be dated back with the rest: analytics counts
+ * a sale's items and products when the order became paid. The worker later finds it applied.
+ */
+async function applyPayment(tx: Tx, orders: Modules['services']['orders'], paymentId: string): Promise<void> {
+  const events = await tx
+    .selectFrom('outbox_events')
+    .select('payload')
+    .where('type', '=', 'commerce.payment.processed')
+    .where(sql`payload -> 'data' ->> 'payment_id'`, '=', paymentId)
+    .execute();
+  for (const { payload } of events)
+    await orders.applyPaymentEvent(
+      tx,
+      payload as EventEnvelope<'commerce.payment.processed', PaymentEventData>,
+    );
+}
+
 export interface SeedOptions {
   email: string;
   password: string;
@@ -29,8 +49,9 @@ export interface SeedOptions {
 
 /**
  * A demo tenant with products, stock, and `days` of orders paid in cash, through the same services
- * as the API. Each order, its payment and their events are then dated back to a moment of its day,
- * before the worker publishes them, so the dashboard shows a history. Deterministic by seed.
+ * as the API. Each order, its payment, its move to paid and their events are then dated back to a
+ * moment of its day, before the worker publishes them, so the dashboard shows a history.
+ * Deterministic by seed.
  */
 export async function seedDemo(
   platform: Platform,
@@ -84,12 +105,16 @@ export async function seedDemo(
           cash_tendered: order.total,
         },
       );
+      await withTenant(platform.db, tenantId, (tx) => applyPayment(tx, orders, payment.id));
       const at = new Date(now - day * 86_400_000 - Math.floor(random() * 10 * 3_600_000));
       await withTenant(platform.db, tenantId, async (tx) => {
         await sql`update orders set created_at = ${at}, updated_at = ${at} where id = ${order.id}`.execute(
           tx,
         );
         await sql`update payments set created_at = ${at}, updated_at = ${at} where id = ${payment.id}`.execute(
+          tx,
+        );
+        await sql`update order_status_history set created_at = ${at} where order_id = ${order.id}`.execute(
           tx,
         );
         await sql`
