@@ -5,6 +5,7 @@ import { Link } from 'react-router';
 import { DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } from '../components/ui';
 import { api } from '../lib/api';
 import { formatMoney, label, setTimeZone, startOfToday } from '../lib/format';
+import { useProductsById } from '../lib/queries';
 
 // recharts is big: it loads with the chart, after the numbers are on screen.
 const SalesChart = lazy(() => import('../components/SalesChart'));
@@ -42,6 +43,8 @@ export default function Dashboard() {
 }
 
 function DashboardView({ data, currency }: { data: Web.Dashboard; currency: string }) {
+  // Stock levels carry the SKU only; the name reads better, once the products have loaded.
+  const products = useProductsById(data.low_stock.map((level) => level.product_id));
   return (
     <>
       <dl className="kpis" aria-label="Today">
@@ -128,8 +131,10 @@ function DashboardView({ data, currency }: { data: Web.Dashboard; currency: stri
             <ul className="plain-list">
               {data.low_stock.map((level) => (
                 <li key={level.product_id} className="low-stock">
-                  <Link to={`/inventory/${level.product_id}`}>{level.sku}</Link>: {level.available} available
-                  (low at {level.low_stock_threshold})
+                  <Link to={`/inventory/${level.product_id}`}>
+                    {products.data?.get(level.product_id)?.name ?? level.sku}
+                  </Link>
+                  : {level.available} available (low at {level.low_stock_threshold})
                 </li>
               ))}
             </ul>

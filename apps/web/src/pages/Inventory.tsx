@@ -16,7 +16,10 @@ export default function Inventory() {
   });
   const rows = list.items;
   const products = useProductsById(rows.map((level) => level.product_id));
-  const lowCount = list.items.filter(isLow).length;
+  // An archived product is not sold: its level raises no alert (the low_stock filter leaves it out).
+  const alerts = (level: Web.StockLevel) =>
+    isLow(level) && products.data?.get(level.product_id)?.active !== false;
+  const lowCount = list.items.filter(alerts).length;
 
   return (
     <>
@@ -51,7 +54,7 @@ export default function Inventory() {
             caption="Stock levels"
             rows={rows}
             rowKey={(level) => level.product_id}
-            rowClassName={(level) => (isLow(level) ? 'low-stock' : undefined)}
+            rowClassName={(level) => (alerts(level) ? 'low-stock' : undefined)}
             columns={[
               {
                 header: 'Product',
@@ -70,7 +73,7 @@ export default function Inventory() {
                 cell: (level) => (
                   <>
                     {level.available}
-                    {isLow(level) && <span className="badge badge-low">Low</span>}
+                    {alerts(level) && <span className="badge badge-low">Low</span>}
                   </>
                 ),
               },

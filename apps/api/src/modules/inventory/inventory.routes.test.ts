@@ -20,7 +20,7 @@ describe.runIf(postgresUp)('inventory routes', () => {
   type Who = { auth: Record<string, string> };
   const call = (
     who: Who,
-    method: 'GET' | 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH',
     url: string,
     payload?: unknown,
     headers: Record<string, string> = {},
@@ -471,6 +471,35 @@ describe.runIf(postgresUp)('inventory routes', () => {
     expect(low.data.map((l: { sku: string }) => l.sku)).toEqual([items[1]!.sku]);
     const notLow = (await call(tenant, 'GET', '/commerce/inventory?low_stock=false')).json();
     expect(notLow.data.map((l: { sku: string }) => l.sku)).toEqual([items[0]!.sku, items[2]!.sku]);
+  });
+
+  it('raises no low-stock alert for an archived product: not listed low, not on the dashboard, no notice', async () => {
+    const tenant = await registerTenant(testApp);
+    const [sold, archived] = [await product(tenant), await product(tenant)];
+    for (const item of [sold, archived])
+      await call(tenant, 'PUT', `/commerce/inventory/${item.id}`, { on_hand: 1, low_stock_threshold: 2 });
+    expect(
+      (await call(tenant, 'PATCH', `/commerce/products/${archived.id}`, { active: false })).statusCode,
+    ).toBe(200);
+    // Its last units counted and one found: a set and an adjustment, both still at the threshold.
+    await call(tenant, 'PUT', `/commerce/inventory/${archived.id}`, { on_hand: 0 });
+    await call(tenant, 'POST', `/commerce/inventory/${archived.id}/adjustments`, {
+      delta: 1,
+      reason: 'found',
+    });
+
+    const low = (await call(tenant, 'GET', '/commerce/inventory?low_stock=true')).json();
+    expect(low.data.map((level: { sku: string }) => level.sku)).toEqual([sold.sku]);
+    const dashboard = (await call(tenant, 'GET', '/api/analytics/dashboard')).json();
+    expect(dashboard.low_stock.map((level: { sku: string }) => level.sku)).toEqual([sold.sku]);
+    // Low-stock notices are raised from the events' low_stock.
+    expect(
+      (await stockEvents(archived.id)).map((event) => [event.data.reason, event.data.low_stock]),
+    ).toEqual([
+      ['set', true],
+      ['set', false],
+      ['adjustment', false],
+    ]);
   });
 
   it('lists the levels of the products asked for, and refuses a malformed product id', async () => {

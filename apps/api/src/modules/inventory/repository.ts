@@ -40,6 +40,8 @@ export interface StockMovementsTable {
 export interface StockLevelRow {
   product_id: string;
   sku: string;
+  /** The product's: an archived one raises no low-stock alert. */
+  active: boolean;
   on_hand: number;
   reserved: number;
   low_stock_threshold: number;
@@ -71,6 +73,7 @@ export interface MovementContext {
 const LEVEL_COLUMNS = [
   's.product_id',
   'p.sku',
+  'p.active',
   's.on_hand',
   's.reserved',
   's.low_stock_threshold',
@@ -93,7 +96,8 @@ export const inventoryRepository = {
 
   /**
    * By SKU, the keyset cursor; optionally only the levels at or below their threshold (`lowStock`
-   * true) or only those above it (false), or only those of some products.
+   * true, of active products: an archived one is not sold) or only those above it (false), or only
+   * those of some products.
    */
   async listLevels(
     tx: Executor,
@@ -106,7 +110,8 @@ export const inventoryRepository = {
       .orderBy('p.sku')
       .limit(filter.limit);
     if (filter.afterSku !== undefined) query = query.where('p.sku', '>', filter.afterSku);
-    if (filter.lowStock !== undefined) query = query.where('s.is_low', '=', filter.lowStock);
+    if (filter.lowStock === true) query = query.where('s.is_low', '=', true).where('p.active', '=', true);
+    if (filter.lowStock === false) query = query.where('s.is_low', '=', false);
     if (filter.productIds) query = query.where('s.product_id', 'in', filter.productIds);
     return await query.execute();
   },
@@ -201,7 +206,8 @@ export const inventoryRepository = {
                ${context.reason ?? null}, ${context.orderId ?? null}, ${context.actor.type}, ${context.actor.id}
         from moved
       )
-      select m.product_id, (select p.sku from products p where p.id = m.product_id) as sku, m.on_hand, m.reserved,
+      select m.product_id, (select p.sku from products p where p.id = m.product_id) as sku,
+             (select p.active from products p where p.id = m.product_id) as active, m.on_hand, m.reserved,
              m.low_stock_threshold, m.updated_at, m.d_on_hand as delta_on_hand, m.d_reserved as delta_reserved
       from moved m`.execute(tx);
     return result.rows;

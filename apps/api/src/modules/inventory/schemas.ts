@@ -57,7 +57,8 @@ export const StockListQuery = Type.Composite([
   Type.Object({
     low_stock: Type.Optional(
       Type.Boolean({
-        description: 'true: only levels at or below their threshold; false: only those above it',
+        description:
+          'true: only levels at or below their threshold, of products on sale (not archived); false: only those above it',
       }),
     ),
     product_id: Type.Optional(

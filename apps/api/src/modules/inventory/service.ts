@@ -78,7 +78,8 @@ function stockEvent(
       reason: kind,
       delta_on_hand: delta.on_hand,
       delta_reserved: delta.reserved,
-      low_stock: available <= row.low_stock_threshold,
+      // What low-stock notices key on: an archived product is not sold, so it raises none.
+      low_stock: row.active && available <= row.low_stock_threshold,
     },
   };
 }
