@@ -36,6 +36,8 @@ export default function Orders() {
           )
         }
       />
+      {/* Apart from the list's filters, before them: its days choose the file, not the list. */}
+      <CsvExport path="/commerce/orders/export" what="orders" />
       <div className="filters">
         <SelectField
           label="Status"
@@ -50,7 +52,6 @@ export default function Orders() {
           ))}
         </SelectField>
       </div>
-      <CsvExport path="/commerce/orders/export" what="orders" />
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (

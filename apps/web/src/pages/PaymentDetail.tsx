@@ -66,6 +66,15 @@ export default function PaymentDetail() {
             <Money amount={p.amount_refunded} currency={p.currency} />
           </dd>
         </div>
+        {/* Where cash was handed over: what went back to the customer, as the order page shows. */}
+        {p.change_due !== null && (
+          <div>
+            <dt>Change given</dt>
+            <dd>
+              <Money amount={p.change_due} currency={p.currency} />
+            </dd>
+          </div>
+        )}
       </dl>
       {p.failure_message && (
         <p className="alert alert-error">

@@ -25,6 +25,8 @@ export default function Payments() {
   return (
     <>
       <PageHeader title="Payments" />
+      {/* Apart from the list's filters, before them: its days choose the file, not the list. */}
+      <CsvExport path="/commerce/payments/export" what="payments" />
       <div className="filters">
         <SelectField
           label="Status"
@@ -39,7 +41,6 @@ export default function Payments() {
           ))}
         </SelectField>
       </div>
-      <CsvExport path="/commerce/payments/export" what="payments" />
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (

@@ -1,12 +1,14 @@
 import type { Web } from '@tessera/contracts';
 import { REFUND_STATUSES } from '@tessera/contracts/statuses';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
 import {
   Badge,
   Button,
   DataTable,
+  Dialog,
   EmptyState,
   ErrorState,
   FormError,
@@ -16,11 +18,44 @@ import {
   SelectField,
 } from '../components/ui';
 import { api } from '../lib/api';
-import { formatDateTime, formatMoney } from '../lib/format';
+import { formatDateTime, formatMoney, label } from '../lib/format';
 import { usePagedList, useStatusParam } from '../lib/queries';
 
-function ProcessButton({ refund }: { refund: Web.Refund }) {
+/** What processing a refund came to, as its answer's status tells. */
+function processedText(refund: Web.Refund): string {
+  const amount = formatMoney(refund.amount, refund.currency);
+  switch (refund.status) {
+    case 'processed':
+      return `Refund of ${amount} processed.`;
+    case 'pending':
+      return `Refund of ${amount} sent, pending at the gateway until it settles.`;
+    case 'failed':
+      return `Refund of ${amount} failed${refund.failure_code ? `: ${label(refund.failure_code)}.` : '.'}`;
+  }
+}
+
+/** Asks before a refund is sent: it moves money back to the customer, which cannot be called back. */
+function ApproveRefundDialog({
+  refund,
+  onClose,
+  onProcessed,
+}: {
+  refund: Web.Refund;
+  onClose: () => void;
+  onProcessed: (answer: Web.Refund) => void;
+}) {
   const queryClient = useQueryClient();
+  // The payment, and its order, that the money goes back from: named so the approver knows which.
+  const payment = useQuery({
+    queryKey: ['payments', 'detail', refund.payment_id],
+    queryFn: ({ signal }) => api<Web.Payment>(`/commerce/payments/${refund.payment_id}`, { signal }),
+  });
+  const orderId = payment.data?.order_id;
+  const order = useQuery({
+    queryKey: ['order', orderId],
+    queryFn: ({ signal }) => api<Web.Order>(`/commerce/orders/${orderId}`, { signal }),
+    enabled: orderId !== undefined,
+  });
   const process = useMutation({
     // The refund's own id makes the key: processing one refund twice must send money back once.
     mutationFn: () =>
@@ -28,7 +63,8 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
         method: 'POST',
         idempotencyKey: `process-${refund.id}`,
       }),
-    onSuccess: async () => {
+    onSuccess: async (answer) => {
+      onProcessed(answer);
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: ['refunds'] }),
         queryClient.invalidateQueries({ queryKey: ['payments'] }),
@@ -36,21 +72,42 @@ function ProcessButton({ refund }: { refund: Web.Refund }) {
       ]);
     },
   });
+  const amount = formatMoney(refund.amount, refund.currency);
+  const source = payment.data
+    ? `the ${label(payment.data.gateway)} payment${order.data ? ` for order #${order.data.number}` : ''}`
+    : 'the payment';
+  return (
+    <Dialog title="Approve the refund" open onClose={onClose}>
+      <p>
+        Refund {amount} of {source} to the customer?
+      </p>
+      {refund.reason && <p className="muted">Reason given: {refund.reason}</p>}
+      <p>Once sent, the gateway returns the money: it cannot be called back.</p>
+      <FormError error={process.error} />
+      <div className="actions">
+        <Button busy={process.isPending} onClick={() => process.mutate()}>
+          Refund {amount}
+        </Button>
+        <Button variant="ghost" onClick={onClose}>
+          Cancel
+        </Button>
+      </div>
+    </Dialog>
+  );
+}
+
+function ApproveButton({ refund, onApprove }: { refund: Web.Refund; onApprove: () => void }) {
   if (refund.status !== 'pending') return null;
   // Sent already: the gateway settles it, and this page shows it once it has.
   if (refund.gateway_reference) return <span className="muted">Waiting for the gateway</span>;
   return (
-    <>
-      <Button
-        variant="secondary"
-        busy={process.isPending}
-        onClick={() => process.mutate()}
-        aria-label={`Approve and process refund of ${formatMoney(refund.amount, refund.currency)}`}
-      >
-        Approve and process
-      </Button>
-      <FormError error={process.error} />
-    </>
+    <Button
+      variant="secondary"
+      onClick={onApprove}
+      aria-label={`Approve and process refund of ${formatMoney(refund.amount, refund.currency)}`}
+    >
+      Approve and process
+    </Button>
   );
 }
 
@@ -66,6 +123,11 @@ export default function Refunds() {
     status === 'all' ? {} : { status },
   );
   const rows = list.items;
+  const [approving, setApproving] = useState<Web.Refund | null>(null);
+  const [processed, setProcessed] = useState<Web.Refund | null>(null);
+  const outcome = useRef<HTMLParagraphElement>(null);
+  // The row approved leaves the pending list, and its button with it: focus goes to what came of it.
+  useEffect(() => outcome.current?.focus(), [processed]);
   return (
     <>
       <PageHeader title="Refund approvals" />
@@ -77,6 +139,26 @@ export default function Refunds() {
           <option value="all">All</option>
         </SelectField>
       </div>
+      {processed && (
+        <p
+          ref={outcome}
+          tabIndex={-1}
+          role="status"
+          className={`alert ${processed.status === 'failed' ? 'alert-error' : 'alert-info'}`}
+        >
+          {processedText(processed)}
+        </p>
+      )}
+      {approving && (
+        <ApproveRefundDialog
+          refund={approving}
+          onClose={() => setApproving(null)}
+          onProcessed={(answer) => {
+            setApproving(null);
+            setProcessed(answer);
+          }}
+        />
+      )}
       {list.isPending ? (
         <Loading />
       ) : list.isError ? (
@@ -106,7 +188,10 @@ export default function Refunds() {
                 header: 'Payment',
                 cell: (refund) => <Link to={`/payments/${refund.payment_id}`}>View payment</Link>,
               },
-              { header: 'Action', cell: (refund) => <ProcessButton refund={refund} /> },
+              {
+                header: 'Action',
+                cell: (refund) => <ApproveButton refund={refund} onApprove={() => setApproving(refund)} />,
+              },
             ]}
           />
           <LoadMore {...list} />

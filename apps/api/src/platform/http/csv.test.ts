@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvPages, csvRecord, zonedTimestamp } from './csv';
+import { csvPages, csvRecord, exportFileName, zonedTimestamp } from './csv';
 
 describe('csvRecord', () => {
   it('quotes what must be quoted, and leaves the rest bare', () => {
@@ -14,6 +14,22 @@ describe('csvRecord', () => {
     );
     // Numbers are numbers, negative ones too.
     expect(csvRecord([-5])).toBe('-5\r\n');
+  });
+});
+
+describe('exportFileName', () => {
+  it('names the first and the last day exported, not the excluded end', () => {
+    expect(exportFileName('orders', new Date('2026-11-01T00:00:00Z'), new Date('2026-11-28T00:00:00Z'))).toBe(
+      'orders-2026-11-01-to-2026-11-27.csv',
+    );
+    // One day: the same day twice.
+    expect(
+      exportFileName('payments', new Date('2026-11-27T00:00:00Z'), new Date('2026-11-28T00:00:00Z')),
+    ).toBe('payments-2026-11-27-to-2026-11-27.csv');
+    // A period ending within a day names that day.
+    expect(
+      exportFileName('payments', new Date('2026-11-27T00:00:00Z'), new Date('2026-11-27T15:30:00Z')),
+    ).toBe('payments-2026-11-27-to-2026-11-27.csv');
   });
 });
 

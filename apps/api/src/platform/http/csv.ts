@@ -27,10 +27,14 @@ export function checkExportPeriod(from: Date, to: Date): void {
     throw refuse(`must be at most ${MAX_EXPORT_DAYS} days after from`);
 }
 
-/** The file name an export of [from, to) is offered under: `orders-2026-11-01-to-2026-12-01.csv`. */
+/**
+ * The file name an export of [from, to) is offered under, by its first and last days: November's
+ * orders, to = December's first midnight, are `orders-2026-11-01-to-2026-11-30.csv`.
+ */
 export function exportFileName(what: string, from: Date, to: Date): string {
   const day = (date: Date) => date.toISOString().slice(0, 10);
-  return `${what}-${day(from)}-to-${day(to)}.csv`;
+  // `to` is excluded: the last day is the one of the moment before it.
+  return `${what}-${day(from)}-to-${day(new Date(to.getTime() - 1))}.csv`;
 }
 
 /**
