@@ -52,6 +52,11 @@ describe('the merchant web app', () => {
 
   const heading = (target: Page, name: string | RegExp) =>
     target.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  /** The label of the field that has focus: where a form's first error takes it. */
+  const focusedLabel = (target: Page) =>
+    target.evaluate(
+      () => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent ?? null,
+    );
 
   async function signIn(target: Page, email: string, password: string) {
     await target.goto(platform.url + '/login');
@@ -74,6 +79,8 @@ describe('the merchant web app', () => {
     expect(await password.getAttribute('aria-invalid')).toBe('true');
     await page.getByText('Use at least 12 characters (5 so far).').waitFor();
     await page.getByText('Enter an e-mail address like name@example.com.').waitFor();
+    // Focus goes to the first field in error, which reads out its message.
+    await expect.poll(() => focusedLabel(page)).toBe('E-mail');
     await screenshot(page, 'desktop-register-validation');
 
     await page.getByLabel('E-mail').fill(admin.email);
@@ -121,6 +128,10 @@ describe('the merchant web app', () => {
       await page.getByLabel('Currency').selectOption('USD');
       await page.getByRole('button', { name: 'Create product' }).click();
       await heading(page, 'Products');
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Product “${product.name}” created.` })
+        .waitFor();
       await page.getByRole('link', { name: product.name }).waitFor();
     }
     // A taken SKU: the API's 409 sku_taken lands on the SKU field. (The form must be there before
@@ -133,6 +144,7 @@ describe('the merchant web app', () => {
     await page.getByRole('button', { name: 'Create product' }).click();
     await page.waitForFunction(() => document.querySelector('input[aria-invalid="true"]') !== null);
     expect(await page.getByLabel('SKU').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => focusedLabel(page)).toBe('SKU');
     await screenshot(page, 'desktop-product-new');
 
     await page.goBack();
@@ -144,6 +156,9 @@ describe('the merchant web app', () => {
     await page.getByRole('link', { name: 'Ceramic mug' }).click();
     await heading(page, 'Ceramic mug');
     ids.product = page.url().split('/').pop()!;
+    await page.getByLabel('Description (optional)').fill('Stoneware, 350 ml');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Product saved.' }).waitFor();
   });
 
   it('stocks the products through adjustments with a reason, and shows the ledger', async () => {
@@ -194,6 +209,8 @@ describe('the merchant web app', () => {
     await heading(page, 'Orders');
     await page.getByRole('link', { name: 'New order' }).click();
     await heading(page, 'New order');
+    // No total, and so no currency, before a product is picked: the products bring theirs.
+    expect(await page.locator('.total').textContent()).toBe('');
     // The catalog is searched by the API, by name or SKU; what is in the order stays there.
     const find = page.getByLabel('Find a product');
     await find.fill('beans');
@@ -205,6 +222,17 @@ describe('the merchant web app', () => {
     // Each product shows its own stock, read for the products on screen.
     await page.getByRole('button', { name: 'Add Ceramic mug' }).getByText('3 available').waitFor();
     await page.getByRole('button', { name: 'Add Ceramic mug' }).click();
+    // More mugs than the 3 in stock: told at once, and the API's refusal marks the line.
+    const mugs = page.getByLabel('Quantity of Ceramic mug');
+    const mugLine = page.locator('.cart-lines li').filter({ hasText: 'Ceramic mug' });
+    await mugs.fill('4');
+    await mugLine.getByText('Only 3 available.').waitFor();
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Not enough stock for Ceramic mug' }).waitFor();
+    await expect.poll(() => focusedLabel(page)).toBe('Quantity of Ceramic mug');
+    expect(await mugs.getAttribute('aria-invalid')).toBe('true');
+    await mugs.fill('1');
+    await mugLine.getByText('Only 3 available.').waitFor({ state: 'detached' });
     await page.locator('.total').getByText('$58.90').waitFor();
     await screenshot(page, 'desktop-new-order');
     await page.getByRole('button', { name: 'Place order' }).click();
@@ -277,13 +305,26 @@ describe('the merchant web app', () => {
     await page.getByRole('link', { name: '#1' }).waitFor();
     await screenshot(page, 'desktop-orders');
 
-    // This month's orders as a CSV file, for the accountant.
+    // This month's orders as a CSV file, for the accountant: an export of its own, not a filter.
     const exportForm = page.getByRole('form', { name: 'Export orders' });
+    await exportForm.getByRole('group', { name: 'Export orders to CSV' }).waitFor();
+    // A To day before the From day is refused at once, before any download is asked for.
+    const exportTo = exportForm.getByLabel('To', { exact: true });
+    const lastDay = await exportTo.inputValue();
+    const firstDay = await exportForm.getByLabel('From', { exact: true }).inputValue();
+    await exportTo.fill(
+      new Date(Date.parse(`${firstDay}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10),
+    );
+    const reversed = exportForm.getByText('Choose a day on or after the From day.');
+    await reversed.waitFor();
+    await exportTo.fill(lastDay);
+    await reversed.waitFor({ state: 'hidden' });
     const [file] = await Promise.all([
       page.waitForEvent('download'),
       exportForm.getByRole('button', { name: 'Download CSV' }).click(),
     ]);
-    expect(file.suggestedFilename()).toMatch(/^orders-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
+    // Named by the last day included, not by the next midnight the API's `to` excludes.
+    expect(file.suggestedFilename()).toMatch(new RegExp(`^orders-\\d{4}-\\d{2}-\\d{2}-to-${lastDay}\\.csv$`));
     const csv = readFileSync(await file.path(), 'utf8').split('\r\n');
     expect(csv[0]).toBe(
       'number,placed_at,status,payment_status,currency,items,subtotal,total,amount_paid,amount_refunded,customer_email,note',
@@ -344,7 +385,17 @@ describe('the merchant web app', () => {
     await page.getByRole('checkbox', { name: /^Staff/ }).check();
     await page.getByRole('button', { name: 'Send invitation' }).click();
     await page.getByText(`Invitation sent to ${staff.email}.`).waitFor();
+    const pending = page.getByRole('table', { name: 'Pending invitations' });
+    await pending.getByText(staff.email).waitFor();
     await screenshot(page, 'desktop-users');
+    // An invitation sent by mistake is revoked (after a confirmation) and leaves the list.
+    await page.getByLabel('E-mail').fill('mistaken@example.test');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await pending.getByText('mistaken@example.test').waitFor();
+    page.once('dialog', (confirm) => void confirm.accept());
+    await page.getByRole('button', { name: 'Revoke the invitation to mistaken@example.test' }).click();
+    await page.getByText('Invitation to mistaken@example.test revoked.').waitFor();
+    await pending.getByText('mistaken@example.test').waitFor({ state: 'detached' });
 
     const link = await mail.link(staff.email, '/accept-invitation');
     const staffContext = await browser.newContext({ viewport: DESKTOP });
@@ -731,6 +782,14 @@ describe('the merchant web app', () => {
     await pendingListed;
     // The accessible name reads the amount as money, not in minor units.
     await page.getByRole('button', { name: 'Approve and process refund of $7.50' }).click();
+    // Nothing is sent before the approver confirms, told the amount and the payment it leaves.
+    const approve = page.getByRole('dialog', { name: 'Approve the refund' });
+    await approve
+      .getByText(/^Refund \$7\.50 of the Stripe payment for order #\d+ to the customer\?$/)
+      .waitFor();
+    expect(stripe.refunds.size).toBe(0);
+    await approve.getByRole('button', { name: 'Refund $7.50' }).click();
+    await page.getByRole('status').filter({ hasText: 'Refund of $7.50 processed.' }).waitFor();
     await page.getByText('No refund awaits approval.').waitFor();
     expect([...stripe.refunds.values()].map((refund) => refund.amount)).toEqual([750]);
 
