@@ -753,15 +753,17 @@ describe.runIf(postgresUp)('orders routes', () => {
     const exported = await call(clerk, 'GET', `/commerce/orders/export?from=${from}&to=${to}`);
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toBe('text/csv; charset=utf-8');
-    expect(exported.headers['content-disposition']).toMatch(
-      /^attachment; filename="orders-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv"$/,
-    );
-    const placedAt = new Intl.DateTimeFormat('en-CA', {
+    const dayInNewYork = new Intl.DateTimeFormat('en-CA', {
       timeZone: 'America/New_York',
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
-    }).format(new Date(quoted.created_at));
+    });
+    // Named by the business's days, not UTC's: the first, and the last one before `to`.
+    expect(exported.headers['content-disposition']).toBe(
+      `attachment; filename="orders-${dayInNewYork.format(new Date(from))}-to-${dayInNewYork.format(new Date(Date.parse(to) - 1))}.csv"`,
+    );
+    const placedAt = dayInNewYork.format(new Date(quoted.created_at));
     expect(exported.body.split('\r\n')).toEqual([
       'number,placed_at,status,payment_status,currency,items,subtotal,total,amount_paid,amount_refunded,customer_email,note',
       expect.stringMatching(

@@ -5,7 +5,7 @@ import type { DB } from '../../platform/db/tables';
 import { withTenantRead } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 import { principalOf } from '../../platform/http/auth-guard';
-import { CsvFile, exportFileName, sendCsv } from '../../platform/http/csv';
+import { CsvFile, sendCsv } from '../../platform/http/csv';
 import type { Idempotency } from '../../platform/http/idempotency';
 import { IdParams, Page, PeriodQuery, problems } from '../../platform/http/schemas';
 import { CreateOrderBody, Order, OrderListQuery, StatusChange } from './schemas';
@@ -82,8 +82,7 @@ export function ordersRoutes(
         const { tenantId } = principalOf(request);
         const from = new Date(request.query.from);
         const to = new Date(request.query.to);
-        const csv = orders.exportCsv((work) => withTenantRead(db, tenantId, work), from, to);
-        return sendCsv(reply, exportFileName('orders', from, to), csv);
+        return sendCsv(reply, await orders.exportCsv((work) => withTenantRead(db, tenantId, work), from, to));
       },
     );
 

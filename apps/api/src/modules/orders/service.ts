@@ -13,7 +13,13 @@ import type { Tx } from '../../platform/db/tenant';
 import { tenantTimeZone } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
-import { checkExportPeriod, csvPages, zonedTimestamp } from '../../platform/http/csv';
+import {
+  checkExportPeriod,
+  csvPages,
+  exportFileName,
+  zonedTimestamp,
+  type CsvExport,
+} from '../../platform/http/csv';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
 import type { CatalogService } from '../catalog';
@@ -115,8 +121,12 @@ const ORDER_EXPORT_COLUMNS = [
   'note',
 ];
 
-async function* exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
-  const timeZone = await read(tenantTimeZone);
+async function* exportPages(
+  read: TenantRead,
+  from: Date,
+  to: Date,
+  timeZone: string,
+): AsyncGenerator<string> {
   // Amounts in the currency's major units, as an accountant's spreadsheet expects them.
   const money = formatMinorUnits;
   yield* csvPages(
@@ -263,9 +273,13 @@ export class OrdersService {
    * page is read in a transaction of its own (`read`), so that a year's export streams without
    * holding one open; a bad period is refused before anything is sent.
    */
-  exportCsv(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
+  async exportCsv(read: TenantRead, from: Date, to: Date): Promise<CsvExport> {
     checkExportPeriod(from, to);
-    return exportPages(read, from, to);
+    const timeZone = await read(tenantTimeZone);
+    return {
+      fileName: exportFileName('orders', from, to, timeZone),
+      records: exportPages(read, from, to, timeZone),
+    };
   }
 
   /** The numbers of these orders, by id. */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../../platform/http/auth-guard';
-import { CsvFile, exportFileName, sendCsv } from '../../platform/http/csv';
+import { CsvFile, sendCsv } from '../../platform/http/csv';
 import type { Idempotency } from '../../platform/http/idempotency';
 import { IdParams, Page, PageQuery, PeriodQuery, problems } from '../../platform/http/schemas';
 import {
@@ -203,8 +203,7 @@ export function paymentsRoutes(
       async (request, reply) => {
         const from = new Date(request.query.from);
         const to = new Date(request.query.to);
-        const csv = payments.exportCsv(tenantOf(request), from, to);
-        return sendCsv(reply, exportFileName('payments', from, to), csv);
+        return sendCsv(reply, await payments.exportCsv(tenantOf(request), from, to));
       },
     );
     app.post(

@@ -16,7 +16,13 @@ import { transactionHooks, withSystem, withTenant, withTenantRead, type Tx } fro
 import { tenantTimeZone } from '../../platform/db/time-zones';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
-import { checkExportPeriod, csvPages, zonedTimestamp } from '../../platform/http/csv';
+import {
+  checkExportPeriod,
+  csvPages,
+  exportFileName,
+  zonedTimestamp,
+  type CsvExport,
+} from '../../platform/http/csv';
 import { decodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
 import type { OrdersService, TenantRead } from '../orders';
@@ -1938,13 +1944,22 @@ export class PaymentsService {
    * The payments made in [from, to) as CSV, in the order made, each with its order's number, a
    * page at a time in transactions of their own; a bad period is refused first.
    */
-  exportCsv(tenantId: string, from: Date, to: Date): AsyncGenerator<string> {
+  async exportCsv(tenantId: string, from: Date, to: Date): Promise<CsvExport> {
     checkExportPeriod(from, to);
-    return this.exportPages((work) => withTenantRead(this.db, tenantId, work), from, to);
+    const read: TenantRead = (work) => withTenantRead(this.db, tenantId, work);
+    const timeZone = await read(tenantTimeZone);
+    return {
+      fileName: exportFileName('payments', from, to, timeZone),
+      records: this.exportPages(read, from, to, timeZone),
+    };
   }
 
-  private async *exportPages(read: TenantRead, from: Date, to: Date): AsyncGenerator<string> {
-    const timeZone = await read(tenantTimeZone);
+  private async *exportPages(
+    read: TenantRead,
+    from: Date,
+    to: Date,
+    timeZone: string,
+  ): AsyncGenerator<string> {
     const money = formatMinorUnits;
     yield* csvPages(
       PAYMENT_EXPORT_COLUMNS,

@@ -19,17 +19,38 @@ describe('csvRecord', () => {
 
 describe('exportFileName', () => {
   it('names the first and the last day exported, not the excluded end', () => {
-    expect(exportFileName('orders', new Date('2026-11-01T00:00:00Z'), new Date('2026-11-28T00:00:00Z'))).toBe(
-      'orders-2026-11-01-to-2026-11-27.csv',
-    );
+    expect(
+      exportFileName('orders', new Date('2026-11-01T00:00:00Z'), new Date('2026-11-28T00:00:00Z'), 'UTC'),
+    ).toBe('orders-2026-11-01-to-2026-11-27.csv');
     // One day: the same day twice.
     expect(
-      exportFileName('payments', new Date('2026-11-27T00:00:00Z'), new Date('2026-11-28T00:00:00Z')),
+      exportFileName('payments', new Date('2026-11-27T00:00:00Z'), new Date('2026-11-28T00:00:00Z'), 'UTC'),
     ).toBe('payments-2026-11-27-to-2026-11-27.csv');
     // A period ending within a day names that day.
     expect(
-      exportFileName('payments', new Date('2026-11-27T00:00:00Z'), new Date('2026-11-27T15:30:00Z')),
+      exportFileName('payments', new Date('2026-11-27T00:00:00Z'), new Date('2026-11-27T15:30:00Z'), 'UTC'),
     ).toBe('payments-2026-11-27-to-2026-11-27.csv');
+  });
+
+  it("names the days in the business's time zone", () => {
+    // November in Kolkata (+05:30) starts and ends at 18:30 UTC the day before.
+    expect(
+      exportFileName(
+        'orders',
+        new Date('2026-10-31T18:30:00Z'),
+        new Date('2026-11-30T18:30:00Z'),
+        'Asia/Kolkata',
+      ),
+    ).toBe('orders-2026-11-01-to-2026-11-30.csv');
+    // November in New York (-05:00) ends at 05:00 UTC on December 1st.
+    expect(
+      exportFileName(
+        'orders',
+        new Date('2026-11-01T04:00:00Z'),
+        new Date('2026-12-01T05:00:00Z'),
+        'America/New_York',
+      ),
+    ).toBe('orders-2026-11-01-to-2026-11-30.csv');
   });
 });
 

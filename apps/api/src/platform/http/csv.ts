@@ -11,11 +11,17 @@ export const CsvFile = {
 };
 
 /** Streams an export's records as a CSV download named `fileName`. */
-export function sendCsv(reply: FastifyReply, fileName: string, records: AsyncGenerator<string>) {
+/** An export as it is offered: the file's name and its records, streamed. */
+export interface CsvExport {
+  fileName: string;
+  records: AsyncGenerator<string>;
+}
+
+export function sendCsv(reply: FastifyReply, csv: CsvExport) {
   return reply
     .type('text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="${fileName}"`)
-    .send(Readable.from(records));
+    .header('content-disposition', `attachment; filename="${csv.fileName}"`)
+    .send(Readable.from(csv.records));
 }
 
 /** An export's period, [from, to): refused (400, on `to`) when empty or longer than a year. */
@@ -28,13 +34,20 @@ export function checkExportPeriod(from: Date, to: Date): void {
 }
 
 /**
- * The file name an export of [from, to) is offered under, by its first and last days: November's
- * orders, to = December's first midnight, are `orders-2026-11-01-to-2026-11-30.csv`.
+ * The file name an export of [from, to) is offered under, by its first and last days in the
+ * business's time zone: November's orders, to = December's first midnight there, are
+ * `orders-2026-11-01-to-2026-11-30.csv`.
  */
-export function exportFileName(what: string, from: Date, to: Date): string {
-  const day = (date: Date) => date.toISOString().slice(0, 10);
+export function exportFileName(what: string, from: Date, to: Date, timeZone: string): string {
+  // en-CA writes a date as YYYY-MM-DD.
+  const days = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
   // `to` is excluded: the last day is the one of the moment before it.
-  return `${what}-${day(from)}-to-${day(new Date(to.getTime() - 1))}.csv`;
+  return `${what}-${days.format(from)}-to-${days.format(new Date(to.getTime() - 1))}.csv`;
 }
 
 /**
