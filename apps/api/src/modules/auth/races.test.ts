@@ -1,5 +1,4 @@
 import { uuidv7 } from '@tessera/contracts';
-import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import {
@@ -10,6 +9,7 @@ import {
   TEST_PASSWORD,
   type TestTenant,
 } from '../../../test/support/auth';
+import { lockWaiters, until } from '../../../test/support/locks';
 import { serviceAvailable } from '../../../test/support/services';
 import type { AuthModule } from './index';
 import { invitations, memberships, sessions, users } from './repository';
@@ -60,16 +60,7 @@ describe.runIf(postgresUp)('auth: races with sign-in and invitations', () => {
     ).map((row) => row.id);
 
   /** Whether some statement of this test's database waits on a lock. */
-  const someoneWaitsOnLock = async () => {
-    const { rows } = await sql<{ waiting: number }>`
-      select count(*)::int as waiting from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`.execute(t.platform.db);
-    return rows[0]!.waiting > 0;
-  };
-
-  const until = async (condition: () => Promise<boolean> | boolean) => {
-    while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
+  const someoneWaitsOnLock = async () => (await lockWaiters(t.platform.db)) > 0;
 
   /** Starts work and resolves once it has finished or waits on a lock (it is then left running). */
   const runUntilDoneOrBlocked = async <T>(work: () => Promise<T>): Promise<{ outcome: Promise<T> }> => {

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { markPaid } from '../../../test/support/payments';
+import { holdRows, lockWaiters, until } from '../../../test/support/locks';
 import { serviceAvailable } from '../../../test/support/services';
-import { withTenant, type Tx } from '../../platform/db/tenant';
+import type { Tx } from '../../platform/db/tenant';
 import { userActor } from '../../platform/events/outbox';
 
 const postgresUp = await serviceAvailable('postgres');
@@ -32,46 +33,17 @@ describe.runIf(postgresUp)('inventory routes', () => {
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
 
-  async function until(condition: () => Promise<boolean>, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
   /** Waits until a statement of the test's database waits for a lock. */
-  const lockWaiter = () =>
-    until(async () => {
-      const { rows } = await sql<{ waiting: number }>`
-        select count(*)::int as waiting from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock'`.execute(testApp.platform.db);
-      return rows[0]!.waiting > 0;
-    });
+  const lockWaiter = () => until(async () => (await lockWaiters(testApp.platform.db)) > 0);
 
-  /**
-   * Holds the product's stock row in a transaction of its own until `done` is called; `then` runs
-   * in that transaction, still holding it, before it commits.
-   */
-  async function holdLevel(productId: string, then: (tx: Tx) => Promise<unknown> = async () => {}) {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const holder = withTenant(testApp.platform.db, admin.tenant.id, async (tx) => {
-      await sql`select product_id from stock_levels where product_id = ${productId} for update`.execute(tx);
-      holding();
-      await released;
-      await then(tx);
-    });
-    await Promise.race([held, holder]);
-    return {
-      done: async () => {
-        release();
-        await holder;
-      },
-    };
-  }
+  /** Holds the product's stock row until released; `then` runs under it before it commits. */
+  const holdLevel = (productId: string, then?: (tx: Tx) => Promise<unknown>) =>
+    holdRows(
+      testApp.platform.db,
+      admin.tenant.id,
+      (tx) => sql`select product_id from stock_levels where product_id = ${productId} for update`.execute(tx),
+      then,
+    );
 
   const product = async (who: Who = admin) =>
     (
@@ -185,7 +157,7 @@ describe.runIf(postgresUp)('inventory routes', () => {
       order = call(admin, 'POST', '/commerce/orders', { lines: [{ product_id: item.id, quantity: 2 }] });
       await lockWaiter();
     } finally {
-      await delivery.done();
+      await delivery.release();
     }
     expect((await order).statusCode).toBe(201);
     const ledger = (await call(admin, 'GET', `/commerce/inventory/${item.id}/adjustments`)).json().data;
@@ -265,7 +237,7 @@ describe.runIf(postgresUp)('inventory routes', () => {
         expect(during.statusCode).toBe(409);
         expect(during.json()).toMatchObject({ code: 'idempotency_in_progress' });
       } finally {
-        await held.done();
+        await held.release();
       }
       const answer = await first;
       expect(answer.statusCode).toBe(200);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
 import { markPaid } from '../../../test/support/payments';
+import { holdRows, lockWaiters, until } from '../../../test/support/locks';
 import { serviceAvailable } from '../../../test/support/services';
 import { withTenant } from '../../platform/db/tenant';
 
@@ -75,14 +76,6 @@ describe.runIf(postgresUp)('orders routes', () => {
         tx.selectFrom('idempotency_keys').select('state').where('key', '=', key).executeTakeFirst(),
       )
     )?.state;
-
-  async function until(condition: () => Promise<boolean>, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 
   beforeAll(async () => {
     testApp = await createTestApp();
@@ -401,18 +394,11 @@ describe.runIf(postgresUp)('orders routes', () => {
 
       // Another transaction holds the order's row, so the first fulfilment, once it has claimed
       // the key, waits inside its own transaction until that one ends.
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const held = new Promise<void>((resolve) => (holding = resolve));
-      const holder = withTenant(testApp.platform.db, admin.tenant.id, async (tx) => {
-        await sql`select id from orders where id = ${order.id} for update`.execute(tx);
-        holding();
-        await released;
-      });
+      const held = await holdRows(testApp.platform.db, admin.tenant.id, (tx) =>
+        sql`select id from orders where id = ${order.id} for update`.execute(tx),
+      );
       let first: ReturnType<typeof call> | undefined;
       try {
-        await Promise.race([held, holder]);
         first = call(staff, 'POST', url, undefined, key);
         await until(async () => (await keyState(admin.tenant.id, 'fulfil-slow')) === 'running');
 
@@ -426,8 +412,7 @@ describe.runIf(postgresUp)('orders routes', () => {
         expect(conflict.json()).toMatchObject({ code: 'idempotency_conflict' });
         expect(await level(item.id)).toMatchObject({ on_hand: 3, reserved: 1, available: 2 });
       } finally {
-        release();
-        await holder;
+        await held.release();
       }
 
       const answer = await first;
@@ -552,13 +537,8 @@ describe.runIf(postgresUp)('orders routes', () => {
       return { item, order: placed.json<{ id: string }>() };
     };
     /** Waits until this many statements of the test's database wait for a lock. */
-    const lockWaiters = (count: number) =>
-      until(async () => {
-        const { rows } = await sql<{ waiting: number }>`
-          select count(*)::int as waiting from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock'`.execute(testApp.platform.db);
-        return rows[0]!.waiting >= count;
-      });
+    const lockWaitersReach = (count: number) =>
+      until(async () => (await lockWaiters(testApp.platform.db)) >= count);
 
     it('becomes paid only when what is captured less what is refunded covers the total', async () => {
       const { order } = await placeOne(1000);
@@ -608,31 +588,23 @@ describe.runIf(postgresUp)('orders routes', () => {
     it('lets a cancel and a payment racing for one order not both succeed', async () => {
       const { item, order } = await placeOne(1000);
       // Another transaction holds the order's row; the payment queues for it first, the cancel next.
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const held = new Promise<void>((resolve) => (holding = resolve));
-      const holder = withTenant(testApp.platform.db, admin.tenant.id, async (tx) => {
-        await sql`select id from orders where id = ${order.id} for update`.execute(tx);
-        holding();
-        await released;
-      });
+      const held = await holdRows(testApp.platform.db, admin.tenant.id, (tx) =>
+        sql`select id from orders where id = ${order.id} for update`.execute(tx),
+      );
       let payment: ReturnType<typeof call> | undefined;
       let cancel: ReturnType<typeof call> | undefined;
       try {
-        await Promise.race([held, holder]);
         payment = call(admin, 'POST', '/commerce/payments', {
           order_id: order.id,
           amount: 1000,
           currency: 'EUR',
           gateway: 'manual',
         });
-        await lockWaiters(1);
+        await lockWaitersReach(1);
         cancel = call(admin, 'POST', `/commerce/orders/${order.id}/cancel`);
-        await lockWaiters(2);
+        await lockWaitersReach(2);
       } finally {
-        release();
-        await holder;
+        await held.release();
       }
       expect((await payment).statusCode).toBe(201);
       const refused = await cancel;
