@@ -85,11 +85,12 @@ describe.runIf(postgresUp)('auth: races with sign-in and invitations', () => {
 
   /** Runs `concurrent` while login's session transaction is still open; answers its outcome. */
   const whileSessionOpen = <T>(concurrent: () => Promise<T>) => {
-    const insert = sessions.insertWithRefreshToken.bind(sessions);
+    const insert = sessions.insertForSigner.bind(sessions);
     let outcome: Promise<T> | undefined;
-    vi.spyOn(sessions, 'insertWithRefreshToken').mockImplementationOnce(async (...args) => {
-      await insert(...args);
+    vi.spyOn(sessions, 'insertForSigner').mockImplementationOnce(async (...args) => {
+      const signer = await insert(...args);
       ({ outcome } = await runUntilDoneOrBlocked(concurrent));
+      return signer;
     });
     return () => outcome!;
   };

@@ -154,26 +154,6 @@ export const users = {
     return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
   },
 
-  /**
-   * The user with their membership in the tenant, both share-locked until the transaction ends: a
-   * password reset or change, a removal or a role change waits for the session being started to
-   * commit, and then revokes it. None when either is gone.
-   */
-  findForSignIn(
-    db: Executor,
-    tenantId: string,
-    id: string,
-  ): Promise<(UserRow & { roles: string[] }) | undefined> {
-    return db
-      .selectFrom('users as u')
-      .innerJoin('memberships as m', 'm.user_id', 'u.id')
-      .select([...USER_COLUMNS.map((column) => `u.${column}` as const), 'm.roles'])
-      .where('u.id', '=', id)
-      .where('m.tenant_id', '=', tenantId)
-      .forShare()
-      .executeTakeFirst();
-  },
-
   async insert(
     db: Executor,
     user: { id: string; email: string; name: string; password_hash: string; email_verified_at?: Date | null },
@@ -264,6 +244,45 @@ export const sessions = {
           ]),
       )
       .execute();
+  },
+
+  /**
+   * Starts a signing-in user's session with its first refresh token, in one statement, only if the
+   * user is still a member of the tenant and (when `passwordHash` is given) still has the password
+   * that was verified. The user and the membership are share-locked until the transaction ends:
+   * a password reset or change, a removal or a role change committing meanwhile waits for the
+   * session, then revokes it. Answers the user with the membership's roles, or nothing when no
+   * session was started.
+   */
+  async insertForSigner(
+    db: Executor,
+    session: Omit<SessionRow, 'revoked_at' | 'last_used_at' | 'created_at'> & { created_at: Date },
+    refreshTokenHash: Buffer,
+    passwordHash: string | null,
+  ): Promise<(UserRow & { roles: string[] }) | undefined> {
+    const { rows } = await sql<UserRow & { roles: string[] }>`
+      with signer as (
+        select u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at, m.roles
+        from users u join memberships m on m.user_id = u.id
+        where u.id = ${session.user_id} and m.tenant_id = ${session.tenant_id}
+          and (${passwordHash}::text is null or u.password_hash = ${passwordHash}::text)
+        for share
+      ),
+      started as (
+        insert into sessions (id, tenant_id, user_id, user_agent, ip, created_at, last_used_at,
+                              idle_expires_at, absolute_expires_at)
+        select ${session.id}::uuid, ${session.tenant_id}::uuid, signer.id, ${session.user_agent}::text,
+               ${session.ip}::text, ${session.created_at}::timestamptz, ${session.created_at}::timestamptz,
+               ${session.idle_expires_at}::timestamptz, ${session.absolute_expires_at}::timestamptz
+        from signer
+        returning id, tenant_id
+      ),
+      first_token as (
+        insert into refresh_tokens (token_hash, tenant_id, session_id, generation)
+        select ${refreshTokenHash}::bytea, tenant_id, id, 1 from started
+      )
+      select * from signer`.execute(db);
+    return rows[0];
   },
 
   find(db: Executor, id: string): Promise<SessionRow | undefined> {

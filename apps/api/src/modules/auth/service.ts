@@ -297,11 +297,9 @@ export class AuthService {
     // The rows were read before the slow check: a password reset or change, a removal or a role
     // change may have committed since. The session starts on the rows as they are now, locked
     // until it commits, so a later change waits for it and then revokes it.
-    const started = await this.inTransaction(tenantId, async (tx) => {
-      const current = await users.findForSignIn(tx, tenantId, user.id);
-      if (current?.password_hash !== user.password_hash) return null;
-      return { user: current, roles: current.roles, ...(await this.signIn(tx, tenantId, user.id, client)) };
-    });
+    const started = await this.inTransaction(tenantId, (tx) =>
+      this.signIn(tx, tenantId, user.id, client, user.password_hash),
+    );
     if (!started) throw invalidCredentials();
     // Only failures count. The address's (or the device's) are forgiven (the soft lockout ends); the
     // IP gets back just the unit this attempt spent, not a fresh bucket: staff signing in from one
@@ -443,11 +441,9 @@ export class AuthService {
    */
   async switchTenant(principal: Principal, tenantId: string, client: ClientInfo): Promise<TokenAnswer> {
     const user = await this.userOf(principal);
-    const started = await this.inTransaction(tenantId, async (tx) => {
-      const membership = await users.findForSignIn(tx, tenantId, user.id);
-      if (!membership) return null;
-      return { ...(await this.signIn(tx, tenantId, user.id, client)), roles: membership.roles };
-    });
+    const started = await this.inTransaction(tenantId, (tx) =>
+      this.signIn(tx, tenantId, user.id, client, null),
+    );
     if (!started) throw notFound('tenant');
     await this.revokeSessions(principal.tenantId, { id: principal.sessionId }, 'switched_tenant');
     return this.tokenAnswer(user, tenantId, started.roles, started);
@@ -795,17 +791,36 @@ export class AuthService {
   }
 
   /** A session started by signing in (a login or a switch of tenant), with its login event. */
-  private async signIn(tx: Tx, tenantId: string, userId: string, client: ClientInfo) {
-    const session = await this.startSession(tx, tenantId, userId, client);
+  /**
+   * Starts a session for a user signing in (a login, a switch of tenant), in the caller's
+   * transaction, on their membership and, for a login, the password that was verified, as they
+   * are now (`sessions.insertForSigner`); announces the login. Null when either is gone.
+   */
+  private async signIn(
+    tx: Tx,
+    tenantId: string,
+    userId: string,
+    client: ClientInfo,
+    verifiedPasswordHash: string | null,
+  ): Promise<(StartedSession & { user: UserRow; roles: string[] }) | null> {
+    const { row, started } = this.newSession(tenantId, userId, client);
+    const signer = await sessions.insertForSigner(
+      tx,
+      row,
+      hashToken(started.refreshToken),
+      verifiedPasswordHash,
+    );
+    if (!signer) return null;
     addEvents(tx, [
       {
         type: 'auth.user.login',
         tenantId,
         actor: userActor(userId),
-        data: { user_id: userId, session_id: session.sessionId },
+        data: { user_id: userId, session_id: started.sessionId },
       },
     ]);
-    return session;
+    const { roles, ...user } = signer;
+    return { ...started, user, roles };
   }
 
   private async startSession(
@@ -814,26 +829,34 @@ export class AuthService {
     userId: string,
     client: ClientInfo,
   ): Promise<StartedSession> {
+    const { row, started } = this.newSession(tenantId, userId, client);
+    await sessions.insertWithRefreshToken(tx, row, hashToken(started.refreshToken));
+    return started;
+  }
+
+  /** A new session's row, and what its start answers: its id, its first refresh token, its end. */
+  private newSession(tenantId: string, userId: string, client: ClientInfo) {
     const now = new Date();
     const absolute = now.getTime() + this.config.REFRESH_TOKEN_TTL * 1000;
+    const idle = Math.min(now.getTime() + this.config.SESSION_IDLE_TTL * 1000, absolute);
     const sessionId = uuidv7(now.getTime());
     const refreshToken = newTenantToken(tenantId);
-    await sessions.insertWithRefreshToken(
-      tx,
-      {
-        id: sessionId,
-        tenant_id: tenantId,
-        user_id: userId,
-        user_agent: client.userAgent?.slice(0, 500) ?? null,
-        ip: client.ip,
-        created_at: now,
-        idle_expires_at: new Date(Math.min(now.getTime() + this.config.SESSION_IDLE_TTL * 1000, absolute)),
-        absolute_expires_at: new Date(absolute),
-      },
-      hashToken(refreshToken),
-    );
-    const idle = Math.min(now.getTime() + this.config.SESSION_IDLE_TTL * 1000, absolute);
-    return { sessionId, refreshToken, endsAt: sessionEnd(new Date(idle), new Date(absolute)) };
+    const row = {
+      id: sessionId,
+      tenant_id: tenantId,
+      user_id: userId,
+      user_agent: client.userAgent?.slice(0, 500) ?? null,
+      ip: client.ip,
+      created_at: now,
+      idle_expires_at: new Date(idle),
+      absolute_expires_at: new Date(absolute),
+    };
+    const started: StartedSession = {
+      sessionId,
+      refreshToken,
+      endsAt: sessionEnd(new Date(idle), new Date(absolute)),
+    };
+    return { row, started };
   }
 
   private async subjectOf(tx: Tx, session: SessionRow) {
