@@ -1675,6 +1675,53 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect(paypalRows.filter((row) => row.result === 'missing_local')).toEqual([]);
   });
 
+  it("checks a tenant's webhooks with its own secret, never the environment's", async () => {
+    const shop = await registerTenant(testApp);
+    // The shop's own Stripe account, saved without its webhook secret.
+    const put = await inject(shop, 'PUT', '/tenants/current/gateways/stripe', {
+      secret_key: stripe.secretKey,
+      api_base: stripe.server.baseUrl,
+    });
+    expect(put.statusCode).toBe(200);
+    const method = await inject(shop, 'POST', '/commerce/payment-methods', {
+      gateway: 'stripe',
+      type: 'card',
+      gateway_token: 'pm_card_visa',
+    });
+    const order = await placeOrder(shop);
+    const held = (
+      await pay(
+        {
+          order_id: order.id,
+          amount: 5000,
+          currency: 'EUR',
+          gateway: 'stripe',
+          payment_method_id: method.json<{ id: string }>().id,
+          capture: false,
+        },
+        shop,
+      )
+    ).json<Payment>();
+    expect(held.status).toBe('authorized');
+    // Signed with the platform's secret (STRIPE_WEBHOOK_SECRET), which is not the shop's.
+    const delivery = stripe.webhook('payment_intent.succeeded', {
+      ...stripe.intents.get(held.gateway_reference!)!,
+      status: 'succeeded',
+      amount_received: 5000,
+    });
+    const refused = await testApp.app.inject({
+      method: 'POST',
+      url: '/webhooks/stripe',
+      headers: delivery.headers,
+      payload: delivery.body,
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'invalid_signature' });
+    expect((await inject(shop, 'GET', `/commerce/payments/${held.id}`)).json<Payment>().status).toBe(
+      'authorized',
+    );
+  });
+
   it('keeps gateway secrets sealed and never returns them', async () => {
     const put = await inject(admin, 'PUT', '/tenants/current/gateways/stripe', {
       secret_key: stripe.secretKey,

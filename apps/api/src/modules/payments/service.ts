@@ -413,7 +413,12 @@ export class PaymentsService {
     return `payment-gateway:${tenantId}:${account}`;
   }
 
-  /** The tenant's own account over the environment's defaults (which serve development). */
+  /**
+   * The tenant's own account, or else the environment's (which serves development). An account of
+   * the tenant's stands alone: of the environment's values only the API base (a sandbox, a local
+   * test server) fills in for one it leaves out; a secret or an id never does, or a merchant who
+   * left out a webhook secret would have its webhooks checked with the platform's.
+   */
   private async credentials(tx: Tx, tenantId: string, account: ConfigurableGateway) {
     const environment = Object.fromEntries(
       Object.entries(this.environmentCredentials(account)).filter(([, value]) => value !== undefined),
@@ -428,7 +433,8 @@ export class PaymentsService {
     const secrets = JSON.parse(
       this.secrets.open(row.secrets_sealed, this.sealedFor(tenantId, account)),
     ) as GatewayCredentials;
-    return { credentials: { ...environment, ...row.settings, ...secrets }, source: 'tenant' as const, row };
+    const base = environment.api_base ? { api_base: environment.api_base } : {};
+    return { credentials: { ...base, ...row.settings, ...secrets }, source: 'tenant' as const, row };
   }
 
   private adapterOptions(credentials: GatewayCredentials): AdapterOptions {
