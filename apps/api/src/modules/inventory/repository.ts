@@ -206,10 +206,9 @@ export const inventoryRepository = {
                ${context.reason ?? null}, ${context.orderId ?? null}, ${context.actor.type}, ${context.actor.id}
         from moved
       )
-      select m.product_id, (select p.sku from products p where p.id = m.product_id) as sku,
-             (select p.active from products p where p.id = m.product_id) as active, m.on_hand, m.reserved,
+      select m.product_id, p.sku, p.active, m.on_hand, m.reserved,
              m.low_stock_threshold, m.updated_at, m.d_on_hand as delta_on_hand, m.d_reserved as delta_reserved
-      from moved m`.execute(tx);
+      from moved m join products p on p.id = m.product_id`.execute(tx);
     return result.rows;
   },
 
