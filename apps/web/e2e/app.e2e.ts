@@ -57,6 +57,8 @@ describe('the merchant web app', () => {
     target.evaluate(
       () => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent ?? null,
     );
+  /** The text of what has focus: where a confirmed action's outcome, or a closed dialog, leaves it. */
+  const focusedText = (target: Page) => target.evaluate(() => document.activeElement?.textContent ?? null);
 
   async function signIn(target: Page, email: string, password: string) {
     await target.goto(platform.url + '/login');
@@ -388,13 +390,24 @@ describe('the merchant web app', () => {
     const pending = page.getByRole('table', { name: 'Pending invitations' });
     await pending.getByText(staff.email).waitFor();
     await screenshot(page, 'desktop-users');
+    // An address that already belongs to a member is refused on the E-mail field, which takes focus.
+    await page.getByLabel('E-mail').fill(admin.email);
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText('This address already belongs to a member of the tenant').waitFor();
+    expect(await page.getByLabel('E-mail').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => focusedLabel(page)).toBe('E-mail');
+    expect(await page.getByRole('form', { name: 'Invite someone' }).getByRole('alert').count()).toBe(0);
     // An invitation sent by mistake is revoked (after a confirmation) and leaves the list.
     await page.getByLabel('E-mail').fill('mistaken@example.test');
     await page.getByRole('button', { name: 'Send invitation' }).click();
     await pending.getByText('mistaken@example.test').waitFor();
-    page.once('dialog', (confirm) => void confirm.accept());
     await page.getByRole('button', { name: 'Revoke the invitation to mistaken@example.test' }).click();
-    await page.getByText('Invitation to mistaken@example.test revoked.').waitFor();
+    const revoke = page.getByRole('dialog', { name: 'Revoke the invitation?' });
+    await revoke.getByText(/mistaken@example\.test stops working/).waitFor();
+    await revoke.getByRole('button', { name: 'Revoke invitation' }).click();
+    await revoke.waitFor({ state: 'detached' });
+    // The row and its button are gone: focus is on what came of it.
+    await expect.poll(() => focusedText(page)).toBe('Invitation to mistaken@example.test revoked.');
     await pending.getByText('mistaken@example.test').waitFor({ state: 'detached' });
 
     const link = await mail.link(staff.email, '/accept-invitation');
@@ -425,9 +438,17 @@ describe('the merchant web app', () => {
     await staffPage.getByRole('button', { name: 'Place order' }).click();
     await heading(staffPage, /^Order #2$/);
     const staffOrder = staffPage.url();
-    staffPage.once('dialog', (confirm) => void confirm.accept());
+    // Asked first, in the app's dialog: kept, nothing changes and focus is back on the button.
     await staffPage.getByRole('button', { name: 'Cancel order' }).click();
+    const cancel = staffPage.getByRole('dialog', { name: 'Cancel order #2?' });
+    await cancel.getByText(/reserved stock is released/).waitFor();
+    await cancel.getByRole('button', { name: 'Keep order' }).click();
+    await cancel.waitFor({ state: 'detached' });
+    await expect.poll(() => focusedText(staffPage)).toBe('Cancel order');
+    await staffPage.getByRole('button', { name: 'Cancel order' }).click();
+    await cancel.getByRole('button', { name: 'Cancel order' }).click();
     await staffPage.locator('.badges').getByText('Cancelled', { exact: true }).waitFor();
+    await expect.poll(() => focusedText(staffPage)).toBe('Order cancelled: its reserved stock was released.');
     await staffContext.close();
     // ... whose history names them to the admin.
     await page.goto(staffOrder);
@@ -648,7 +669,8 @@ describe('the merchant web app', () => {
 
     await page.goto(platform.url + '/account');
     await heading(page, 'Account');
-    await page.getByRole('row').filter({ hasText: 'This device' }).waitFor();
+    // Devices by name (Debian's Chromium here), an unrecognised User-Agent as sent.
+    await page.getByRole('row').filter({ hasText: 'This device' }).getByText('Chrome on Linux').waitFor();
     const row = page.getByRole('row').filter({ hasText: 'The other device' });
     await row.getByRole('button', { name: /^Sign out the session started/ }).click();
     await row.waitFor({ state: 'detached' });

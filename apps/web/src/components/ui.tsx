@@ -284,6 +284,50 @@ export function Dialog({
   );
 }
 
+/**
+ * Asks before an action that cannot be taken back: says what it does, and does it only on the
+ * confirm button. Mounted per question; it stays open while the action runs and shows why it
+ * failed, and the caller closes it once the action is done.
+ */
+export function ConfirmDialog({
+  title,
+  confirmLabel,
+  dismissLabel = 'Cancel',
+  busy,
+  error,
+  onConfirm,
+  onClose,
+  children,
+}: {
+  title: string;
+  confirmLabel: string;
+  dismissLabel?: string;
+  busy: boolean;
+  error: unknown;
+  onConfirm: () => void;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  // Not closed while the action runs: its outcome, or why it failed, is shown here.
+  const close = () => {
+    if (!busy) onClose();
+  };
+  return (
+    <Dialog title={title} open onClose={close}>
+      {children}
+      <FormError error={error} />
+      <div className="actions">
+        <Button variant="danger" busy={busy} onClick={onConfirm}>
+          {confirmLabel}
+        </Button>
+        <Button variant="ghost" disabled={busy} onClick={close}>
+          {dismissLabel}
+        </Button>
+      </div>
+    </Dialog>
+  );
+}
+
 /** A list of rows that becomes stacked cards on phones: each cell carries its column's name. */
 export function DataTable<T>({
   caption,

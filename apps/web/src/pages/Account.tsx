@@ -8,6 +8,7 @@ import { useUser } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import { passwordProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { usePagedList } from '../lib/queries';
+import { describeUserAgent } from '../lib/user-agent';
 import { NewPasswordField } from './auth/PasswordField';
 
 function ChangePassword() {
@@ -94,7 +95,12 @@ function Sessions() {
           columns={[
             {
               header: 'Device',
-              cell: (entry) => <span className="break">{entry.user_agent ?? 'Unknown device'}</span>,
+              // The User-Agent as sent stays at hand, for a device the short name does not tell apart.
+              cell: (entry) => (
+                <span className="break" title={entry.user_agent ?? undefined}>
+                  {describeUserAgent(entry.user_agent)}
+                </span>
+              ),
             },
             { header: 'Signed in', cell: (entry) => formatDateTime(entry.created_at) },
             { header: 'Last active', cell: (entry) => formatDateTime(entry.last_used_at) },

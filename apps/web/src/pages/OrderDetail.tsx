@@ -1,12 +1,13 @@
 import { paymentOfMoveReason, type Web } from '@tessera/contracts';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { AuthorizationActions, NextAction, RequestRefund, TakePaymentDialog } from '../components/payments';
 import { EmailReceipt } from '../components/receipts';
 import {
   Badge,
   Button,
+  ConfirmDialog,
   DataTable,
   EmptyState,
   ErrorState,
@@ -184,6 +185,8 @@ export default function OrderDetail() {
   }
   return (
     <OrderView
+      // Another order's page starts afresh: nothing said about one order shows on the next.
+      key={order.data.id}
       order={order.data}
       canWrite={can('write:orders')}
       canPay={can('write:payments')}
@@ -208,6 +211,13 @@ function OrderView({
 }) {
   const fulfil = useOrderMove(order, 'fulfill');
   const cancel = useOrderMove(order, 'cancel');
+  const [confirmingCancel, setConfirmingCancel] = useState(false);
+  const [cancelled, setCancelled] = useState(false);
+  const cancelledNote = useRef<HTMLParagraphElement>(null);
+  // The "Cancel order" button is gone once the order is cancelled: focus goes to what came of it.
+  useEffect(() => {
+    if (cancelled) cancelledNote.current?.focus();
+  }, [cancelled]);
   const due = order.total - order.amount_paid;
   return (
     <>
@@ -227,10 +237,9 @@ function OrderView({
             {canWrite && order.status === 'pending' && (
               <Button
                 variant="danger"
-                busy={cancel.isPending}
                 onClick={() => {
-                  if (window.confirm(`Cancel order #${order.number}? Its reserved stock is released.`))
-                    cancel.mutate();
+                  cancel.reset();
+                  setConfirmingCancel(true);
                 }}
               >
                 Cancel order
@@ -244,7 +253,12 @@ function OrderView({
           <span className="muted">Placed {formatDateTime(order.created_at)}</span>
         </p>
       </PageHeader>
-      <FormError error={fulfil.error ?? cancel.error} />
+      <FormError error={fulfil.error} />
+      {cancelled && (
+        <p ref={cancelledNote} tabIndex={-1} role="status" className="alert alert-info">
+          Order cancelled: its reserved stock was released.
+        </p>
+      )}
       <section aria-labelledby="lines-title">
         <h2 id="lines-title">Lines</h2>
         <DataTable
@@ -311,6 +325,29 @@ function OrderView({
       {/* Mounted per opening: it starts from the amount then due, and keeps its result (the change
           due) while the order refetches underneath. */}
       {canPay && paying && <TakePaymentDialog order={order} open onClose={() => setPaying(false)} />}
+      {confirmingCancel && (
+        <ConfirmDialog
+          title={`Cancel order #${order.number}?`}
+          confirmLabel="Cancel order"
+          dismissLabel="Keep order"
+          busy={cancel.isPending}
+          error={cancel.error}
+          onConfirm={() =>
+            cancel.mutate(undefined, {
+              onSuccess: () => {
+                setConfirmingCancel(false);
+                setCancelled(true);
+              },
+            })
+          }
+          onClose={() => setConfirmingCancel(false)}
+        >
+          <p>
+            Its reserved stock is released for other orders, and card payments only authorized for it are
+            voided. A cancelled order cannot be reopened.
+          </p>
+        </ConfirmDialog>
+      )}
     </>
   );
 }

@@ -1,8 +1,9 @@
 import type { Role, Web } from '@tessera/contracts';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   Button,
+  ConfirmDialog,
   DataTable,
   Dialog,
   EmptyState,
@@ -74,7 +75,7 @@ function InviteForm() {
       setEmail('');
       await queryClient.invalidateQueries({ queryKey: ['users', 'invitations'] });
     },
-    onError: (error) => fields.fromApi(error, ['email', 'roles']),
+    onError: (error) => fields.fromApi(error, ['email', 'roles'], { already_member: 'email' }),
   });
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -107,9 +108,21 @@ function InviteForm() {
   );
 }
 
+/** A note of what came of a confirmed action, focused when it appears: the row acted on is gone. */
+function useOutcomeFocus<T>(outcome: T | null) {
+  const note = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    if (outcome) note.current?.focus();
+  }, [outcome]);
+  return note;
+}
+
 function PendingInvitations() {
   const queryClient = useQueryClient();
   const invitations = usePagedList<Web.Invitation>(['users', 'invitations'], '/tenants/current/invitations');
+  const [revoking, setRevoking] = useState<Web.Invitation | null>(null);
+  const [revoked, setRevoked] = useState<Web.Invitation | null>(null);
+  const revokedNote = useOutcomeFocus(revoked);
   const revoke = useMutation({
     mutationFn: (invitation: Web.Invitation) =>
       api(`/tenants/current/invitations/${invitation.id}`, { method: 'DELETE' }),
@@ -140,12 +153,9 @@ function PendingInvitations() {
                 <Button
                   variant="danger"
                   aria-label={`Revoke the invitation to ${invitation.email}`}
-                  busy={revoke.isPending && revoke.variables.id === invitation.id}
                   onClick={() => {
-                    if (
-                      window.confirm(`Revoke the invitation to ${invitation.email}? Its link stops working.`)
-                    )
-                      revoke.mutate(invitation);
+                    revoke.reset();
+                    setRevoking(invitation);
                   }}
                 >
                   Revoke
@@ -156,8 +166,33 @@ function PendingInvitations() {
         />
       )}
       <LoadMore {...invitations} />
-      <FormError error={revoke.error} />
-      {revoke.isSuccess && <p role="status">Invitation to {revoke.variables.email} revoked.</p>}
+      {revoked && (
+        <p ref={revokedNote} tabIndex={-1} role="status">
+          Invitation to {revoked.email} revoked.
+        </p>
+      )}
+      {revoking && (
+        <ConfirmDialog
+          title="Revoke the invitation?"
+          confirmLabel="Revoke invitation"
+          busy={revoke.isPending}
+          error={revoke.error}
+          onConfirm={() =>
+            revoke.mutate(revoking, {
+              onSuccess: () => {
+                setRevoking(null);
+                setRevoked(revoking);
+              },
+            })
+          }
+          onClose={() => setRevoking(null)}
+        >
+          <p>
+            The link sent to <span className="break">{revoking.email}</span> stops working. You can invite the
+            address again later.
+          </p>
+        </ConfirmDialog>
+      )}
     </section>
   );
 }
@@ -204,6 +239,9 @@ export default function Users() {
   const me = useUser();
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState<Web.TenantUser | null>(null);
+  const [removing, setRemoving] = useState<Web.TenantUser | null>(null);
+  const [removed, setRemoved] = useState<Web.TenantUser | null>(null);
+  const removedNote = useOutcomeFocus(removed);
   const users = usePagedList<Web.TenantUser>(['users', 'team'], '/tenants/current/users');
   const remove = useMutation({
     mutationFn: (user: Web.TenantUser) => api(`/tenants/current/users/${user.id}`, { method: 'DELETE' }),
@@ -247,9 +285,9 @@ export default function Users() {
                         <Button
                           variant="danger"
                           aria-label={`Remove ${user.name}`}
-                          busy={remove.isPending && remove.variables.id === user.id}
                           onClick={() => {
-                            if (window.confirm(`Remove ${user.name} from the business?`)) remove.mutate(user);
+                            remove.reset();
+                            setRemoving(user);
                           }}
                         >
                           Remove
@@ -261,12 +299,39 @@ export default function Users() {
             />
           )}
           <LoadMore {...users} />
-          <FormError error={remove.error} />
+          {removed && (
+            <p ref={removedNote} tabIndex={-1} role="status">
+              {removed.name} was removed from the business.
+            </p>
+          )}
         </section>
         <InviteForm />
       </div>
       <PendingInvitations />
       {editing && <EditRoles user={editing} onClose={() => setEditing(null)} />}
+      {removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.name}?`}
+          confirmLabel="Remove from the business"
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() =>
+            remove.mutate(removing, {
+              onSuccess: () => {
+                setRemoving(null);
+                setRemoved(removing);
+              },
+            })
+          }
+          onClose={() => setRemoving(null)}
+        >
+          <p>
+            {removing.name} (<span className="break">{removing.email}</span>) is signed out of this business
+            at once and loses access to it. Their account and the history of what they did here are kept; you
+            can invite them again.
+          </p>
+        </ConfirmDialog>
+      )}
     </>
   );
 }
