@@ -30,7 +30,8 @@ export function Layout() {
   const { pathname } = useLocation();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  // The menu is open on the page where it was opened: navigating closes it.
+  // The menu is open on the page where it was opened: navigating closes it (and so does a
+  // click on any of its links, the current page's too, where the address does not change).
   const [menuOpenOn, setMenuOpenOn] = useState<string | null>(null);
   const menuOpen = menuOpenOn === pathname;
   const setMenuOpen = (open: boolean) => setMenuOpenOn(open ? pathname : null);
@@ -150,7 +151,15 @@ export function Layout() {
           <ul>
             {NAV.filter((item) => !item.permission || can(item.permission)).map((item) => (
               <li key={item.to}>
-                <NavLink to={item.to} end={item.end}>
+                <NavLink
+                  to={item.to}
+                  end={item.end}
+                  onClick={() => {
+                    setMenuOpenOn(null);
+                    // The current page's: no new title takes focus, so the menu button does, as on Escape.
+                    if (item.to === pathname) menuButton.current?.focus();
+                  }}
+                >
                   {item.label}
                 </NavLink>
               </li>

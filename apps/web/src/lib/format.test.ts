@@ -7,6 +7,7 @@ import {
   nextDay,
   numberSymbols,
   parseMoney,
+  readMoney,
   setTimeZone,
   startOfDay,
   startOfToday,
@@ -152,6 +153,19 @@ describe('parseMoney reads amounts by the locale, and refuses what it would have
     expect(parseMoney('9007199254740992', 'JPY', 'en-US')).toBeNull();
     expect(parseMoney('0009007199254740991', 'JPY', 'en-US')).toBe(Number.MAX_SAFE_INTEGER);
     expect(parseMoney('9,007,199,254,740.992', 'KWD', 'en-US')).toBeNull();
+  });
+
+  it('tells an amount too large from one written wrong, so a form can say which', () => {
+    expect(readMoney('19.99', 'USD', 'en-US')).toEqual({ minor: 1999 });
+    expect(readMoney('90071992547409.92', 'USD', 'en-US')).toEqual({ problem: 'too_large' });
+    expect(readMoney('99,999,999,999,999,999', 'USD', 'en-US')).toEqual({ problem: 'too_large' });
+    expect(readMoney('19.999', 'USD', 'en-US')).toEqual({ problem: 'not_an_amount' });
+    expect(readMoney('abc', 'USD', 'en-US')).toEqual({ problem: 'not_an_amount' });
+  });
+
+  it('displays the largest amount exactly, where dividing by 100 would round', () => {
+    expect(formatMoney(Number.MAX_SAFE_INTEGER, 'USD')).toBe('$90,071,992,547,409.91');
+    expect(formatMoney(-5, 'USD')).toBe('-$0.05');
   });
 
   it('round-trips form fields in every locale', () => {

@@ -36,7 +36,9 @@ export function currencyExponent(currency: string): number {
 
 export function formatMoney(minor: number, currency: string): string {
   try {
-    return currencyFormat(currency).format(minor / 10 ** currencyExponent(currency));
+    // The amount as a decimal string, exact where a division would round (above 2^53 / 100).
+    const decimal = minorToInput(minor, currency, 'en-US') as Intl.StringNumericLiteral;
+    return currencyFormat(currency).format(decimal);
   } catch {
     return `${minorToInput(minor, currency)} ${currency}`;
   }
@@ -118,47 +120,59 @@ function wholeDigits(text: string, symbols: NumberSymbols): string | null {
   return groups.join('');
 }
 
-const MAX_SAFE = String(Number.MAX_SAFE_INTEGER);
+/** The largest amount in minor units, the API's limit too: exact in JSON numbers. */
+export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;
+const MAX_DIGITS = String(MAX_MINOR_UNITS);
+
+/** A typed amount in minor units, or why it is none: not written as an amount, or too large. */
+export type MoneyReading = { minor: number } | { problem: 'not_an_amount' | 'too_large' };
 
 /**
- * Parses a typed amount into minor units without floating point; null for anything else.
+ * Reads a typed amount into minor units without floating point.
  *
  * The rule, for the app's locale (navigator.language):
  * - the decimal sign is the locale's ("19.99" in en-US, "19,99" in de-DE);
  * - the locale's group sign, spaces and apostrophes may group the whole part, one kind per
  *   amount, only where the locale puts them ("1,000" and "1,000,000" in en-US, "1.000" in de-DE,
  *   "1,00,000" in en-IN); a group sign anywhere else makes the amount invalid, not a decimal sign
- *   ("1,5" and "12,3456" in en-US are null);
+ *   ("1,5" and "12,3456" in en-US are not amounts);
  * - '.' or ',', when the locale uses it for neither, is a decimal sign too, unless the amount
- *   could also be read as grouped: "19.99" in fr-FR is 19.99, "1.000" there is null;
- * - no sign, no more decimals than the currency has, and at most Number.MAX_SAFE_INTEGER minor
- *   units.
+ *   could also be read as grouped: "19.99" in fr-FR is 19.99, "1.000" there is not an amount;
+ * - no sign, and no more decimals than the currency has;
+ * - at most MAX_MINOR_UNITS minor units, else the amount is `too_large`.
  */
-export function parseMoney(input: string, currency: string, forLocale: string = locale): number | null {
+export function readMoney(input: string, currency: string, forLocale: string = locale): MoneyReading {
+  const notAnAmount = { problem: 'not_an_amount' } as const;
   const exponent = currencyExponent(currency);
   const symbols = numberSymbols(forLocale);
   const text = input.trim();
   let at = text.indexOf(symbols.decimal);
-  if (at !== text.lastIndexOf(symbols.decimal)) return null;
+  if (at !== text.lastIndexOf(symbols.decimal)) return notAnAmount;
   if (at < 0) {
     const others = ['.', ','].filter(
       (sign) => sign !== symbols.decimal && sign !== symbols.group && text.includes(sign),
     );
-    if (others.length > 1) return null;
+    if (others.length > 1) return notAnAmount;
     const [other] = others;
     if (other !== undefined) {
       at = text.indexOf(other);
       // Once only, and not before three digits, where it could be a thousands separator.
-      if (text.lastIndexOf(other) !== at || text.length - at - 1 === 3) return null;
+      if (text.lastIndexOf(other) !== at || text.length - at - 1 === 3) return notAnAmount;
     }
   }
   const whole = wholeDigits(at < 0 ? text : text.slice(0, at), symbols);
   const fraction = at < 0 ? '' : text.slice(at + 1);
-  if (whole === null || !/^\d*$/.test(fraction) || fraction.length > exponent) return null;
+  if (whole === null || !/^\d*$/.test(fraction) || fraction.length > exponent) return notAnAmount;
   const digits = (whole + fraction.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
-  if (digits.length > MAX_SAFE.length || (digits.length === MAX_SAFE.length && digits > MAX_SAFE))
-    return null;
-  return Number(digits);
+  if (digits.length > MAX_DIGITS.length || (digits.length === MAX_DIGITS.length && digits > MAX_DIGITS))
+    return { problem: 'too_large' };
+  return { minor: Number(digits) };
+}
+
+/** A typed amount in minor units (see readMoney); null when it is none. */
+export function parseMoney(input: string, currency: string, forLocale: string = locale): number | null {
+  const reading = readMoney(input, currency, forLocale);
+  return 'minor' in reading ? reading.minor : null;
 }
 
 let timeZone: string | undefined;

@@ -1,7 +1,7 @@
 import type { Web } from '@tessera/contracts';
 import { MAX_LINE_QUANTITY } from '@tessera/contracts/limits';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import {
   Button,
@@ -18,6 +18,7 @@ import { LoadMore } from '../components/LoadMore';
 import { api } from '../lib/api';
 import { useDebounced } from '../lib/debounce';
 import { useIdempotencyKey } from '../lib/idempotency';
+import { usePrefersReducedMotion } from '../lib/motion';
 import { emailProblem, parseQuantity, quantityProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { ApiError } from '../lib/problem';
 import { usePagedList, useStockByProductId } from '../lib/queries';
@@ -63,6 +64,8 @@ export default function NewOrder() {
   const [note, setNote] = useState('');
   const idempotency = useIdempotencyKey();
   const fields = useFieldErrors();
+  const cartTitle = useRef<HTMLHeadingElement>(null);
+  const reduceMotion = usePrefersReducedMotion();
 
   // The catalog is searched by the API, a page at a time: a shop may have more products than a
   // page holds, and every one of them can be sold.
@@ -86,6 +89,7 @@ export default function NewOrder() {
   // None until a product is picked: a business has no currency of its own, its products do.
   const currency = lines[0]?.product.currency;
   const total = lines.reduce((sum, line) => sum + line.total, 0);
+  const items = lines.reduce((sum, line) => sum + line.quantity, 0);
   const mixed = currencies.size > 1;
   const draftProblem = (productId: string) => {
     const draft = drafts.get(productId);
@@ -127,6 +131,12 @@ export default function NewOrder() {
         const line = current.get(product.id);
         return line ? new Map(current).set(product.id, { ...line, quantity }) : current;
       });
+  };
+
+  /** Brings the order into view (on a phone it is below the products), its title focused. */
+  const showOrder = () => {
+    cartTitle.current?.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
+    cartTitle.current?.focus({ preventScroll: true });
   };
 
   const place = useMutation({
@@ -209,9 +219,28 @@ export default function NewOrder() {
             </ul>
           )}
           <LoadMore {...products} />
+          {lines.length > 0 && (
+            // Phones only (see the stylesheet): a tap on a product changes something in sight.
+            <div className="pos-summary">
+              <span>
+                {items.toLocaleString()} {items === 1 ? 'item' : 'items'}
+                {currency && !mixed && (
+                  <>
+                    {' · '}
+                    <Money amount={total} currency={currency} />
+                  </>
+                )}
+              </span>
+              <Button variant="secondary" onClick={showOrder}>
+                View order
+              </Button>
+            </div>
+          )}
         </section>
         <form className="card pos-cart" onSubmit={onSubmit} noValidate aria-labelledby="cart-title">
-          <h2 id="cart-title">Order</h2>
+          <h2 id="cart-title" ref={cartTitle} tabIndex={-1}>
+            Order
+          </h2>
           {lines.length === 0 ? (
             <p className="muted">Pick products to add them.</p>
           ) : (

@@ -15,8 +15,8 @@ import {
 } from '../components/ui';
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
-import { minorToInput, parseMoney } from '../lib/format';
-import { rebaseEdits, requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
+import { formatMoney, MAX_MINOR_UNITS, minorToInput, parseMoney, readMoney } from '../lib/format';
+import { apiFieldErrors, rebaseEdits, requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { CURRENCIES } from '../lib/queries';
 import { ApiError } from '../lib/problem';
 import NotFound from './NotFound';
@@ -50,6 +50,72 @@ const FIELD_NAMES: Record<keyof ProductForm, string> = {
   price: 'price',
   currency: 'currency',
 };
+
+/** The API's limits on a product's text (its catalog schemas); a price's is MAX_MINOR_UNITS. */
+const MAX_LENGTH = { sku: 64, name: 200, description: 5000 } as const;
+type LimitedField = keyof typeof MAX_LENGTH;
+
+function lengthProblem(field: LimitedField, value: string): string | undefined {
+  // The API counts characters (code points), not UTF-16 units.
+  const length = [...value.trim()].length;
+  const max = MAX_LENGTH[field];
+  return length > max
+    ? `Use at most ${max.toLocaleString()} characters for the ${FIELD_NAMES[field]} (${length.toLocaleString()} now).`
+    : undefined;
+}
+
+/** Said once a field is full: the input drops whatever is typed or pasted beyond its limit. */
+function fullFieldHint(field: LimitedField, value: string): string | undefined {
+  const max = MAX_LENGTH[field];
+  return value.length >= max
+    ? `That is the most a ${FIELD_NAMES[field]} can have: ${max.toLocaleString()} characters.`
+    : undefined;
+}
+
+function priceProblem(price: string, currency: string): string | undefined {
+  const reading = readMoney(price, currency);
+  if ('minor' in reading) return undefined;
+  return reading.problem === 'too_large'
+    ? `Enter a price of at most ${formatMoney(MAX_MINOR_UNITS, currency)}.`
+    : `Enter a price like ${minorToInput(1999, currency)}.`;
+}
+
+/** What the API would refuse in the form, in the form's words. */
+function formProblems(values: ProductForm): FieldErrors {
+  const problems = {
+    sku: requiredProblem(values.sku, 'a SKU') ?? lengthProblem('sku', values.sku),
+    name: requiredProblem(values.name, 'a name') ?? lengthProblem('name', values.name),
+    description: lengthProblem('description', values.description),
+    price: priceProblem(values.price, values.currency),
+  };
+  return Object.fromEntries(
+    Object.entries(problems).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+/**
+ * The API's field errors, which speak its validator's language ("must NOT have more than 200
+ * characters"), in the form's words: the form's own check of the field when it finds the problem
+ * too (it may not, should the limits ever differ), else a plain reading of the API's message.
+ */
+function plainApiErrors(error: unknown, values: ProductForm): FieldErrors {
+  const ours = formProblems(values);
+  const plain: FieldErrors = {};
+  for (const [field, message] of Object.entries(apiFieldErrors(error, FIELDS))) {
+    const name = FIELD_NAMES[field as keyof ProductForm];
+    const longest = /more than (\d+) characters/.exec(message)?.[1];
+    plain[field] =
+      ours[field] ??
+      (longest
+        ? `Use at most ${Number(longest).toLocaleString()} characters for the ${name}.`
+        : /NUL character|surrogate/.test(message)
+          ? `Remove the unusual characters pasted into the ${name}: they cannot be saved.`
+          : `Check the ${name}: it was not accepted as it is.`);
+  }
+  // A SKU in use is told by its code, already in plain words.
+  if (error instanceof ApiError && error.code === 'sku_taken') plain.sku = error.message;
+  return plain;
+}
 
 function fieldList(names: (keyof ProductForm)[]): string {
   const words = names.map((name) => FIELD_NAMES[name]);
@@ -130,7 +196,7 @@ function ProductFormView({ product }: { product?: Web.Product }) {
         state: product ? undefined : { created: saved.name },
       });
     },
-    onError: (error) => fields.fromApi(error, FIELDS, { sku_taken: 'sku' }),
+    onError: (error) => fields.check(plainApiErrors(error, values)),
   });
   const archive = useMutation({
     mutationFn: (active: boolean) =>
@@ -143,14 +209,8 @@ function ProductFormView({ product }: { product?: Web.Product }) {
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    const found: FieldErrors = {};
     const price = parseMoney(values.price, values.currency);
-    const sku = requiredProblem(values.sku, 'a SKU');
-    const name = requiredProblem(values.name, 'a name');
-    if (sku) found.sku = sku;
-    if (name) found.name = name;
-    if (price === null) found.price = `Enter a price like ${minorToInput(1999, values.currency)}.`;
-    if (!fields.check(found) || price === null) return;
+    if (!fields.check(formProblems(values)) || price === null) return;
     save.mutate({
       sku: values.sku.trim(),
       name: values.name.trim(),
@@ -209,6 +269,8 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             label="Name"
             value={values.name}
             error={fields.errors.name}
+            hint={fullFieldHint('name', values.name)}
+            maxLength={MAX_LENGTH.name}
             onChange={(e) => set('name')(e.target.value)}
             required
           />
@@ -216,6 +278,8 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             label="SKU"
             value={values.sku}
             error={fields.errors.sku}
+            hint={fullFieldHint('sku', values.sku)}
+            maxLength={MAX_LENGTH.sku}
             onChange={(e) => set('sku')(e.target.value)}
             required
           />
@@ -244,6 +308,8 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             rows={3}
             value={values.description}
             error={fields.errors.description}
+            hint={fullFieldHint('description', values.description)}
+            maxLength={MAX_LENGTH.description}
             onChange={(e) => set('description')(e.target.value)}
           />
           {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}

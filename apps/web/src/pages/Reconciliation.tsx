@@ -19,6 +19,7 @@ import {
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
 import { formatDateTime, label, startOfToday } from '../lib/format';
+import { ApiError } from '../lib/problem';
 import { usePagedList } from '../lib/queries';
 
 const RESULTS: { value: Web.ReconciliationResult; label: string }[] = [
@@ -39,6 +40,57 @@ const PERIODS = {
   month: { label: 'The last 30 days', range: (today: number) => [today - 29 * DAY_MS, Date.now()] },
 } satisfies Record<string, { label: string; range: (today: number) => [number, number] }>;
 type Period = keyof typeof PERIODS;
+
+/** Gateways as their makers write them (label() would say "Paypal"). */
+const GATEWAY_NAMES: Partial<Record<Web.Gateway, string>> = {
+  stripe: 'Stripe',
+  square: 'Square',
+  square_terminal: 'Square Terminal',
+  paypal: 'PayPal',
+};
+
+function gatewayName(gateway: Web.Gateway): string {
+  return GATEWAY_NAMES[gateway] ?? label(gateway);
+}
+
+/**
+ * Why a comparison could not be made, in plain words: a gateway not set up yet (with the way to
+ * Settings, for those who may open it) or one that did not answer (its reason given below).
+ */
+function ComparisonError({ error, gateway }: { error: unknown; gateway: Web.Gateway }) {
+  const can = useCan();
+  if (!(error instanceof ApiError)) return <FormError error={error} />;
+  const name = gatewayName(gateway);
+  // Square Terminal works through the Square account.
+  const account = gatewayName(gateway === 'square_terminal' ? 'square' : gateway);
+  if (error.code === 'gateway_not_configured') {
+    return (
+      <div className="alert alert-error" role="alert">
+        <p>
+          {name} is not set up for this business yet, so there is nothing to compare with.{' '}
+          {can('manage:tenant') ? (
+            <>
+              Add your {account} account in <Link to="/settings">Settings</Link>, then compare again.
+            </>
+          ) : (
+            `Ask an administrator to add your ${account} account in Settings.`
+          )}
+        </p>
+      </div>
+    );
+  }
+  if (error.code === 'gateway_error') {
+    // The API's message is "<gateway> could not list its payments: <the gateway's own reason>".
+    const reason = error.message.replace(/^\S+ could not list its payments: /, '');
+    return (
+      <div className="alert alert-error" role="alert">
+        <p>{name} did not answer the comparison; try again later.</p>
+        <p className="muted">Details: {reason}</p>
+      </div>
+    );
+  }
+  return <FormError error={error} />;
+}
 
 function resultLabel(result: Web.ReconciliationResult): string {
   return RESULTS.find((entry) => entry.value === result)?.label ?? label(result);
@@ -93,11 +145,12 @@ export default function Reconciliation() {
   const [gateway, setGateway] = useState<Web.Gateway>('stripe');
   const [period, setPeriod] = useState<Period>('today');
   const run = useMutation({
-    mutationFn: () => {
+    // The gateway is the mutation's variable: an error names the one compared with, not the one now picked.
+    mutationFn: (compared: Web.Gateway) => {
       const [from, to] = PERIODS[period].range(Date.parse(startOfToday()));
       return api<Web.ReconciliationRun>('/commerce/payments/reconcile', {
         method: 'POST',
-        body: { gateway, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+        body: { gateway: compared, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
       });
     },
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['reconciliation'] }),
@@ -110,7 +163,7 @@ export default function Reconciliation() {
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    run.mutate();
+    run.mutate(gateway);
   };
 
   return (
@@ -134,7 +187,7 @@ export default function Reconciliation() {
               ))}
             </SelectField>
           </div>
-          <FormError error={run.error} />
+          {run.isError && <ComparisonError error={run.error} gateway={run.variables} />}
           <div className="actions">
             <Button type="submit" busy={run.isPending}>
               Compare with the gateway
@@ -145,7 +198,7 @@ export default function Reconciliation() {
       {run.data && (
         <section aria-labelledby="run-title">
           <h2 id="run-title">
-            {label(run.data.gateway)}, {formatDateTime(run.data.from)} to {formatDateTime(run.data.to)}
+            {gatewayName(run.data.gateway)}, {formatDateTime(run.data.from)} to {formatDateTime(run.data.to)}
           </h2>
           <ul className="reconciliation-counts" aria-label="Results">
             {RESULTS.map((result) => (

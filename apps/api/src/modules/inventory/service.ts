@@ -16,6 +16,15 @@ import {
   type StockMovement,
 } from './schemas';
 
+/** Counts in messages as a person reads them: "1,500", "1 unit", "1,500 units". */
+function figure(count: number): string {
+  return count.toLocaleString('en');
+}
+
+function units(count: number): string {
+  return `${figure(count)} ${count === 1 ? 'unit' : 'units'}`;
+}
+
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -126,7 +135,7 @@ export class InventoryService {
     if (onHand < current.reserved) {
       throw new AppError(
         'insufficient_stock',
-        `${current.reserved} units are reserved by orders; on_hand cannot go below that`,
+        `The stock on hand cannot be set below ${figure(current.reserved)}: ${units(current.reserved)} ${current.reserved === 1 ? 'is' : 'are'} reserved by orders`,
         {
           extensions: { reserved: current.reserved },
         },
@@ -166,16 +175,18 @@ export class InventoryService {
     if (!current) throw notFound('product');
     const onHand = current.on_hand + body.delta;
     if (onHand < current.reserved) {
+      const removable = Math.max(0, current.on_hand - current.reserved);
       throw new AppError(
         'insufficient_stock',
-        `on_hand would be ${onHand}, below the ${current.reserved} units reserved by orders`,
+        `${removable === 0 ? 'No units' : `Only ${units(removable)}`} can be removed: ${figure(current.on_hand)} on hand` +
+          (current.reserved > 0 ? `, ${figure(current.reserved)} of them reserved by orders` : ''),
         { extensions: { on_hand: current.on_hand, reserved: current.reserved } },
       );
     }
     if (onHand > MAX_ON_HAND) {
-      throw new AppError('validation_failed', `on_hand would exceed ${MAX_ON_HAND}`, {
-        errors: [{ path: 'delta', message: `would take on_hand above ${MAX_ON_HAND}` }],
-      });
+      // The field's message is shown alone beside the field, so it is the whole sentence too.
+      const message = `At most ${units(MAX_ON_HAND - current.on_hand)} can be added: ${figure(current.on_hand)} on hand, and a product holds at most ${units(MAX_ON_HAND)}`;
+      throw new AppError('validation_failed', message, { errors: [{ path: 'delta', message }] });
     }
     const [row] = await inventoryRepository.applyDeltas(
       tx,
