@@ -140,6 +140,14 @@ describe('the merchant web app', () => {
     // filling: the list's "Search by name or SKU" field also answers to the labels Name and SKU.)
     await page.getByRole('link', { name: 'New product' }).click();
     await heading(page, 'New product');
+    // The fields stop at the API's limits and say so; a price past the largest names it.
+    await page.getByLabel('Name').fill('x'.repeat(600));
+    expect((await page.getByLabel('Name').inputValue()).length).toBe(200);
+    await page.getByText('That is the most a name can have: 200 characters.').waitFor();
+    await page.getByLabel('SKU').fill('BIG-1');
+    await page.getByLabel('Price').fill('100000000000000');
+    await page.getByRole('button', { name: 'Create product' }).click();
+    await page.getByText(/^Enter a price of at most /).waitFor();
     await page.getByLabel('Name').fill('Duplicate');
     await page.getByLabel('SKU').fill('MUG-01');
     await page.getByLabel('Price').fill('1');
@@ -186,6 +194,12 @@ describe('the merchant web app', () => {
         .getByRole('cell', { name: 'you' })
         .waitFor();
     }
+    // Taking away more than is there: the refusal is in a shop worker's words.
+    await page.getByLabel('Change').selectOption('remove');
+    await page.getByLabel('Quantity').fill('50');
+    await page.getByRole('button', { name: 'Record adjustment' }).click();
+    await page.getByText('Only 3 units can be removed: 3 on hand').waitFor();
+    expect(await page.getByText('on_hand').count()).toBe(0);
     // Mugs: 3 on hand with the default threshold shows as low stock.
     await page.getByLabel('Warn when available stock is at or below').fill('5');
     await page.getByRole('button', { name: 'Save level' }).click();
@@ -732,6 +746,10 @@ describe('the merchant web app', () => {
     await nav.getByRole('link', { name: 'Orders' }).click();
     await heading(tab, 'Orders');
     expect(await nav.isVisible()).toBe(false);
+    // The link of the page already shown closes the menu too.
+    await tab.getByRole('button', { name: 'Open menu' }).click();
+    await nav.getByRole('link', { name: 'Orders' }).click();
+    await expect.poll(() => nav.isVisible()).toBe(false);
     // Back and forward work through the app's own history.
     await tab.goBack();
     await heading(tab, 'Page not found');
