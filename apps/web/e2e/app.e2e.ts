@@ -516,6 +516,15 @@ describe('the merchant web app', () => {
     expect(await nav.getByRole('link', { name: 'Users' }).count()).toBe(0);
     await nav.getByRole('link', { name: 'Orders' }).click();
     await page.getByText('No orders yet.').waitFor();
+    // The bakery prices in euros: a new product starts in the catalog's currency.
+    await post(
+      '/commerce/products',
+      { sku: 'BREAD-1', name: 'Sourdough', price: 450, currency: 'EUR' },
+      bakery.access_token,
+    );
+    await page.goto(`${platform.url}/products/new`);
+    await heading(page, 'New product');
+    await expect.poll(() => page.getByLabel('Currency').inputValue()).toBe('EUR');
 
     await switcher.selectOption({ label: 'Corner Shop' });
     await heading(page, 'Dashboard');

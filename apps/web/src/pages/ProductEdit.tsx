@@ -171,8 +171,21 @@ function ProductFormView({ product }: { product?: Web.Product }) {
       });
     }
   }
+  // A new product starts in the currency the catalog is priced in (a shop sells in one, mostly),
+  // until the user picks one.
+  const [currencyPicked, setCurrencyPicked] = useState(false);
+  const catalog = useQuery({
+    queryKey: ['products', 'one'],
+    queryFn: ({ signal }) => api<{ data: Web.Product[] }>('/commerce/products?limit=1', { signal }),
+    enabled: !product,
+  });
+  const catalogCurrency = catalog.data?.data[0]?.currency;
+  if (!product && !currencyPicked && catalogCurrency && values.currency !== catalogCurrency) {
+    setValues((current) => ({ ...current, currency: catalogCurrency }));
+  }
   const fields = useFieldErrors();
   const set = (name: keyof ProductForm) => (value: string) => {
+    if (name === 'currency') setCurrencyPicked(true);
     setValues((current) => ({ ...current, [name]: value }));
     fields.clear(name);
   };
