@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serviceAvailable, TEST_REDIS_URL } from '../../../test/support/services';
 import { createRedis } from '../redis';
@@ -130,5 +131,29 @@ describe.runIf(redisUp)('Redis limiter across processes', () => {
     expect((await a.consume('shared', options)).allowed).toBe(false);
     expect((await b.consume('shared', options)).allowed).toBe(false);
     expect(await redis!.exists(`${prefix}ratelimit:shared`)).toBe(1);
+  });
+});
+
+describe('limits without Redis', () => {
+  it('fail closed with 503 service_unavailable, not an internal error', async () => {
+    // Nothing listens on port 1; no retries, so the command fails at once.
+    const down = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    down.on('error', () => {});
+    const limiter = new RedisRateLimiter(down, 'test:');
+    try {
+      for (const attempt of [
+        limiter.consume('k', { limit: 5, windowMs: 60_000 }),
+        limiter.consumeAll([{ key: 'k', options: { limit: 5, windowMs: 60_000 } }]),
+        limiter.reset('k'),
+      ]) {
+        await expect(attempt).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
+      }
+    } finally {
+      down.disconnect();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { AppError } from '../errors';
 
 /**
  * A shared rate limiter: GCRA (the generic cell rate algorithm, a leaky bucket kept as one
@@ -139,6 +140,19 @@ type RedisWithGcra = Redis & {
   tesseraGcra(keys: number, ...args: (string | number)[]): Promise<number[][]>;
 };
 
+/**
+ * Limits fail closed, as the session check does: without Redis a limit cannot be kept across
+ * processes, and failed logins must not go uncounted. The answer is 503 `service_unavailable`,
+ * which says to retry, not a 500.
+ */
+async function unavailableWithoutRedis<T>(command: Promise<T>): Promise<T> {
+  try {
+    return await command;
+  } catch (error) {
+    throw new AppError('service_unavailable', 'Rate limits cannot be checked right now', { cause: error });
+  }
+}
+
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: RedisWithGcra;
 
@@ -167,7 +181,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async reset(key: string): Promise<void> {
-    await this.redis.del(this.keyOf(key));
+    await unavailableWithoutRedis(this.redis.del(this.keyOf(key)));
   }
 
   private keyOf(key: string): string {
@@ -175,11 +189,13 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private async run(checks: LimitCheck[], dry: boolean): Promise<LimitResult[]> {
-    const answers = await this.redis.tesseraGcra(
-      checks.length,
-      ...checks.map((check) => this.keyOf(check.key)),
-      dry ? 1 : 0,
-      ...checks.flatMap(({ options }) => [options.limit, options.windowMs, options.cost ?? 1]),
+    const answers = await unavailableWithoutRedis(
+      this.redis.tesseraGcra(
+        checks.length,
+        ...checks.map((check) => this.keyOf(check.key)),
+        dry ? 1 : 0,
+        ...checks.flatMap(({ options }) => [options.limit, options.windowMs, options.cost ?? 1]),
+      ),
     );
     return checks.map(({ options }, index) => {
       const [allowed, remaining, resetMs, retryAfterMs] = answers[index] ?? [];
