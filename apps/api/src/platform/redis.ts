@@ -12,6 +12,18 @@ export function createRedis(url: string, logger: Logger): Redis {
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
+  return logErrors(redis, logger);
+}
+
+/**
+ * Another connection with the same options (a blocking reader, a subscriber), its errors logged
+ * as the first one's: without a listener ioredis prints them to stderr, outside the JSON log.
+ */
+export function duplicateRedis(redis: Redis, logger: Logger): Redis {
+  return logErrors(redis.duplicate(), logger);
+}
+
+function logErrors(redis: Redis, logger: Logger): Redis {
   let lastError = '';
   redis.on('error', (error: Error) => {
     // One line per distinct error, not one per reconnection attempt.

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { duplicateRedis } from './redis';
 
 /** What a session-revocation store does; the signal wraps it. */
 interface Revoking {
@@ -51,7 +52,7 @@ export class SessionRevocationSignal {
       this.local.on('revoked', listener);
       return async () => void this.local.off('revoked', listener);
     }
-    const subscriber = this.redis.duplicate();
+    const subscriber = duplicateRedis(this.redis, this.logger);
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       try {

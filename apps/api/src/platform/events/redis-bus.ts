@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { DB } from '../db/tables';
 import type { Consumer, EventBus } from './bus';
 import { applyBatch, applyOnce, recordDeadLetter, sleep, type FailedDelivery } from './delivery';
+import { duplicateRedis } from '../redis';
 
 export interface RedisBusOptions {
   maxAttempts: number;
@@ -101,7 +102,7 @@ export class RedisStreamsBus implements EventBus {
     for (const consumer of this.consumers) {
       const streams = streamsOf(consumer).map((stream) => this.key(stream));
       for (const stream of streams) await this.ensureGroup(stream, consumer.name);
-      const reader = this.redis.duplicate();
+      const reader = duplicateRedis(this.redis, this.logger);
       this.readers.push(reader);
       this.loops.push(this.readLoop(consumer, streams, reader), this.claimLoop(consumer, streams));
     }
