@@ -22,3 +22,10 @@ export function requireOption(options: Record<string, string | true>, name: stri
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
   return value;
 }
+
+/** An address option: the operator's commands skip the routes' schemas, so the form is checked here. */
+export function requireEmailOption(options: Record<string, string | true>, name: string): string {
+  const value = requireOption(options, name);
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new UsageError(`--${name} must be an email address`);
+  return value;
+}

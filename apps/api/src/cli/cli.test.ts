@@ -71,6 +71,52 @@ describe('the tessera CLI', () => {
     expect(await runCli([...user, '--roles', 'staff'], config, out)).toBe(0);
     expect(out.lines.at(-1)).toMatch(/^created user \S+ with roles staff$/);
     expect(await runCli([...user, '--roles', 'wizard'], config, out)).toBe(2);
+    // The commands skip the routes' schemas: the service and the command check what they did.
+    const another = ['--tenant', tenantId!, '--name', 'Other', '--roles', 'staff'];
+    expect(
+      await runCli(
+        ['create-user', ...another, '--email', 'not an email', '--password', password],
+        config,
+        out,
+      ),
+    ).toBe(2);
+    expect(out.errors.at(-1)).toContain('--email must be an email address');
+    expect(
+      await runCli(
+        ['create-user', ...another, '--email', 'other@corner.test', '--password', 'short'],
+        config,
+        out,
+      ),
+    ).toBe(2);
+    expect(out.errors.at(-1)).toContain('Use at least 12 characters');
+    // An existing identity joins another tenant with the password it has.
+    const second = /created tenant (\S+)/.exec(
+      (await runCli(
+        ['create-tenant', '--name', 'Second', '--email', 'owner2@corner.test', '--password', password],
+        config,
+        out,
+      )) === 0
+        ? out.lines.at(-1)!
+        : '',
+    )?.[1];
+    expect(
+      await runCli(
+        [
+          'create-user',
+          '--tenant',
+          second!,
+          '--email',
+          'clerk@corner.test',
+          '--name',
+          'Clerk',
+          '--password',
+          'another long passphrase',
+        ],
+        config,
+        out,
+      ),
+    ).toBe(0);
+    expect(out.lines.at(-1)).toContain('its password is unchanged (--password was not used)');
 
     expect(await runCli(['rotate-keys'], config, out)).toBe(0);
     expect(out.lines.at(-1)).toMatch(/^signing with new key \S+/);

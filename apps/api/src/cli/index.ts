@@ -8,7 +8,7 @@ import { migrate } from '../platform/db/migrate';
 import { replayDeadLetters } from '../platform/events/dead-letters';
 import { createPlatform, type Platform } from '../platform/platform';
 import { startServer } from '../server';
-import { parseOptions, requireOption, UsageError } from './args';
+import { parseOptions, requireEmailOption, requireOption, UsageError } from './args';
 import { seedDemo } from './seed-demo';
 
 export interface CliOutput {
@@ -122,7 +122,7 @@ export const COMMANDS: Record<string, Command> = {
         operator(() =>
           modules.services.auth.register(
             {
-              email: requireOption(options, 'email'),
+              email: requireEmailOption(options, 'email'),
               password: requireOption(options, 'password'),
               name: text(options, 'owner') ?? 'Owner',
               tenant_name: requireOption(options, 'name'),
@@ -142,7 +142,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(config, options, out) {
       const roles = rolesOption(options);
       const input = {
-        email: requireOption(options, 'email'),
+        email: requireEmailOption(options, 'email'),
         name: requireOption(options, 'name'),
         password: requireOption(options, 'password'),
         roles,
@@ -152,7 +152,9 @@ export const COMMANDS: Record<string, Command> = {
         operator(() => modules.services.auth.addMember(tenantId, input)),
       );
       out.log(
-        `${added.created ? 'created' : 'added existing'} user ${added.user_id} with roles ${roles.join(', ')}`,
+        added.created
+          ? `created user ${added.user_id} with roles ${roles.join(', ')}`
+          : `added existing user ${added.user_id} with roles ${roles.join(', ')}; its password is unchanged (--password was not used)`,
       );
     },
   },

@@ -69,14 +69,18 @@ export async function dummyVerify(password: string): Promise<false> {
 const COMMON = new Set(COMMON_PASSWORDS);
 
 /**
- * Why a password of acceptable length is refused, or null. No composition rules (NIST 800-63B):
- * only passwords attackers try first: the common-password list, one repeated character, the
- * user's own email or name.
+ * Why a password is refused, or null. Its length first (the routes' schemas check it too, but the
+ * operator's commands call the service directly), in characters as JSON Schema counts them. No
+ * composition rules (NIST 800-63B): only passwords attackers try first: the common-password list,
+ * one repeated character, the user's own email or name.
  */
 export function passwordWeakness(
   password: string,
   context: { email?: string; name?: string } = {},
 ): string | null {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters`;
   const lower = password.toLowerCase();
   if (COMMON.has(lower)) return 'This password is one of the most commonly used; choose another';
   if (new Set(lower).size <= 2) return 'This password repeats too few characters; choose another';
