@@ -178,6 +178,30 @@ describe.runIf(postgresUp)('recommendations', () => {
     expect(popularWithoutE.items.map((item) => item.name)).toEqual(['Product A']);
   });
 
+  it('leaves the product itself out whatever the case of its id', async () => {
+    // A tenant of its own: its best sellers would change the other tests' lists.
+    const store = await registerTenant(testApp);
+    const { A0, A1, B0 } = await createProducts(store, ['A0', 'A1', 'B0']);
+    await emitDated(testApp.platform.db, store.tenant.id, [
+      ...times(3, () => order([A0!, A1!])),
+      ...order([B0!]),
+    ]);
+    await testApp.flushEvents();
+    const archived = await testApp.app.inject({
+      method: 'PATCH',
+      url: `/commerce/products/${A1!.id}`,
+      headers: store.auth,
+      payload: { active: false },
+    });
+    expect(archived.statusCode).toBe(200);
+    // A0's only partner is archived: the best sellers, of which A0 is one, are the fallback.
+    for (const id of [A0!.id, A0!.id.toUpperCase()]) {
+      const answer = await recommend(store, `product_id=${id}`);
+      expect(answer.strategy).toBe('popular');
+      expect(answer.items.map((item) => item.name)).toEqual(['Product B0']);
+    }
+  });
+
   it("never shows another tenant's products or pairs", async () => {
     const answer = await recommend(otherShop, `product_id=${foreign.X!.id}`);
     expect(answer).toMatchObject({

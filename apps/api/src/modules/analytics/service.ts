@@ -648,7 +648,9 @@ export class AnalyticsService {
    * Products bought together with `productId` in paid orders; the tenant's best sellers when
    * there are none (or no product is given). Never the product itself nor an inactive product.
    */
-  async recommendations(tx: Tx, productId: string | undefined, limit: number): Promise<Recommendations> {
+  async recommendations(tx: Tx, given: string | undefined, limit: number): Promise<Recommendations> {
+    // A UUID may come in upper case; the ids read back, which it is compared with, are lower case.
+    const productId = given?.toLowerCase();
     if (productId && this.deps.products) {
       const [product] = await this.deps.products.findProductsByIds(tx, [productId]);
       if (!product) throw new AppError('not_found', 'The product does not exist');

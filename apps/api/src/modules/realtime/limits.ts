@@ -21,6 +21,13 @@ export function replayConcurrency(poolSize: number): number {
 }
 
 /**
+ * How many sockets' tokens a heartbeat checks again at once (each a read of the revocation list):
+ * enough that a beat over thousands of sockets ends well within its interval, so that no beat is
+ * skipped, and few enough to leave Redis to the API's requests.
+ */
+export const HEARTBEAT_CHECKS_AT_ONCE = 8;
+
+/**
  * A token bucket of `burst` tokens refilled at `perSecond`, each message taking one: the platform's
  * GCRA step (the rate limiter's arithmetic), kept per socket, in memory, since a socket lives here.
  */

@@ -11,11 +11,19 @@ import {
 } from '@tessera/contracts';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
-import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
+import {
+  addMember,
+  login,
+  registerTenant,
+  type AuthHeaders,
+  type TestTenant,
+} from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
+import { AppError } from '../../platform/errors';
 import type { RealtimeModule } from './index';
+import { HEARTBEAT_CHECKS_AT_ONCE } from './limits';
 import { SocketClient } from './testing';
 
 const postgresUp = await serviceAvailable('postgres');
@@ -214,6 +222,35 @@ describe.runIf(redisUp)('realtime over Redis streams', () => {
     expect(await stranger.next((m) => m.type === 'subscribed')).toMatchObject({ replayed: 0 });
     expect(stranger.messages.filter((m) => m.type === 'event')).toEqual([]);
     stranger.close();
+  });
+
+  it('counts on resume only the replayed events the socket was sent', async () => {
+    const shopper = await addMember(testApp, admin, ['user']);
+    const { order } = await shop(testApp, admin.auth);
+    const watcher = await subscribed(admin.accessToken, 'orders');
+    const adminNotices = await subscribed(admin.accessToken, 'notifications');
+    const placed = await order();
+    const last = await watcher.next<RealtimeEventMessage>(isOrderEvent(placed.id));
+    const cancel = await testApp.app.inject({
+      method: 'POST',
+      url: `/commerce/orders/${placed.id}/cancel`,
+      headers: admin.auth,
+    });
+    expect(cancel.statusCode).toBe(200);
+    await adminNotices.next(isEvent('commerce.order.status_changed', 'notifications'));
+    for (const client of [watcher, adminNotices]) client.close();
+
+    // The cancel's notice is for those who may read orders: the shopper is told of nothing.
+    const shopperResumed = await subscribed(shopper.accessToken, 'notifications', last.id);
+    expect(shopperResumed.messages.find((m) => m.type === 'subscribed')).toMatchObject({ replayed: 0 });
+    expect(shopperResumed.messages.filter((m) => m.type === 'event')).toEqual([]);
+    const adminResumed = await subscribed(admin.accessToken, 'notifications', last.id);
+    const sent = adminResumed.messages.filter((m) => m.type === 'event');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(adminResumed.messages.find((m) => m.type === 'subscribed')).toMatchObject({
+      replayed: sent.length,
+    });
+    for (const client of [shopperResumed, adminResumed]) client.close();
   });
 
   it('replays an event numbered before the resume point that committed after it', async () => {
@@ -459,5 +496,82 @@ describe.runIf(postgresUp)('realtime in the embedded default (in-process bus)', 
     const event = await client.next<RealtimeEventMessage>(isEvent('inventory.stock.updated', 'inventory'));
     expect(event.data).toMatchObject({ product_id: productId, on_hand: 1000 });
     client.close();
+  });
+});
+
+describe.runIf(postgresUp)('the heartbeat checks the tokens of open sockets again', () => {
+  let testApp: TestApp;
+  let wsBase: string;
+  let admin: TestTenant;
+
+  const connect = async (token: string) => {
+    const client = await SocketClient.open(`${wsBase}/ws?access_token=${encodeURIComponent(token)}`);
+    await client.next((message) => message.type === 'ready');
+    return client;
+  };
+  const closedWithin = (client: SocketClient, ms: number) =>
+    Promise.race([client.closed, sleep(ms).then(() => null)]);
+
+  beforeAll(async () => {
+    // Sign-ins enough for a dozen sessions of one user.
+    testApp = await createTestApp({
+      env: { REALTIME_HEARTBEAT_MS: '100', RATE_LIMIT_LOGIN_PER_MINUTE: '100' },
+    });
+    const address = await testApp.app.listen({ port: 0, host: '127.0.0.1' });
+    wsBase = address.replace(/^http/, 'ws');
+    admin = await registerTenant(testApp);
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('keeps the sockets whose session cannot be checked, and closes them once it is refused', async () => {
+    const clients = await Promise.all([1, 2, 3].map(() => connect(admin.accessToken)));
+    // Redis or the database down: the revocation list cannot be read.
+    const checks = vi
+      .spyOn(testApp.modules.verifier, 'ensureActive')
+      .mockRejectedValue(new AppError('service_unavailable', 'Sessions cannot be checked right now'));
+    await vi.waitFor(() => expect(checks.mock.calls.length).toBeGreaterThanOrEqual(3), { timeout: 2000 });
+    for (const client of clients) {
+      expect(client.socket.readyState).toBe(client.socket.OPEN);
+      client.send({ type: 'ping' });
+      await client.next((m) => m.type === 'pong');
+    }
+    checks.mockRejectedValue(new AppError('unauthenticated', 'The session has ended'));
+    for (const client of clients) expect((await closedWithin(client, 2000))?.code).toBe(4401);
+  });
+
+  it('checks each token once a beat, several at once', async () => {
+    const others = await Promise.all(
+      Array.from({ length: HEARTBEAT_CHECKS_AT_ONCE + 2 }, () =>
+        login(testApp, admin.user.email, admin.password),
+      ),
+    );
+    const tokens = [admin.accessToken, ...others.map((session) => session.accessToken)];
+    // Two sockets of each token (two tabs, say): one check serves both.
+    const clients = await Promise.all([...tokens, ...tokens].map((token) => connect(token)));
+    const held: (() => void)[] = [];
+    const checked: string[] = [];
+    vi.spyOn(testApp.modules.verifier, 'ensureActive').mockImplementation(async (principal) => {
+      checked.push(principal.sessionId);
+      await new Promise<void>((resolve) => held.push(resolve));
+    });
+    await vi.waitFor(() => expect(held).toHaveLength(HEARTBEAT_CHECKS_AT_ONCE), { timeout: 2000 });
+    // No more start while they wait, whatever the beats meanwhile.
+    await sleep(300);
+    expect(held).toHaveLength(HEARTBEAT_CHECKS_AT_ONCE);
+    for (const release of held.splice(0)) release();
+    await vi.waitFor(() => expect(checked).toHaveLength(tokens.length), { timeout: 2000 });
+    expect(new Set(checked).size).toBe(tokens.length);
+    for (const release of held.splice(0)) release();
+    for (const client of clients) {
+      expect(client.socket.readyState).toBe(client.socket.OPEN);
+      client.close();
+    }
   });
 });

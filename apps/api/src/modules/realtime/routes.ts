@@ -16,7 +16,14 @@ import { problems } from '../../platform/http/schemas';
 import type { Platform } from '../../platform/platform';
 import { carries } from './channels';
 import { eventMessage, type Connection, type RealtimeHub, type Subscription } from './hub';
-import { Gate, MESSAGE_BURST, MESSAGE_RATE_PER_SECOND, TokenBucket, replayConcurrency } from './limits';
+import {
+  Gate,
+  HEARTBEAT_CHECKS_AT_ONCE,
+  MESSAGE_BURST,
+  MESSAGE_RATE_PER_SECOND,
+  TokenBucket,
+  replayConcurrency,
+} from './limits';
 import { missedEvents } from './replay';
 
 type ReplayableChannel = Exclude<RealtimeChannel, 'dashboard'>;
@@ -214,26 +221,29 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
       });
     });
     if (!result || !wanted()) return;
-    const sent = new Set<string>();
+    const replayed = new Set<string>();
+    // Only the events sent are counted: the others are activity this socket may not see.
+    let sent = 0;
     if (result.kind === 'gap') {
       hub.send(connection, { type: 'error', code: 'replay_gap', channel, message: result.reason });
     } else {
       for (const event of result.events) {
-        sent.add(event.id);
-        if (carries(channel, event) && hub.mayReceive(connection, channel, event))
-          hub.send(connection, eventMessage(channel, event));
+        replayed.add(event.id);
+        if (!carries(channel, event) || !hub.mayReceive(connection, channel, event)) continue;
+        hub.send(connection, eventMessage(channel, event));
+        sent++;
       }
       for (const id of result.unpublished) subscription.skip.add(id);
     }
-    // Live events that came during the replay follow it, without those the replay already sent.
+    // Live events that came during the replay follow it, without those the replay already handled.
     const waiting = subscription.pending ?? [];
     subscription.pending = null;
     for (const event of waiting) {
       subscription.skip.delete(event.id);
-      if (!sent.has(event.id) && hub.mayReceive(connection, channel, event))
+      if (!replayed.has(event.id) && hub.mayReceive(connection, channel, event))
         hub.send(connection, eventMessage(channel, event));
     }
-    hub.send(connection, { type: 'subscribed', channel, replayed: sent.size });
+    hub.send(connection, { type: 'subscribed', channel, replayed: sent });
   };
 
   const onMessage = async (socket: WebSocket, state: SocketState, raw: WebSocket.RawData) => {
@@ -261,7 +271,31 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
     }
   };
 
+  /**
+   * Checks a token again for the sockets holding it: a definite refusal (expired, revoked, not
+   * valid) closes them; a failure to check (database or Redis unavailable) leaves them open until
+   * the next beat, rather than disconnecting every client. Resolves to that failure, or null.
+   */
+  const recheck = async (token: string, connections: Connection[]): Promise<unknown> => {
+    let principal: Principal;
+    try {
+      principal = await verifier.verify(token);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'unauthenticated')) return error;
+      for (const connection of connections) {
+        // Renewed (an auth message) or closed meanwhile: the refusal is not its own.
+        if (connection.token !== token || !states.has(connection.socket)) continue;
+        hub.remove(connection);
+        refuse(connection.socket, 'The access token expired or its session was revoked');
+      }
+      return null;
+    }
+    for (const connection of connections) if (connection.token === token) connection.principal = principal;
+    return null;
+  };
+
   const heartbeat = async () => {
+    const byToken = new Map<string, Connection[]>();
     for (const [socket, state] of states) {
       if (!state.alive) {
         socket.terminate();
@@ -271,12 +305,23 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
       socket.ping();
       const connection = state.connection;
       if (!connection) continue;
-      const principal = await verifier.verify(connection.token).catch(() => null);
-      if (principal) connection.principal = principal;
-      else if (states.has(socket)) {
-        hub.remove(connection);
-        refuse(socket, 'The access token expired or its session was revoked');
-      }
+      const sharing = byToken.get(connection.token);
+      if (sharing) sharing.push(connection);
+      else byToken.set(connection.token, [connection]);
+    }
+    // Once per token, several at once: one check after another, a beat over many sockets would
+    // outlast its interval, and the beats meanwhile would be skipped.
+    const gate = new Gate(HEARTBEAT_CHECKS_AT_ONCE);
+    const failures = (
+      await Promise.all(
+        [...byToken].map(([token, connections]) => gate.run(() => recheck(token, connections))),
+      )
+    ).filter((failure) => failure !== null);
+    if (failures.length > 0) {
+      logger.warn(
+        { err: failures[0], tokens: failures.length },
+        'the tokens of sockets could not be checked again; they stay open until the next beat',
+      );
     }
   };
 
