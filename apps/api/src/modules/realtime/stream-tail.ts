@@ -2,6 +2,7 @@ import { streamOf, type EventEnvelope, type EventType } from '@tessera/contracts
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { sleep } from '../../platform/events/delivery';
+import { duplicateRedis } from '../../platform/redis';
 
 /**
  * Follows the event streams from this process (XREAD, not a consumer group: every API process
@@ -27,7 +28,7 @@ export class StreamTail {
     if (this.loop) return;
     this.abort = new AbortController();
     const streams = [...new Set(this.types.map((type) => this.keyPrefix + streamOf(type)))];
-    const reader = (this.reader = this.redis.duplicate());
+    const reader = (this.reader = duplicateRedis(this.redis, this.logger));
     // The starting point is taken now, so that events committed after start() are never missed.
     const positions = await Promise.all(
       streams.map(async (stream) => {
