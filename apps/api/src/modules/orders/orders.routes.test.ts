@@ -208,6 +208,16 @@ describe.runIf(postgresUp)('orders routes', () => {
         },
         'validation_failed',
       ],
+      // The same product in capitals is the same product.
+      [
+        {
+          lines: [
+            { product_id: item.id, quantity: 1 },
+            { product_id: item.id.toUpperCase(), quantity: 1 },
+          ],
+        },
+        'validation_failed',
+      ],
       [
         { lines: [{ product_id: item.id, quantity: 1 }], customer_email: 'not an email' },
         'validation_failed',
@@ -228,6 +238,13 @@ describe.runIf(postgresUp)('orders routes', () => {
       expect(answer.json()).toMatchObject({ code });
     }
     expect(await level(item.id)).toMatchObject({ reserved: 0 });
+    // A product id in capitals names the product.
+    const upper = await call(admin, 'POST', '/commerce/orders', {
+      lines: [{ product_id: item.id.toUpperCase(), quantity: 1 }],
+    });
+    expect(upper.statusCode, upper.body).toBe(201);
+    expect(upper.json().lines).toMatchObject([{ product_id: item.id, quantity: 1 }]);
+    expect(await level(item.id)).toMatchObject({ reserved: 1 });
   });
 
   describe('Idempotency-Key', () => {

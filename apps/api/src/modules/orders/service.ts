@@ -171,8 +171,10 @@ export class OrdersService {
    * database, and commerce.order.created goes out with the commit.
    */
   async create(tx: Tx, who: StockActor, body: CreateOrderBody): Promise<Order> {
+    // Ids are compared as text below: an id in capitals names the same product.
+    const lines = body.lines.map((line) => ({ ...line, product_id: line.product_id.toLowerCase() }));
     const seen = new Set<string>();
-    body.lines.forEach((line, index) => {
+    lines.forEach((line, index) => {
       if (seen.has(line.product_id)) {
         throw new AppError('validation_failed', 'Each product may appear on one line only', {
           errors: [{ path: `lines.${index}.product_id`, message: 'appears on an earlier line' }],
@@ -183,14 +185,14 @@ export class OrdersService {
     const products = new Map(
       (await this.catalog.findProductsByIds(tx, [...seen])).map((product) => [product.id, product]),
     );
-    const missing = body.lines.flatMap((line, index) =>
+    const missing = lines.flatMap((line, index) =>
       products.has(line.product_id)
         ? []
         : [{ path: `lines.${index}.product_id`, message: 'is not a product' }],
     );
     if (missing.length)
       throw new AppError('validation_failed', 'An order line names an unknown product', { errors: missing });
-    const priced = body.lines.map((line) => ({ ...line, product: products.get(line.product_id)! }));
+    const priced = lines.map((line) => ({ ...line, product: products.get(line.product_id)! }));
     const inactive = priced.filter((line) => !line.product.active);
     if (inactive.length) {
       throw new AppError(
@@ -209,7 +211,7 @@ export class OrdersService {
 
     const orderId = uuidv7();
     // Reserved before the order takes its number, so an order refused for stock uses none.
-    await this.inventory.reserve(tx, who, orderId, body.lines);
+    await this.inventory.reserve(tx, who, orderId, lines);
     let row;
     try {
       row = await ordersRepository.insert(tx, {
