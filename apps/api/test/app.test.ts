@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
 import { AppError } from '../src/platform/errors';
@@ -41,6 +42,15 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     }));
     app.get('/api/test/boom', { config: { public: true } }, async () => {
       throw new Error('secret internal detail: password=hunter2');
+    });
+    // The database's refusals of text it cannot hold: a NUL (22021), and 22P05 by its code alone.
+    app.get('/api/test/nul-text', { config: { public: true } }, async () => {
+      await sql`select ${'a\u0000b'}::text`.execute(testApp.platform.db);
+    });
+    app.get('/api/test/untranslatable', { config: { public: true } }, async () => {
+      throw Object.assign(new Error('character with byte sequence 0xe2 0x82 0xac has no equivalent'), {
+        code: '22P05',
+      });
     });
     app.get('/api/test/conflict', { config: { public: true } }, async () => {
       throw new AppError('insufficient_stock', 'Only 2 left of SKU-1');
@@ -172,6 +182,16 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     expect(response.headers['x-request-id']).toBe('req-12345678');
     expect(response.body).not.toContain('hunter2');
     expect(response.json()).toMatchObject({ code: 'internal_error', request_id: 'req-12345678' });
+  });
+
+  it("answers the database's refusal of the client's text as a validation error, not a 500", async () => {
+    for (const url of ['/api/test/nul-text', '/api/test/untranslatable']) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json()).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(response.body).not.toContain('byte sequence');
+    }
   });
 
   it('answers unknown routes with a 404 problem', async () => {

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type AuthHeaders, type TestTenant } from '../../../test/support/auth';
@@ -360,6 +361,136 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
       '{ orders(limit: 5) { data { id lines { sku } payments { id } history { id } } } }',
     );
     expect(cheap.body.errors).toBeUndefined();
+  });
+
+  it('counts what a dashboard and recommendations read, and series and items at their length', async () => {
+    const aliases = (count: number, field: string) =>
+      `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+    const dashboards = await graphql(admin.auth, aliases(20, 'dashboard { orders }'));
+    expect(dashboards.status).toBe(400);
+    expect(dashboards.body.errors?.map((error) => error.extensions?.code)).toEqual(['query_too_costly']);
+    const recommendations = await graphql(
+      admin.auth,
+      aliases(20, 'recommendations(limit: 50) { items { product_id } }'),
+    );
+    expect(recommendations.body.errors?.map((error) => error.extensions?.code)).toEqual(['query_too_costly']);
+    // 5,000 hourly points of three fields each.
+    const longSeries = await graphql(
+      admin.auth,
+      '{ dashboard(from: "2026-01-01T00:00:00Z", to: "2026-07-28T08:00:00Z", interval: "hour") { series { bucket revenue orders } } }',
+    );
+    expect(longSeries.body.errors?.map((error) => error.extensions?.code)).toEqual(['query_too_costly']);
+
+    const single = await graphql<{ dashboard: { series: unknown[] } }>(
+      admin.auth,
+      '{ dashboard(interval: "hour") { orders revenue series { bucket revenue orders } top_products { name } } recommendations(limit: 50) { items { product_id } } }',
+    );
+    expect(single.body.errors).toBeUndefined();
+    expect(single.body.data!.dashboard.series.length).toBeGreaterThan(700);
+  });
+
+  it('counts introspection: a standard introspection query runs, an aliased blow-up does not', async () => {
+    const standard = await graphql<{ __schema: { types: unknown[] } }>(admin.auth, getIntrospectionQuery());
+    expect(standard.status).toBe(200);
+    expect(standard.body.errors).toBeUndefined();
+    expect(standard.body.data!.__schema.types.length).toBeGreaterThan(20);
+
+    const fields = Array.from({ length: 100 }, (_, i) => `a${i}: fields { name type { name } }`).join(' ');
+    const blowUp = await graphql(admin.auth, `{ __schema { types { ${fields} } } }`);
+    expect(blowUp.status).toBe(400);
+    expect(blowUp.body.errors?.map((error) => error.extensions?.code)).toEqual(['query_too_costly']);
+  });
+
+  it('measures a fragment spread many times over once', async () => {
+    // Each fragment spreads the next twice: 2^22 spreads, walked one by one, took seconds.
+    let query = '{ me { ...F0 } }';
+    for (let i = 0; i < 22; i++) query += ` fragment F${i} on Me { id ...F${i + 1} ...F${i + 1} }`;
+    query += ' fragment F22 on Me { id }';
+    const started = performance.now();
+    const { body } = await graphql(admin.auth, query);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['query_too_costly']);
+  });
+
+  it('refuses text the database cannot store, in a string literal or a variable, as a validation error', async () => {
+    for (const literal of ['a\\u0000b', '\\u0000']) {
+      const { status, body } = await graphql(admin.auth, `{ products(q: "${literal}") { data { id } } }`);
+      expect(status, literal).toBe(400);
+      expect(body.data ?? null).toBeNull();
+      expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['validation_failed']);
+    }
+    // A GET's variables come as JSON in the query string, past the JSON body guard.
+    for (const q of ['a\u0000b', '\ud800']) {
+      const response = await testApp.app.inject({
+        method: 'GET',
+        url: '/graphql',
+        headers: admin.auth,
+        query: {
+          query: 'query ($q: String) { products(q: $q) { data { id } } }',
+          variables: JSON.stringify({ q }),
+        },
+      });
+      expect(response.statusCode, JSON.stringify(q)).toBe(400);
+      expect(response.json<GraphqlAnswer>().errors?.map((error) => error.extensions?.code)).toEqual([
+        'validation_failed',
+      ]);
+    }
+    // Should any reach the database still, its refusal is the client's error, not an internal one.
+    const list = vi
+      .spyOn(testApp.modules.services.catalog, 'list')
+      .mockRejectedValue(
+        Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
+      );
+    try {
+      const { body } = await graphql(admin.auth, '{ products { data { id } } }');
+      expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['validation_failed']);
+    } finally {
+      list.mockRestore();
+    }
+  });
+
+  it('checks dashboard times as REST does: real dates, with an offset', async () => {
+    for (const from of ['2026-02-30T00:00:00Z', '2026-02-01T00:00:00', '2026-02-01', 'yesterday']) {
+      const viaRest = await testApp.app.inject({
+        url: `/api/analytics/dashboard?from=${encodeURIComponent(from)}`,
+        headers: admin.auth,
+      });
+      expect(viaRest.statusCode, from).toBe(400);
+      const { body } = await graphql(admin.auth, `{ dashboard(from: "${from}") { from } }`);
+      expect(
+        body.errors?.map((error) => error.extensions?.code),
+        from,
+      ).toEqual(['validation_failed']);
+    }
+    const { body } = await graphql<{ dashboard: { from: string } }>(
+      admin.auth,
+      '{ dashboard(from: "2026-02-01T00:00:00+01:00", to: "2026-02-28T00:00:00.5Z") { from } }',
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.dashboard.from).toBe('2026-01-31T23:00:00.000Z');
+  });
+
+  it('refuses a query nested too deep to parse with a clear error', async () => {
+    for (const query of [
+      `{ ${'me { '.repeat(2000)}id${' }'.repeat(2000)} }`,
+      `{ products(q: ${'['.repeat(2000)}"a"${']'.repeat(2000)}) { data { id } } }`,
+    ]) {
+      const { status, body } = await graphql(admin.auth, query);
+      expect(status).toBe(400);
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/^The query nests 2\d{3} levels/),
+          extensions: { code: 'query_too_deep' },
+        }),
+      ]);
+    }
+    // Braces in strings and comments are no nesting.
+    const braces = '{'.repeat(150);
+    const { body } = await graphql(
+      admin.auth,
+      `{ products(q: "${braces}") { data { id } } # ${braces}\n products2: products(q: """${braces}\\"""""") { data { id } } }`,
+    );
+    expect(body.errors).toBeUndefined();
   });
 
   it("reads a page of orders' payments in one query", async () => {

@@ -5,9 +5,10 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from '../../platform/http/problem';
 import { problems } from '../../platform/http/schemas';
 import type { Platform } from '../../platform/platform';
 import type { ModuleInstance } from '../index';
-import { queryLimitRule } from './limits';
+import { MAX_NESTING, nestingOf, queryLimitRule } from './limits';
 import { contextOf, resolvers, type GraphqlServices } from './resolvers';
 import { schema } from './schema';
+import { checkVariables, storableTextRule } from './text';
 
 export type { GraphqlServices } from './resolvers';
 
@@ -44,6 +45,15 @@ function errorFormatter(
       original instanceof GraphQLError ||
       Array.isArray((original as { errors?: unknown }).errors);
     if (expected) return error;
+    // What the platform maps to the client's fault (text the database refused) is not ours either.
+    const { problem } = toProblem(original, context.reply.request.id);
+    if (problem.status < 500) {
+      return new GraphQLError(problem.detail, {
+        nodes: error.nodes ?? null,
+        path: error.path ?? null,
+        extensions: { code: problem.code },
+      });
+    }
     // Mercurius' own refusals of a request (no query given, say) are the client's error: a 400.
     const status = (original as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -92,8 +102,20 @@ export function createGraphqlModule(platform: Platform, services: GraphqlService
         path: '/graphql',
         graphiql: config.NODE_ENV === 'development',
         allowBatchedQueries: false,
-        validationRules: [queryLimitRule(limits)],
+        validationRules: [queryLimitRule(limits), storableTextRule],
         errorFormatter,
+      });
+      // graphql-js parses recursively: a query nested too deep would exhaust the stack first.
+      app.graphql.addHook('preParsing', (_schema, source) => {
+        const nesting = nestingOf(source);
+        if (nesting > MAX_NESTING) {
+          throw new mercurius.ErrorWithProps(
+            `The query nests ${nesting} levels of braces, brackets or parentheses; at most ${MAX_NESTING} are allowed`,
+            { code: 'query_too_deep' },
+            400,
+          );
+        }
+        return Promise.resolve();
       });
       // A query that is no GraphQL but is JSON ("2", "[]") Mercurius takes for a parsed document,
       // which graphql-js then fails to walk: it is the client's syntax error, not ours.
@@ -106,6 +128,10 @@ export function createGraphqlModule(platform: Platform, services: GraphqlService
             400,
           );
         }
+        return Promise.resolve();
+      });
+      app.graphql.addHook('preExecution', (_schema, _document, _context, variables) => {
+        checkVariables(variables);
         return Promise.resolve();
       });
     },

@@ -2,7 +2,10 @@ import {
   GraphQLError,
   Kind,
   type ASTVisitor,
+  type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type GraphQLType,
   type SelectionSetNode,
   type ValidationContext,
   type ValueNode,
@@ -21,7 +24,6 @@ const LIST_SIZES: Record<string, number> = {
   payments: 10,
   refunds: 10,
   history: 10,
-  series: 50,
   top_products: 10,
   payment_mix: 10,
   low_stock: 20,
@@ -31,67 +33,196 @@ const DEFAULT_PAGE = 50;
 /** MAX_PAGE for a `limit` given as a variable: validation is cached per query text, so worst case. */
 const MAX_PAGE = 200;
 
-function numberOf(value: ValueNode | undefined): number | null {
+/**
+ * A dashboard runs four transactions of six queries over the sales rollups whatever is selected;
+ * each point of the series it builds counts 1 more.
+ */
+const DASHBOARD_COST = 400;
+/** The analytics service's own bounds: the default range, and the most buckets a series holds. */
+const DEFAULT_RANGE_MS = 30 * 86_400_000;
+const MAX_SERIES = 5_000;
+const DEFAULT_HOURLY_SERIES = DEFAULT_RANGE_MS / 3_600_000 + 1;
+
+/**
+ * Recommendations read ranked candidates in pages of twice their limit, with those products, and
+ * may do so for two strategies: a few queries, and about four rows per item asked for.
+ */
+const RECOMMENDATIONS_COST = 50;
+const RECOMMENDATIONS_ROW_COST = 4;
+const DEFAULT_RECOMMENDATIONS = 10;
+const MAX_RECOMMENDATIONS = 50;
+
+function argument(field: FieldNode, name: string): ValueNode | undefined {
+  return field.arguments?.find((arg) => arg.name.value === name)?.value;
+}
+
+function numberOf(value: ValueNode | undefined, ifVariable: number): number | null {
   if (!value) return null;
   if (value.kind === Kind.INT) return Number(value.value);
-  if (value.kind === Kind.VARIABLE) return MAX_PAGE;
+  if (value.kind === Kind.VARIABLE) return ifVariable;
   return null;
 }
 
 /**
+ * The points a dashboard's series holds, from its literal range and interval, or null if a
+ * variable gives either bound (an interval given as a variable counts as hourly).
+ */
+function seriesLength(field: FieldNode): number | null {
+  const interval = argument(field, 'interval');
+  const daily =
+    !interval || interval.kind === Kind.NULL || (interval.kind === Kind.STRING && interval.value === 'day');
+  const instant = (value: ValueNode | undefined, otherwise: number) => {
+    if (value?.kind === Kind.VARIABLE) return null;
+    const given = value?.kind === Kind.STRING ? Date.parse(value.value) : NaN;
+    // A bound that is no time is refused before anything is read.
+    return Number.isNaN(given) ? otherwise : given;
+  };
+  const to = instant(argument(field, 'to'), Date.now());
+  const from = to === null ? null : instant(argument(field, 'from'), to - DEFAULT_RANGE_MS);
+  if (to === null || from === null) return null;
+  // A local day or hour straddling either end adds a point.
+  const buckets = Math.ceil((to - from) / (daily ? 86_400_000 : 3_600_000)) + 1;
+  return Math.min(Math.max(buckets, 1), MAX_SERIES);
+}
+
+/**
+ * What introspection's lists hold in this schema on average (`types` all of them), and how often a
+ * type reference wraps another (`ofType`): the estimate of a standard introspection query then
+ * comes out at about the fields it resolves, and every alias or repetition is counted.
+ */
+const introspectionSizes = new WeakMap<GraphQLSchema, Record<string, number>>();
+function introspectionSizesOf(schema: GraphQLSchema): Record<string, number> {
+  const known = introspectionSizes.get(schema);
+  if (known) return known;
+  // Mercurius builds the schema with graphql's CommonJS build, whose types the ESM build's
+  // isObjectType and kin refuse: the kinds are told apart by their methods.
+  const types = Object.values(schema.getTypeMap());
+  const withFields = types.flatMap((type) => ('getInterfaces' in type ? [type] : []));
+  const fields = withFields.flatMap((type) => Object.values(type.getFields()));
+  const inputFields = types.flatMap((type) =>
+    'getFields' in type && !('getInterfaces' in type) ? Object.values(type.getFields()) : [],
+  );
+  const directives = schema.getDirectives();
+  const args = [...fields, ...directives].flatMap((owner) => owner.args);
+  const count = (values: number[]) => values.reduce((sum, value) => sum + value, 0);
+  let references = 0;
+  let wrappers = 0;
+  for (const { type } of [...fields, ...args, ...inputFields]) {
+    let reference: GraphQLType = type;
+    references++;
+    while ('ofType' in reference) {
+      wrappers++;
+      reference = reference.ofType;
+    }
+  }
+  const sizes = {
+    types: types.length,
+    fields: fields.length / types.length,
+    inputFields: inputFields.length / types.length,
+    interfaces: count(withFields.map((type) => type.getInterfaces().length)) / types.length,
+    possibleTypes:
+      count(types.map((type) => ('getTypes' in type ? type.getTypes().length : 0))) / types.length,
+    enumValues:
+      count(types.map((type) => ('getValues' in type ? type.getValues().length : 0))) / types.length,
+    args: args.length / (fields.length + directives.length),
+    directives: directives.length,
+    // A chain of n wrappers is n + 1 references: this ratio makes the chains' estimate exact on the whole.
+    ofType: wrappers / (references + wrappers),
+  };
+  introspectionSizes.set(schema, sizes);
+  return sizes;
+}
+
+interface Measure {
+  /** Levels below the selection set. */
+  depth: number;
+  /** The fields resolved for one resolution of the field holding the selection set. */
+  cost: number;
+}
+
+/**
  * Refuses, before anything runs, a query nested deeper than maxDepth or whose estimated cost is
- * above maxCost: every field costs 1 per time it is resolved, and a list multiplies what it
- * contains by its size (a page by its `limit`, other lists by a typical size). Introspection
- * fields are not counted.
+ * above maxCost: every field costs 1 per time it is resolved (a dashboard or recommendations
+ * more, for the reads they run), and a list multiplies what it contains by its size (a page by
+ * its `limit`, other lists by a typical size). Introspection is counted at what this schema's
+ * lists hold, but not for depth: a standard introspection query nests its type references deeper
+ * than a data query may go.
  */
 export function queryLimitRule(limits: QueryLimits) {
   return (context: ValidationContext): ASTVisitor => {
+    const introspection = introspectionSizesOf(context.getSchema());
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const definition of context.getDocument().definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
     }
+    // A fragment is measured once for the list sizes it is spread under: spread twice in a
+    // fragment spread twice, and so on, it would otherwise take time exponential in the query.
+    const measured = new WeakMap<Record<string, number>, Map<string, Measure>>();
+
+    /** `sizes`: the lists' sizes where the selection set is (a dashboard's series, say). */
     const measure = (
       set: SelectionSetNode,
-      depth: number,
-      multiplier: number,
+      sizes: Record<string, number>,
       seen: ReadonlySet<string>,
-    ): { depth: number; cost: number } => {
-      let deepest = depth;
+    ): Measure => {
+      let depth = 0;
       let cost = 0;
       for (const selection of set.selections) {
-        let inner: { depth: number; cost: number } | null = null;
         if (selection.kind === Kind.FIELD) {
           const name = selection.name.value;
-          if (name.startsWith('__')) continue;
-          cost += multiplier;
-          if (!selection.selectionSet) {
-            deepest = Math.max(deepest, depth + 1);
-            continue;
+          const introspecting = sizes === introspection || name.startsWith('__');
+          let own = 1;
+          let size = sizes[name] ?? 1;
+          let inner = introspecting ? introspection : LIST_SIZES;
+          // No introspection field has these names.
+          if (PAGE_FIELDS.has(name)) {
+            size = Math.max(1, numberOf(argument(selection, 'limit'), MAX_PAGE) ?? DEFAULT_PAGE);
+          } else if (name === 'dashboard') {
+            // A range given by variables is counted as the default one in the dashboard's own
+            // cost, and as the longest in its series' (validation is cached per query text): the
+            // worst case in both would refuse every such dashboard.
+            const series = seriesLength(selection);
+            own = DASHBOARD_COST + (series ?? DEFAULT_HOURLY_SERIES);
+            inner = { ...LIST_SIZES, series: series ?? MAX_SERIES };
+          } else if (name === 'recommendations') {
+            const items = Math.max(
+              1,
+              numberOf(argument(selection, 'limit'), MAX_RECOMMENDATIONS) ?? DEFAULT_RECOMMENDATIONS,
+            );
+            own = RECOMMENDATIONS_COST + RECOMMENDATIONS_ROW_COST * items;
+            inner = { ...LIST_SIZES, items };
           }
-          const limitArg = selection.arguments?.find((arg) => arg.name.value === 'limit')?.value;
-          const size = PAGE_FIELDS.has(name)
-            ? (numberOf(limitArg) ?? DEFAULT_PAGE)
-            : name === 'items'
-              ? (numberOf(limitArg) ?? 10)
-              : (LIST_SIZES[name] ?? 1);
-          inner = measure(selection.selectionSet, depth + 1, multiplier * Math.max(1, size), seen);
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          inner = measure(selection.selectionSet, depth, multiplier, seen);
+          cost += own;
+          if (!introspecting) depth = Math.max(depth, 1);
+          if (!selection.selectionSet) continue;
+          const below = measure(selection.selectionSet, inner, seen);
+          if (!introspecting) depth = Math.max(depth, 1 + below.depth);
+          cost += size * below.cost;
+          continue;
+        }
+        let below: Measure;
+        if (selection.kind === Kind.INLINE_FRAGMENT) {
+          below = measure(selection.selectionSet, sizes, seen);
         } else {
           const name = selection.name.value;
           const fragment = fragments.get(name);
           // A cycle is reported by graphql's own NoFragmentCycles rule.
           if (!fragment || seen.has(name)) continue;
-          inner = measure(fragment.selectionSet, depth, multiplier, new Set([...seen, name]));
+          const known = measured.get(sizes) ?? new Map<string, Measure>();
+          measured.set(sizes, known);
+          below = known.get(name) ?? measure(fragment.selectionSet, sizes, new Set([...seen, name]));
+          known.set(name, below);
         }
-        deepest = Math.max(deepest, inner.depth);
-        cost += inner.cost;
+        depth = Math.max(depth, below.depth);
+        cost += below.cost;
       }
-      return { depth: deepest, cost };
+      return { depth, cost };
     };
     return {
       OperationDefinition(node) {
-        const { depth, cost } = measure(node.selectionSet, 0, 1, new Set());
+        const whole = measure(node.selectionSet, LIST_SIZES, new Set());
+        const { depth } = whole;
+        const cost = Math.ceil(whole.cost);
         if (depth > limits.maxDepth) {
           context.reportError(
             new GraphQLError(`The query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, {
@@ -111,4 +242,41 @@ export function queryLimitRule(limits: QueryLimits) {
       },
     };
   };
+}
+
+/**
+ * Deeper than any query the depth limit lets run, even with nested argument values, and far
+ * below the ~2,000 levels at which graphql-js' recursive parser runs out of stack.
+ */
+export const MAX_NESTING = 100;
+
+/**
+ * How deep braces, brackets and parentheses nest in a query's text, outside strings and comments
+ * (as graphql-js' lexer reads them; JSON, which Mercurius also takes for a document, alike): read
+ * without recursion, before the text is parsed.
+ */
+export function nestingOf(source: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i];
+    if (char === '#') {
+      while (i < source.length && source[i] !== '\n' && source[i] !== '\r') i++;
+    } else if (source.startsWith('"""', i)) {
+      // A block string ends at the next """ that is not escaped as \""".
+      for (i += 3; i < source.length && !source.startsWith('"""', i); i++) {
+        if (source.startsWith('\\"""', i)) i += 3;
+      }
+      i += 2;
+    } else if (char === '"') {
+      for (i++; i < source.length && source[i] !== '"' && source[i] !== '\n' && source[i] !== '\r'; i++) {
+        if (source[i] === '\\') i++;
+      }
+    } else if (char === '{' || char === '[' || char === '(') {
+      deepest = Math.max(deepest, ++depth);
+    } else if (char === '}' || char === ']' || char === ')') {
+      depth--;
+    }
+  }
+  return deepest;
 }

@@ -1,3 +1,4 @@
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import { isUuid, ORDER_STATUSES, type OrderStatus, type Permission } from '@tessera/contracts';
 import DataLoader from 'dataloader';
 import type { FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import type { DB } from '../../platform/db/tables';
 import { tenantReader, type Tx } from '../../platform/db/tenant';
 import { AppError } from '../../platform/errors';
 import { principalOf, type Principal } from '../../platform/http/auth-guard';
+import { Timestamp } from '../../platform/http/schemas';
 import type { AnalyticsService } from '../analytics';
 import type { AuthService } from '../auth';
 import type { CatalogService, ProductSummary } from '../catalog';
@@ -74,10 +76,17 @@ function pageArgs(args: { limit?: number | null; cursor?: string | null }) {
   return { limit, ...(args.cursor != null ? { cursor: args.cursor } : {}) };
 }
 
+/** REST's check of a time (its `date-time`, same compiler): a real date, with an offset. */
+const isTimestamp = AjvCompiler()({}, { customOptions: {} })({
+  schema: Timestamp,
+  method: 'POST',
+  url: '/graphql',
+  httpPart: 'body',
+});
+
 function timestampArg(path: string, value: string | null | undefined): string | undefined {
   if (value == null) return undefined;
-  if (Number.isNaN(Date.parse(value)) || !/^\d{4}-\d{2}-\d{2}T/.test(value))
-    throw invalid(path, 'must be an ISO 8601 date-time');
+  if (!isTimestamp(value)) throw invalid(path, 'must be an ISO 8601 date-time with an offset');
   return value;
 }
 

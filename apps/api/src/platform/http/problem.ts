@@ -44,6 +44,16 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'validation_failed',
 };
 
+/**
+ * PostgreSQL's refusals of the client's text (a NUL: invalid byte sequence 0x00; a character the
+ * database's encoding lacks), by SQLSTATE, as pg and PGlite both give it in `code`: the request
+ * guards refuse such text first, this is their backstop.
+ */
+const SQLSTATE_CODES: Record<string, ErrorCode> = {
+  '22021': 'validation_failed',
+  '22P05': 'validation_failed',
+};
+
 export function toProblem(
   error: unknown,
   requestId: string,
@@ -92,6 +102,21 @@ export function toProblem(
         status,
         detail: fastifyError.message,
         code: mapped,
+        request_id: requestId,
+      },
+      headers: {},
+    };
+  }
+  const refused = fastifyError.code ? SQLSTATE_CODES[fastifyError.code] : undefined;
+  if (refused) {
+    return {
+      problem: {
+        type: problemType(refused),
+        title: ERROR_CATALOGUE[refused].title,
+        status: ERROR_CATALOGUE[refused].status,
+        // The database's own message names its internals.
+        detail: 'The request holds text that cannot be stored (a NUL character, say)',
+        code: refused,
         request_id: requestId,
       },
       headers: {},
