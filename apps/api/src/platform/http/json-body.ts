@@ -4,10 +4,10 @@ import { AppError } from '../errors';
 
 const UNSTORABLE = 'contains a NUL character or a lone UTF-16 surrogate, which text cannot hold';
 // With the u flag, a surrogate pair is one code point: \p{Cs} matches only a lone surrogate.
-const UNSTORABLE_CHARACTER = /[\0\p{Cs}]/u;
+export const UNSTORABLE_CHARACTER = /[\0\p{Cs}]/u;
 
 /** Where in a parsed JSON value a string (or key) holds text PostgreSQL cannot store, if anywhere. */
-function unstorablePath(value: unknown, path: string[] = []): string[] | null {
+export function unstorablePath(value: unknown, path: string[] = []): string[] | null {
   if (typeof value === 'string') return UNSTORABLE_CHARACTER.test(value) ? path : null;
   if (Array.isArray(value)) {
     for (const [index, item] of value.entries()) {
