@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
 import { AppError } from '../src/platform/errors';
@@ -51,6 +52,15 @@ describe.runIf(postgresUp)('HTTP platform', () => {
       throw Object.assign(new Error('character with byte sequence 0xe2 0x82 0xac has no equivalent'), {
         code: '22P05',
       });
+    });
+    // A database out of reach: nothing listens on port 1.
+    app.get('/api/test/database-down', { config: { public: true } }, async () => {
+      const unreachable = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none' });
+      try {
+        await unreachable.query('select 1');
+      } finally {
+        await unreachable.end();
+      }
     });
     app.get('/api/test/conflict', { config: { public: true } }, async () => {
       throw new AppError('insufficient_stock', 'Only 2 left of SKU-1');
@@ -192,6 +202,13 @@ describe.runIf(postgresUp)('HTTP platform', () => {
       expect(response.json()).toMatchObject({ status: 400, code: 'validation_failed' });
       expect(response.body).not.toContain('byte sequence');
     }
+  });
+
+  it('answers 503, which says to retry, while the database is out of reach', async () => {
+    const response = await app.inject('/api/test/database-down');
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+    expect(response.body).not.toContain('127.0.0.1');
   });
 
   it('answers unknown routes with a 404 problem', async () => {

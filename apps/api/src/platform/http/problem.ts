@@ -54,6 +54,19 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   '22P05': 'validation_failed',
 };
 
+/**
+ * A backing service out of reach (a refused or dropped connection, PostgreSQL's connection
+ * exceptions and shutdown codes, the pool's wait for a connection running out): 503, which says
+ * to retry, as readiness does, where it was a 500.
+ */
+function unreachable(error: { code?: unknown; message?: unknown }): boolean {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'].includes(code)) return true;
+  if (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code)) return true;
+  const message = typeof error.message === 'string' ? error.message : '';
+  return /^(Connection terminated|timeout exceeded when trying to connect)/.test(message);
+}
+
 export function toProblem(
   error: unknown,
   requestId: string,
@@ -120,6 +133,19 @@ export function toProblem(
         request_id: requestId,
       },
       headers: {},
+    };
+  }
+  if (unreachable(fastifyError)) {
+    return {
+      problem: {
+        type: problemType('service_unavailable'),
+        title: ERROR_CATALOGUE.service_unavailable.title,
+        status: 503,
+        detail: 'A service the platform depends on cannot be reached; retry shortly',
+        code: 'service_unavailable',
+        request_id: requestId,
+      },
+      headers: { 'retry-after': '5' },
     };
   }
   if (fastifyError.statusCode === 429) {
