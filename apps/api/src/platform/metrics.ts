@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { EVENT_TYPES, streamOf } from '@tessera/contracts';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppError } from './errors';
@@ -77,7 +78,8 @@ export class Metrics {
         registers: [this.registry],
         async collect() {
           this.reset();
-          const streams = (await redis.keys(`${prefix}events:*`)).filter((key) => !key.includes(':dead'));
+          // The streams are known from the event catalogue: no KEYS scan of a Redis that may be shared.
+          const streams = [...new Set(EVENT_TYPES.map(streamOf))].map((stream) => prefix + stream);
           for (const stream of streams) {
             const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as XInfoGroup[];
             for (const group of groups) {
