@@ -162,7 +162,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'sign access tokens with a new key (the old one stays published until its tokens expire)',
     async run(config, _options, out) {
       const kid = await withPlatform(config, (_platform, modules) => modules.services.signingKeys.rotate());
-      out.log(`signing with new key ${kid}`);
+      // Processes re-read their keys every minute: until then they sign with the old one.
+      out.log(`signing with new key ${kid}; running processes switch to it within a minute`);
     },
   },
   'reseal-secrets': {
