@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  REALTIME_CLOSE,
   streamOf,
   uuidv7,
   type EventEnvelope,
@@ -496,6 +497,17 @@ describe.runIf(postgresUp)('realtime in the embedded default (in-process bus)', 
     const event = await client.next<RealtimeEventMessage>(isEvent('inventory.stock.updated', 'inventory'));
     expect(event.data).toMatchObject({ product_id: productId, on_hand: 1000 });
     client.close();
+  });
+
+  it('closes its sockets with 1001 when the server shuts down, so clients know to reconnect', async () => {
+    const admin = await registerTenant(testApp);
+    const address = testApp.app.server.address() as net.AddressInfo;
+    const client = await SocketClient.open(
+      `ws://127.0.0.1:${address.port}/ws?access_token=${admin.accessToken}`,
+    );
+    await client.next((m) => m.type === 'ready');
+    await testApp.app.close();
+    expect((await client.closed).code).toBe(REALTIME_CLOSE.shuttingDown);
   });
 });
 

@@ -326,7 +326,17 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
   };
 
   return async (app) => {
-    await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
+    await app.register(websocket, {
+      options: { maxPayload: MAX_MESSAGE_BYTES },
+      // The plugin's own pre-close closes every socket without a code (1005) before the onClose
+      // hooks run: closed here with 1001, clients know the server is going away and reconnect.
+      preClose(done) {
+        const server = this.websocketServer;
+        for (const socket of server.clients)
+          socket.close(REALTIME_CLOSE.shuttingDown, 'server shutting down');
+        server.close(() => done());
+      },
+    });
     // @fastify/websocket hides its routes from OpenAPI; /ws is part of the contract, so shown.
     app.addHook('onRoute', (route) => {
       if (route.url === '/ws' && route.schema) route.schema.hide = false;
@@ -340,7 +350,6 @@ export function realtimeRoutes({ platform, hub, verifier }: RealtimeRouteDeps): 
     timer.unref();
     app.addHook('onClose', async () => {
       clearInterval(timer);
-      for (const socket of states.keys()) socket.close(REALTIME_CLOSE.shuttingDown, 'server shutting down');
     });
 
     app.get(
