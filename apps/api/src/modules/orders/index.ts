@@ -8,13 +8,7 @@ import type { ModuleInstance } from '../index';
 import { ordersRoutes } from './routes';
 import { OrdersService } from './service';
 
-export {
-  OrdersService,
-  paymentStatusOf,
-  type HeldMoney,
-  type OrderForPayment,
-  type TenantRead,
-} from './service';
+export { OrdersService, paymentStatusOf, type HeldMoney, type OrderForPayment } from './service';
 export type { Order, StatusChange } from './schemas';
 
 /** Keeps each order's money and status in step with its payments. */

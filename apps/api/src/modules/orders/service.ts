@@ -9,17 +9,10 @@ import {
   type OrderStatus,
   type PaymentEventData,
 } from '@tessera/contracts';
-import type { Tx } from '../../platform/db/tenant';
-import { tenantTimeZone } from '../../platform/db/time-zones';
+import type { TenantRead, Tx } from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, type NewEvent } from '../../platform/events/outbox';
-import {
-  checkExportPeriod,
-  csvPages,
-  exportFileName,
-  zonedTimestamp,
-  type CsvExport,
-} from '../../platform/http/csv';
+import { csvExport, csvPages, zonedTimestamp, type CsvExport } from '../../platform/http/csv';
 import { decodeCursor, encodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
 import type { CatalogService } from '../catalog';
@@ -99,9 +92,6 @@ function isCheckOrRangeViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === '22003' || code === '23514';
 }
-
-/** A read in a transaction of the caller's tenant. */
-export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
 
 /** How much of an order's money a module holds (captured and not refunded), as committed in `tx`. */
 export type HeldMoney = (tx: Tx, orderId: string) => Promise<number>;
@@ -275,13 +265,8 @@ export class OrdersService {
    * page is read in a transaction of its own (`read`), so that a year's export streams without
    * holding one open; a bad period is refused before anything is sent.
    */
-  async exportCsv(read: TenantRead, from: Date, to: Date): Promise<CsvExport> {
-    checkExportPeriod(from, to);
-    const timeZone = await read(tenantTimeZone);
-    return {
-      fileName: exportFileName('orders', from, to, timeZone),
-      records: exportPages(read, from, to, timeZone),
-    };
+  exportCsv(read: TenantRead, from: Date, to: Date): Promise<CsvExport> {
+    return csvExport(read, 'orders', from, to, (timeZone) => exportPages(read, from, to, timeZone));
   }
 
   /** The numbers of these orders, by id. */

@@ -12,20 +12,20 @@ import type { Logger } from 'pino';
 import type { Config } from '../../platform/config';
 import { resealRows, type SecretBox } from '../../platform/crypto';
 import type { DB } from '../../platform/db/tables';
-import { transactionHooks, withSystem, withTenant, withTenantRead, type Tx } from '../../platform/db/tenant';
-import { tenantTimeZone } from '../../platform/db/time-zones';
+import {
+  transactionHooks,
+  withSystem,
+  withTenant,
+  withTenantRead,
+  type TenantRead,
+  type Tx,
+} from '../../platform/db/tenant';
 import { AppError, notFound } from '../../platform/errors';
 import { addEvents, SYSTEM_ACTOR, userActor, type NewEvent } from '../../platform/events/outbox';
-import {
-  checkExportPeriod,
-  csvPages,
-  exportFileName,
-  zonedTimestamp,
-  type CsvExport,
-} from '../../platform/http/csv';
+import { csvExport, csvPages, zonedTimestamp, type CsvExport } from '../../platform/http/csv';
 import { decodeCursor, Uuid } from '../../platform/http/schemas';
 import { formatMinorUnits } from '../../platform/money';
-import type { OrdersService, TenantRead } from '../orders';
+import type { OrdersService } from '../orders';
 import {
   createGateway,
   GatewayDeclined,
@@ -1950,14 +1950,9 @@ export class PaymentsService {
    * The payments made in [from, to) as CSV, in the order made, each with its order's number, a
    * page at a time in transactions of their own; a bad period is refused first.
    */
-  async exportCsv(tenantId: string, from: Date, to: Date): Promise<CsvExport> {
-    checkExportPeriod(from, to);
+  exportCsv(tenantId: string, from: Date, to: Date): Promise<CsvExport> {
     const read: TenantRead = (work) => withTenantRead(this.db, tenantId, work);
-    const timeZone = await read(tenantTimeZone);
-    return {
-      fileName: exportFileName('payments', from, to, timeZone),
-      records: this.exportPages(read, from, to, timeZone),
-    };
+    return csvExport(read, 'payments', from, to, (timeZone) => this.exportPages(read, from, to, timeZone));
   }
 
   private async *exportPages(

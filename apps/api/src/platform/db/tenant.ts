@@ -75,6 +75,9 @@ export async function withTenant<T>(
   return runTransaction(db, work, { setup: tenantSettings(tenantId) });
 }
 
+/** A read in a transaction of the caller's tenant. */
+export type TenantRead = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+
 /**
  * withTenant for work that only reads: PostgreSQL refuses any write in it, and it costs one round
  * trip a statement, none to open or commit (see the tuned client).

@@ -2,6 +2,8 @@ import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { MAX_EXPORT_DAYS } from '@tessera/contracts';
 import type { FastifyReply } from 'fastify';
+import type { TenantRead } from '../db/tenant';
+import { tenantTimeZone } from '../db/time-zones';
 import { AppError } from '../errors';
 
 /** An export route's 200: sent as a stream, never serialized; the schema documents it as text. */
@@ -10,13 +12,13 @@ export const CsvFile = {
   content: { 'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string' }) } },
 };
 
-/** Streams an export's records as a CSV download named `fileName`. */
 /** An export as it is offered: the file's name and its records, streamed. */
 export interface CsvExport {
   fileName: string;
   records: AsyncGenerator<string>;
 }
 
+/** Streams an export's records as a CSV download under its file name. */
 export function sendCsv(reply: FastifyReply, csv: CsvExport) {
   return reply
     .type('text/csv; charset=utf-8')
@@ -31,6 +33,22 @@ export function checkExportPeriod(from: Date, to: Date): void {
   if (!(from < to)) throw refuse('must be after from');
   if (to.getTime() - from.getTime() > MAX_EXPORT_DAYS * 86_400_000)
     throw refuse(`must be at most ${MAX_EXPORT_DAYS} days after from`);
+}
+
+/**
+ * An export of the tenant's [from, to), refused first when the period is not one (400): its records
+ * come from `pages`, given the tenant's time zone, in which its file is named and its times written.
+ */
+export async function csvExport(
+  read: TenantRead,
+  what: string,
+  from: Date,
+  to: Date,
+  pages: (timeZone: string) => AsyncGenerator<string>,
+): Promise<CsvExport> {
+  checkExportPeriod(from, to);
+  const timeZone = await read(tenantTimeZone);
+  return { fileName: exportFileName(what, from, to, timeZone), records: pages(timeZone) };
 }
 
 /**
