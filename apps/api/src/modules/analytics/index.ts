@@ -5,7 +5,15 @@ import { analyticsConsumers } from './consumers';
 import { analyticsRoutes } from './routes';
 import { AnalyticsService, type AnalyticsDeps } from './service';
 
-export { AnalyticsService, type AnalyticsDeps, type LowStockSource, type ProductDirectory } from './service';
+export { RECOMMENDATIONS_LIMIT } from './schemas';
+export {
+  AnalyticsService,
+  DEFAULT_RANGE_MS,
+  MAX_SERIES_BUCKETS,
+  type AnalyticsDeps,
+  type LowStockSource,
+  type ProductDirectory,
+} from './service';
 
 /**
  * Analytics: the historical store of every domain event, the dashboard's rollups, recommendations.

@@ -108,9 +108,18 @@ export const Dashboard = Type.Object({
   low_stock: Type.Array(StockLevel),
 });
 
+/** How many recommendations a request may ask for, and gets when it does not say. */
+export const RECOMMENDATIONS_LIMIT = { default: 10, maximum: 50 } as const;
+
 export const RecommendationsQuery = Type.Object({
   product_id: Type.Optional(Uuid),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: RECOMMENDATIONS_LIMIT.maximum,
+      default: RECOMMENDATIONS_LIMIT.default,
+    }),
+  ),
 });
 export type RecommendationsQuery = Static<typeof RecommendationsQuery>;
 

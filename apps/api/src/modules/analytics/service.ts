@@ -34,8 +34,9 @@ import {
 /** The rollups' granularity: every real time zone's offset is a whole number of these. */
 export const BUCKET_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
-const DEFAULT_RANGE_MS = 30 * DAY_MS;
-const MAX_SERIES_BUCKETS = 5_000;
+/** A dashboard's range when `from` is not given, and the most points its series may hold. */
+export const DEFAULT_RANGE_MS = 30 * DAY_MS;
+export const MAX_SERIES_BUCKETS = 5_000;
 const TOP_PRODUCTS = 10;
 const LOW_STOCK_ITEMS = 20;
 const EXPORT_CHUNK = 1_000;

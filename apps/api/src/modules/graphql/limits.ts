@@ -10,6 +10,7 @@ import {
   type ValidationContext,
   type ValueNode,
 } from 'graphql';
+import { DEFAULT_RANGE_MS, MAX_SERIES_BUCKETS, RECOMMENDATIONS_LIMIT } from '../analytics';
 
 export interface QueryLimits {
   maxDepth: number;
@@ -38,9 +39,6 @@ const MAX_PAGE = 200;
  * each point of the series it builds counts 1 more.
  */
 const DASHBOARD_COST = 400;
-/** The analytics service's own bounds: the default range, and the most buckets a series holds. */
-const DEFAULT_RANGE_MS = 30 * 86_400_000;
-const MAX_SERIES = 5_000;
 const DEFAULT_HOURLY_SERIES = DEFAULT_RANGE_MS / 3_600_000 + 1;
 
 /**
@@ -49,8 +47,6 @@ const DEFAULT_HOURLY_SERIES = DEFAULT_RANGE_MS / 3_600_000 + 1;
  */
 const RECOMMENDATIONS_COST = 50;
 const RECOMMENDATIONS_ROW_COST = 4;
-const DEFAULT_RECOMMENDATIONS = 10;
-const MAX_RECOMMENDATIONS = 50;
 
 function argument(field: FieldNode, name: string): ValueNode | undefined {
   return field.arguments?.find((arg) => arg.name.value === name)?.value;
@@ -82,7 +78,7 @@ function seriesLength(field: FieldNode): number | null {
   if (to === null || from === null) return null;
   // A local day or hour straddling either end adds a point.
   const buckets = Math.ceil((to - from) / (daily ? 86_400_000 : 3_600_000)) + 1;
-  return Math.min(Math.max(buckets, 1), MAX_SERIES);
+  return Math.min(Math.max(buckets, 1), MAX_SERIES_BUCKETS);
 }
 
 /**
@@ -183,11 +179,12 @@ export function queryLimitRule(limits: QueryLimits) {
             // worst case in both would refuse every such dashboard.
             const series = seriesLength(selection);
             own = DASHBOARD_COST + (series ?? DEFAULT_HOURLY_SERIES);
-            inner = { ...LIST_SIZES, series: series ?? MAX_SERIES };
+            inner = { ...LIST_SIZES, series: series ?? MAX_SERIES_BUCKETS };
           } else if (name === 'recommendations') {
             const items = Math.max(
               1,
-              numberOf(argument(selection, 'limit'), MAX_RECOMMENDATIONS) ?? DEFAULT_RECOMMENDATIONS,
+              numberOf(argument(selection, 'limit'), RECOMMENDATIONS_LIMIT.maximum) ??
+                RECOMMENDATIONS_LIMIT.default,
             );
             own = RECOMMENDATIONS_COST + RECOMMENDATIONS_ROW_COST * items;
             inner = { ...LIST_SIZES, items };
