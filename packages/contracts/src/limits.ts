@@ -3,6 +3,10 @@
  * runtime dependencies, so that the web app can import them (`@tessera/contracts/limits`).
  */
 
+/** The largest amount in minor units: exact in JSON numbers and in bigint columns. */
+export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;
+/** The longest text of a product's fields, in characters. */
+export const PRODUCT_TEXT_LIMITS = { sku: 64, name: 200, description: 5000 } as const;
 /** The largest quantity of one order line. */
 export const MAX_LINE_QUANTITY = 1_000_000;
 /** The most lines one order may have. */

@@ -32,6 +32,3 @@ export function formatMoney(amount: number, currency: string): string {
   });
   return format.format(amount / 10 ** digits);
 }
-
-/** The largest amount the API accepts in minor units: exact in JSON numbers and in bigint columns. */
-export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;

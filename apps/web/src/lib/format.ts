@@ -1,5 +1,6 @@
 // The subpath, not the package root: the root would bring every TypeBox schema into this eagerly
 // loaded module.
+import { MAX_MINOR_UNITS } from '@tessera/contracts/limits';
 import { currencyExponent as isoExponent } from '@tessera/contracts/money';
 
 /**
@@ -120,8 +121,6 @@ function wholeDigits(text: string, symbols: NumberSymbols): string | null {
   return groups.join('');
 }
 
-/** The largest amount in minor units, the API's limit too: exact in JSON numbers. */
-export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;
 const MAX_DIGITS = String(MAX_MINOR_UNITS);
 
 /** A typed amount in minor units, or why it is none: not written as an amount, or too large. */

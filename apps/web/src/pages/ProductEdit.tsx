@@ -1,4 +1,5 @@
 import type { Web } from '@tessera/contracts';
+import { MAX_MINOR_UNITS, PRODUCT_TEXT_LIMITS } from '@tessera/contracts/limits';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -15,7 +16,7 @@ import {
 } from '../components/ui';
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
-import { formatMoney, MAX_MINOR_UNITS, minorToInput, parseMoney, readMoney } from '../lib/format';
+import { formatMoney, minorToInput, parseMoney, readMoney } from '../lib/format';
 import { apiFieldErrors, rebaseEdits, requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { CURRENCIES } from '../lib/queries';
 import { ApiError } from '../lib/problem';
@@ -51,14 +52,12 @@ const FIELD_NAMES: Record<keyof ProductForm, string> = {
   currency: 'currency',
 };
 
-/** The API's limits on a product's text (its catalog schemas); a price's is MAX_MINOR_UNITS. */
-const MAX_LENGTH = { sku: 64, name: 200, description: 5000 } as const;
-type LimitedField = keyof typeof MAX_LENGTH;
+type LimitedField = keyof typeof PRODUCT_TEXT_LIMITS;
 
 function lengthProblem(field: LimitedField, value: string): string | undefined {
   // The API counts characters (code points), not UTF-16 units.
   const length = [...value.trim()].length;
-  const max = MAX_LENGTH[field];
+  const max = PRODUCT_TEXT_LIMITS[field];
   return length > max
     ? `Use at most ${max.toLocaleString()} characters for the ${FIELD_NAMES[field]} (${length.toLocaleString()} now).`
     : undefined;
@@ -66,7 +65,7 @@ function lengthProblem(field: LimitedField, value: string): string | undefined {
 
 /** Said once a field is full: the input drops whatever is typed or pasted beyond its limit. */
 function fullFieldHint(field: LimitedField, value: string): string | undefined {
-  const max = MAX_LENGTH[field];
+  const max = PRODUCT_TEXT_LIMITS[field];
   return value.length >= max
     ? `That is the most a ${FIELD_NAMES[field]} can have: ${max.toLocaleString()} characters.`
     : undefined;
@@ -283,7 +282,7 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             value={values.name}
             error={fields.errors.name}
             hint={fullFieldHint('name', values.name)}
-            maxLength={MAX_LENGTH.name}
+            maxLength={PRODUCT_TEXT_LIMITS.name}
             onChange={(e) => set('name')(e.target.value)}
             required
           />
@@ -292,7 +291,7 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             value={values.sku}
             error={fields.errors.sku}
             hint={fullFieldHint('sku', values.sku)}
-            maxLength={MAX_LENGTH.sku}
+            maxLength={PRODUCT_TEXT_LIMITS.sku}
             onChange={(e) => set('sku')(e.target.value)}
             required
           />
@@ -322,7 +321,7 @@ function ProductFormView({ product }: { product?: Web.Product }) {
             value={values.description}
             error={fields.errors.description}
             hint={fullFieldHint('description', values.description)}
-            maxLength={MAX_LENGTH.description}
+            maxLength={PRODUCT_TEXT_LIMITS.description}
             onChange={(e) => set('description')(e.target.value)}
           />
           {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}

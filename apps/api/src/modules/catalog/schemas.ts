@@ -1,17 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_MINOR_UNITS } from '../../platform/money';
+import { MAX_MINOR_UNITS, PRODUCT_TEXT_LIMITS } from '@tessera/contracts';
 import { PageQuery, Timestamp, Uuid } from '../../platform/http/schemas';
 
 /** No leading or trailing blanks; SKUs are matched exactly. */
 const Sku = Type.String({
   minLength: 1,
-  maxLength: 64,
+  maxLength: PRODUCT_TEXT_LIMITS.sku,
   pattern: '^\\S(.*\\S)?$',
   description: 'Unique per tenant',
 });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-// Null first: with type coercion on, Ajv would otherwise turn null into "".
-const Description = Type.Union([Type.Null(), Type.String({ maxLength: 5000 })]);
+const Name = Type.String({ minLength: 1, maxLength: PRODUCT_TEXT_LIMITS.name });
+const Description = Type.Union([Type.Null(), Type.String({ maxLength: PRODUCT_TEXT_LIMITS.description })]);
 const Price = Type.Integer({
   minimum: 0,
   maximum: MAX_MINOR_UNITS,
