@@ -236,6 +236,14 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       last4: string;
     }>();
     expect(method).toMatchObject({ brand: 'visa', last4: '4242' });
+    // A label is named, then cleared: null stays null, not an empty string.
+    const named = await inject(admin, 'PUT', `/commerce/payment-methods/${methodId}`, {
+      label: 'Front desk',
+    });
+    expect(named.json()).toMatchObject({ label: 'Front desk' });
+    const cleared = await inject(admin, 'PUT', `/commerce/payment-methods/${methodId}`, { label: null });
+    expect(cleared.statusCode).toBe(200);
+    expect(cleared.json()).toMatchObject({ label: null });
     const order = await placeOrder();
     const held = await authorizeOnStripe(order.id, methodId);
     expect(held).toMatchObject({ status: 'authorized', amount_authorized: 5000, amount_captured: 0 });
