@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient } from '../modules/realtime/testing';
 import { createTestApp, type TestApp } from '../../test/support/app';
@@ -106,5 +107,50 @@ describe.runIf(postgresUp)('GET /metrics with METRICS_TOKEN', () => {
     });
     expect(allowed.statusCode).toBe(200);
     expect(allowed.body).toContain('tessera_http_requests_total');
+  });
+});
+
+describe.runIf(postgresUp)('GET /metrics of the events', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { EVENT_MAX_ATTEMPTS: '2' } });
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('counts the events published and dead-lettered, and reports the dead letters and the oldest unpublished event', async () => {
+    testApp.platform.bus.register({
+      name: 'metrics-refusing',
+      types: ['auth.user.created'],
+      handle: async () => {
+        throw new Error('refused');
+      },
+    });
+    await registerTenant(testApp);
+    await registerTenant(testApp);
+    // Written ten minutes ago and not published yet: the relay is that far behind.
+    await sql`update outbox_events set created_at = now() - interval '10 minutes' where published_at is null`.execute(
+      testApp.platform.db,
+    );
+    const before = (await testApp.app.inject('/metrics')).body;
+    expect(sample(before, 'tessera_outbox_oldest_unpublished_seconds')).toBeGreaterThanOrEqual(600);
+    expect(sample(before, 'tessera_outbox_published_total')).toBe(0);
+
+    await testApp.flushEvents();
+    const published = await testApp.platform.db
+      .selectFrom('outbox_events')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('published_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    const text = (await testApp.app.inject('/metrics')).body;
+    expect(text).toContain('# TYPE tessera_outbox_published_total counter');
+    expect(sample(text, 'tessera_outbox_published_total')).toBe(Number(published.count));
+    expect(sample(text, 'tessera_outbox_oldest_unpublished_seconds')).toBe(0);
+    expect(text).toContain('# TYPE tessera_events_dead_lettered_total counter');
+    expect(sample(text, 'tessera_events_dead_lettered_total', { consumer: 'metrics-refusing' })).toBe(2);
+    expect(sample(text, 'tessera_dead_letters_unreplayed', { consumer: 'metrics-refusing' })).toBe(2);
   });
 });

@@ -3,6 +3,7 @@ import { EVENT_TYPES, streamOf } from '@tessera/contracts';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppError } from './errors';
+import { countUnreplayedDeadLetters } from './events/dead-letters';
 import { problems } from './http/schemas';
 import type { Platform } from './platform';
 
@@ -17,8 +18,8 @@ type XInfoGroup = (string | number)[];
 /**
  * The Prometheus metrics of one app instance (a registry of its own, so that several instances in
  * one process, as in tests, do not collide): HTTP requests by route and status, the Node runtime
- * (event-loop lag among it), database pool, outbox backlog, stream consumer lag, and gauges other
- * modules add (WebSocket connections).
+ * (event-loop lag among it), database pool, outbox backlog and age, events published and
+ * dead-lettered, stream consumer lag, and gauges other modules add (WebSocket connections).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -61,11 +62,25 @@ export class Metrics {
       },
     });
     new Gauge({
-      name: 'tessera_outbox_published_total',
-      help: 'Outbox events this process has published',
+      name: 'tessera_outbox_oldest_unpublished_seconds',
+      help: 'Age of the oldest committed outbox event not yet published (0 when none waits)',
       registers: [this.registry],
-      collect() {
-        this.set(platform.relay.stats.published);
+      async collect() {
+        this.set(await platform.relay.oldestUnpublishedAge());
+      },
+    });
+    // Counted where they happen, by the relay and the bus of this process.
+    this.registry.registerMetric(platform.relay.published);
+    this.registry.registerMetric(platform.bus.deadLettered);
+    new Gauge({
+      name: 'tessera_dead_letters_unreplayed',
+      help: 'Dead letters not replayed yet, by consumer (all processes)',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { consumer, count } of await countUnreplayedDeadLetters(platform.db))
+          this.set({ consumer }, count);
       },
     });
     const redis = platform.redis;

@@ -1,4 +1,5 @@
 import type { EventEnvelope, EventType } from '@tessera/contracts';
+import type { Counter } from 'prom-client';
 import type { Tx } from '../db/tenant';
 
 /**
@@ -25,6 +26,8 @@ export interface Consumer {
 /** Where the relay publishes committed events and consumers read them. */
 export interface EventBus {
   readonly kind: 'redis' | 'in-process';
+  /** Events dead-lettered by this process, by consumer (tessera_events_dead_lettered_total). */
+  readonly deadLettered: Counter<'consumer'>;
   publish(events: EventEnvelope[]): Promise<void>;
   register(consumer: Consumer): void;
   start(): Promise<void>;

@@ -3,6 +3,19 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/tables';
 import type { EventBus } from './bus';
 
+/** Dead letters not replayed yet, by consumer (the partial index dead_letters_pending holds just these). */
+export async function countUnreplayedDeadLetters(
+  db: Kysely<DB>,
+): Promise<{ consumer: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('dead_letters')
+    .select((eb) => ['consumer', eb.fn.countAll<string>().as('count')])
+    .where('replayed_at', 'is', null)
+    .groupBy('consumer')
+    .execute();
+  return rows.map((row) => ({ consumer: row.consumer, count: Number(row.count) }));
+}
+
 export interface DeadLetterReplay {
   replayed: number;
 }

@@ -1,5 +1,6 @@
 import { firstUuidv7At, type EventEnvelope } from '@tessera/contracts';
 import { sql, type Kysely } from 'kysely';
+import { Counter } from 'prom-client';
 import type { DB } from '../db/tables';
 import { withSystem, withTenant } from '../db/tenant';
 import type { Consumer } from './bus';
@@ -136,8 +137,22 @@ function tenantRuns(events: EventEnvelope[]): EventEnvelope[][] {
   return runs;
 }
 
+/**
+ * The events a bus gave up on, by consumer: each bus counts its own, and the app's metrics
+ * registry exposes it.
+ */
+export function deadLetterCounter(): Counter<'consumer'> {
+  return new Counter({
+    name: 'tessera_events_dead_lettered_total',
+    help: 'Events this process dead-lettered after their last failed delivery, by consumer',
+    labelNames: ['consumer'],
+    registers: [],
+  });
+}
+
 export async function recordDeadLetter(
   db: Kysely<DB>,
+  deadLettered: Counter<'consumer'>,
   consumer: Consumer,
   stream: string,
   event: EventEnvelope,
@@ -157,6 +172,7 @@ export async function recordDeadLetter(
       })
       .execute(),
   );
+  deadLettered.inc({ consumer: consumer.name });
 }
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>

@@ -11,7 +11,7 @@ import { withSystem, withTenant } from '../db/tenant';
 import { createRedis } from '../redis';
 import type { Consumer, EventBus } from './bus';
 import { replayDeadLetters } from './dead-letters';
-import { applyBatch, pruneProcessedEvents } from './delivery';
+import { applyBatch, deadLetterCounter, pruneProcessedEvents } from './delivery';
 import { InProcessBus } from './in-process-bus';
 import { addEvents, OUTBOX_CHANNEL, SYSTEM_ACTOR, type NewEvent } from './outbox';
 import { RedisStreamsBus, type RedisBusOptions } from './redis-bus';
@@ -57,6 +57,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     const published: number[] = [];
     const bus: EventBus = {
       kind: 'in-process',
+      deadLettered: deadLetterCounter(),
       register: () => undefined,
       start: async () => undefined,
       stop: async () => undefined,
@@ -410,6 +411,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
     // A relay that dies after publishing but before marking: the batch goes out again.
     const crashing: EventBus = {
       kind: 'in-process',
+      deadLettered: real.deadLettered,
       register: (consumer) => real.register(consumer),
       start: () => real.start(),
       stop: () => real.stop(),
@@ -440,6 +442,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       .execute();
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ event_id: id, attempts: 3 });
+    expect((await bus.deadLettered.get()).values).toEqual([{ labels: { consumer: 'flaky' }, value: 1 }]);
     expect(await effects('flaky')).toEqual({ total: 0, distinct_ids: 0 });
     refuse = false;
     expect(await replayDeadLetters(testDatabase.database.db, bus, { consumer: 'flaky' })).toEqual({
@@ -494,6 +497,13 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       return { consumer, batches, sizes: () => batches.map((batch) => batch.length) };
     };
 
+    /** The consumers of a group on a stream, with how many entries each holds pending. */
+    const consumersOf = async (stream: string, group: string) =>
+      ((await redis!.xinfo('CONSUMERS', stream, group)) as (string | number)[][]).map((row) => {
+        const field = (name: string) => row[row.indexOf(name) + 1];
+        return { name: String(field('name')), pending: Number(field('pending')) };
+      });
+
     it('each event once when the relay and the consumer are killed mid-stream', async () => {
       const ids = await emit(600);
       // The first consumer dies at its 151st event: that transaction rolls back, nothing more is
@@ -516,6 +526,7 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       const publisher = busFor('publisher', recorder('unused'));
       const crashingPublisher: EventBus = {
         kind: 'redis',
+        deadLettered: publisher.deadLettered,
         register: () => undefined,
         start: async () => undefined,
         stop: async () => undefined,
@@ -665,6 +676,79 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
       expect(((await redis!.xpending(stream, 'slow')) as [number])[0]).toBe(0);
     });
 
+    it('leaves its consumer groups when it stops', async () => {
+      const keyPrefix = `${prefix}leave:`;
+      const bus = busFor('leaving-process', recorder('leaving'), keyPrefix);
+      await bus.start();
+      try {
+        // One event on each stream: Redis adds a consumer to a group when it first reads there.
+        await emit(TYPES.length);
+        await new OutboxRelay(testDatabase.database, bus, logger, { batchSize: 10, pollMs: 20 }).drain();
+        await waitFor(async () => (await effects('leaving')).total === TYPES.length, 5_000);
+      } finally {
+        await bus.stop();
+      }
+      for (const stream of ['commerce', 'inventory', 'payment']) {
+        // The group itself stays: it keeps the consumer's place in the stream for the next process.
+        expect(await consumersOf(`${keyPrefix}events:${stream}`, 'leaving')).toEqual([]);
+      }
+    });
+
+    it('sweeps the consumer a dead process left, once it has been idle long enough with nothing pending', async () => {
+      const keyPrefix = `${prefix}sweep:`;
+      const stream = `${keyPrefix}events:commerce`;
+      await redis!.xgroup('CREATE', stream, 'sweeping', '0', 'MKSTREAM');
+      await redis!.xgroup('CREATECONSUMER', stream, 'sweeping', 'crashed-process');
+      const bus = busFor(
+        'sweeping-process',
+        { ...recorder('sweeping'), types: ['commerce.order.created'] },
+        keyPrefix,
+        { staleConsumerMs: 2_500 },
+      );
+      await bus.start();
+      try {
+        // Swept from the start, but not before it has been idle that long.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect(await consumersOf(stream, 'sweeping')).toEqual([{ name: 'crashed-process', pending: 0 }]);
+        await waitFor(async () => (await consumersOf(stream, 'sweeping')).length === 0, 5_000);
+      } finally {
+        await bus.stop();
+      }
+    });
+
+    it('keeps a consumer that holds pending entries, on stop and in sweeps, until another process has applied them', async () => {
+      const keyPrefix = `${prefix}holding:`;
+      const stream = `${keyPrefix}events:commerce`;
+      const types: EventType[] = ['commerce.order.created'];
+      // This process fails on its event and stops before its own retry: the entry stays pending, its own.
+      const stopped = busFor('stopped-process', { ...recorder('holding', () => true), types }, keyPrefix, {
+        retryBaseMs: 60_000,
+      });
+      await stopped.start();
+      await withTenant(testDatabase.database.db, tenantId, (tx) =>
+        addEvents(tx, [probe('commerce.order.created', 0)]),
+      );
+      await new OutboxRelay(testDatabase.database, stopped, logger, { batchSize: 10, pollMs: 20 }).drain();
+      await waitFor(async () => (await consumersOf(stream, 'holding')).some(({ pending }) => pending === 1));
+      await stopped.stop();
+      expect(await consumersOf(stream, 'holding')).toEqual([{ name: 'stopped-process', pending: 1 }]);
+
+      // Another one sweeps before each claim, with the stopped consumer long past the idle time.
+      const taker = busFor('taking-process', { ...recorder('holding'), types }, keyPrefix, {
+        retryBaseMs: 100,
+        staleConsumerMs: 50,
+      });
+      await taker.start();
+      try {
+        await waitFor(async () => (await effects('holding')).total === 1, 5_000);
+        await waitFor(async () => (await consumersOf(stream, 'holding')).length === 1, 5_000);
+        expect(await consumersOf(stream, 'holding')).toEqual([{ name: 'taking-process', pending: 0 }]);
+      } finally {
+        await taker.stop();
+      }
+      expect(await consumersOf(stream, 'holding')).toEqual([]);
+    });
+
     it('dead-letters an event after the maximum deliveries', async () => {
       // Streams of their own, so that only this test's event is there to fail.
       const bus = busFor(
@@ -694,6 +778,9 @@ describe.runIf(postgresUp)('transactional outbox and consumers', () => {
         .execute();
       expect(dead[0]?.event_id).toBe(id);
       expect(dead[0]!.attempts).toBeGreaterThanOrEqual(4);
+      expect((await bus.deadLettered.get()).values).toEqual([
+        { labels: { consumer: 'always-fails' }, value: 1 },
+      ]);
     });
   });
 });

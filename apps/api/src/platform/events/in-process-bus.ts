@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/tables';
 import type { Consumer, EventBus } from './bus';
-import { applyBatch, applyOnce, recordDeadLetter, sleep } from './delivery';
+import { applyBatch, applyOnce, deadLetterCounter, recordDeadLetter, sleep } from './delivery';
 
 export interface InProcessBusOptions {
   maxAttempts: number;
@@ -17,6 +17,7 @@ export interface InProcessBusOptions {
 export class InProcessBus implements EventBus {
   readonly kind = 'in-process' as const;
   private readonly consumers: Consumer[] = [];
+  readonly deadLettered = deadLetterCounter();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -50,7 +51,15 @@ export class InProcessBus implements EventBus {
           'consumer failed',
         );
         if (attempt >= this.options.maxAttempts) {
-          await recordDeadLetter(this.db, consumer, streamOf(event.type), event, error, attempt);
+          await recordDeadLetter(
+            this.db,
+            this.deadLettered,
+            consumer,
+            streamOf(event.type),
+            event,
+            error,
+            attempt,
+          );
           return;
         }
         await sleep(this.options.retryBaseMs * 2 ** (attempt - 1));

@@ -5,7 +5,14 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/tables';
 import type { Consumer, EventBus } from './bus';
-import { applyBatch, applyOnce, recordDeadLetter, sleep, type FailedDelivery } from './delivery';
+import {
+  applyBatch,
+  applyOnce,
+  deadLetterCounter,
+  recordDeadLetter,
+  sleep,
+  type FailedDelivery,
+} from './delivery';
 import { duplicateRedis } from '../redis';
 
 export interface RedisBusOptions {
@@ -24,6 +31,11 @@ export interface RedisBusOptions {
   /** Approximate cap on each stream's length (XADD MAXLEN ~). */
   maxStreamLength?: number;
   consumerId?: string;
+  /**
+   * Another process's consumer that has held no pending entry and been idle this long is deleted
+   * from its group (its process has most likely died). Default one hour.
+   */
+  staleConsumerMs?: number;
   /** Prepended to every stream name (REDIS_KEY_PREFIX). */
   keyPrefix?: string;
 }
@@ -31,6 +43,19 @@ export interface RedisBusOptions {
 type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
 type PendingEntry = [id: string, consumer: string, idleMs: number, deliveries: number];
+/** An XINFO CONSUMERS row: field names and values, alternating. */
+type ConsumerInfo = (string | number)[];
+
+/**
+ * Deletes a consumer from its group only if it holds no pending entry, in one step: XGROUP
+ * DELCONSUMER drops a consumer's pending entries from the group for good, and an entry read
+ * between a separate check and the delete would be lost. Answers -1 when the consumer was kept.
+ */
+const DELETE_IF_EMPTY = `
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return -1 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])`;
+
+const STALE_CONSUMER_MS = 3_600_000;
 
 const eventOf = (fields: string[]): EventEnvelope | null => {
   const index = fields.indexOf('event');
@@ -52,6 +77,8 @@ export class RedisStreamsBus implements EventBus {
   private readonly consumers: Consumer[] = [];
   private readonly readers: Redis[] = [];
   private readonly loops: Promise<void>[] = [];
+  /** The groups this process reads as its consumerId since start(), with their streams. */
+  private readonly groups: { consumer: Consumer; streams: string[] }[] = [];
   private abort = new AbortController();
   /**
    * Entries this process has read and is still applying (consumer, stream and id): the claim loop
@@ -60,6 +87,7 @@ export class RedisStreamsBus implements EventBus {
    */
   private readonly inFlight = new Set<string>();
   readonly consumerId: string;
+  readonly deadLettered = deadLetterCounter();
 
   constructor(
     private readonly redis: Redis,
@@ -102,18 +130,40 @@ export class RedisStreamsBus implements EventBus {
     for (const consumer of this.consumers) {
       const streams = streamsOf(consumer).map((stream) => this.key(stream));
       for (const stream of streams) await this.ensureGroup(stream, consumer.name);
+      this.groups.push({ consumer, streams });
       const reader = duplicateRedis(this.redis, this.logger);
       this.readers.push(reader);
       this.loops.push(this.readLoop(consumer, streams, reader), this.claimLoop(consumer, streams));
     }
   }
 
+  /**
+   * Stops reading, waits for the batches in hand, then leaves each group: a consumer name is new at
+   * every start, so one left behind would stay in the group forever. A consumer still holding
+   * pending entries stays until another process has claimed them (the sweep then deletes it).
+   */
   async stop(): Promise<void> {
     this.abort.abort();
     for (const reader of this.readers) reader.disconnect();
     await Promise.allSettled(this.loops);
     this.readers.length = 0;
     this.loops.length = 0;
+    // All at once: with Redis out of reach each waits for its retries, and shutdown has a deadline.
+    const leaving = this.groups.splice(0).flatMap(({ consumer, streams }) =>
+      streams.map((stream) =>
+        this.deleteConsumerIfEmpty(stream, consumer.name, this.consumerId).catch((error: unknown) => {
+          this.logger.warn(
+            { err: error, consumer: consumer.name, stream },
+            'could not leave the consumer group',
+          );
+        }),
+      ),
+    );
+    await Promise.all(leaving);
+  }
+
+  private async deleteConsumerIfEmpty(stream: string, group: string, name: string): Promise<boolean> {
+    return Number(await this.redis.eval(DELETE_IF_EMPTY, 1, stream, group, name)) >= 0;
   }
 
   private async ensureGroup(stream: string, group: string): Promise<void> {
@@ -171,10 +221,23 @@ export class RedisStreamsBus implements EventBus {
   private async claimLoop(consumer: Consumer, streams: string[]): Promise<void> {
     const signal = this.abort.signal;
     const base = this.options.retryBaseMs;
+    const staleMs = this.options.staleConsumerMs ?? STALE_CONSUMER_MS;
+    let lastSweep = 0;
     while (!signal.aborted) {
       await sleep(Math.max(50, Math.min(base, 5000)), signal);
       if (signal.aborted) return;
+      // At most once a minute: XINFO lists every consumer of the group, and staleness takes an hour.
+      const sweep = Date.now() - lastSweep >= Math.min(staleMs, 60_000);
+      if (sweep) lastSweep = Date.now();
       for (const stream of streams) {
+        if (sweep) {
+          try {
+            await this.sweepStaleConsumers(consumer, stream, staleMs);
+          } catch (error) {
+            if (!signal.aborted)
+              this.logger.error({ err: error, consumer: consumer.name, stream }, 'consumer sweep failed');
+          }
+        }
         try {
           await this.retryPending(consumer, stream, base);
         } catch (error) {
@@ -182,6 +245,25 @@ export class RedisStreamsBus implements EventBus {
             this.logger.error({ err: error, consumer: consumer.name, stream }, 'claim failed');
         }
       }
+    }
+  }
+
+  /**
+   * Deletes the consumers of the group that have long been idle with nothing pending: those of
+   * processes that died without leaving it. One whose process is alive but saw no entry meanwhile
+   * (Redis before 7.2 counts idleness from the last delivery) loses nothing: its next read or claim
+   * creates it again.
+   */
+  private async sweepStaleConsumers(consumer: Consumer, stream: string, staleMs: number): Promise<void> {
+    const rows = (await this.redis.xinfo('CONSUMERS', stream, consumer.name)) as ConsumerInfo[];
+    for (const row of rows) {
+      const info = new Map<string, string | number>();
+      for (let i = 0; i + 1 < row.length; i += 2) info.set(String(row[i]), row[i + 1]!);
+      const name = String(info.get('name'));
+      if (name === this.consumerId || Number(info.get('pending')) > 0) continue;
+      if (Number(info.get('idle')) < staleMs) continue;
+      if (await this.deleteConsumerIfEmpty(stream, consumer.name, name))
+        this.logger.info({ consumer: consumer.name, stream, stale: name }, 'deleted a stale stream consumer');
     }
   }
 
@@ -212,6 +294,7 @@ export class RedisStreamsBus implements EventBus {
           if (event) {
             await recordDeadLetter(
               this.db,
+              this.deadLettered,
               consumer,
               stream.slice(this.key('').length),
               event,

@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '@tessera/contracts';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import type { Database, Leadership } from '../db/database';
 import type { EventBus } from './bus';
 import { PLAN_EACH_TIME } from '../db/pg-client';
@@ -30,11 +31,6 @@ export interface RelayOptions {
 const SEQ_MARGIN = 1_000;
 const FULL_READ_MS = 2_000;
 
-export interface RelayStats {
-  published: number;
-  lastPublishedAt: Date | null;
-}
-
 /**
  * Publishes committed outbox rows to the bus in seq order and marks them published, each batch with
  * its number. One relay leads at a time (a session advisory lock), which keeps the order; the
@@ -54,7 +50,12 @@ export class OutboxRelay {
    */
   private floor = 0;
   private lastFullRead = 0;
-  readonly stats: RelayStats = { published: 0, lastPublishedAt: null };
+  /** Registered by the app's metrics; counted here, as batches go out. */
+  readonly published = new Counter({
+    name: 'tessera_outbox_published_total',
+    help: 'Outbox events this process has published',
+    registers: [],
+  });
 
   constructor(
     private readonly database: Database,
@@ -96,6 +97,18 @@ export class OutboxRelay {
       .where('published_at', 'is', null)
       .executeTakeFirstOrThrow();
     return Number(row.count);
+  }
+
+  /**
+   * Seconds since the first event waiting to be published was written, 0 when none waits: how far
+   * behind the relay is, whichever process leads it. One probe of outbox_events_unpublished; planned
+   * each time, since a plan cached while the outbox was small could scan the whole table later.
+   */
+  async oldestUnpublishedAge(): Promise<number> {
+    const result = await sql<{ age: number }>`${sql.raw(PLAN_EACH_TIME)}
+      select extract(epoch from now() - created_at)::float8 as age
+      from outbox_events where published_at is null order by seq limit 1`.execute(this.database.db);
+    return Math.max(0, result.rows[0]?.age ?? 0);
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -195,8 +208,7 @@ export class OutboxRelay {
       update outbox_events
       set published_at = now(), published_batch = (select nextval('outbox_publication_batches'))
       where seq = any(${sql.val(seqs)}::bigint[])`.execute(this.database.db);
-    this.stats.published += rows.length;
-    this.stats.lastPublishedAt = new Date();
+    this.published.inc(rows.length);
     return rows.length;
   }
 

@@ -2,10 +2,16 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform';
 
+/** The relay counts as stalled once the first event waiting to be published is older than this. */
+export const RELAY_STALLED_AFTER_SECONDS = 60;
+
 const CheckState = Type.Union([Type.Literal('ok'), Type.Literal('failing'), Type.Literal('not_configured')]);
+const RelayState = Type.Union([Type.Literal('ok'), Type.Literal('stalled'), Type.Literal('unknown')]);
 const Health = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  checks: Type.Optional(Type.Object({ database: CheckState, redis: CheckState })),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable')]),
+  checks: Type.Optional(Type.Object({ database: CheckState, redis: CheckState, relay: RelayState })),
+  /** Age of the oldest committed event not yet published; absent when it could not be read. */
+  relay_lag_seconds: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
@@ -14,7 +20,13 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
     new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref()),
   ]);
 
-/** Liveness (the process answers) and readiness (its database, and Redis when configured, answer). */
+/**
+ * Liveness (the process answers) and readiness (its database, and Redis when configured, answer).
+ * Readiness also reports whether the outbox relay keeps up, but a stalled relay makes it
+ * `degraded` with a 200, never a 503: the outbox is shared, so every process, API or worker, would
+ * see the stall at once, and taking them all out of service (or holding back a roll-out that may
+ * bring the fix) would not restart the relay. It is for alerts and operators, not for probes.
+ */
 export function healthRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -26,20 +38,31 @@ export function healthRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       '/health/ready',
       { config: { public: true }, schema: { tags: ['health'], response: { 200: Health, 503: Health } } },
       async (_request, reply) => {
-        const database = await within(platform.database.ping(), 2000).then(
-          () => 'ok' as const,
-          () => 'failing' as const,
-        );
-        const redis = platform.redis
-          ? await within(platform.redis.ping(), 2000).then(
-              () => 'ok' as const,
-              () => 'failing' as const,
-            )
-          : ('not_configured' as const);
+        const [database, redis, relayLag] = await Promise.all([
+          within(platform.database.ping(), 2000).then(
+            () => 'ok' as const,
+            () => 'failing' as const,
+          ),
+          platform.redis
+            ? within(platform.redis.ping(), 2000).then(
+                () => 'ok' as const,
+                () => 'failing' as const,
+              )
+            : ('not_configured' as const),
+          within(platform.relay.oldestUnpublishedAge(), 2000).then(
+            (age) => Math.floor(age),
+            () => null,
+          ),
+        ]);
+        const relay =
+          relayLag === null ? 'unknown' : relayLag > RELAY_STALLED_AFTER_SECONDS ? 'stalled' : 'ok';
         const ready = database === 'ok' && redis !== 'failing';
-        return reply
-          .code(ready ? 200 : 503)
-          .send({ status: ready ? 'ok' : 'unavailable', checks: { database, redis } });
+        const status = !ready ? 'unavailable' : relay === 'stalled' ? 'degraded' : 'ok';
+        return reply.code(ready ? 200 : 503).send({
+          status,
+          checks: { database, redis, relay },
+          ...(relayLag === null ? {} : { relay_lag_seconds: relayLag }),
+        });
       },
     );
   };
