@@ -12,6 +12,7 @@ import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Modules } from './modules';
 import type { Config } from './platform/config';
+import { AppError } from './platform/errors';
 import { registerAuthGuard } from './platform/http/auth-guard';
 import { healthRoutes } from './platform/http/health';
 import { trackHandlers } from './platform/http/in-flight';
@@ -70,7 +71,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     schemaController: { compilersFactory: { buildValidator } },
-    return503OnClosing: true,
+    // Fastify's own answer while closing is a bare JSON 503 without a `code`: refuseWhileClosing
+    // answers with the problem document instead.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   trackHandlers(app);
 
@@ -111,6 +114,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       ],
     });
   }
+  // After the security headers and CORS (a refusal carries them too), before the auth guard and
+  // the limits (a closing server asks Redis nothing).
+  refuseWhileClosing(app);
 
   await app.register(swagger, {
     openapi: {
@@ -144,6 +150,28 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (module.routes) await app.register(module.routes);
   }
   return app;
+}
+
+/**
+ * Once close() has begun, no new connection is accepted, but a request may still arrive on an open
+ * keep-alive connection (pipelined, or on a balancer's pooled socket): it is answered 503
+ * `shutting_down` with `Connection: close`, so that the client drops this socket and retries on
+ * another instance, and Retry-After for a lone instance coming back.
+ */
+function refuseWhileClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (!closing) return done();
+    done(
+      new AppError('shutting_down', 'The server is shutting down; retry the request', {
+        headers: { connection: 'close', 'retry-after': '1' },
+      }),
+    );
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
+import net, { type AddressInfo } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
@@ -62,6 +64,36 @@ describe.runIf(postgresUp)('HTTP platform', () => {
         await unreachable.end();
       }
     });
+    // Redis out of reach, as the request path's client sees it: no offline queue, no retries, a
+    // command time-out (platform/redis.ts); nothing listens on port 1, and the second server never answers.
+    app.get('/api/test/redis-down', { config: { public: true } }, async () => {
+      const redis = new Redis('redis://127.0.0.1:1', {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      redis.on('error', () => undefined);
+      try {
+        await redis.get('key');
+      } finally {
+        redis.disconnect();
+      }
+    });
+    app.get('/api/test/redis-stalled', { config: { public: true } }, async () => {
+      const silent = net.createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const redis = new Redis((silent.address() as AddressInfo).port, '127.0.0.1', {
+        commandTimeout: 200,
+        maxRetriesPerRequest: 0,
+      });
+      redis.on('error', () => undefined);
+      try {
+        await redis.get('key');
+      } finally {
+        redis.disconnect();
+        silent.close();
+      }
+    });
     app.get('/api/test/conflict', { config: { public: true } }, async () => {
       throw new AppError('insufficient_stock', 'Only 2 left of SKU-1');
     });
@@ -79,7 +111,8 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     expect((await app.inject('/health/live')).json()).toEqual({ status: 'ok' });
     const ready = await app.inject('/health/ready');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'not_configured' } });
+    // Matched, not equal: readiness reports more than these two (the relay, owned by health.ts's tests).
+    expect(ready.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', redis: 'not_configured' } });
   });
 
   it('answers validation errors as problem+json with errors[]', async () => {
@@ -211,6 +244,15 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     expect(response.body).not.toContain('127.0.0.1');
   });
 
+  it('answers a Redis out of reach or not answering with a 503 problem, wherever a request meets it', async () => {
+    for (const url of ['/api/test/redis-down', '/api/test/redis-stalled']) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(503);
+      expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+      expect(response.headers['retry-after']).toBe('5');
+    }
+  });
+
   it('answers unknown routes with a 404 problem', async () => {
     const response = await app.inject('/commerce/nothing-here');
     expect(response.statusCode).toBe(404);
@@ -238,6 +280,67 @@ describe.runIf(postgresUp)('HTTP platform', () => {
     expect(missing.json().code).toBe('unauthenticated');
     const forged = await app.inject({ url: '/api/test/manager', headers: { authorization: 'Bearer x.y.z' } });
     expect(forged.statusCode).toBe(401);
+  });
+
+  it('answers a request that arrives while it closes with a 503 problem and Connection: close', async () => {
+    const closing = await buildApp(testApp.config, {
+      platform: testApp.platform,
+      modules: { ...testApp.modules, list: [] },
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started = () => {};
+    const handling = new Promise<void>((resolve) => (started = resolve));
+    closing.get('/api/test/slow', { config: { public: true } }, async () => {
+      started();
+      await released;
+      return { done: true };
+    });
+    let closeBegun = () => {};
+    const closeBegan = new Promise<void>((resolve) => (closeBegun = resolve));
+    // Runs after the app's own preClose hook, which was registered first.
+    closing.addHook('preClose', (done) => {
+      closeBegun();
+      done();
+    });
+    await closing.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = closing.server.address() as AddressInfo;
+
+    // A slow request holds the server open; the next one arrives on the same keep-alive socket
+    // (pipelined) after close() has begun, as a balancer's pooled connection would send it.
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET /api/test/slow HTTP/1.1\r\nHost: test\r\n\r\n');
+    await handling;
+    const closed = closing.close();
+    await closeBegan;
+    socket.write('GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await closed;
+    await socketClosed;
+
+    const [slow, refused] = received.split(/(?=HTTP\/1\.1 )/);
+    expect(slow).toMatch(/^HTTP\/1\.1 200 /);
+    expect(slow).toContain('{"done":true}');
+    const [head = '', body = ''] = (refused ?? '').split('\r\n\r\n');
+    const headers = new Map(
+      head
+        .split('\r\n')
+        .slice(1)
+        .map((line) => [
+          line.slice(0, line.indexOf(':')).toLowerCase(),
+          line.slice(line.indexOf(':') + 1).trim(),
+        ]),
+    );
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(headers.get('connection')).toBe('close');
+    expect(headers.get('retry-after')).toBe('1');
+    expect(JSON.parse(body)).toMatchObject({ status: 503, code: 'shutting_down' });
   });
 
   it('serves the OpenAPI document', async () => {

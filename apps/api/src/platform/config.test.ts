@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, redactUrl, UnreachableServiceError } from './config';
 
 describe('loadConfig', () => {
   it('gives the documented defaults when nothing is set', () => {
@@ -42,6 +42,17 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it.each([
+    [{ ROLE: 'both' }, 'ROLE must be one of all, api, worker (got "both")'],
+    [{ NODE_ENV: 'prod' }, 'NODE_ENV must be one of development, production, test (got "prod")'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+    ],
+  ])('names the values an enum-like setting takes: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${message}`);
+  });
+
   it('repeats a wrong value in its error, unless the variable may hold a secret', () => {
     const messageOf = (env: Record<string, string>) => {
       try {
@@ -63,5 +74,45 @@ describe('loadConfig', () => {
       expect(message).not.toContain(secret);
       expect(message).not.toContain('hunter2');
     }
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['postgres://tessera:hunter2@db:5432/tessera', 'postgres://tessera:***@db:5432/tessera'],
+    ['redis://:hunter2@cache:6379/0', 'redis://:***@cache:6379/0'],
+    [
+      'postgres://db/tessera?sslmode=require&password=hunter2',
+      'postgres://db/tessera?sslmode=require&password=***',
+    ],
+    ['redis://cache:6379', 'redis://cache:6379'],
+    ['postgres://[db', '(an unreadable URL)'],
+  ])('shows %s as %s', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
+  });
+});
+
+describe('UnreachableServiceError', () => {
+  it('names the setting, where it points and the reason, on one line', () => {
+    const error = new UnreachableServiceError(
+      'DATABASE_URL',
+      'PostgreSQL',
+      'postgres://tessera:hunter2@localhost:5999/tessera',
+      new Error('connect ECONNREFUSED 127.0.0.1:5999'),
+    );
+    expect(error.message).toBe(
+      'cannot connect to PostgreSQL at DATABASE_URL=postgres://tessera:***@localhost:5999/tessera: connect ECONNREFUSED 127.0.0.1:5999',
+    );
+  });
+
+  it("gives every address's reason when a connection tried several (IPv6 and IPv4) and its error has none", () => {
+    const tried = new AggregateError([
+      new Error('connect ECONNREFUSED ::1:6379'),
+      new Error('connect ECONNREFUSED 127.0.0.1:6379'),
+    ]);
+    const error = new UnreachableServiceError('REDIS_URL', 'Redis', 'redis://localhost:6379', tried);
+    expect(error.message).toBe(
+      'cannot connect to Redis at REDIS_URL=redis://localhost:6379: connect ECONNREFUSED ::1:6379; connect ECONNREFUSED 127.0.0.1:6379',
+    );
   });
 });

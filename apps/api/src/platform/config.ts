@@ -118,6 +118,13 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
  */
 const SECRET_VARIABLE = /KEY|SECRET|TOKEN|PASSWORD|_URL$/;
 
+/** The values an enum-like setting (a union of literals) takes, or null for any other schema. */
+function allowedValues(schema: TSchema): string[] | null {
+  const members = (schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (!members?.every((member) => typeof member.const === 'string')) return null;
+  return members.map((member) => String(member.const));
+}
+
 /** Reads the config from an environment (process.env by default); throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -142,7 +149,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const variable = first.path.replace(/^\//, '') || 'configuration';
     const given = env[variable];
     const shown = given === undefined || SECRET_VARIABLE.test(variable) ? '' : ` (got "${given}")`;
-    throw new ConfigError(variable, `${first.message}${shown}`);
+    const allowed = allowedValues(first.schema);
+    throw new ConfigError(
+      variable,
+      `${allowed ? `must be one of ${allowed.join(', ')}` : first.message}${shown}`,
+    );
   }
   if (config.ROLE !== 'all' && !(config.DATABASE_URL && config.REDIS_URL)) {
     throw new ConfigError(
@@ -154,4 +165,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('MASTER_KEY', 'is required in production (32 random bytes, base64)');
   }
   return { ...config, DATA_DIR: path.resolve(config.DATA_DIR) };
+}
+
+/** A URL setting as it may be shown in an error or a log: its password, in the userinfo or the query, masked. */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '(an unreadable URL)';
+  }
+  if (parsed.password) parsed.password = '***';
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (/password/i.test(name)) parsed.searchParams.set(name, '***');
+  }
+  return parsed.href;
+}
+
+/**
+ * Start-up could not reach the service a URL setting names: says which setting and where (its
+ * password masked), then the driver's reason, on one line.
+ */
+export class UnreachableServiceError extends Error {
+  constructor(
+    readonly variable: string,
+    service: string,
+    url: string,
+    cause: unknown,
+  ) {
+    super(`cannot connect to ${service} at ${variable}=${redactUrl(url)}: ${reasonOf(cause)}`, { cause });
+    this.name = 'UnreachableServiceError';
+  }
+}
+
+/** An error's message; a connection tried on several addresses (IPv6 and IPv4) fails with an empty one. */
+function reasonOf(error: unknown): string {
+  if (error instanceof AggregateError && !error.message) return error.errors.map(reasonOf).join('; ');
+  return error instanceof Error ? error.message : String(error);
 }

@@ -37,6 +37,7 @@ export const ERROR_CATALOGUE = {
   gateway_not_configured: { status: 409, title: 'The payment gateway is not configured' },
   mail_error: { status: 502, title: 'The mail server did not take the mail' },
   service_unavailable: { status: 503, title: 'The service is not available' },
+  shutting_down: { status: 503, title: 'The server is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

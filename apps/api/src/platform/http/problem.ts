@@ -64,8 +64,15 @@ function unreachable(error: { code?: unknown; message?: unknown }): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'].includes(code)) return true;
   if (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code)) return true;
   const message = typeof error.message === 'string' ? error.message : '';
-  return /^(Connection terminated|timeout exceeded when trying to connect)/.test(message);
+  // pg's, then ioredis' (the request path's client has no offline queue, no retries and a command
+  // time-out: platform/redis.ts), which carry no code.
+  return /^(Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out|Connection is closed|Reached the max retries per request limit)/.test(
+    message,
+  );
 }
+
+/** A 503 says when to retry; a backing service out of reach is asked again after this. */
+const RETRY_UNAVAILABLE = { 'retry-after': '5' };
 
 export function toProblem(
   error: unknown,
@@ -83,7 +90,7 @@ export function toProblem(
         ...(error.errors ? { errors: error.errors } : {}),
         ...error.extensions,
       },
-      headers: error.headers ?? {},
+      headers: error.status === 503 ? { ...RETRY_UNAVAILABLE, ...error.headers } : (error.headers ?? {}),
     };
   }
   const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
@@ -145,7 +152,7 @@ export function toProblem(
         code: 'service_unavailable',
         request_id: requestId,
       },
-      headers: { 'retry-after': '5' },
+      headers: { ...RETRY_UNAVAILABLE },
     };
   }
   if (fastifyError.statusCode === 429) {
