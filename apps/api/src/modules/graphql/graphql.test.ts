@@ -304,6 +304,88 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
     }
   });
 
+  /** A request as a client sends it: a JSON body (batches too), or a GET's query string. */
+  const send = async (request: { body: unknown } | { query: Record<string, string> }) => {
+    const response = await testApp.app.inject(
+      'body' in request
+        ? {
+            method: 'POST',
+            url: '/graphql',
+            headers: { ...admin.auth, 'content-type': 'application/json' },
+            payload: typeof request.body === 'string' ? request.body : JSON.stringify(request.body),
+          }
+        : { method: 'GET', url: '/graphql', headers: admin.auth, query: request.query },
+    );
+    return { status: response.statusCode, body: response.json<GraphqlAnswer>() };
+  };
+  const expectRefused = (answer: { status: number; body: GraphqlAnswer }, code: string, label: string) => {
+    expect(answer.status, label).toBe(400);
+    expect(answer.body.data ?? null, label).toBeNull();
+    expect(answer.body.errors?.length, label).toBeGreaterThan(0);
+    for (const error of answer.body.errors ?? []) expect(error.extensions?.code, label).toBe(code);
+  };
+
+  it('answers every document that does not parse or validate with 400 and coded errors', async () => {
+    const documents: [query: string, code: string][] = [
+      ['mutation {}', 'bad_request'],
+      ['query {}', 'bad_request'],
+      ['{}', 'bad_request'],
+      ['{ me { id }', 'bad_request'],
+      // JSON, which Mercurius takes for a parsed document.
+      ['{"kind":"Document","definitions":[]}', 'bad_request'],
+      ['{"kind":"Document","definitions":[{"kind":"Nonsense"}]}', 'bad_request'],
+      ['{ unknown_field }', 'validation_failed'],
+      // Two errors: each is coded, and the answer is still a 400.
+      ['{ unknown_field other_unknown_field }', 'validation_failed'],
+      // The schema defines no mutation or subscription type.
+      ['mutation { me { id } }', 'validation_failed'],
+      ['subscription { me { id } }', 'validation_failed'],
+    ];
+    for (const [query, code] of documents) {
+      expectRefused(await send({ body: { query } }), code, `POST ${query}`);
+      expectRefused(await send({ query: { query } }), code, `GET ${query}`);
+    }
+    for (const request of [{ body: { query: '{ me { id } }' } }, { query: { query: '{ me { id } }' } }]) {
+      const valid = await send(request);
+      expect(valid.status).toBe(200);
+      expect(valid.body.errors).toBeUndefined();
+    }
+  });
+
+  it('answers variables and operation names it cannot run with, and batches, with 400', async () => {
+    const twoOperations = 'query A { me { id } } query B { me { email } }';
+    const byId = 'query ($id: ID!) { order(id: $id) { id } }';
+    const refusedPosts: [string, unknown][] = [
+      ['a variable of the wrong type', { query: byId, variables: { id: { not: 'an id' } } }],
+      ['a required variable with no variables at all', { query: byId }],
+      ['a required variable given null', { query: byId, variables: { id: null } }],
+      ['variables that are no object', { query: '{ me { id } }', variables: 'id' }],
+      ['variables in a list', { query: '{ me { id } }', variables: [{}] }],
+      ['an operation name naming no operation', { query: twoOperations, operationName: 'C' }],
+      ['no operation name for two operations', { query: twoOperations }],
+      ['a batch, which this server does not take', [{ query: '{ me { id } }' }]],
+      [
+        'variables nested deeper than any argument takes',
+        `{"query":"{ me { id } }","variables":{"a":${'['.repeat(5000)}1${']'.repeat(5000)}}}`,
+      ],
+    ];
+    for (const [label, body] of refusedPosts) expectRefused(await send({ body }), 'validation_failed', label);
+
+    const refusedGets: [string, Record<string, string>][] = [
+      ['an operation name naming no operation', { query: twoOperations, operationName: 'C' }],
+      ['no operation name for two operations', { query: twoOperations }],
+      ['variables that are a number', { query: '{ me { id } }', variables: '3' }],
+      ['variables in a list', { query: '{ me { id } }', variables: '[{}]' }],
+    ];
+    for (const [label, query] of refusedGets) {
+      expectRefused(await send({ query }), 'validation_failed', `GET with ${label}`);
+    }
+
+    const named = await send({ query: { query: twoOperations, operationName: 'B', variables: 'null' } });
+    expect(named.status).toBe(200);
+    expect(named.body.data).toEqual({ me: { email: admin.user.email } });
+  });
+
   it('refuses bad arguments, too deep and too costly queries before running them', async () => {
     const bad = await graphql(admin.auth, '{ orders(limit: 500) { data { id } } }');
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('validation_failed');
@@ -387,6 +469,73 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
     );
     expect(single.body.errors).toBeUndefined();
     expect(single.body.data!.dashboard.series.length).toBeGreaterThan(700);
+  });
+
+  it("prices a dashboard's range and a page's size at the values the variables give", async () => {
+    const dashboard = /* GraphQL */ `
+      query Series($from: String, $to: String, $interval: String) {
+        dashboard(from: $from, to: $to, interval: $interval) {
+          series {
+            bucket
+            revenue
+            orders
+          }
+        }
+      }
+    `;
+    const week = { from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z', interval: 'hour' };
+    const costOf = async (variables?: object) => {
+      const { status, body } = await send({
+        body: { query: dashboard, ...(variables ? { variables } : {}) },
+      });
+      return { status, codes: body.errors?.map((error) => error.extensions?.code), body };
+    };
+    // 169 hourly points: accepted, as with literal dates.
+    const weekly = await costOf(week);
+    expect(weekly.codes).toBeUndefined();
+    expect(
+      (weekly.body.data as { dashboard: { series: unknown[] } }).dashboard.series.length,
+    ).toBeGreaterThan(160);
+    // The same text for 5,000 hours is refused as its literal form is, and a week still passes after:
+    // the estimate is made per request, not cached with the document's validation.
+    const longRange = { from: '2026-01-01T00:00:00Z', to: '2026-07-28T08:00:00Z' };
+    expect(await costOf({ ...longRange, interval: 'hour' })).toMatchObject({
+      status: 400,
+      codes: ['query_too_costly'],
+    });
+    expect((await costOf({ ...longRange, interval: 'day' })).codes).toBeUndefined();
+    expect((await costOf(week)).codes).toBeUndefined();
+    // A bound whose variable has no value counts as the resolver takes it: the default range, the
+    // 30 days before `to`, daily unless asked hourly.
+    for (const variables of [undefined, {}, { to: week.to, interval: 'hour' }, { ...week, from: null }]) {
+      expect(await costOf(variables), JSON.stringify(variables)).toMatchObject({
+        status: 200,
+        codes: undefined,
+      });
+    }
+    expect(await costOf({ ...longRange, from: null, interval: 'hour' })).toMatchObject({ status: 200 });
+    expect(await costOf({ to: longRange.to, from: longRange.from, interval: null })).toMatchObject({
+      status: 200,
+    });
+    // A variable's default is its value; a date that is no date is refused as such, as a literal is.
+    const defaults = dashboard.replace(
+      '$from: String, $to: String, $interval: String',
+      `$from: String = "${week.from}", $to: String = "${week.to}", $interval: String = "hour"`,
+    );
+    const withDefaults = await send({ body: { query: defaults } });
+    expect(withDefaults.body.errors).toBeUndefined();
+    expect((await costOf({ ...week, from: 'yesterday' })).codes).toEqual(['validation_failed']);
+
+    const orders =
+      'query ($n: Int) { orders(limit: $n) { data { id lines { sku } payments { id } history { id } } } }';
+    const page = async (variables?: object) =>
+      (await send({ body: { query: orders, ...(variables ? { variables } : {}) } })).body.errors?.map(
+        (error) => error.extensions?.code,
+      );
+    expect(await page({ n: 5 })).toBeUndefined();
+    expect(await page({ n: 200 })).toEqual(['query_too_costly']);
+    // No value: the resolver's page of 50, priced as such.
+    expect(await page()).toEqual(await page({ n: 50 }));
   });
 
   it('counts introspection: a standard introspection query runs, an aliased blow-up does not', async () => {

@@ -1,21 +1,20 @@
 import {
+  getOperationAST,
   GraphQLError,
   Kind,
+  valueFromASTUntyped,
   type ASTVisitor,
+  type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
   type GraphQLType,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
-  type ValueNode,
 } from 'graphql';
+import mercurius from 'mercurius';
 import { DEFAULT_RANGE_MS, MAX_SERIES_BUCKETS, RECOMMENDATIONS_LIMIT } from '../analytics';
-
-export interface QueryLimits {
-  maxDepth: number;
-  maxCost: number;
-}
 
 /** Fields answering a page: their selections run once per row, `limit` rows (default 50). */
 const PAGE_FIELDS = new Set(['products', 'inventory', 'orders']);
@@ -31,15 +30,11 @@ const LIST_SIZES: Record<string, number> = {
 };
 const DEFAULT_PAGE = 50;
 
-/** MAX_PAGE for a `limit` given as a variable: validation is cached per query text, so worst case. */
-const MAX_PAGE = 200;
-
 /**
  * A dashboard runs four transactions of six queries over the sales rollups whatever is selected;
  * each point of the series it builds counts 1 more.
  */
 const DASHBOARD_COST = 400;
-const DEFAULT_HOURLY_SERIES = DEFAULT_RANGE_MS / 3_600_000 + 1;
 
 /**
  * Recommendations read ranked candidates in pages of twice their limit, with those products, and
@@ -48,34 +43,44 @@ const DEFAULT_HOURLY_SERIES = DEFAULT_RANGE_MS / 3_600_000 + 1;
 const RECOMMENDATIONS_COST = 50;
 const RECOMMENDATIONS_ROW_COST = 4;
 
-function argument(field: FieldNode, name: string): ValueNode | undefined {
-  return field.arguments?.find((arg) => arg.name.value === name)?.value;
-}
-
-function numberOf(value: ValueNode | undefined, ifVariable: number): number | null {
-  if (!value) return null;
-  if (value.kind === Kind.INT) return Number(value.value);
-  if (value.kind === Kind.VARIABLE) return ifVariable;
-  return null;
+/** The values of an operation's variables in a request: those given, else their defaults. */
+function variableValues(
+  operation: OperationDefinitionNode,
+  given: Record<string, unknown> | null | undefined,
+): ReadonlyMap<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const { variable, defaultValue } of operation.variableDefinitions ?? []) {
+    const name = variable.name.value;
+    if (given && Object.hasOwn(given, name)) values.set(name, given[name]);
+    else if (defaultValue) values.set(name, valueFromASTUntyped(defaultValue));
+  }
+  return values;
 }
 
 /**
- * The points a dashboard's series holds, from its literal range and interval, or null if a
- * variable gives either bound (an interval given as a variable counts as hourly).
+ * An argument as its resolver gets it: its literal's value, or its variable's value in this
+ * request; undefined or null when it has none, and the resolver takes its default.
  */
-function seriesLength(field: FieldNode): number | null {
-  const interval = argument(field, 'interval');
-  const daily =
-    !interval || interval.kind === Kind.NULL || (interval.kind === Kind.STRING && interval.value === 'day');
-  const instant = (value: ValueNode | undefined, otherwise: number) => {
-    if (value?.kind === Kind.VARIABLE) return null;
-    const given = value?.kind === Kind.STRING ? Date.parse(value.value) : NaN;
+function argument(field: FieldNode, name: string, values: ReadonlyMap<string, unknown>): unknown {
+  const node = field.arguments?.find((arg) => arg.name.value === name)?.value;
+  if (!node) return undefined;
+  if (node.kind === Kind.VARIABLE) return values.get(node.name.value);
+  return valueFromASTUntyped(node);
+}
+
+const numberOf = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+
+/** The points a dashboard's series holds, from its range and interval. */
+function seriesLength(field: FieldNode, values: ReadonlyMap<string, unknown>): number {
+  const interval = argument(field, 'interval', values);
+  const daily = interval === undefined || interval === null || interval === 'day';
+  const instant = (value: unknown, otherwise: number) => {
+    const given = typeof value === 'string' ? Date.parse(value) : NaN;
     // A bound that is no time is refused before anything is read.
     return Number.isNaN(given) ? otherwise : given;
   };
-  const to = instant(argument(field, 'to'), Date.now());
-  const from = to === null ? null : instant(argument(field, 'from'), to - DEFAULT_RANGE_MS);
-  if (to === null || from === null) return null;
+  const to = instant(argument(field, 'to', values), Date.now());
+  const from = instant(argument(field, 'from', values), to - DEFAULT_RANGE_MS);
   // A local day or hour straddling either end adds a point.
   const buckets = Math.ceil((to - from) / (daily ? 86_400_000 : 3_600_000)) + 1;
   return Math.min(Math.max(buckets, 1), MAX_SERIES_BUCKETS);
@@ -137,108 +142,126 @@ interface Measure {
 }
 
 /**
- * Refuses, before anything runs, a query nested deeper than maxDepth or whose estimated cost is
- * above maxCost: every field costs 1 per time it is resolved (a dashboard or recommendations
- * more, for the reads they run), and a list multiplies what it contains by its size (a page by
- * its `limit`, other lists by a typical size). Introspection is counted at what this schema's
+ * How deep an operation nests and what it is estimated to cost: every field costs 1 per time it is
+ * resolved (a dashboard or recommendations more, for the reads they run), and a list multiplies
+ * what it contains by its size (a page by its `limit`, other lists by a typical size), arguments
+ * read from `values` where variables give them. Introspection is counted at what this schema's
  * lists hold, but not for depth: a standard introspection query nests its type references deeper
  * than a data query may go.
  */
-export function queryLimitRule(limits: QueryLimits) {
-  return (context: ValidationContext): ASTVisitor => {
-    const introspection = introspectionSizesOf(context.getSchema());
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    // A fragment is measured once for the list sizes it is spread under: spread twice in a
-    // fragment spread twice, and so on, it would otherwise take time exponential in the query.
-    const measured = new WeakMap<Record<string, number>, Map<string, Measure>>();
+function measureOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  values: ReadonlyMap<string, unknown>,
+): Measure {
+  const introspection = introspectionSizesOf(schema);
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  // A fragment is measured once for the list sizes it is spread under: spread twice in a
+  // fragment spread twice, and so on, it would otherwise take time exponential in the query.
+  const measured = new WeakMap<Record<string, number>, Map<string, Measure>>();
 
-    /** `sizes`: the lists' sizes where the selection set is (a dashboard's series, say). */
-    const measure = (
-      set: SelectionSetNode,
-      sizes: Record<string, number>,
-      seen: ReadonlySet<string>,
-    ): Measure => {
-      let depth = 0;
-      let cost = 0;
-      for (const selection of set.selections) {
-        if (selection.kind === Kind.FIELD) {
-          const name = selection.name.value;
-          const introspecting = sizes === introspection || name.startsWith('__');
-          let own = 1;
-          let size = sizes[name] ?? 1;
-          let inner = introspecting ? introspection : LIST_SIZES;
-          // No introspection field has these names.
-          if (PAGE_FIELDS.has(name)) {
-            size = Math.max(1, numberOf(argument(selection, 'limit'), MAX_PAGE) ?? DEFAULT_PAGE);
-          } else if (name === 'dashboard') {
-            // A range given by variables is counted as the default one in the dashboard's own
-            // cost, and as the longest in its series' (validation is cached per query text): the
-            // worst case in both would refuse every such dashboard.
-            const series = seriesLength(selection);
-            own = DASHBOARD_COST + (series ?? DEFAULT_HOURLY_SERIES);
-            inner = { ...LIST_SIZES, series: series ?? MAX_SERIES_BUCKETS };
-          } else if (name === 'recommendations') {
-            const items = Math.max(
-              1,
-              numberOf(argument(selection, 'limit'), RECOMMENDATIONS_LIMIT.maximum) ??
-                RECOMMENDATIONS_LIMIT.default,
-            );
-            own = RECOMMENDATIONS_COST + RECOMMENDATIONS_ROW_COST * items;
-            inner = { ...LIST_SIZES, items };
-          }
-          cost += own;
-          if (!introspecting) depth = Math.max(depth, 1);
-          if (!selection.selectionSet) continue;
-          const below = measure(selection.selectionSet, inner, seen);
-          if (!introspecting) depth = Math.max(depth, 1 + below.depth);
-          cost += size * below.cost;
-          continue;
+  /** `sizes`: the lists' sizes where the selection set is (a dashboard's series, say). */
+  const measure = (
+    set: SelectionSetNode,
+    sizes: Record<string, number>,
+    seen: ReadonlySet<string>,
+  ): Measure => {
+    let depth = 0;
+    let cost = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        const introspecting = sizes === introspection || name.startsWith('__');
+        let own = 1;
+        let size = sizes[name] ?? 1;
+        let inner = introspecting ? introspection : LIST_SIZES;
+        // No introspection field has these names.
+        if (PAGE_FIELDS.has(name)) {
+          size = Math.max(1, numberOf(argument(selection, 'limit', values)) ?? DEFAULT_PAGE);
+        } else if (name === 'dashboard') {
+          const series = seriesLength(selection, values);
+          own = DASHBOARD_COST + series;
+          inner = { ...LIST_SIZES, series };
+        } else if (name === 'recommendations') {
+          const items = Math.max(
+            1,
+            numberOf(argument(selection, 'limit', values)) ?? RECOMMENDATIONS_LIMIT.default,
+          );
+          own = RECOMMENDATIONS_COST + RECOMMENDATIONS_ROW_COST * items;
+          inner = { ...LIST_SIZES, items };
         }
-        let below: Measure;
-        if (selection.kind === Kind.INLINE_FRAGMENT) {
-          below = measure(selection.selectionSet, sizes, seen);
-        } else {
-          const name = selection.name.value;
-          const fragment = fragments.get(name);
-          // A cycle is reported by graphql's own NoFragmentCycles rule.
-          if (!fragment || seen.has(name)) continue;
-          const known = measured.get(sizes) ?? new Map<string, Measure>();
-          measured.set(sizes, known);
-          below = known.get(name) ?? measure(fragment.selectionSet, sizes, new Set([...seen, name]));
-          known.set(name, below);
-        }
-        depth = Math.max(depth, below.depth);
-        cost += below.cost;
+        cost += own;
+        if (!introspecting) depth = Math.max(depth, 1);
+        if (!selection.selectionSet) continue;
+        const below = measure(selection.selectionSet, inner, seen);
+        if (!introspecting) depth = Math.max(depth, 1 + below.depth);
+        cost += size * below.cost;
+        continue;
       }
-      return { depth, cost };
-    };
-    return {
-      OperationDefinition(node) {
-        const whole = measure(node.selectionSet, LIST_SIZES, new Set());
-        const { depth } = whole;
-        const cost = Math.ceil(whole.cost);
-        if (depth > limits.maxDepth) {
-          context.reportError(
-            new GraphQLError(`The query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, {
-              nodes: [node],
-              extensions: { code: 'query_too_deep' },
-            }),
-          );
-        }
-        if (cost > limits.maxCost) {
-          context.reportError(
-            new GraphQLError(`The query's estimated cost is ${cost}; at most ${limits.maxCost} is allowed`, {
-              nodes: [node],
-              extensions: { code: 'query_too_costly' },
-            }),
-          );
-        }
-      },
-    };
+      let below: Measure;
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        below = measure(selection.selectionSet, sizes, seen);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        // A cycle is reported by graphql's own NoFragmentCycles rule.
+        if (!fragment || seen.has(name)) continue;
+        const known = measured.get(sizes) ?? new Map<string, Measure>();
+        measured.set(sizes, known);
+        below = known.get(name) ?? measure(fragment.selectionSet, sizes, new Set([...seen, name]));
+        known.set(name, below);
+      }
+      depth = Math.max(depth, below.depth);
+      cost += below.cost;
+    }
+    return { depth, cost };
   };
+  return measure(operation.selectionSet, LIST_SIZES, new Set());
+}
+
+/** Refuses, before anything runs, an operation nested deeper than maxDepth. */
+export function queryDepthRule(maxDepth: number) {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(node) {
+      const { depth } = measureOperation(context.getSchema(), context.getDocument(), node, new Map());
+      if (depth <= maxDepth) return;
+      context.reportError(
+        new GraphQLError(`The query is ${depth} levels deep; at most ${maxDepth} are allowed`, {
+          nodes: [node],
+          extensions: { code: 'query_too_deep' },
+        }),
+      );
+    },
+  });
+}
+
+/**
+ * Refuses, before it runs, the operation a request names if its estimated cost is above maxCost.
+ * It is checked per request, not with the document's (cached) validation, so that arguments given
+ * by variables count at their values.
+ */
+export function checkQueryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  maxCost: number,
+): void {
+  // With no such operation, graphql-js refuses the request before running anything.
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return;
+  const { cost } = measureOperation(schema, document, operation, variableValues(operation, variables));
+  const estimate = Math.ceil(cost);
+  if (estimate <= maxCost) return;
+  throw new mercurius.ErrorWithProps(
+    `The query's estimated cost is ${estimate}; at most ${maxCost} is allowed`,
+    { code: 'query_too_costly' },
+    400,
+  );
 }
 
 /**
@@ -276,4 +299,24 @@ export function nestingOf(source: string): number {
     }
   }
   return deepest;
+}
+
+/**
+ * Refuses variables whose arrays and objects nest deeper than MAX_NESTING (no argument of this
+ * schema takes more than one level), read without recursion: the checks of their text recurse.
+ */
+export function checkVariableNesting(variables: Record<string, unknown> | null | undefined): void {
+  const pending: [value: unknown, depth: number][] = [[variables, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_NESTING) {
+      throw new mercurius.ErrorWithProps(
+        `The variables nest more than ${MAX_NESTING} levels of arrays or objects`,
+        { code: 'validation_failed' },
+        400,
+      );
+    }
+    for (const item of Object.values(value)) pending.push([item, depth + 1]);
+  }
 }
