@@ -180,6 +180,16 @@ describe.runIf(postgresUp)('HTTP platform', () => {
       payload: '{"name":"\\ud83d\\ude00\\u0009"}',
     });
     expect(fine.json()).toEqual({ body: { name: '\u{1F600}\t' } });
+    // Nested 50,000 deep: found where it is, not lost to a stack overflow.
+    const deep = await app.inject({
+      method: 'POST',
+      url: '/api/test/no-body',
+      headers: { 'content-type': 'application/json' },
+      payload: `${'['.repeat(50_000)}"\\u0000"${']'.repeat(50_000)}`,
+    });
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json().code).toBe('validation_failed');
+    expect(deep.json().errors[0].path).toBe(Array.from({ length: 50_000 }, () => '0').join('.'));
   });
 
   it('takes an empty body sent as JSON as no body', async () => {

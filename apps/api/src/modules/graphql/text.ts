@@ -27,7 +27,7 @@ export function storableTextRule(context: ValidationContext): ASTVisitor {
  * parsed; a GET's come in the query string as JSON, where a NUL is a \u0000 escape.
  */
 export function checkVariables(variables: Record<string, unknown> | undefined): void {
-  const path = unstorablePath(variables, []);
+  const path = unstorablePath(variables);
   if (!path) return;
   throw new mercurius.ErrorWithProps(
     `The variable $${path.join('.')} ${UNSTORABLE}`,
