@@ -34,8 +34,10 @@ export function createRealtimeModule(platform: Platform, deps: RealtimeDeps): Re
   const logger = platform.logger.child({ module: 'realtime' });
   const hub = new RealtimeHub({ maxBufferedBytes: platform.config.REALTIME_MAX_BUFFERED_BYTES, logger });
   const dashboard = new DashboardPusher(platform.db, hub, deps.todayFigures, logger);
-  const onEvent = (event: EventEnvelope) => {
-    hub.deliver(event);
+  // A dead letter replayed went to the sockets when it was first published; the dashboard's figures
+  // are read again all the same, since the consumer that failed on it may have changed them now.
+  const onEvent = (event: EventEnvelope, replayed = false) => {
+    if (!replayed) hub.deliver(event);
     dashboard.onEvent(event);
   };
 

@@ -23,6 +23,7 @@ import {
 } from '../../../test/support/auth';
 import { serviceAvailable } from '../../../test/support/services';
 import { AppError } from '../../platform/errors';
+import { replayDeadLetters } from '../../platform/events/dead-letters';
 import type { RealtimeModule } from './index';
 import { HEARTBEAT_CHECKS_AT_ONCE } from './limits';
 import { SocketClient } from './testing';
@@ -156,6 +157,41 @@ describe.runIf(redisUp)('realtime over Redis streams', () => {
     expect(theirs.messages.filter((m) => m.type === 'event')).toEqual([]);
     expect(theirNotices.messages.filter((m) => m.type === 'event')).toEqual([]);
     for (const client of [mine, theirs, theirNotices]) client.close();
+  });
+
+  it('does not send a replayed dead letter to the sockets again', async () => {
+    const client = await subscribed(admin.accessToken, 'orders');
+    const { order } = await shop(testApp, admin.auth);
+    const placed = await order();
+    const event = await client.next<RealtimeEventMessage>(isOrderEvent(placed.id));
+    // Another consumer failed on it for good; the operator replays its dead letters.
+    const { payload } = await testApp.platform.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('id', '=', event.id)
+      .executeTakeFirstOrThrow();
+    await testApp.platform.db
+      .insertInto('dead_letters')
+      .values({
+        consumer: 'realtime-replay-probe',
+        event_id: event.id,
+        stream: streamOf('commerce.order.created'),
+        payload: JSON.stringify(payload),
+        error: 'refused',
+        attempts: 5,
+      })
+      .execute();
+    expect(
+      await replayDeadLetters(testApp.platform.db, testApp.platform.bus, {
+        consumer: 'realtime-replay-probe',
+      }),
+    ).toEqual({ replayed: 1 });
+    // The next order's event comes after the replayed entry on the same stream: once it is here,
+    // the replay has been read too.
+    const next = await order();
+    await client.next<RealtimeEventMessage>(isOrderEvent(next.id));
+    expect(client.messages.filter((m) => m.type === 'event' && m.id === event.id)).toHaveLength(1);
+    client.close();
   });
 
   it('needs the read permission of a channel; notifications go only to users who may act on them', async () => {

@@ -2,6 +2,7 @@ import { streamOf, type EventEnvelope, type EventType } from '@tessera/contracts
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { sleep } from '../../platform/events/delivery';
+import { REPLAY_FIELD } from '../../platform/events/redis-bus';
 import { duplicateRedis } from '../../platform/redis';
 
 /**
@@ -21,7 +22,8 @@ export class StreamTail {
     private readonly types: readonly EventType[],
     private readonly keyPrefix: string,
     private readonly logger: Logger,
-    private readonly onEvent: (event: EventEnvelope) => void,
+    /** `replayed`: the entry is a dead letter published again, which sockets saw the first time. */
+    private readonly onEvent: (event: EventEnvelope, replayed: boolean) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -60,7 +62,7 @@ export class StreamTail {
             const raw = fields[fields.indexOf('event') + 1];
             if (!raw) continue;
             const event = JSON.parse(raw) as EventEnvelope;
-            if (wanted.has(event.type)) this.onEvent(event);
+            if (wanted.has(event.type)) this.onEvent(event, fields.includes(REPLAY_FIELD));
           }
         }
       } catch (error) {

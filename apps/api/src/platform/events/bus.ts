@@ -28,7 +28,11 @@ export interface EventBus {
   readonly kind: 'redis' | 'in-process';
   /** Events dead-lettered by this process, by consumer (tessera_events_dead_lettered_total). */
   readonly deadLettered: Counter<'consumer'>;
-  publish(events: EventEnvelope[]): Promise<void>;
+  /**
+   * `replay`: the events went out before and come again for a consumer that failed on them (dead
+   * letters); the stream entries say so, and what only fans events out (WebSockets) skips them.
+   */
+  publish(events: EventEnvelope[], options?: { replay?: boolean }): Promise<void>;
   register(consumer: Consumer): void;
   start(): Promise<void>;
   stop(): Promise<void>;

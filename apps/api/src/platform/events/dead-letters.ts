@@ -40,7 +40,10 @@ export async function replayDeadLetters(
     if (options.consumer) query = query.where('consumer', '=', options.consumer);
     const rows = await query.execute();
     if (rows.length === 0) return { replayed };
-    await bus.publish(rows.map((row) => row.payload as EventEnvelope));
+    await bus.publish(
+      rows.map((row) => row.payload as EventEnvelope),
+      { replay: true },
+    );
     await db
       .updateTable('dead_letters')
       .set({ replayed_at: new Date() })

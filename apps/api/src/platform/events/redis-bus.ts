@@ -57,6 +57,9 @@ return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])`;
 
 const STALE_CONSUMER_MS = 3_600_000;
 
+/** The field that marks a stream entry as a replay of an event published before. */
+export const REPLAY_FIELD = 'replay';
+
 const eventOf = (fields: string[]): EventEnvelope | null => {
   const index = fields.indexOf('event');
   const raw = index >= 0 ? fields[index + 1] : undefined;
@@ -107,9 +110,10 @@ export class RedisStreamsBus implements EventBus {
     this.consumers.push(consumer);
   }
 
-  async publish(events: EventEnvelope[]): Promise<void> {
+  async publish(events: EventEnvelope[], options: { replay?: boolean } = {}): Promise<void> {
     if (events.length === 0) return;
     const maxLength = this.options.maxStreamLength ?? 100_000;
+    const marks = options.replay ? [REPLAY_FIELD, '1'] : [];
     const pipeline = this.redis.pipeline();
     for (const event of events) {
       pipeline.xadd(
@@ -120,6 +124,7 @@ export class RedisStreamsBus implements EventBus {
         '*',
         'event',
         JSON.stringify(event),
+        ...marks,
       );
     }
     await execAll(pipeline);
