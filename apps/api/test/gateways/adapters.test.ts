@@ -213,6 +213,65 @@ describe('Stripe adapter (official SDK against the local Stripe)', () => {
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
   });
 
+  it("reads our payment id in an intent's webhook, and lists a payment's refunds, ours and those made at Stripe", async () => {
+    const charged = await gateway.createPayment({
+      ...base,
+      amount: 3000,
+      currency: 'EUR',
+      capture: true,
+      source: 'pm_card_visa',
+      idempotencyKey: 'k-refunds',
+    });
+    const delivery = stripe.webhook('payment_intent.succeeded', stripe.intents.get(charged.reference.id));
+    const event = await gateway.parseWebhook({ rawBody: delivery.body, headers: delivery.headers, url: '' });
+    expect(event.payment).toMatchObject({ reference: charged.reference.id, our_payment_id: base.paymentId });
+    const ours = await gateway.refund({
+      reference: charged.reference,
+      amount: 1000,
+      currency: 'EUR',
+      reason: null,
+      refundId: 'our-refund',
+      idempotencyKey: 'k-refunds-1',
+    });
+    // One made in Stripe's dashboard carries no id of ours.
+    const dashboard = await fetch(`${stripe.server.baseUrl}/v1/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ payment_intent: charged.reference.id, amount: '500' }),
+    });
+    const madeThere = (await dashboard.json()) as { id: string };
+    const refunds = await gateway.listRefunds(charged.reference);
+    expect(refunds).toHaveLength(2);
+    expect(refunds).toEqual(
+      expect.arrayContaining([
+        {
+          reference: ours.reference,
+          status: 'processed',
+          failure_code: null,
+          payment_reference: charged.reference.id,
+          amount: 1000,
+          currency: 'EUR',
+          our_refund_id: 'our-refund',
+          description: 'Refunded in Stripe',
+        },
+        {
+          reference: madeThere.id,
+          status: 'processed',
+          failure_code: null,
+          payment_reference: charged.reference.id,
+          amount: 500,
+          currency: 'EUR',
+          our_refund_id: null,
+          description: 'Refunded in Stripe',
+        },
+      ]),
+    );
+    await expect(gateway.listRefunds({ id: 'pi_without_refunds' })).resolves.toEqual([]);
+  });
+
   it("sends amounts in Stripe's units and reads them back in ISO minor units (ISK, UGX, MGA, KWD, JPY)", async () => {
     const sent = (path: RegExp) => parseStripeForm(stripe.server.callsTo('POST', path).at(-1)!.body);
     const create = (amount: number, currency: string, capture: boolean, key: string) =>
@@ -503,6 +562,75 @@ describe('Square adapter (official SDK against the local Square)', () => {
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
   });
 
+  it("reads our payment id in payment and checkout notifications, and lists a payment's refunds from it", async () => {
+    const charged = await gateway.createPayment({
+      ...base,
+      amount: 3000,
+      currency: 'USD',
+      capture: true,
+      source: 'cnon:card-nonce-ok',
+      idempotencyKey: 'sq-refunds',
+    });
+    const payment = square.payments.get(charged.reference.id)!;
+    const paid = square.webhook('payment.updated', 'payment', payment, notificationUrl);
+    await expect(
+      gateway.parseWebhook({ rawBody: paid.body, headers: paid.headers, url: notificationUrl }),
+    ).resolves.toMatchObject({ payment: { reference: payment.id, our_payment_id: base.paymentId } });
+    const checkout = await terminal.createPayment({
+      ...base,
+      amount: 800,
+      currency: 'USD',
+      capture: true,
+      source: null,
+      idempotencyKey: 'sq-refunds-term',
+    });
+    const completed = square.webhook(
+      'terminal.checkout.updated',
+      'checkout',
+      square.completeCheckout(checkout.reference.id),
+      notificationUrl,
+    );
+    await expect(
+      terminal.parseWebhook({ rawBody: completed.body, headers: completed.headers, url: notificationUrl }),
+    ).resolves.toMatchObject({
+      payment: { reference: checkout.reference.id, our_payment_id: base.paymentId },
+    });
+
+    const ours = await gateway.refund({
+      reference: charged.reference,
+      amount: 1000,
+      currency: 'USD',
+      reason: null,
+      refundId: 'r',
+      idempotencyKey: 'sq-refunds-1',
+    });
+    const dashboard = await fetch(`${square.server.baseUrl}/v2/refunds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${square.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        idempotency_key: 'sq-refunds-dashboard',
+        payment_id: charged.reference.id,
+        amount_money: { amount: 500, currency: 'USD' },
+      }),
+    });
+    const madeThere = ((await dashboard.json()) as { refund: { id: string } }).refund;
+    // Square's refunds carry nothing of ours: both read alike.
+    const refund = (reference: string, amount: number) => ({
+      reference,
+      status: 'processed',
+      failure_code: null,
+      payment_reference: charged.reference.id,
+      amount,
+      currency: 'USD',
+      our_refund_id: null,
+      description: 'Refunded in Square',
+    });
+    await expect(gateway.listRefunds(charged.reference)).resolves.toEqual([
+      refund(ours.reference, 1000),
+      refund(madeThere.id, 500),
+    ]);
+  });
+
   it("lists the period's payments of the configured location, every page of them", async () => {
     const from = new Date();
     for (const [index, key] of ['sq-list-1', 'sq-list-2', 'sq-list-3'].entries()) {
@@ -647,6 +775,50 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
     await expect(
       gateway.parseWebhook({ rawBody: forged.body, headers: forged.headers, url: '' }),
     ).rejects.toBeInstanceOf(InvalidWebhookSignature);
+  });
+
+  it("reads our payment id in order and capture webhooks, and lists a payment's refunds from its order", async () => {
+    const created = await gateway.createPayment({
+      ...base,
+      amount: 2000,
+      currency: 'USD',
+      capture: true,
+      source: null,
+      idempotencyKey: 'pp-ours',
+    });
+    const parse = async (type: string, resource: unknown) => {
+      const delivery = paypal.webhook(type, resource);
+      return gateway.parseWebhook({ rawBody: delivery.body, headers: delivery.headers, url: '' });
+    };
+    const order = paypal.approve(created.reference.id);
+    await expect(parse('CHECKOUT.ORDER.APPROVED', order)).resolves.toMatchObject({
+      payment: { reference: created.reference.id, status: 'approved', our_payment_id: base.paymentId },
+    });
+    const confirmed = await gateway.confirmApproved(created.reference, true, 'pp-ours-capture');
+    const capture = order.purchase_units[0]!.payments!.captures![0]!;
+    await expect(parse('PAYMENT.CAPTURE.COMPLETED', capture)).resolves.toMatchObject({
+      payment: { reference: created.reference.id, status: 'completed', our_payment_id: base.paymentId },
+    });
+    const ours = await gateway.refund({
+      reference: confirmed.reference,
+      amount: 700,
+      currency: 'USD',
+      reason: null,
+      refundId: 'our-refund',
+      idempotencyKey: 'pp-ours-refund',
+    });
+    await expect(gateway.listRefunds(confirmed.reference)).resolves.toEqual([
+      {
+        reference: ours.reference,
+        status: 'processed',
+        failure_code: null,
+        payment_reference: capture.id,
+        amount: 700,
+        currency: 'USD',
+        our_refund_id: 'our-refund',
+        description: 'Refunded in PayPal',
+      },
+    ]);
   });
 
   it("reports a request PayPal refuses with 409 while its request id's first request runs as unknown, not declined", async () => {
@@ -994,7 +1166,7 @@ describe('PayPal adapter (our REST client against the local PayPal)', () => {
         payment_reference: confirmed.reference.capture_id,
         amount: 400,
         currency: 'USD',
-        ours: true,
+        our_refund_id: 'pp-refunded-1',
         description,
       });
       expect(event.payment).toBeUndefined();

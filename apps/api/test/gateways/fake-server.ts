@@ -34,6 +34,7 @@ export class FakeHttpServer {
   readonly calls: RecordedCall[] = [];
   private server: http.Server | null = null;
   private hangs: { count: number; request: RegExp | null }[] = [];
+  private readonly interceptions: { request: RegExp; work: (answer: FakeResponse) => Promise<void> }[] = [];
   private readonly hanging = new Set<http.ServerResponse>();
   baseUrl = '';
 
@@ -61,6 +62,15 @@ export class FakeHttpServer {
    */
   hangNext(count = 1, request: RegExp | null = null): void {
     this.hangs.push({ count, request });
+  }
+
+  /**
+   * The next request whose method and path ("POST /v1/payment_intents") `request` matches is
+   * processed, then `work` runs with its answer before the answer is sent: what a gateway does at
+   * that moment (its webhook goes out as it answers).
+   */
+  beforeAnswering(request: RegExp, work: (answer: FakeResponse) => Promise<void>): void {
+    this.interceptions.push({ request, work });
   }
 
   callsTo(method: string, pathPattern: RegExp): RecordedCall[] {
@@ -93,6 +103,13 @@ export class FakeHttpServer {
       });
     } catch (error) {
       answer = { status: 500, body: { error: String(error) } };
+    }
+    const interception = this.interceptions.find((entry) =>
+      entry.request.test(`${req.method} ${url.pathname}`),
+    );
+    if (interception) {
+      this.interceptions.splice(this.interceptions.indexOf(interception), 1);
+      await interception.work(answer);
     }
     const hang = this.hangs.find(
       (entry) => !entry.request || entry.request.test(`${req.method} ${url.pathname}`),

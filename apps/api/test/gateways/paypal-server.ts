@@ -18,6 +18,8 @@ interface Item {
   amount: Money;
   create_time: string;
   supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
+  /** Authorizations and captures: their purchase unit's custom_id. */
+  custom_id?: string;
   /** Refunds: ours carry our refund id here. */
   invoice_id?: string;
   /** Refunds: `self`, and `up` (the capture). */
@@ -209,8 +211,9 @@ export class FakePayPal {
                 amount: unit.amount,
                 create_time: stamp(),
                 supplementary_data: { related_ids: { order_id: order.id } },
+                ...(unit.custom_id ? { custom_id: unit.custom_id } : {}),
               }
-            : this.newCapture(unit.amount, { order_id: order.id });
+            : this.newCapture(unit.amount, { order_id: order.id }, unit.custom_id);
         unit.payments = action === 'authorize' ? { authorizations: [item] } : { captures: [item] };
         order.status = 'COMPLETED';
         return { status: 201, body: order };
@@ -233,7 +236,11 @@ export class FakePayPal {
         if (Number(amount.value) > Number(item.amount.value))
           return failure(422, 'UNPROCESSABLE_ENTITY', 'CAPTURE_AMOUNT_EXCEEDS_AUTHORIZED');
         item.status = 'CAPTURED';
-        const capture = this.newCapture(amount, { order_id: order.id, authorization_id: item.id });
+        const capture = this.newCapture(
+          amount,
+          { order_id: order.id, authorization_id: item.id },
+          order.purchase_units[0]!.custom_id,
+        );
         (order.purchase_units[0]!.payments!.captures ??= []).push(capture);
         return { status: 201, body: capture };
       }
@@ -369,7 +376,11 @@ export class FakePayPal {
   }
 
   /** A capture, COMPLETED unless `nextCapture` says otherwise. */
-  private newCapture(amount: Money, related: Item['supplementary_data']['related_ids']): Item {
+  private newCapture(
+    amount: Money,
+    related: Item['supplementary_data']['related_ids'],
+    customId: string | undefined,
+  ): Item {
     const next = this.nextCapture;
     this.nextCapture = null;
     return {
@@ -379,6 +390,7 @@ export class FakePayPal {
       amount,
       create_time: stamp(),
       supplementary_data: { related_ids: related },
+      ...(customId ? { custom_id: customId } : {}),
     };
   }
 

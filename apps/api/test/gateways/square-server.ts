@@ -18,6 +18,8 @@ interface SquarePayment {
   approved_money: Money;
   total_money: Money;
   refunded_money?: Money;
+  /** Every refund of the payment, as Square lists them on it. */
+  refund_ids?: string[];
   source_type: 'CARD';
   reference_id?: string;
   idempotency_key: string;
@@ -242,6 +244,7 @@ export class FakeSquare {
         created_at: new Date().toISOString(),
       };
       this.refunds.set(refund.id, refund);
+      payment.refund_ids = [...(payment.refund_ids ?? []), refund.id];
       return ok({ refund });
     }
     if (resource === 'refunds' && request.method === 'GET' && id) {

@@ -102,7 +102,16 @@ export class FakeStripe {
   readonly charges = new Map<string, Charge>();
   readonly refunds = new Map<
     string,
-    { id: string; amount: number; payment_intent: string; status: string }
+    {
+      id: string;
+      object: 'refund';
+      amount: number;
+      currency: string;
+      payment_intent: string;
+      status: string;
+      metadata: Params;
+      created: number;
+    }
   >();
   readonly server: FakeHttpServer;
   /** Keyed requests; `idempotency.slowNext` keeps a key in use a while (a concurrent request gets 409). */
@@ -240,12 +249,12 @@ export class FakeStripe {
       }
       const refund = {
         id: randomId('re_'),
-        object: 'refund',
+        object: 'refund' as const,
         amount,
         currency: intent.currency,
         payment_intent: intent.id,
         status: 'succeeded',
-        metadata: params.metadata ?? {},
+        metadata: typeof params.metadata === 'object' ? params.metadata : {},
         created: now(),
       };
       this.refunds.set(refund.id, refund);
@@ -253,6 +262,11 @@ export class FakeStripe {
       charge.amount_refunded += amount;
       charge.refunded = charge.amount_refunded >= charge.amount_captured;
       return ok(refund);
+    }
+    if (resource === 'refunds' && request.method === 'GET' && !id) {
+      const intent = request.query.get('payment_intent');
+      const data = [...this.refunds.values()].filter((refund) => !intent || refund.payment_intent === intent);
+      return ok({ object: 'list', data, has_more: false, url: '/v1/refunds' });
     }
     if (resource === 'refunds' && request.method === 'GET' && id) {
       const refund = this.refunds.get(id);

@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { FakeHttpServer, FakeResponse } from '../../../test/gateways/fake-server';
 import { FakePayPal } from '../../../test/gateways/paypal-server';
 import { FakeSquare } from '../../../test/gateways/square-server';
 import { FakeStripe } from '../../../test/gateways/stripe-server';
 import { createTestApp, type TestApp } from '../../../test/support/app';
 import { addMember, registerTenant, type TestTenant, type TestUser } from '../../../test/support/auth';
+import { holdRows, lockWaiters, until } from '../../../test/support/locks';
 import { serviceAvailable } from '../../../test/support/services';
 import { withTenant, withTenantRead } from '../../platform/db/tenant';
 import { createCatalogModule } from '../catalog';
@@ -1456,6 +1458,176 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     expect((await inject(admin, 'GET', '/commerce/disputes?status=open')).statusCode).toBe(400);
   });
 
+  /** A webhook delivery POSTed as the gateway would, its answer whatever it is. */
+  const post = (gateway: string, delivery: { body: string; headers: Record<string, string> }) =>
+    testApp.app.inject({
+      method: 'POST',
+      url: `/webhooks/${gateway}`,
+      headers: delivery.headers,
+      payload: delivery.body,
+    });
+
+  it('applies a webhook the gateway sends as it answers, before the answer and its reference are stored', async () => {
+    const db = testApp.platform.db;
+    const squareUrl = `${testApp.config.PUBLIC_URL}/webhooks/square`;
+    const races: {
+      gateway: 'stripe' | 'square';
+      server: FakeHttpServer;
+      create: RegExp;
+      payment: (orderId: string) => Promise<object>;
+      /** Our payment id, as the gateway's answer carries it. */
+      ourIdOf: (answer: FakeResponse) => string;
+      /** What the gateway tells by webhook: the authorization it answered, captured meanwhile. */
+      webhookOf: (answer: FakeResponse) => { body: string; headers: Record<string, string> };
+    }[] = [
+      {
+        gateway: 'stripe',
+        server: stripe.server,
+        create: /^POST \/v1\/payment_intents$/,
+        payment: async (orderId) => ({
+          ...stripeCharge(orderId, await cardMethod('stripe', 'pm_card_visa')),
+          capture: false,
+        }),
+        ourIdOf: (answer) =>
+          (answer.body as { metadata: Record<string, string> }).metadata.tessera_payment_id!,
+        webhookOf: (answer) =>
+          stripe.webhook('payment_intent.succeeded', {
+            ...(answer.body as object),
+            status: 'succeeded',
+            amount_received: 5000,
+            amount_capturable: 0,
+          }),
+      },
+      {
+        gateway: 'square',
+        server: square.server,
+        create: /^POST \/v2\/payments$/,
+        payment: async (orderId) => ({
+          order_id: orderId,
+          amount: 5000,
+          currency: 'USD',
+          gateway: 'square',
+          payment_method_id: await cardMethod('square', 'ccof:card-1'),
+          capture: false,
+        }),
+        ourIdOf: (answer) => (answer.body as { payment: { reference_id: string } }).payment.reference_id,
+        webhookOf: (answer) => {
+          const { payment } = answer.body as { payment: { id: string } };
+          const completed = { ...payment, status: 'COMPLETED' };
+          return square.webhook('payment.updated', 'payment', completed, squareUrl);
+        },
+      },
+    ];
+    for (const race of races) {
+      const order = await placeOrder(admin, 5000, race.gateway === 'stripe' ? 'EUR' : 'USD');
+      let held: { release: () => Promise<void> } | undefined;
+      let delivery: { body: string; headers: Record<string, string> } | undefined;
+      // As the gateway answers, the payment's row is held, as a slow commit of another transaction
+      // would hold it: the transaction that stores the answer waits for it.
+      race.server.beforeAnswering(race.create, async (answer) => {
+        const paymentId = race.ourIdOf(answer);
+        held = await holdRows(db, admin.tenant.id, (tx) =>
+          tx.selectFrom('payments').select('id').where('id', '=', paymentId).forNoKeyUpdate().execute(),
+        );
+        delivery = race.webhookOf(answer);
+      });
+      const paying = pay(await race.payment(order.id));
+      let hook: ReturnType<typeof post> | undefined;
+      try {
+        await until(async () => (await lockWaiters(db)) >= 1);
+        hook = post(race.gateway, delivery!);
+        // The webhook found the payment by our id, and waits for the answer to be stored.
+        await until(async () => (await lockWaiters(db)) >= 2);
+      } finally {
+        await held?.release();
+      }
+      const hooked = await hook;
+      expect(hooked.statusCode, hooked.body).toBe(200);
+      const paid = await paying;
+      expect(paid.statusCode, paid.body).toBe(201);
+      const payment = paid.json<Payment>();
+      expect((await inject(admin, 'GET', `/commerce/payments/${payment.id}`)).json<Payment>()).toMatchObject({
+        status: 'completed',
+        amount_captured: 5000,
+        gateway_reference: payment.gateway_reference,
+      });
+    }
+  });
+
+  it('applies a webhook for a payment whose answer never came, and acknowledges one for no payment of ours', async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const order = await placeOrder();
+    // Stripe charges the card, but its answer is lost: the payment's reference is never stored.
+    stripe.server.hangNext(1, /^POST \/v1\/payment_intents$/);
+    const lost = (await pay(stripeCharge(order.id, methodId))).json<Payment>();
+    expect(lost).toMatchObject({ status: 'unknown', gateway_reference: null });
+    const intent = [...stripe.intents.values()].find((item) => item.metadata.tessera_payment_id === lost.id)!;
+    const delivery = stripe.webhook('payment_intent.succeeded', intent);
+    const hook = await post('stripe', delivery);
+    expect(hook.statusCode, hook.body).toBe(200);
+    expect(hook.json()).toEqual({ received: true, duplicate: false });
+    expect((await inject(admin, 'GET', `/commerce/payments/${lost.id}`)).json<Payment>()).toMatchObject({
+      status: 'completed',
+      amount_captured: 5000,
+      gateway_reference: intent.id,
+    });
+    expect((await post('stripe', delivery)).json()).toEqual({ received: true, duplicate: true });
+
+    // Another intent carrying our id of a payment stored under its own reference is not that payment's.
+    const held = await authorizeOnStripe((await placeOrder()).id, methodId);
+    const other = stripe.webhook('payment_intent.canceled', {
+      ...stripe.intents.get(held.gateway_reference!)!,
+      id: `pi_other_${randomBytes(4).toString('hex')}`,
+      status: 'canceled',
+    });
+    expect((await post('stripe', other)).statusCode).toBe(200);
+    expect(await status(held.id)).toBe('authorized');
+
+    // Intents of no payment of ours: none of our ids, an id of ours we do not have (another
+    // environment on the same account), something else where ours would be. Taken, and dropped.
+    for (const metadata of [{}, { tessera_payment_id: randomUUID() }, { tessera_payment_id: 'pay_1' }]) {
+      const foreign = stripe.webhook('payment_intent.succeeded', {
+        ...intent,
+        id: `pi_elsewhere_${randomBytes(4).toString('hex')}`,
+        metadata,
+      });
+      const answer = await post('stripe', foreign);
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(answer.json()).toEqual({ received: true, duplicate: false });
+    }
+  });
+
+  it("settles a refund of ours by its webhook before the refund's answer is stored", async () => {
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const charged = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    const requested = (
+      await inject(admin, 'POST', '/commerce/refunds', { payment_id: charged.id, amount: 1000 })
+    ).json<Refund>();
+    // Stripe made the refund we sent, with our id, and tells of it before its answer is stored.
+    const sent = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        payment_intent: charged.gateway_reference!,
+        amount: '1000',
+        'metadata[tessera_refund_id]': requested.id,
+      }),
+    });
+    const atStripe = (await sent.json()) as { id: string };
+    await deliver('stripe', stripe.webhook('refund.updated', atStripe));
+    expect(
+      (await inject(admin, 'GET', `/commerce/refunds?payment_id=${charged.id}`)).json<{ data: Refund[] }>()
+        .data,
+    ).toMatchObject([{ id: requested.id, status: 'processed', gateway_reference: atStripe.id }]);
+    expect((await inject(admin, 'GET', `/commerce/payments/${charged.id}`)).json<Payment>()).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1000,
+    });
+  });
+
   it("exports a period's payments as CSV, with their orders' numbers, and nothing of another tenant", async () => {
     const shop = await registerTenant(testApp);
     const from = new Date(Date.now() - 1000).toISOString();
@@ -1681,6 +1853,173 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     ]);
     // The refund's own row is no payment of the period.
     expect(paypalRows.filter((row) => row.result === 'missing_local')).toEqual([]);
+  });
+
+  it('records refunds made at the gateway that reconciliation finds we missed, once, as their webhooks would have', async () => {
+    // From now: the period, and its summary, hold this test's payments only.
+    const from = new Date().toISOString();
+    const reconcile = async (gateway: string) => {
+      const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
+        gateway,
+        from,
+        to: new Date(Date.now() + 1_000).toISOString(),
+      });
+      expect(run.statusCode, run.body).toBe(200);
+      return run.json<{ rows: { payment_id: string | null; result: string }[] }>().rows;
+    };
+    const resultOf = async (gateway: string, paymentId: string) =>
+      (await reconcile(gateway)).filter((row) => row.payment_id === paymentId).map((row) => row.result);
+    const refundsOf = async (paymentId: string) =>
+      (await inject(admin, 'GET', `/commerce/refunds?payment_id=${paymentId}`)).json<{ data: Refund[] }>()
+        .data;
+    const paypalToken = async () =>
+      (
+        (await (
+          await fetch(`${testApp.config.PAYPAL_API_BASE}/v1/oauth2/token`, {
+            method: 'POST',
+            headers: {
+              authorization: `Basic ${Buffer.from(`${paypal.clientId}:${paypal.clientSecret}`).toString('base64')}`,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            body: 'grant_type=client_credentials',
+          })
+        ).json()) as { access_token: string }
+      ).access_token;
+    /** A refund made in the gateway's dashboard, of which no webhook comes; answers its gateway id. */
+    const refundAtGateway = async (gateway: string, payment: Payment, amount: number): Promise<string> => {
+      if (gateway === 'stripe') {
+        const answer = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${stripe.secretKey}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ payment_intent: payment.gateway_reference!, amount: String(amount) }),
+        });
+        return ((await answer.json()) as { id: string }).id;
+      }
+      if (gateway === 'square') {
+        const answer = await fetch(`${testApp.config.SQUARE_API_BASE}/v2/refunds`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${square.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            idempotency_key: randomBytes(8).toString('hex'),
+            payment_id: payment.gateway_reference,
+            amount_money: { amount, currency: 'USD' },
+          }),
+        });
+        return ((await answer.json()) as { refund: { id: string } }).refund.id;
+      }
+      const captureId = paypal.orders.get(payment.gateway_reference!)!.purchase_units[0]!.payments!
+        .captures![0]!.id;
+      const answer = await fetch(
+        `${testApp.config.PAYPAL_API_BASE}/v2/payments/captures/${captureId}/refund`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await paypalToken()}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ amount: { currency_code: 'USD', value: (amount / 100).toFixed(2) } }),
+        },
+      );
+      return ((await answer.json()) as { id: string }).id;
+    };
+
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const stripeOrder = await placeOrder();
+    const onStripe = (await pay(stripeCharge(stripeOrder.id, methodId))).json<Payment>();
+    const { order: squareOrder, payment: onSquare } = await chargedOnSquare(4000);
+    const paypalOrder = await placeOrder(admin, 3000, 'USD');
+    const onPayPal = (
+      await pay({ order_id: paypalOrder.id, amount: 3000, currency: 'USD', gateway: 'paypal', capture: true })
+    ).json<Payment>();
+    paypal.approve(onPayPal.gateway_reference!);
+    await reconciler.pollPending(0);
+    expect(await status(onPayPal.id)).toBe('completed');
+
+    for (const [gateway, payment, order, amount, reason] of [
+      ['stripe', onStripe, stripeOrder, 2000, 'Refunded in Stripe'],
+      ['square', onSquare, squareOrder, 1500, 'Refunded in Square'],
+      ['paypal', onPayPal, paypalOrder, 1000, 'Refunded in PayPal'],
+    ] as const) {
+      const reference = await refundAtGateway(gateway, payment, amount);
+      // The run says what it found, and records the refund as its webhook would have.
+      expect(await resultOf(gateway, payment.id)).toEqual(['amount_mismatch']);
+      expect(await refundsOf(payment.id)).toMatchObject([
+        { amount, status: 'processed', reason, gateway_reference: reference },
+      ]);
+      expect((await inject(admin, 'GET', `/commerce/payments/${payment.id}`)).json<Payment>()).toMatchObject({
+        status: 'partially_refunded',
+        amount_refunded: amount,
+      });
+      await testApp.flushEvents();
+      expect((await inject(admin, 'GET', `/commerce/orders/${order.id}`)).json()).toMatchObject({
+        payment_status: 'partially_refunded',
+        amount_refunded: amount,
+      });
+      // The next run matches, and records nothing twice.
+      expect(await resultOf(gateway, payment.id)).toEqual(['matched']);
+      expect(await refundsOf(payment.id)).toHaveLength(1);
+    }
+    // The lost webhook, come late after all, finds the refund recorded.
+    const late = [...stripe.refunds.values()].find(
+      (refund) => refund.payment_intent === onStripe.gateway_reference,
+    )!;
+    await deliver('stripe', stripe.webhook('refund.updated', late));
+    expect(await refundsOf(onStripe.id)).toHaveLength(1);
+    const summary = await inject(
+      admin,
+      'GET',
+      `/commerce/payments/summary?from=${from}&to=${new Date(Date.now() + 1_000).toISOString()}`,
+    );
+    expect(summary.json<{ currencies: { currency: string; refunded: number }[] }>().currencies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ currency: 'EUR', refunded: 2000 }),
+        expect.objectContaining({ currency: 'USD', refunded: 2500 }),
+      ]),
+    );
+  });
+
+  it('records a refund made at the gateway once when its late webhook and a reconciliation find it at once', async () => {
+    const db = testApp.platform.db;
+    const from = new Date().toISOString();
+    const methodId = await cardMethod('stripe', 'pm_card_visa');
+    const charged = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
+    const dashboard = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ payment_intent: charged.gateway_reference!, amount: '2000' }),
+    });
+    const madeThere = (await dashboard.json()) as { id: string };
+    // The payment's row is held: the run's recording and the webhook's both queue for it.
+    const held = await holdRows(db, admin.tenant.id, (tx) =>
+      tx.selectFrom('payments').select('id').where('id', '=', charged.id).forNoKeyUpdate().execute(),
+    );
+    let run: ReturnType<typeof inject> | undefined;
+    let hook: ReturnType<typeof post> | undefined;
+    try {
+      run = inject(admin, 'POST', '/commerce/payments/reconcile', {
+        gateway: 'stripe',
+        from,
+        to: new Date(Date.now() + 60_000).toISOString(),
+      });
+      await until(async () => (await lockWaiters(db)) >= 1);
+      hook = post('stripe', stripe.webhook('refund.created', madeThere));
+      await until(async () => (await lockWaiters(db)) >= 2);
+    } finally {
+      await held.release();
+    }
+    expect((await run).statusCode).toBe(200);
+    expect((await hook).statusCode).toBe(200);
+    expect(
+      (await inject(admin, 'GET', `/commerce/refunds?payment_id=${charged.id}`)).json<{ data: Refund[] }>()
+        .data,
+    ).toMatchObject([{ amount: 2000, status: 'processed', gateway_reference: madeThere.id }]);
+    expect((await inject(admin, 'GET', `/commerce/payments/${charged.id}`)).json<Payment>()).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 2000,
+    });
   });
 
   it("checks a tenant's webhooks with its own secret, never the environment's", async () => {

@@ -362,6 +362,18 @@ export const paymentsRepository = {
     return query.executeTakeFirst();
   },
 
+  /** A payment of these gateways by our own id, which the gateway's objects carry. */
+  async paymentOfGateways(
+    db: Executor,
+    gateways: Gateway[],
+    id: string,
+    options: { forUpdate?: boolean } = {},
+  ) {
+    let query = db.selectFrom('payments').selectAll().where('gateway', 'in', gateways).where('id', '=', id);
+    if (options.forUpdate) query = query.forNoKeyUpdate();
+    return query.executeTakeFirst();
+  },
+
   async updatePayment(tx: Tx, id: string, patch: PaymentPatch) {
     const { gateway_data, next_action, ...rest } = patch;
     return tx
@@ -681,20 +693,39 @@ export const paymentsRepository = {
     return inserted !== undefined;
   },
 
-  /** The tenant a gateway object belongs to: webhooks arrive without one (a global lookup). */
-  async tenantOfReference(db: Executor, gateways: Gateway[], references: string[]): Promise<string | null> {
-    if (references.length === 0) return null;
+  /**
+   * The tenant a gateway object belongs to: webhooks arrive without one (a global lookup). It is
+   * found by the gateway's ids, or by our own payment and refund ids (`ourIds`, UUIDs) that the
+   * object carries, which name it before its gateway id is stored.
+   */
+  async tenantOfReference(
+    db: Executor,
+    gateways: Gateway[],
+    references: string[],
+    ourIds: string[],
+  ): Promise<string | null> {
+    if (references.length === 0 && ourIds.length === 0) return null;
     const payment = await db
       .selectFrom('payments')
       .select('tenant_id')
       .where('gateway', 'in', gateways)
-      .where((eb) => listedUnder(eb, references))
+      .where((eb) =>
+        eb.or([
+          ...(references.length ? [listedUnder(eb, references)] : []),
+          ...(ourIds.length ? [eb('id', 'in', ourIds)] : []),
+        ]),
+      )
       .executeTakeFirst();
     if (payment) return payment.tenant_id;
     const refund = await db
       .selectFrom('refunds')
       .select('tenant_id')
-      .where('gateway_reference', 'in', references)
+      .where((eb) =>
+        eb.or([
+          ...(references.length ? [eb('gateway_reference', 'in', references)] : []),
+          ...(ourIds.length ? [eb('id', 'in', ourIds)] : []),
+        ]),
+      )
       .executeTakeFirst();
     return refund?.tenant_id ?? null;
   },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  isUuid,
   uuidv7,
   type EventActor,
   type Gateway,
@@ -40,6 +41,7 @@ import {
   type GatewayReference,
   type GatewayRefund,
   type GatewayRefundChange,
+  type GatewayWebhookEvent,
   type PaymentGateway,
   type WebhookDelivery,
 } from './gateways';
@@ -1321,8 +1323,10 @@ export class PaymentsService {
   // ---- webhooks -----------------------------------------------------------------------------
 
   /**
-   * A gateway's webhook: finds the tenant by the object it is about, verifies the signature with
-   * that tenant's secret (or the environment's), and applies the event once (by its event id).
+   * A gateway's webhook: finds the tenant by the object it is about (by the gateway's ids, or ours
+   * that the object carries), verifies the signature with that tenant's secret (or the
+   * environment's), and applies the event once (by its event id). One naming nothing of ours is
+   * acknowledged and dropped.
    */
   async handleWebhook(
     account: ConfigurableGateway,
@@ -1335,8 +1339,10 @@ export class PaymentsService {
       throw new AppError('invalid_signature', 'The webhook body is not JSON');
     }
     const gateways: Gateway[] = account === 'square' ? ['square', 'square_terminal'] : [account];
-    const references = candidateReferences(body);
-    const tenantId = await withSystem(this.db, (tx) => repo.tenantOfReference(tx, gateways, references));
+    const { references, ourIds } = candidateReferences(body);
+    const tenantId = await withSystem(this.db, (tx) =>
+      repo.tenantOfReference(tx, gateways, references, ourIds),
+    );
     const credentials = tenantId
       ? (await withTenant(this.db, tenantId, (tx) => this.credentials(tx, tenantId, account))).credentials
       : this.environmentCredentials(account);
@@ -1366,12 +1372,8 @@ export class PaymentsService {
     }
     const caller: Caller = { tenantId, userId: null };
     const applied = await withTenant(this.db, tenantId, async (tx) => {
-      const payment = event.payment
-        ? await repo.paymentByReference(tx, gateways, event.payment.reference, { forUpdate: true })
-        : undefined;
-      const refund = event.refund
-        ? await repo.refundByReference(tx, event.refund.reference, { forUpdate: true })
-        : undefined;
+      const payment = event.payment ? await this.paymentOfWebhook(tx, gateways, event.payment) : undefined;
+      const refund = event.refund ? await this.refundOfWebhook(tx, event.refund) : undefined;
       const fresh = await repo.recordWebhook(tx, {
         gateway: account,
         event_id: event.id,
@@ -1395,12 +1397,43 @@ export class PaymentsService {
       if (!refund && event.refund) await this.recordGatewayRefund(tx, gateways, event.refund);
       if (event.dispute) await this.disputes.record(tx, gateways, event.dispute);
       if (!payment || !event.payment) return { duplicate: false, confirm: null };
-      if (event.payment.status === 'approved') return { duplicate: false, confirm: payment.id };
       await this.applyWebhookState(tx, payment, event.payment);
-      return { duplicate: false, confirm: null };
+      return { duplicate: false, confirm: event.payment.status === 'approved' ? payment.id : null };
     });
     if (applied.confirm) await this.confirmApproved(caller, applied.confirm);
     return { received: true, duplicate: applied.duplicate };
+  }
+
+  /**
+   * The payment a webhook is about, locked: by its gateway reference, or else by our id that the
+   * gateway's object carries. A gateway may send its webhook as it answers our call, before the
+   * transaction that stores the answer commits: the lock then waits for that transaction, and the
+   * payment is read as it left it. One stored under another reference is not this object's (a
+   * Terminal checkout's card payment carries our payment id, as its checkout does).
+   */
+  private async paymentOfWebhook(
+    tx: Tx,
+    gateways: Gateway[],
+    change: NonNullable<GatewayWebhookEvent['payment']>,
+  ): Promise<PaymentRow | undefined> {
+    const byReference = await repo.paymentByReference(tx, gateways, change.reference, { forUpdate: true });
+    const ourId = ourIdOf(change.our_payment_id);
+    if (byReference || !ourId) return byReference;
+    const byId = await repo.paymentOfGateways(tx, gateways, ourId, { forUpdate: true });
+    return byId && (byId.gateway_reference === null || byId.gateway_reference === change.reference)
+      ? byId
+      : undefined;
+  }
+
+  /**
+   * The refund a webhook is about, locked: by its gateway reference, or else by our id it carries
+   * (each refund of ours is sent under one key, so the gateway holds one refund of that id).
+   */
+  private async refundOfWebhook(tx: Tx, change: GatewayRefundChange): Promise<RefundRow | undefined> {
+    const byReference = await repo.refundByReference(tx, change.reference, { forUpdate: true });
+    const ourId = ourIdOf(change.our_refund_id);
+    if (byReference || !ourId) return byReference;
+    return repo.refund(tx, ourId, { forUpdate: true });
   }
 
   /**
@@ -1411,11 +1444,21 @@ export class PaymentsService {
    * still on its way to the gateway is taken to be it.
    */
   private async recordGatewayRefund(tx: Tx, gateways: Gateway[], change: GatewayRefundChange): Promise<void> {
-    if (change.ours || change.status === 'failed' || !change.payment_reference) return;
+    if (!change.payment_reference) return;
     const [listed] = await repo.paymentsByReferences(tx, gateways, [change.payment_reference]);
-    if (!listed) return;
-    const payment = (await repo.payment(tx, listed.id, { forUpdate: true }))!;
+    if (listed) await this.recordGatewayRefundOf(tx, listed.id, change);
+  }
+
+  /**
+   * recordGatewayRefund for a payment known already (reconciliation asks the gateway for its
+   * refunds). A refund recorded before under its gateway id is left alone: the payment's lock
+   * orders this after another webhook or run that recorded it.
+   */
+  private async recordGatewayRefundOf(tx: Tx, paymentId: string, change: GatewayRefundChange): Promise<void> {
+    if (change.our_refund_id || change.status === 'failed') return;
+    const payment = (await repo.payment(tx, paymentId, { forUpdate: true }))!;
     const refunds = await repo.refundsOfPayments(tx, [payment.id]);
+    if (refunds.some((refund) => refund.gateway_reference === change.reference)) return;
     const onItsWay = refunds.some(
       (refund) =>
         refund.status === 'pending' && refund.gateway_reference === null && refund.amount === change.amount,
@@ -1458,6 +1501,8 @@ export class PaymentsService {
     const patch: PaymentPatch = change.details
       ? { gateway_data: { ...payment.gateway_data, ...change.details } }
       : {};
+    // Found by our id before the gateway's answer was stored: the webhook names its object first.
+    if (payment.gateway_reference === null) patch.gateway_reference = change.reference;
     if (target && target !== payment.status && canMovePayment(payment.status, target)) {
       patch.status = target;
       patch.pending_operation = null;
@@ -1828,7 +1873,7 @@ export class PaymentsService {
       body.gateway === 'square' || body.gateway === 'square_terminal'
         ? ['square', 'square_terminal']
         : [body.gateway];
-    return withTenant(this.db, caller.tenantId, async (tx) => {
+    const { run, refundsMissed } = await withTenant(this.db, caller.tenantId, async (tx) => {
       const locals = await repo.paymentsCreatedBetween(tx, gateways, from, to);
       const remoteKeys = remote.flatMap((item) =>
         [item.reference.id, item.reference.capture_id, item.reference.payment_id].filter(
@@ -1852,6 +1897,7 @@ export class PaymentsService {
       }
       const pendingRefunds = await repo.pendingRefundTotals(tx, [...known.keys()]);
       const rows: Parameters<typeof repo.insertReconciliation>[1] = [];
+      const refundsMissed: PaymentRow[] = [];
       const seen = new Set<string>();
       const row = (result: ReconciliationResult, local: PaymentRow | null, item: GatewayPayment | null) => ({
         id: uuidv7(),
@@ -1894,9 +1940,11 @@ export class PaymentsService {
         const localAmount = comparableAmount(local.status, local.amount_authorized, local.amount_captured);
         const remoteAmount = comparableAmount(item.status, item.amount_authorized, item.amount_captured);
         // A refund still pending here may be counted there already, or not yet.
+        const refundedOrPending = local.amount_refunded + (pendingRefunds.get(local.id) ?? 0);
         const refundsAgree =
-          item.amount_refunded >= local.amount_refunded &&
-          item.amount_refunded <= local.amount_refunded + (pendingRefunds.get(local.id) ?? 0);
+          item.amount_refunded >= local.amount_refunded && item.amount_refunded <= refundedOrPending;
+        // More given back there than we know of: refunds made at the gateway whose webhooks were lost.
+        if (item.amount_refunded > refundedOrPending) refundsMissed.push(local);
         if (comparableStatus(local.status) !== comparableStatus(item.status))
           rows.push(row('status_mismatch', local, item));
         else if (
@@ -1922,7 +1970,7 @@ export class PaymentsService {
         status_mismatch: 0,
       };
       for (const item of rows) counts[item.result] += 1;
-      return {
+      const run: ReconciliationRun = {
         id: runId,
         gateway: body.gateway,
         from: iso(from),
@@ -1930,7 +1978,37 @@ export class PaymentsService {
         counts,
         rows: rows.map((item) => toReconciliationDto({ ...item, created_at: new Date() })),
       };
+      return { run, refundsMissed };
     });
+    await this.recordMissedRefunds(caller.tenantId, adapter, refundsMissed);
+    return run;
+  }
+
+  /**
+   * Refunds made at the gateway that a run found we have not recorded (their webhooks were lost)
+   * are recorded as their webhooks would have recorded them, a payment at a time, its gateway's
+   * list read outside any transaction. The run's rows still say what it found; the next matches.
+   */
+  private async recordMissedRefunds(
+    tenantId: string,
+    adapter: PaymentGateway,
+    payments: PaymentRow[],
+  ): Promise<void> {
+    await countSucceeded(
+      payments,
+      async (payment) => {
+        const refunds = await adapter.listRefunds(referenceOf(payment));
+        await withTenant(this.db, tenantId, async (tx) => {
+          for (const refund of refunds) await this.recordGatewayRefundOf(tx, payment.id, refund);
+        });
+        return true;
+      },
+      (payment, error) =>
+        this.logger.warn(
+          { err: error, payment: payment.id },
+          "could not record a payment's refunds made at its gateway",
+        ),
+    );
   }
 
   async listReconciliation(tenantId: string, query: ReconciliationQuery) {
@@ -2025,13 +2103,33 @@ function comparableStatus(status: string): string {
   return status === 'partially_refunded' || status === 'refunded' ? 'completed' : status;
 }
 
-/** Ids a webhook body may name, before it is verified: only used to find whose secret verifies it. */
-function candidateReferences(body: unknown): string[] {
+/** Our payment or refund id, if `value` can be one (a gateway's field may hold anything). */
+function ourIdOf(value: string | null): string | null {
+  return value && isUuid(value) ? value : null;
+}
+
+/** Where a gateway's object carries our ids: Stripe's metadata, Square's reference_id, PayPal's custom_id and invoice_id. */
+const OUR_ID_KEYS = new Set([
+  'tessera_payment_id',
+  'tessera_refund_id',
+  'reference_id',
+  'custom_id',
+  'invoice_id',
+]);
+
+/**
+ * Ids a webhook body may name, before it is verified: only used to find whose secret verifies it.
+ * The gateway's ids, and ours (UUIDs) where the gateway keeps them.
+ */
+function candidateReferences(body: unknown): { references: string[]; ourIds: string[] } {
   const found = new Set<string>();
+  const ours = new Set<string>();
   const visit = (value: unknown, depth: number) => {
     if (depth > 6 || value === null || typeof value !== 'object') return;
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-      if (
+      if (typeof item === 'string' && OUR_ID_KEYS.has(key)) {
+        if (ourIdOf(item)) ours.add(item);
+      } else if (
         typeof item === 'string' &&
         (key === 'id' ||
           key === 'payment_intent' ||
@@ -2050,5 +2148,5 @@ function candidateReferences(body: unknown): string[] {
     }
   };
   visit(body, 0);
-  return [...found].slice(0, 50);
+  return { references: [...found].slice(0, 50), ourIds: [...ours].slice(0, 50) };
 }

@@ -7,6 +7,7 @@ import {
   type GatewayPayment,
   type GatewayReference,
   type GatewayRefund,
+  type GatewayRefundChange,
   type GatewayWebhookEvent,
   type PaymentGateway,
   type RefundRequest,
@@ -63,6 +64,10 @@ export class ManualGateway implements PaymentGateway {
   }
 
   async listPayments(): Promise<GatewayPayment[]> {
+    return [];
+  }
+
+  async listRefunds(): Promise<GatewayRefundChange[]> {
     return [];
   }
 

@@ -11,6 +11,7 @@ import {
   type GatewayPayment,
   type GatewayReference,
   type GatewayRefund,
+  type GatewayRefundChange,
   type GatewayWebhookEvent,
   type NextAction,
   type PaymentGateway,
@@ -35,6 +36,8 @@ interface PayPalCapture {
   /** Why a capture is PENDING or DENIED (PENDING_REVIEW, ECHECK, ...). */
   status_details?: { reason?: string };
   amount?: PayPalMoney;
+  /** The purchase unit's custom_id: our payment id. */
+  custom_id?: string;
   create_time?: string;
   supplementary_data?: { related_ids?: { order_id?: string; authorization_id?: string } };
 }
@@ -372,6 +375,17 @@ export class PayPalGateway implements PaymentGateway {
     }
   }
 
+  /** The refunds of the order's capture, as the order lists them. */
+  async listRefunds(reference: GatewayReference): Promise<GatewayRefundChange[]> {
+    const order = await this.client.request<PayPalOrder>(
+      'GET',
+      `/v2/checkout/orders/${encodeURIComponent(reference.id)}`,
+    );
+    return (order.purchase_units?.[0]?.payments?.refunds ?? []).map((refund) =>
+      toRefundChange(refund, capturedBy(refund) ?? reference.capture_id ?? null, 'Refunded in PayPal'),
+    );
+  }
+
   /**
    * The transaction report of the period, and the money given back from its captures to date:
    * refunds and reversals are rows of their own, stamped when they were made and naming the
@@ -480,6 +494,9 @@ function parsePayPalEvent(event: {
   const amount = resource.amount
     ? fromDecimalString(resource.amount.value, resource.amount.currency_code)
     : null;
+  // A capture or authorization carries its purchase unit's custom_id; an order, its purchase unit.
+  const ourPaymentId =
+    resource.custom_id ?? (event.resource as unknown as PayPalOrder).purchase_units?.[0]?.custom_id ?? null;
   const on = (
     status: NonNullable<GatewayWebhookEvent['payment']>['status'],
     reference: string | undefined,
@@ -495,6 +512,7 @@ function parsePayPalEvent(event: {
         amount_captured: status === 'completed' ? amount : null,
         failure_code: change.failure?.code ?? null,
         failure_message: change.failure?.message ?? null,
+        our_payment_id: ourPaymentId,
         ...(change.details ? { details: change.details } : {}),
       };
     }
@@ -534,21 +552,13 @@ function parsePayPalEvent(event: {
     case 'PAYMENT.CAPTURE.REFUNDED':
     case 'PAYMENT.CAPTURE.REVERSED': {
       const raw = event.resource as unknown as PayPalRefund;
-      const refund = toRefund(raw);
-      const currency = raw.amount?.currency_code ?? '';
-      parsed.refund = {
-        reference: refund.reference,
-        status: refund.status,
-        failure_code: refund.failure_code,
-        payment_reference: capturedBy(raw),
-        amount: raw.amount ? fromDecimalString(raw.amount.value, currency) : 0,
-        currency,
-        ours: Boolean(raw.invoice_id),
-        description:
-          event.event_type === 'PAYMENT.CAPTURE.REVERSED'
-            ? 'Reversed by PayPal (a dispute or chargeback)'
-            : 'Refunded in PayPal',
-      };
+      parsed.refund = toRefundChange(
+        raw,
+        capturedBy(raw),
+        event.event_type === 'PAYMENT.CAPTURE.REVERSED'
+          ? 'Reversed by PayPal (a dispute or chargeback)'
+          : 'Refunded in PayPal',
+      );
       break;
     }
     case 'CUSTOMER.DISPUTE.CREATED':
@@ -676,6 +686,21 @@ function isNotFound(error: unknown): boolean {
 export function capturedBy(refund: { links?: PayPalLink[] }): string | null {
   const up = refund.links?.find((link) => link.rel === 'up')?.href;
   return up?.match(/\/v2\/payments\/captures\/([^/?#]+)/)?.[1] ?? null;
+}
+
+function toRefundChange(raw: PayPalRefund, capture: string | null, description: string): GatewayRefundChange {
+  const refund = toRefund(raw);
+  const currency = raw.amount?.currency_code ?? '';
+  return {
+    reference: refund.reference,
+    status: refund.status,
+    failure_code: refund.failure_code,
+    payment_reference: capture,
+    amount: raw.amount ? fromDecimalString(raw.amount.value, currency) : 0,
+    currency,
+    our_refund_id: raw.invoice_id ?? null,
+    description,
+  };
 }
 
 function toRefund(refund: PayPalRefund): GatewayRefund {

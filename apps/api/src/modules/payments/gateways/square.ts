@@ -16,6 +16,7 @@ import {
   type GatewayPayment,
   type GatewayReference,
   type GatewayRefund,
+  type GatewayRefundChange,
   type GatewayWebhookEvent,
   type PaymentGateway,
   type ReferenceRequest,
@@ -159,6 +160,19 @@ export class SquareGateway implements PaymentGateway {
       if (error instanceof GatewayDeclined && error.code === 'NOT_FOUND') return null;
       throw error;
     }
+  }
+
+  /** Square lists refunds by time only; a payment names its own, and each is read. */
+  async listRefunds(reference: GatewayReference): Promise<GatewayRefundChange[]> {
+    return this.call(async (client) => {
+      const { payment } = await client.payments.get({ paymentId: reference.payment_id ?? reference.id });
+      const found: GatewayRefundChange[] = [];
+      for (const refundId of payment?.refundIds ?? []) {
+        const { refund } = await client.refunds.get({ refundId });
+        if (refund) found.push(toRefundChange(refund));
+      }
+      return found;
+    });
   }
 
   async listPayments(from: Date, to: Date): Promise<GatewayPayment[]> {
@@ -336,6 +350,21 @@ function checkoutToPayment(checkout: Square.TerminalCheckout): GatewayPayment {
   };
 }
 
+function toRefundChange(refund: Square.PaymentRefund): GatewayRefundChange {
+  const { reference, status, failure_code } = toRefund(refund);
+  return {
+    reference,
+    status,
+    failure_code,
+    payment_reference: refund.paymentId ?? null,
+    amount: minor(refund.amountMoney),
+    currency: refund.amountMoney.currency ?? '',
+    // Square's refunds carry nothing of ours to tell them by.
+    our_refund_id: null,
+    description: 'Refunded in Square',
+  };
+}
+
 function toRefund(refund: Square.PaymentRefund): GatewayRefund {
   const status =
     refund.status === 'COMPLETED'
@@ -380,9 +409,16 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
           status: string;
           amount_money?: SquareWireMoney;
           refunded_money?: SquareWireMoney;
+          reference_id?: string;
         };
         refund?: { id: string; status: string; payment_id?: string; amount_money?: SquareWireMoney };
-        checkout?: { id: string; status: string; amount_money?: SquareWireMoney; payment_ids?: string[] };
+        checkout?: {
+          id: string;
+          status: string;
+          amount_money?: SquareWireMoney;
+          payment_ids?: string[];
+          reference_id?: string;
+        };
         dispute?: {
           id: string;
           state: string;
@@ -412,6 +448,7 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
         amount_captured: status === 'completed' ? amount : null,
         failure_code: status === 'failed' ? 'GENERIC_DECLINE' : null,
         failure_message: null,
+        our_payment_id: object.payment.reference_id ?? null,
       };
     }
   } else if (object?.checkout) {
@@ -424,6 +461,7 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
         amount_captured: status === 'completed' ? (object.checkout.amount_money?.amount ?? 0) : null,
         failure_code: null,
         failure_message: null,
+        our_payment_id: object.checkout.reference_id ?? null,
         ...(object.checkout.payment_ids?.[0]
           ? { details: { payment_id: object.checkout.payment_ids[0] } }
           : {}),
@@ -443,8 +481,7 @@ function parseSquareEvent(rawBody: string): GatewayWebhookEvent {
       payment_reference: object.refund.payment_id ?? null,
       amount: object.refund.amount_money?.amount ?? 0,
       currency: object.refund.amount_money?.currency ?? '',
-      // Square's refunds carry nothing of ours to tell them by.
-      ours: false,
+      our_refund_id: null,
       description: 'Refunded in Square',
     };
   } else if (object?.dispute) {

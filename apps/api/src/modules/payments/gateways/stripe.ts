@@ -13,6 +13,7 @@ import {
   type GatewayPayment,
   type GatewayReference,
   type GatewayRefund,
+  type GatewayRefundChange,
   type GatewayWebhookEvent,
   type PaymentGateway,
   type ReferenceRequest,
@@ -200,6 +201,15 @@ export class StripeGateway implements PaymentGateway {
     });
   }
 
+  async listRefunds(reference: GatewayReference): Promise<GatewayRefundChange[]> {
+    return this.call(async () => {
+      const found: GatewayRefundChange[] = [];
+      for await (const refund of this.stripe.refunds.list({ payment_intent: reference.id, limit: 100 }))
+        found.push(toRefundChange(refund));
+      return found;
+    });
+  }
+
   async parseWebhook(delivery: WebhookDelivery): Promise<GatewayWebhookEvent> {
     const secret = this.options.credentials.webhook_secret;
     const header = delivery.headers['stripe-signature'];
@@ -218,29 +228,18 @@ export class StripeGateway implements PaymentGateway {
     const parsed: GatewayWebhookEvent = { id: event.id, type: event.type };
     const object = event.data.object as { object?: string };
     if (object.object === 'payment_intent') {
-      const payment = toPayment(object as Stripe.PaymentIntent);
+      const intent = object as Stripe.PaymentIntent;
+      const payment = toPayment(intent);
       parsed.payment = {
         reference: payment.reference.id,
         status: payment.status,
         amount_captured: payment.amount_captured,
         failure_code: payment.failure_code,
         failure_message: payment.failure_message,
+        our_payment_id: intent.metadata?.tessera_payment_id ?? null,
       };
     } else if (object.object === 'refund') {
-      const raw = object as Stripe.Refund;
-      const refund = toRefund(raw);
-      const currency = raw.currency.toUpperCase();
-      parsed.refund = {
-        reference: refund.reference,
-        status: refund.status,
-        failure_code: refund.failure_code,
-        payment_reference:
-          typeof raw.payment_intent === 'string' ? raw.payment_intent : (raw.payment_intent?.id ?? null),
-        amount: fromStripeAmount(raw.amount, currency),
-        currency,
-        ours: Boolean(raw.metadata?.tessera_refund_id),
-        description: 'Refunded in Stripe',
-      };
+      parsed.refund = toRefundChange(object as Stripe.Refund);
     } else if (object.object === 'dispute') {
       const raw = object as Stripe.Dispute;
       const currency = raw.currency.toUpperCase();
@@ -374,5 +373,22 @@ function toRefund(refund: Stripe.Refund): GatewayRefund {
     status,
     failure_code: status === 'failed' ? (refund.failure_reason ?? 'refund_failed') : null,
     raw: refund,
+  };
+}
+
+/** A refund as the webhooks and the refund list tell of it, in ISO 4217 minor units. */
+function toRefundChange(raw: Stripe.Refund): GatewayRefundChange {
+  const refund = toRefund(raw);
+  const currency = raw.currency.toUpperCase();
+  return {
+    reference: refund.reference,
+    status: refund.status,
+    failure_code: refund.failure_code,
+    payment_reference:
+      typeof raw.payment_intent === 'string' ? raw.payment_intent : (raw.payment_intent?.id ?? null),
+    amount: fromStripeAmount(raw.amount, currency),
+    currency,
+    our_refund_id: raw.metadata?.tessera_refund_id ?? null,
+    description: 'Refunded in Stripe',
   };
 }

@@ -22,6 +22,8 @@ export interface PaymentGateway {
   retrieveRefund(reference: string): Promise<GatewayRefund | null>;
   /** The gateway's payments created in [from, to), for reconciliation. */
   listPayments(from: Date, to: Date): Promise<GatewayPayment[]>;
+  /** Every refund the gateway has of this payment, ours and those made there, as a webhook tells of each. */
+  listRefunds(reference: GatewayReference): Promise<GatewayRefundChange[]>;
   /** Verifies the signature and parses the delivery; throws InvalidWebhookSignature. */
   parseWebhook(delivery: WebhookDelivery): Promise<GatewayWebhookEvent>;
 }
@@ -124,6 +126,11 @@ export interface GatewayWebhookEvent {
     amount_captured: number | null;
     failure_code: string | null;
     failure_message: string | null;
+    /**
+     * Our payment id as the gateway's object carries it (Stripe's metadata, Square's reference_id,
+     * PayPal's custom_id): it finds the payment before its reference is stored.
+     */
+    our_payment_id: string | null;
     /** Follow-up ids the event reveals (PayPal authorization/capture, Square Terminal payment). */
     details?: Partial<GatewayReference>;
   };
@@ -148,7 +155,10 @@ export interface GatewayDisputeChange {
   evidence_due_by: Date | null;
 }
 
-/** A refund as a webhook tells of it: one of ours, or one made at the gateway (its dashboard, a dispute). */
+/**
+ * A refund as a webhook or the gateway's list tells of it: one of ours, or one made at the gateway
+ * (its dashboard, a dispute).
+ */
 export interface GatewayRefundChange {
   reference: string;
   status: GatewayRefund['status'];
@@ -158,8 +168,11 @@ export interface GatewayRefundChange {
   /** In ISO 4217 minor units of `currency`. */
   amount: number;
   currency: string;
-  /** Whether it carries our refund id: made by us, whatever its reference is stored yet. */
-  ours: boolean;
+  /**
+   * Our refund id, which our refunds carry (Stripe's metadata, PayPal's invoice_id; Square's carry
+   * none): made by us, whether or not its reference is stored yet.
+   */
+  our_refund_id: string | null;
   /** What a refund made at the gateway is recorded with as its reason. */
   description: string;
 }
