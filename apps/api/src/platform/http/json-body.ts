@@ -35,7 +35,7 @@ export function unstorablePath(value: unknown): string[] | null {
       for (let index = current.length - 1; index >= 0; index--)
         stack.push({ value: current[index], key: String(index), parent: step });
     } else if (current && typeof current === 'object') {
-      const entries = Object.entries(current);
+      const entries = Object.entries(current as Record<string, unknown>);
       for (let index = entries.length - 1; index >= 0; index--) {
         const [key, item] = entries[index]!;
         stack.push({ value: item, key, parent: step }, { value: key, key, parent: step });
