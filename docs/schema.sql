@@ -229,7 +229,9 @@ CREATE TABLE public.analytics_orders (
     total bigint,
     lines jsonb DEFAULT '[]'::jsonb NOT NULL,
     created_seen boolean DEFAULT false NOT NULL,
-    paid_at timestamp with time zone
+    paid_at timestamp with time zone,
+    placed_at timestamp with time zone,
+    cancelled_at timestamp with time zone
 );
 
 --

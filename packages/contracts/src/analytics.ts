@@ -54,6 +54,8 @@ export interface DashboardStockLevel {
 export interface Dashboard {
   /** The currency of every amount; null when the tenant has no sales yet. */
   currency: string | null;
+  /** Every currency with sales in the range, alphabetically: the others can be asked for by `currency`. */
+  currencies: string[];
   time_zone: string;
   interval: DashboardInterval;
   /** The range, widened to whole 15-minute buckets: [from, to). */

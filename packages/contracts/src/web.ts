@@ -133,6 +133,8 @@ export interface OrderHistoryEntry {
 export interface Dashboard {
   /** The currency of every amount; null before the first sale. */
   currency: string | null;
+  /** Every currency with sales in the range, alphabetically. */
+  currencies: string[];
   time_zone: string;
   revenue: number;
   orders: number;

@@ -1,8 +1,8 @@
 import type { Web } from '@tessera/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense } from 'react';
-import { Link } from 'react-router';
-import { DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } from '../components/ui';
+import { Link, useSearchParams } from 'react-router';
+import { DataTable, EmptyState, ErrorState, Loading, Money, PageHeader, SelectField } from '../components/ui';
 import { api } from '../lib/api';
 import { formatMoney, label, setTimeZone, startOfToday } from '../lib/format';
 import { useProductsById } from '../lib/queries';
@@ -10,12 +10,34 @@ import { useProductsById } from '../lib/queries';
 // recharts is big: it loads with the chart, after the numbers are on screen.
 const SalesChart = lazy(() => import('../components/SalesChart'));
 
+const currencyNames = new Intl.DisplayNames(undefined, { type: 'currency' });
+
+/** "Euro (EUR)": the name a person knows, and the code the amounts are written with. */
+function currencyName(code: string): string {
+  const name = currencyNames.of(code);
+  return name && name !== code ? `${name} (${code})` : code;
+}
+
+/** "A", "A and B", "A, B and C". */
+function listOf(names: string[]): string {
+  return names.length < 2 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
 export default function Dashboard() {
+  const [params, setParams] = useSearchParams();
+  // The currency picked (in the address, so that a reload or a shared link keeps it); without one
+  // the API picks the business's main currency.
+  const picked = /^[A-Z]{3}$/.test(params.get('currency') ?? '') ? params.get('currency')! : null;
   const dashboard = useQuery({
-    queryKey: ['dashboard', 'today'],
+    queryKey: ['dashboard', 'today', picked],
     queryFn: async ({ signal }) => {
       const answer = await api<Web.Dashboard>('/api/analytics/dashboard', {
-        query: { from: startOfToday(), to: new Date().toISOString(), interval: 'hour' },
+        query: {
+          from: startOfToday(),
+          to: new Date().toISOString(),
+          interval: 'hour',
+          ...(picked ? { currency: picked } : {}),
+        },
         signal,
       });
       setTimeZone(answer.time_zone);
@@ -36,9 +58,56 @@ export default function Dashboard() {
       ) : dashboard.isError ? (
         <ErrorState error={dashboard.error} retry={() => void dashboard.refetch()} />
       ) : (
-        <DashboardView data={dashboard.data} currency={currency} />
+        <>
+          {dashboard.data.currency && (
+            <CurrencyPicker
+              shown={dashboard.data.currency}
+              withSales={dashboard.data.currencies}
+              onPick={(code) => setParams({ currency: code }, { replace: true })}
+            />
+          )}
+          <DashboardView data={dashboard.data} currency={currency} />
+        </>
       )}
     </>
+  );
+}
+
+/**
+ * Amounts are never added across currencies: the figures are in one currency at a time. When
+ * today's sales are in more than one, or in another than the one shown, the merchant is told and
+ * picks which to see.
+ */
+function CurrencyPicker({
+  shown,
+  withSales,
+  onPick,
+}: {
+  shown: string;
+  withSales: string[];
+  onPick: (currency: string) => void;
+}) {
+  const choices = [...new Set([...withSales, shown])].sort();
+  if (choices.length < 2) return null;
+  const others = withSales.filter((code) => code !== shown).map(currencyName);
+  const hint = withSales.includes(shown)
+    ? `There are sales in ${listOf(others)} today too. Figures show one currency at a time.`
+    : `No sales in ${currencyName(shown)} today. There are sales in ${listOf(others)}.`;
+  return (
+    <div className="filters">
+      <SelectField
+        label="Currency"
+        hint={hint}
+        value={shown}
+        onChange={(event) => onPick(event.target.value)}
+      >
+        {choices.map((code) => (
+          <option key={code} value={code}>
+            {currencyName(code)}
+          </option>
+        ))}
+      </SelectField>
+    </div>
   );
 }
 
@@ -47,7 +116,7 @@ function DashboardView({ data, currency }: { data: Web.Dashboard; currency: stri
   const products = useProductsById(data.low_stock.map((level) => level.product_id));
   return (
     <>
-      <dl className="kpis" aria-label="Today">
+      <dl className="kpis" aria-label="Today" aria-describedby="kpis-note">
         <div>
           <dt>Revenue today</dt>
           <dd data-testid="revenue-today">
@@ -55,12 +124,12 @@ function DashboardView({ data, currency }: { data: Web.Dashboard; currency: stri
           </dd>
         </div>
         <div>
-          <dt>Orders today</dt>
+          <dt>Orders placed</dt>
           <dd data-testid="orders-today">{data.orders}</dd>
         </div>
         <div>
-          <dt>Average order</dt>
-          <dd>
+          <dt>Average order value</dt>
+          <dd data-testid="average-order">
             <Money amount={data.average_order_value} currency={currency} />
           </dd>
         </div>
@@ -75,6 +144,10 @@ function DashboardView({ data, currency }: { data: Web.Dashboard; currency: stri
           </dd>
         </div>
       </dl>
+      <p className="muted" id="kpis-note">
+        Revenue is the money received today. Orders placed counts today&rsquo;s orders, paid or not, and
+        leaves cancelled ones out, as does their average value. Items sold are in the orders paid today.
+      </p>
       <section className="card" aria-labelledby="series-title">
         <h2 id="series-title">Revenue by hour</h2>
         {data.series.length === 0 ? (

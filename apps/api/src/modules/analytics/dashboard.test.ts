@@ -32,7 +32,7 @@ const LONG_WINDOW_MINUTES = 100 * 24 * 60;
 /** An order placed within `window` minutes of the start, maybe paid, captured and refunded. */
 const orderWithin = (window: number) =>
   fc.record({
-    currency: fc.constantFrom('EUR', 'EUR', 'USD'),
+    currency: fc.constantFrom<string>('EUR', 'EUR', 'USD'),
     lines: fc.array(
       fc.record({
         product: fc.integer({ min: 0, max: PRODUCTS.length - 1 }),
@@ -43,6 +43,8 @@ const orderWithin = (window: number) =>
     ),
     created: fc.integer({ min: 0, max: window }),
     paidAfter: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
+    // An order never paid may be cancelled, up to two days after it was placed.
+    cancelledAfter: fc.option(fc.integer({ min: 1, max: 2 * 24 * 60 }), { nil: null }),
     gateway: fc.constantFrom(...GATEWAYS),
     // Captures in one or two steps: the first as a share of the total in percent.
     firstCapture: fc.integer({ min: 0, max: 100 }),
@@ -58,7 +60,7 @@ const orderWithin = (window: number) =>
 
 type OrderModel = ReturnType<typeof orderWithin> extends fc.Arbitrary<infer T> ? T : never;
 
-/** The events a real order, its payment and its refund would raise, in time order. */
+/** The events a real order, its payment or cancellation, and its refund would raise, in time order. */
 function eventsOf(order: OrderModel, start = START): DatedEvent[] {
   const orderId = uuidv7();
   const lines: OrderLineData[] = order.lines.map((line) => ({
@@ -86,7 +88,23 @@ function eventsOf(order: OrderModel, start = START): DatedEvent[] {
       },
     },
   ];
-  if (order.paidAfter === null) return events;
+  if (order.paidAfter === null) {
+    if (order.cancelledAfter !== null)
+      events.push({
+        type: 'commerce.order.status_changed',
+        at: at(order.created + order.cancelledAfter),
+        data: {
+          order_id: orderId,
+          number: 1,
+          from: 'pending',
+          to: 'cancelled',
+          payment_status: 'unpaid',
+          total,
+          currency: order.currency,
+        },
+      });
+    return events;
+  }
   const paymentId = uuidv7();
   const payment = (amountCaptured: number, status: 'pending' | 'authorized' | 'completed') => ({
     payment_id: paymentId,
@@ -237,6 +255,7 @@ function seriesOf(facts: Fact[], from: string, to: string, unit: 'hour' | 'day',
 
 interface Scratch {
   totals: { orders: number; order_value: number; items_sold: number; revenue: number; refunded: number };
+  currencies: string[];
   series: { bucket: string; revenue: number; orders: number }[];
   top: { product_id: string; quantity: number; revenue: number }[];
   mix: { gateway: string; count: number; amount: number }[];
@@ -279,10 +298,15 @@ async function fromScratch(
         join analytics_events created on created.type = 'commerce.order.created' and created.data->>'order_id' = paid.order_id
         cross join jsonb_array_elements(created.data->'lines') as line
       ),
+      cancelled as (
+        select distinct data->>'order_id' as order_id
+        from analytics_events where type = 'commerce.order.status_changed' and data->>'to' = 'cancelled'
+      ),
       facts as (
         select occurred_at, 1 as orders, (data->>'total')::bigint as order_value, 0::bigint as items_sold,
                0::bigint as revenue, 0::bigint as refunded, data->>'currency' as currency
-        from analytics_events where type = 'commerce.order.created'
+        from analytics_events
+        where type = 'commerce.order.created' and data->>'order_id' not in (select order_id from cancelled)
         union all
         select occurred_at, 0, 0, 0, greatest(captured - before, 0), 0, currency from payment_steps
         union all
@@ -290,7 +314,13 @@ async function fromScratch(
         union all
         select occurred_at, 0, 0, quantity, 0, 0, currency from paid_lines
       )`;
-    const inRange = sql`currency = ${q.currency} and occurred_at >= ${q.from}::timestamptz and occurred_at < ${q.to}::timestamptz`;
+    const inPeriod = sql`occurred_at >= ${q.from}::timestamptz and occurred_at < ${q.to}::timestamptz`;
+    const inRange = sql`currency = ${q.currency} and ${inPeriod}`;
+    const currencies = await sql<{ currency: string }>`
+      ${facts}
+      select distinct currency from facts
+      where ${inPeriod} and (orders <> 0 or items_sold <> 0 or revenue <> 0 or refunded <> 0)
+      order by currency`.execute(tx);
     const inRangeFacts = await sql<Fact>`
       ${facts}
       select occurred_at, orders, order_value, items_sold, revenue, refunded
@@ -316,6 +346,7 @@ async function fromScratch(
         revenue: sum('revenue'),
         refunded: sum('refunded'),
       },
+      currencies: currencies.rows.map((row) => row.currency),
       series: seriesOf(inRangeFacts.rows, q.from, q.to, q.unit, q.tz),
       top: top.rows,
       mix: mix.rows,
@@ -393,6 +424,8 @@ describe.runIf(postgresUp)('dashboard', () => {
                 ? 0
                 : Math.round(scratch.totals.order_value / scratch.totals.orders),
           });
+          // Every currency with sales in the range is named, whichever one the figures are in.
+          expect(dashboard.currencies).toEqual(scratch.currencies);
           // Every real hour or local day of the range is present once, in order, empty ones too.
           expect(dashboard.series).toEqual(scratch.series);
           const buckets = dashboard.series.map((point) => Date.parse(point.bucket));
@@ -421,7 +454,7 @@ describe.runIf(postgresUp)('dashboard', () => {
       { numRuns },
     );
 
-  it('equals a from-scratch computation over the raw events, for random orders, payments and refunds', async () => {
+  it('equals a from-scratch computation over the raw events, for random orders, payments, cancellations and refunds', async () => {
     await equalsFromScratch(START, WINDOW_MINUTES, 25);
   }, 240_000);
 
@@ -446,6 +479,7 @@ describe.runIf(postgresUp)('dashboard', () => {
           gateway: 'manual',
           firstCapture: 100,
           refund: null,
+          cancelledAfter: null,
         },
         Date.parse('2026-11-01T05:30:00Z'),
       );
@@ -481,6 +515,7 @@ describe.runIf(postgresUp)('dashboard', () => {
           gateway: 'manual',
           firstCapture: 100,
           refund: null,
+          cancelledAfter: null,
         }),
       ),
     );
@@ -544,6 +579,7 @@ describe.runIf(postgresUp)('dashboard', () => {
         gateway: 'stripe',
         firstCapture: 100,
         refund: null,
+        cancelledAfter: null,
       }),
     );
     const paid = chronological(
@@ -555,6 +591,7 @@ describe.runIf(postgresUp)('dashboard', () => {
         gateway: 'stripe',
         firstCapture: 100,
         refund: null,
+        cancelledAfter: null,
       }),
     ).find((candidate) => candidate.type === 'commerce.order.status_changed')!;
     // The paid event of the created event's order, delivered first.
@@ -575,6 +612,112 @@ describe.runIf(postgresUp)('dashboard', () => {
     ]);
   });
 
+  it('takes a cancelled order out of the orders and the average where it was placed, once, whichever event comes first', async () => {
+    const tenantId = await insertTenant(db);
+    const unpaid = (unitPrice: number, created: number, cancelledAfter: number | null) =>
+      eventsOf({
+        currency: 'EUR',
+        lines: [{ product: 4, quantity: 1, unit_price: unitPrice }],
+        created,
+        paidAfter: null,
+        gateway: 'manual',
+        firstCapture: 100,
+        refund: null,
+        cancelledAfter,
+      });
+    // Cancelled two days after it was placed, and told twice (a second event, not a redelivery).
+    const [placedA, cancelledA] = unpaid(1_000, 60, 2 * 24 * 60);
+    const [placedB] = unpaid(3_000, 90, null);
+    // Its cancellation is delivered before it is placed.
+    const [placedC, cancelledC] = unpaid(2_000, 120, 5);
+    // Placed and cancelled in one batch.
+    const [placedD, cancelledD] = unpaid(4_000, 150, 1);
+    await emitDated(db, tenantId, [placedA!, placedB!, cancelledC!]);
+    await testApp.flushEvents();
+    await emitDated(db, tenantId, [placedC!, placedD!, cancelledD!, cancelledA!]);
+    await testApp.flushEvents();
+    await emitDated(db, tenantId, [{ ...cancelledA!, at: new Date(cancelledA!.at.getTime() + 60_000) }]);
+    await testApp.flushEvents();
+
+    const read = tenantReader(db, tenantId);
+    const placedDay = await service.dashboard(read, {
+      from: new Date(START).toISOString(),
+      to: new Date(START + DAY_MS).toISOString(),
+      interval: 'hour',
+    });
+    expect(placedDay).toMatchObject({
+      currency: 'EUR',
+      currencies: ['EUR'],
+      orders: 1,
+      average_order_value: 3_000,
+    });
+    expect(placedDay.series.filter((point) => point.orders !== 0)).toEqual([
+      { bucket: new Date(START + HOUR_MS).toISOString(), revenue: 0, orders: 1 },
+    ]);
+    // The day of the cancellations counts nothing, rather than less than nothing.
+    const cancelledDay = await service.dashboard(read, {
+      from: new Date(START + 2 * DAY_MS).toISOString(),
+      to: new Date(START + 3 * DAY_MS).toISOString(),
+    });
+    expect(cancelledDay).toMatchObject({ currencies: [], orders: 0, average_order_value: 0 });
+    const rows = await withTenant(db, tenantId, (tx) =>
+      tx.selectFrom('analytics_sales_buckets').select(['orders', 'order_value']).execute(),
+    );
+    expect(rows.every((row) => row.orders >= 0 && row.order_value >= 0)).toBe(true);
+  });
+
+  it('names every currency with sales in the range, whichever one it shows', async () => {
+    const tenantId = await insertTenant(db);
+    const order = (currency: string, created: number, paid: boolean) =>
+      eventsOf({
+        currency,
+        lines: [{ product: 5, quantity: 1, unit_price: 900 }],
+        created,
+        paidAfter: paid ? 5 : null,
+        gateway: 'manual',
+        firstCapture: 100,
+        refund: null,
+        cancelledAfter: null,
+      });
+    // GBP sold only before the range; CHF's only order is cancelled; USD was only paid in it.
+    await emitDated(
+      db,
+      tenantId,
+      chronological([
+        ...order('EUR', 60, false),
+        ...order('EUR', 70, false),
+        ...order('GBP', -600, false),
+        ...eventsOf({
+          currency: 'CHF',
+          lines: [{ product: 5, quantity: 1, unit_price: 900 }],
+          created: 80,
+          paidAfter: null,
+          gateway: 'manual',
+          firstCapture: 100,
+          refund: null,
+          cancelledAfter: 10,
+        }),
+        ...order('USD', -10, true).map((event) =>
+          event.type === 'commerce.order.created'
+            ? event
+            : { ...event, at: new Date(event.at.getTime() + 20 * 60_000) },
+        ),
+      ]),
+    );
+    await testApp.flushEvents();
+    const range = { from: new Date(START).toISOString(), to: new Date(START + DAY_MS).toISOString() };
+    const read = tenantReader(db, tenantId);
+    expect(await service.dashboard(read, range)).toMatchObject({
+      currency: 'EUR',
+      currencies: ['EUR', 'USD'],
+    });
+    expect(await service.dashboard(read, { ...range, currency: 'GBP' })).toMatchObject({
+      currency: 'GBP',
+      currencies: ['EUR', 'USD'],
+      orders: 0,
+    });
+  });
+
   it("gives today's figures per currency in the tenant's time zone", async () => {
     const tenantId = await insertTenant(db, 'Asia/Kathmandu');
     const now = new Date();
@@ -587,6 +730,7 @@ describe.runIf(postgresUp)('dashboard', () => {
         gateway: 'manual',
         firstCapture: 100,
         refund: null,
+        cancelledAfter: null,
       }).map((event) => ({
         ...event,
         at: new Date(now.getTime() - minutesAgo * 60_000 + (event.at.getTime() - START)),

@@ -93,7 +93,10 @@ interface OrdersTable {
   total: number | null;
   lines: Json<StoredOrderLine[]>;
   created_seen: Generated<boolean>;
+  /** When the created event says the order was placed: the bucket its cancellation takes it out of. */
+  placed_at: Timestamp | null;
   paid_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
 }
 
 interface PaymentsTable {
@@ -553,14 +556,21 @@ export const analyticsRepository = {
   },
 
   /**
-   * Records placed orders (their lines, for when they are paid); resolves to when each was already
-   * paid (its paid event came first), by order id.
+   * Records placed orders (their lines, for when they are paid, and when they were placed, for when
+   * they are cancelled); resolves to when each was already paid or cancelled (its event came
+   * first), by order id.
    */
   async recordOrdersCreated(
     tx: Tx,
     tenantId: string,
-    orders: { order_id: string; currency: string; total: number; lines: StoredOrderLine[] }[],
-  ): Promise<Map<string, Date | null>> {
+    orders: {
+      order_id: string;
+      currency: string;
+      total: number;
+      lines: StoredOrderLine[];
+      placed_at: Date;
+    }[],
+  ): Promise<Map<string, { paid_at: Date | null; cancelled_at: Date | null }>> {
     // One row per order: a statement may not upsert the same row twice.
     const rows = [...new Map(orders.map((order) => [order.order_id, order])).values()].map((order) => ({
       tenant_id: tenantId,
@@ -569,6 +579,7 @@ export const analyticsRepository = {
       total: order.total,
       lines: JSON.stringify(order.lines),
       created_seen: true,
+      placed_at: order.placed_at,
     }));
     const recorded = await tx
       .insertInto('analytics_orders')
@@ -579,11 +590,14 @@ export const analyticsRepository = {
           total: eb.ref('excluded.total'),
           lines: eb.ref('excluded.lines'),
           created_seen: true,
+          placed_at: eb.ref('excluded.placed_at'),
         })),
       )
-      .returning(['order_id', 'paid_at'])
+      .returning(['order_id', 'paid_at', 'cancelled_at'])
       .execute();
-    return new Map(recorded.map((row) => [row.order_id, row.paid_at]));
+    return new Map(
+      recorded.map((row) => [row.order_id, { paid_at: row.paid_at, cancelled_at: row.cancelled_at }]),
+    );
   },
 
   /**
@@ -624,6 +638,48 @@ export const analyticsRepository = {
     return rows.rows.flatMap((row) =>
       row.created_seen && row.currency
         ? [{ order_id: row.order_id, currency: row.currency, lines: row.lines, paid_at: row.paid_at }]
+        : [],
+    );
+  },
+
+  /**
+   * Marks orders cancelled, each once (at most one entry per order). Resolves to those newly
+   * cancelled whose placement was counted (their created event came first), with what it added to
+   * which bucket; an order whose created event comes later is not counted then.
+   */
+  async recordOrdersCancelled(
+    tx: Tx,
+    tenantId: string,
+    cancelled: { order_id: string; cancelled_at: Date }[],
+  ): Promise<{ order_id: string; currency: string; total: number; placed_at: Date }[]> {
+    if (cancelled.length === 0) return [];
+    await tx
+      .insertInto('analytics_orders')
+      .values(
+        cancelled.map((order) => ({
+          tenant_id: tenantId,
+          order_id: order.order_id,
+          currency: null,
+          total: null,
+          lines: '[]',
+        })),
+      )
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+    const rows = await sql<{
+      order_id: string;
+      currency: string | null;
+      total: number | null;
+      placed_at: Date | null;
+    }>`${sql.raw(PLAN_EACH_TIME)}
+      update analytics_orders as o set cancelled_at = v.cancelled_at
+      from unnest(${cancelled.map((order) => order.order_id)}::uuid[], ${cancelled.map((order) => order.cancelled_at)}::timestamptz[])
+        as v(order_id, cancelled_at)
+      where o.order_id = v.order_id and o.cancelled_at is null
+      returning o.order_id, o.currency, o.total, o.placed_at`.execute(tx);
+    return rows.rows.flatMap((row) =>
+      row.currency !== null && row.total !== null && row.placed_at !== null
+        ? [{ order_id: row.order_id, currency: row.currency, total: row.total, placed_at: row.placed_at }]
         : [],
     );
   },
@@ -728,6 +784,37 @@ export const analyticsRepository = {
       .limit(1)
       .executeTakeFirst();
     return row?.currency ?? null;
+  },
+
+  /**
+   * The currencies with something to show in [from, to): orders placed and not cancelled, money
+   * captured or refunded, units sold. One index probe per currency the tenant ever sold in.
+   */
+  async currenciesWithSales(db: Executor, from: Date, to: Date): Promise<string[]> {
+    const rows = await db
+      .selectFrom('analytics_currencies as c')
+      .select('c.currency')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('analytics_sales_buckets as b')
+            .select(sql`1`.as('one'))
+            .whereRef('b.currency', '=', 'c.currency')
+            .where('b.bucket', '>=', from)
+            .where('b.bucket', '<', to)
+            .where((eb) =>
+              eb.or([
+                eb('b.orders', '<>', 0),
+                eb('b.revenue', '<>', 0),
+                eb('b.refunded', '<>', 0),
+                eb('b.items_sold', '<>', 0),
+              ]),
+            ),
+        ),
+      )
+      .orderBy('c.currency')
+      .execute();
+    return rows.map((row) => row.currency);
   },
 
   /**

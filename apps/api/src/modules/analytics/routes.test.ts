@@ -114,6 +114,53 @@ describe.runIf(postgresUp)('analytics routes', () => {
     expect(other).toMatchObject({ currency: null, orders: 0, revenue: 0, top_products: [], low_stock: [] });
   });
 
+  it('leaves cancelled orders out of orders and the average, and names every currency sold in', async () => {
+    const shop = await registerTenant(testApp);
+    const post = (url: string, payload: object) =>
+      testApp.app.inject({ method: 'POST', url, headers: shop.auth, payload });
+    const placeOrder = async (sku: string, price: number, currency: string, quantity: number) => {
+      const product = await post('/commerce/products', { sku, name: sku, price, currency });
+      expect(product.statusCode, product.body).toBe(201);
+      const productId = product.json<{ id: string }>().id;
+      const stock = await testApp.app.inject({
+        method: 'PUT',
+        url: `/commerce/inventory/${productId}`,
+        headers: shop.auth,
+        payload: { on_hand: 10 },
+      });
+      expect(stock.statusCode, stock.body).toBe(200);
+      const order = await post('/commerce/orders', { lines: [{ product_id: productId, quantity }] });
+      expect(order.statusCode, order.body).toBe(201);
+      return order.json<{ id: string }>().id;
+    };
+    await placeOrder('EUR-KEPT', 1_250, 'EUR', 1);
+    const cancelled = await placeOrder('EUR-CANCELLED', 1_000, 'EUR', 2);
+    await placeOrder('USD-KEPT', 800, 'USD', 1);
+    const cancel = await post(`/commerce/orders/${cancelled}/cancel`, {});
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    await testApp.flushEvents();
+    await testApp.flushEvents();
+
+    const figures = async (query: string) => {
+      const response = await get(`/api/analytics/dashboard?${query}`, shop);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json<Record<string, unknown>>();
+    };
+    // EUR has most orders placed, the cancelled one included: it is the default currency.
+    expect(await figures('interval=hour')).toMatchObject({
+      currency: 'EUR',
+      currencies: ['EUR', 'USD'],
+      orders: 1,
+      average_order_value: 1_250,
+    });
+    expect(await figures('currency=USD')).toMatchObject({
+      currency: 'USD',
+      currencies: ['EUR', 'USD'],
+      orders: 1,
+      average_order_value: 800,
+    });
+  });
+
   it('refuses a bad dashboard query with validation_failed', async () => {
     for (const query of [
       'interval=week',

@@ -90,6 +90,10 @@ export const Dashboard = Type.Object({
   interval: Type.Union([Type.Literal('hour'), Type.Literal('day')]),
   from: Timestamp,
   to: Timestamp,
+  currencies: Type.Array(Currency, {
+    description:
+      'The currencies with orders placed (not cancelled), money captured or refunded in the range, alphabetical; `currency=` picks one',
+  }),
   revenue: Money,
   orders: Type.Integer(),
   average_order_value: Money,

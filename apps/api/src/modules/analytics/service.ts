@@ -154,6 +154,8 @@ interface MetricsBatch {
   pending: PendingMetrics;
   /** Orders that became paid, by id: the first time each did. */
   paid: Map<string, { order_id: string; paid_at: Date }>;
+  /** Orders that were cancelled, by id: the first time each was. */
+  cancelled: Map<string, { order_id: string; cancelled_at: Date }>;
   payments: { bucket: Date; payment: PaymentEventData }[];
 }
 
@@ -251,7 +253,12 @@ export class AnalyticsService {
     if (events.length === 0) return;
     const tenantId = events[0]!.tenant_id;
     await repo.lockTenantMetrics(tx, tenantId);
-    const batch: MetricsBatch = { pending: new PendingMetrics(), paid: new Map(), payments: [] };
+    const batch: MetricsBatch = {
+      pending: new PendingMetrics(),
+      paid: new Map(),
+      cancelled: new Map(),
+      payments: [],
+    };
     for (let start = 0; start < events.length;) {
       // Orders placed one after another are recorded in one statement.
       let end = start;
@@ -267,6 +274,13 @@ export class AnalyticsService {
     for (const order of await repo.recordOrdersPaid(tx, tenantId, [...batch.paid.values()])) {
       batch.pending.addPaidOrder(order.currency, bucketOf(order.paid_at), linesByProduct(order.lines));
     }
+    // A cancelled order is no longer an order placed: it leaves the bucket it was placed in.
+    for (const order of await repo.recordOrdersCancelled(tx, tenantId, [...batch.cancelled.values()])) {
+      batch.pending.addSales(order.currency, bucketOf(order.placed_at), {
+        orders: -1,
+        order_value: -order.total,
+      });
+    }
     await this.applyPayments(tx, tenantId, batch);
     await batch.pending.write(tx, tenantId);
   }
@@ -279,10 +293,6 @@ export class AnalyticsService {
         quantity: line.quantity,
         line_total: line.line_total,
       }));
-      pending.addSales(order.currency, bucketOf(new Date(event.occurred_at)), {
-        orders: 1,
-        order_value: order.total,
-      });
       pending.countOrder(order.currency);
       pending.rememberProducts(
         linesByProduct(lines).map((line) => {
@@ -290,12 +300,21 @@ export class AnalyticsService {
           return { product_id: line.product_id, sku: named.sku, name: named.name };
         }),
       );
-      return { order_id: order.order_id, currency: order.currency, total: order.total, lines };
+      return {
+        order_id: order.order_id,
+        currency: order.currency,
+        total: order.total,
+        lines,
+        placed_at: new Date(event.occurred_at),
+      };
     });
-    const paidAt = await repo.recordOrdersCreated(tx, events[0]!.tenant_id, orders);
+    const seen = await repo.recordOrdersCreated(tx, events[0]!.tenant_id, orders);
     for (const order of orders) {
-      const paid = paidAt.get(order.order_id);
-      if (paid) pending.addPaidOrder(order.currency, bucketOf(paid), linesByProduct(order.lines));
+      const { paid_at, cancelled_at } = seen.get(order.order_id)!;
+      // Its cancellation came first: it is no order placed.
+      if (!cancelled_at)
+        pending.addSales(order.currency, bucketOf(order.placed_at), { orders: 1, order_value: order.total });
+      if (paid_at) pending.addPaidOrder(order.currency, bucketOf(paid_at), linesByProduct(order.lines));
     }
   }
 
@@ -317,6 +336,9 @@ export class AnalyticsService {
         const change = data(event, 'commerce.order.status_changed');
         if (change.to === 'paid' && !batch.paid.has(change.order_id)) {
           batch.paid.set(change.order_id, { order_id: change.order_id, paid_at: at });
+        }
+        if (change.to === 'cancelled' && !batch.cancelled.has(change.order_id)) {
+          batch.cancelled.set(change.order_id, { order_id: change.order_id, cancelled_at: at });
         }
         return;
       }
@@ -511,12 +533,19 @@ export class AnalyticsService {
     if ((to.getTime() - from.getTime()) / unitMs > MAX_SERIES_BUCKETS)
       throw invalid('from', `the range holds more than ${MAX_SERIES_BUCKETS} ${interval}s`);
 
-    const { timeZone, currency, lowStock } = await read(async (tx) => ({
+    const { timeZone, currency, currencies, lowStock } = await read(async (tx) => ({
       timeZone: await this.timeZone(tx),
       currency: query.currency ?? (await repo.mostUsedCurrency(tx)),
+      currencies: await repo.currenciesWithSales(tx, from, to),
       lowStock: await this.lowStock(tx),
     }));
-    const base = { time_zone: timeZone, interval, from: from.toISOString(), to: to.toISOString() };
+    const base = {
+      time_zone: timeZone,
+      interval,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      currencies,
+    };
     if (!currency) {
       return {
         currency: null,

@@ -186,19 +186,24 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
       price: 450,
     });
 
-    const restPayments = await rest<{ data: { id: string }[] }>(
+    const restPayments = await rest<{ data: { id: string; order_number: number }[] }>(
       admin.auth,
       'GET',
       `/commerce/payments?order_id=${orderId}`,
     );
-    expect(payments.map(({ refunds: _refunds, ...payment }) => payment)).toEqual(restPayments.data);
+    // The REST list names each payment's order number, which GraphQL gives on the order above them.
+    expect(payments.map(({ refunds: _refunds, ...payment }) => payment)).toEqual(
+      restPayments.data.map(({ order_number: _number, ...payment }) => payment),
+    );
     expect(payments).toHaveLength(1);
-    const restRefunds = await rest<{ data: unknown[] }>(
+    const restRefunds = await rest<{ data: { order_id: string; order_number: number }[] }>(
       admin.auth,
       'GET',
       `/commerce/refunds?payment_id=${payments[0]!.id as string}`,
     );
-    expect(payments[0]!.refunds).toEqual(restRefunds.data);
+    expect(payments[0]!.refunds).toEqual(
+      restRefunds.data.map(({ order_id: _id, order_number: _number, ...refund }) => refund),
+    );
     expect(payments[0]!.refunds).toHaveLength(1);
 
     const restHistory = await rest<unknown>(admin.auth, 'GET', `/commerce/orders/${orderId}/history`);
@@ -214,13 +219,13 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
       inventory: { data: unknown[] };
       orders: { data: { id: string }[] };
       recommendations: { strategy: string };
-      dashboard: { orders: number };
+      dashboard: { orders: number; currencies: string[] };
     }>(
       admin.auth,
       `{ me { id tenant_id permissions } products(limit: 10) { data { id sku name description price currency active created_at updated_at } next_cursor }
          inventory { data { product_id sku on_hand reserved available low_stock_threshold updated_at } }
          orders { data { id } } recommendations(product_id: "${productId}") { strategy items { product_id } }
-         dashboard { orders revenue currency } }`,
+         dashboard { orders revenue currency currencies } }`,
     );
     expect(body.errors).toBeUndefined();
     const data = body.data!;
@@ -230,9 +235,13 @@ describe.runIf(postgresUp)('GraphQL /graphql', () => {
       (await rest<{ data: unknown[] }>(admin.auth, 'GET', '/commerce/inventory')).data,
     );
     expect(data.orders.data.map((order) => order.id)).toEqual([orderId]);
-    expect(data.dashboard.orders).toBe(
-      (await rest<{ orders: number }>(admin.auth, 'GET', '/api/analytics/dashboard')).orders,
+    const dashboard = await rest<{ orders: number; currencies: string[] }>(
+      admin.auth,
+      'GET',
+      '/api/analytics/dashboard',
     );
+    expect(data.dashboard.orders).toBe(dashboard.orders);
+    expect(data.dashboard.currencies).toEqual(dashboard.currencies);
   });
 
   it('shows nothing of another tenant', async () => {

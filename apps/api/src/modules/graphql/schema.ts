@@ -178,6 +178,8 @@ export const schema = /* GraphQL */ `
 
   type Dashboard {
     currency: String
+    "Every currency with sales in the range: the others can be asked for by currency."
+    currencies: [String!]!
     time_zone: String!
     interval: String!
     from: String!
