@@ -38,6 +38,9 @@ function ChangePassword() {
     if (!current) found.current_password = 'Enter your current password.';
     const problem = passwordProblem(next);
     if (problem) found.new_password = problem;
+    // The API refuses it too: saving the same password would only sign the other devices out.
+    else if (current && next === current)
+      found.new_password = 'This is your current password. Choose a different one.';
     if (fields.check(found)) change.mutate();
   };
   return (

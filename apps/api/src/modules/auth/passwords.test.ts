@@ -211,6 +211,25 @@ describe.runIf(postgresUp)('auth: passwords and mail over SMTP', () => {
     expect((await me(admin.accessToken)).statusCode).toBe(200);
   });
 
+  it('change-password refuses the current password as the new one, and signs nobody out', async () => {
+    const admin = await registerTenant(t);
+    const phone = await login(t, admin.user.email);
+    const same = await post(
+      '/auth/change-password',
+      { current_password: TEST_PASSWORD, new_password: TEST_PASSWORD },
+      admin.auth,
+    );
+    expect(same.statusCode).toBe(400);
+    expect(same.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ path: 'new_password', message: 'must differ from the current password' }],
+    });
+    expect((await me(phone.accessToken)).statusCode).toBe(200);
+    expect((await post('/auth/login', { email: admin.user.email, password: TEST_PASSWORD })).statusCode).toBe(
+      200,
+    );
+  });
+
   it('a wrong password and an unknown email take about the same time', async () => {
     const admin = await registerTenant(t);
     const timeOf = async (email: string) => {

@@ -555,6 +555,12 @@ export class AuthService {
     if (!(await verifyPassword(user.password_hash, currentPassword)))
       throw new AppError('invalid_credentials', 'The current password is not correct');
     await this.deps.limiter.refund(emailKey, this.loginLimit);
+    // Saving the same password again would change nothing but sign every other device out.
+    if (newPassword === currentPassword) {
+      throw new AppError('validation_failed', 'The new password is the current password', {
+        errors: [{ path: 'new_password', message: 'must differ from the current password' }],
+      });
+    }
     const weakness = passwordWeakness(newPassword, { email: user.email, name: user.name });
     if (weakness) throw weakPassword(weakness, 'new_password');
     const passwordHash = await hashPassword(newPassword);
