@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Web } from '@tessera/contracts';
 import {
   Badge,
   Button,
+  ConfirmDialog,
   ErrorState,
   FormError,
   Loading,
@@ -13,7 +14,7 @@ import {
 } from '../components/ui';
 import { api } from '../lib/api';
 import { formatDateTime, setTimeZone } from '../lib/format';
-import { useFieldErrors } from '../lib/forms';
+import { apiFieldErrors, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { timeZoneChoices, zoneLabel } from '../lib/time-zones';
 
 /** GET /tenants/current/gateways: what is configured, never the secrets themselves. */
@@ -26,10 +27,19 @@ interface GatewaySettingsView {
   updated_at: string | null;
 }
 
+interface GatewayField {
+  name: string;
+  label: string;
+  secret?: boolean;
+  optional?: boolean;
+  /** The form the gateway gives it, where that is certain (the API checks the same). */
+  format?: { pattern: RegExp; problem: string };
+}
+
 interface GatewaySpec {
   gateway: 'stripe' | 'square' | 'paypal';
   title: string;
-  fields: { name: string; label: string; secret?: boolean; optional?: boolean }[];
+  fields: GatewayField[];
   /** The webhook events to send (docs/operations.md, "Gateway webhooks"). */
   events: string[];
 }
@@ -40,8 +50,27 @@ const GATEWAYS: GatewaySpec[] = [
     gateway: 'stripe',
     title: 'Stripe',
     fields: [
-      { name: 'secret_key', label: 'Secret key', secret: true },
-      { name: 'webhook_secret', label: 'Webhook signing secret', secret: true },
+      {
+        name: 'secret_key',
+        label: 'Secret key',
+        secret: true,
+        format: {
+          pattern: /^[rs]k_(test|live)_\S+$/,
+          problem:
+            'Enter a secret key from your Stripe dashboard (Developers, API keys). It starts with sk_live_ or ' +
+            'sk_test_, or rk_live_ or rk_test_ for a restricted key.',
+        },
+      },
+      {
+        name: 'webhook_secret',
+        label: 'Webhook signing secret',
+        secret: true,
+        format: {
+          pattern: /^whsec_\S+$/,
+          problem:
+            'Enter the signing secret of your webhook endpoint in the Stripe dashboard. It starts with whsec_.',
+        },
+      },
     ],
     events: [
       'payment_intent.amount_capturable_updated',
@@ -106,11 +135,25 @@ function statusOf(view: GatewaySettingsView | undefined): string {
   return view.source === 'tenant' ? 'configured' : 'platform_default';
 }
 
+/** What is wrong with what was typed into a gateway's fields: the gateway's own format, where certain. */
+function formatProblems(spec: GatewaySpec, values: Record<string, string>): FieldErrors {
+  const found: FieldErrors = {};
+  for (const field of spec.fields) {
+    const value = values[field.name]?.trim();
+    if (value && field.format && !field.format.pattern.test(value)) found[field.name] = field.format.problem;
+  }
+  return found;
+}
+
 function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsView | undefined }) {
   const queryClient = useQueryClient();
   const [values, setValues] = useState<Record<string, string>>(() => ({ ...view?.settings }));
+  const [removing, setRemoving] = useState(false);
+  const [removed, setRemoved] = useState(false);
+  const removedNote = useRef<HTMLParagraphElement>(null);
   const fields = useFieldErrors();
   const own = view?.source === 'tenant';
+  const names = spec.fields.map((field) => field.name);
   const save = useMutation({
     mutationFn: (body: Record<string, string>) =>
       api<GatewaySettingsView>(`/tenants/current/gateways/${spec.gateway}`, { method: 'PUT', body }),
@@ -119,16 +162,33 @@ function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsV
       setValues({ ...saved.settings });
       await queryClient.invalidateQueries({ queryKey: ['gateways'] });
     },
-    onError: (error) =>
-      fields.fromApi(
-        error,
-        spec.fields.map((field) => field.name),
-      ),
+    onError: (error) => {
+      // The API's words for a field in the wrong format are for developers; the form has its own.
+      const found = apiFieldErrors(error, names);
+      for (const field of spec.fields)
+        if (found[field.name] && field.format) found[field.name] = field.format.problem;
+      fields.check(found);
+    },
   });
+  const remove = useMutation({
+    mutationFn: () => api(`/tenants/current/gateways/${spec.gateway}`, { method: 'DELETE' }),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ['gateways'] });
+      save.reset();
+      setValues({});
+      setRemoving(false);
+      setRemoved(true);
+    },
+  });
+  // The button that opened the question is gone with the account: the outcome takes focus.
+  useEffect(() => {
+    if (removed) removedNote.current?.focus();
+  }, [removed]);
   const isSet = (name: string) => own && (view?.secrets_set.includes(name) || Boolean(view?.settings[name]));
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    const found: Record<string, string> = {};
+    setRemoved(false);
+    const found = formatProblems(spec, values);
     for (const field of spec.fields) {
       // A secret already stored may stay as it is: leave its field empty.
       if (!field.optional && !values[field.name]?.trim() && !isSet(field.name)) {
@@ -194,9 +254,44 @@ function GatewayForm({ spec, view }: { spec: GatewaySpec; view: GatewaySettingsV
       ))}
       {save.isError && Object.keys(fields.errors).length === 0 && <FormError error={save.error} />}
       {save.isSuccess && <p role="status">{spec.title} settings saved. Secrets are stored encrypted.</p>}
-      <Button type="submit" busy={save.isPending}>
-        Save {spec.title}
-      </Button>
+      {removed && (
+        <p role="status" tabIndex={-1} ref={removedNote}>
+          {spec.title} account removed. Its secrets are deleted.
+        </p>
+      )}
+      <div className="actions">
+        <Button type="submit" busy={save.isPending}>
+          Save {spec.title}
+        </Button>
+        {own && (
+          <Button
+            variant="danger"
+            onClick={() => {
+              remove.reset();
+              setRemoving(true);
+            }}
+          >
+            Remove {spec.title}
+          </Button>
+        )}
+      </div>
+      {removing && (
+        <ConfirmDialog
+          title={`Remove the ${spec.title} account?`}
+          confirmLabel={`Remove ${spec.title}`}
+          dismissLabel="Keep it"
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() => remove.mutate()}
+          onClose={() => setRemoving(false)}
+        >
+          <p>
+            The {spec.title} settings and secrets saved here are deleted. Payments through {spec.title} cannot
+            be taken, finished or refunded here until an administrator sets the account up again. Payments
+            already taken stay as they are.
+          </p>
+        </ConfirmDialog>
+      )}
     </form>
   );
 }

@@ -226,12 +226,10 @@ function listedUnder(eb: ExpressionBuilder<DB, 'payments'>, references: string[]
  * references it (a transaction, a refund) only takes KEY SHARE, which that lock lets through.
  */
 export const paymentsRepository = {
-  async settings(db: Executor, gateway: ConfigurableGateway) {
-    return db
-      .selectFrom('payment_gateway_settings')
-      .selectAll()
-      .where('gateway', '=', gateway)
-      .executeTakeFirst();
+  async settings(db: Executor, gateway: ConfigurableGateway, options: { forUpdate?: boolean } = {}) {
+    let query = db.selectFrom('payment_gateway_settings').selectAll().where('gateway', '=', gateway);
+    if (options.forUpdate) query = query.forUpdate();
+    return query.executeTakeFirst();
   },
 
   async allSettings(db: Executor) {
@@ -276,6 +274,15 @@ export const paymentsRepository = {
       )
       .returningAll()
       .executeTakeFirstOrThrow();
+  },
+
+  /** Deletes the tenant's own account of a gateway (row-level security scopes it); true if there was one. */
+  async deleteSettings(tx: Tx, gateway: ConfigurableGateway): Promise<boolean> {
+    const deleted = await tx
+      .deleteFrom('payment_gateway_settings')
+      .where('gateway', '=', gateway)
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   },
 
   async insertMethod(
@@ -398,6 +405,17 @@ export const paymentsRepository = {
     after: string | null,
   ) {
     return newestPage(db.selectFrom('payments').selectAll(), filter, limit, after).execute();
+  },
+
+  /** The order of each of these payments, by payment id: one query for a page of refunds. */
+  async ordersOfPayments(db: Executor, paymentIds: readonly string[]): Promise<Map<string, string>> {
+    if (paymentIds.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('payments')
+      .select(['id', 'order_id'])
+      .where('id', 'in', paymentIds)
+      .execute();
+    return new Map(rows.map((row) => [row.id, row.order_id]));
   },
 
   /** Every payment of these orders, newest first: one query for a page of orders. */

@@ -15,6 +15,9 @@ import {
   DisputeListQuery,
   GatewaySettingsBody,
   GatewaySettingsView,
+  ListedPayment,
+  ListedRefund,
+  PayableGateway,
   Payment,
   PaymentDetail,
   PaymentListQuery,
@@ -138,6 +141,20 @@ export function paymentsRoutes(
       },
     );
 
+    app.get(
+      '/commerce/payment-gateways',
+      {
+        config: { permission: 'read:payments' },
+        schema: {
+          tags,
+          summary:
+            'Which gateways can take a payment now (their accounts are set); never their settings or secrets',
+          response: { 200: Type.Object({ data: Type.Array(PayableGateway) }), ...problems(401, 403) },
+        },
+      },
+      async (request) => payments.payableGateways(tenantOf(request)),
+    );
+
     // ---- payments
     app.post(
       '/commerce/payments',
@@ -169,7 +186,7 @@ export function paymentsRoutes(
           tags,
           summary: 'List payments, newest first, by order or status',
           querystring: PaymentListQuery,
-          response: { 200: Page(Payment), ...problems(400, 401, 403) },
+          response: { 200: Page(ListedPayment), ...problems(400, 401, 403) },
         },
       },
       async (request) => payments.listPayments(tenantOf(request), request.query),
@@ -308,7 +325,7 @@ export function paymentsRoutes(
           tags,
           summary: 'List refunds, newest first; filter by payment and by status',
           querystring: RefundListQuery,
-          response: { 200: Page(Refund), ...problems(400, 401, 403) },
+          response: { 200: Page(ListedRefund), ...problems(400, 401, 403) },
         },
       },
       async (request) => payments.listRefunds(tenantOf(request), request.query),
@@ -384,6 +401,23 @@ export function paymentsRoutes(
         },
       },
       async (request) => payments.putGatewaySettings(tenantOf(request), request.params.gateway, request.body),
+    );
+    app.delete(
+      '/tenants/current/gateways/:gateway',
+      {
+        config: { permission: 'manage:tenant' },
+        schema: {
+          tags,
+          summary:
+            "Remove the tenant's own gateway account (settings and secrets); the environment's applies where set",
+          params: ConfigurableGatewayParams,
+          response: { 204: { type: 'null' }, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await payments.deleteGatewaySettings(tenantOf(request), request.params.gateway);
+        return reply.code(204).send();
+      },
     );
 
     await app.register(webhookRoutes(payments));

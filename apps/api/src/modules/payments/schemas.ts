@@ -114,8 +114,15 @@ export const PaymentTransaction = Type.Object({
 });
 export type PaymentTransaction = Static<typeof PaymentTransaction>;
 
+/** The number the business calls an order by (orders' `number`), so that a payment or refund names it. */
+const OrderNumber = Type.Integer({ minimum: 1, description: "The order's number" });
+
+/** A payment as its list shows it: with its order's number, so that each row can name the order. */
+export const ListedPayment = Type.Composite([Payment, Type.Object({ order_number: OrderNumber })]);
+export type ListedPayment = Static<typeof ListedPayment>;
+
 export const PaymentDetail = Type.Intersect([
-  Payment,
+  ListedPayment,
   Type.Object({ transactions: Type.Array(PaymentTransaction) }),
 ]);
 export type PaymentDetail = Static<typeof PaymentDetail>;
@@ -161,6 +168,13 @@ export const Refund = Type.Object({
   processed_at: Nullable(Timestamp),
 });
 export type Refund = Static<typeof Refund>;
+
+/** A refund as its list shows it: with the order its payment was for, so that each row can name it. */
+export const ListedRefund = Type.Composite([
+  Refund,
+  Type.Object({ order_id: Uuid, order_number: OrderNumber }),
+]);
+export type ListedRefund = Static<typeof ListedRefund>;
 
 export const CreateRefundBody = Type.Object(
   { payment_id: Uuid, amount: PositiveMinorUnits, reason: Type.Optional(Type.String({ maxLength: 500 })) },
@@ -280,6 +294,10 @@ export const ReconciliationQuery = Type.Intersect([
   Type.Object({ run_id: Type.Optional(Uuid), result: Type.Optional(ReconciliationResultSchema) }),
 ]);
 export type ReconciliationQuery = Static<typeof ReconciliationQuery>;
+
+/** Whether a gateway can take a payment now: its account is set (the tenant's own, or the environment's). */
+export const PayableGateway = Type.Object({ gateway: GatewayName, configured: Type.Boolean() });
+export type PayableGateway = Static<typeof PayableGateway>;
 
 export const ConfigurableGatewayParams = Type.Object({
   gateway: Type.Union([Type.Literal('stripe'), Type.Literal('square'), Type.Literal('paypal')]),

@@ -67,6 +67,9 @@ import type {
   CreateRefundBody,
   GatewaySettingsBody,
   GatewaySettingsView,
+  ListedPayment,
+  ListedRefund,
+  PayableGateway,
   Payment,
   PaymentDetail,
   PaymentListQuery,
@@ -129,6 +132,42 @@ const GATEWAY_FIELDS: Record<ConfigurableGateway, { plain: string[]; secret: str
       required: ['client_id', 'client_secret'],
     },
   };
+
+/**
+ * The credential formats a gateway defines for certain: Stripe's secret keys (standard `sk_` or
+ * restricted `rk_`, test or live mode) and its webhook signing secrets. Square's and PayPal's
+ * credentials are opaque strings whose shape they do not promise: their first call tells.
+ */
+const CREDENTIAL_FORMATS: Partial<
+  Record<
+    ConfigurableGateway,
+    Partial<Record<keyof GatewaySettingsBody, { pattern: RegExp; message: string }>>
+  >
+> = {
+  stripe: {
+    secret_key: {
+      pattern: /^[rs]k_(test|live)_\S+$/,
+      message: 'must be a Stripe secret key: sk_live_, sk_test_, rk_live_ or rk_test_ and the rest',
+    },
+    webhook_secret: {
+      pattern: /^whsec_\S+$/,
+      message: 'must be a Stripe webhook signing secret: whsec_ and the rest',
+    },
+  },
+};
+
+/** The fields of a gateway's settings that are not in the format the gateway defines for them. */
+function credentialFormatErrors(
+  account: ConfigurableGateway,
+  body: GatewaySettingsBody,
+): { path: string; message: string }[] {
+  return Object.entries(CREDENTIAL_FORMATS[account] ?? {}).flatMap(([field, format]) => {
+    const value = body[field as keyof GatewaySettingsBody];
+    return value !== undefined && !format.pattern.test(value)
+      ? [{ path: field, message: format.message }]
+      : [];
+  });
+}
 
 const accountOf = (gateway: Gateway): ConfigurableGateway | null =>
   gateway === 'manual' ? null : gateway === 'square_terminal' ? 'square' : gateway;
@@ -451,6 +490,31 @@ export class PaymentsService {
     return createGateway(gateway, this.adapterOptions(credentials));
   }
 
+  /**
+   * Which gateways can take a payment now, for whoever takes payments (the accounts' settings are
+   * the administrators'): a card gateway whose account is set, a Square Terminal where Square's
+   * account names its device, and cash and checks always.
+   */
+  async payableGateways(tenantId: string): Promise<{ data: PayableGateway[] }> {
+    return withTenantRead(this.db, tenantId, async (tx) => {
+      const [stripe, square, paypal] = await Promise.all(
+        (['stripe', 'square', 'paypal'] as const).map((account) => this.credentials(tx, tenantId, account)),
+      );
+      return {
+        data: [
+          { gateway: 'stripe', configured: stripe!.source !== null },
+          { gateway: 'square', configured: square!.source !== null },
+          {
+            gateway: 'square_terminal',
+            configured: square!.source !== null && Boolean(square!.credentials.device_id),
+          },
+          { gateway: 'paypal', configured: paypal!.source !== null },
+          { gateway: 'manual', configured: true },
+        ],
+      };
+    });
+  }
+
   async listGatewaySettings(tenantId: string): Promise<{ data: GatewaySettingsView[] }> {
     return withTenantRead(this.db, tenantId, async (tx) => ({
       data: await Promise.all(
@@ -483,6 +547,11 @@ export class PaymentsService {
     };
   }
 
+  /**
+   * Stores the tenant's own account of a gateway. Its settings are those given; a secret left out
+   * (or empty) keeps the one stored, so a form can show secrets as "stored" without sending them
+   * back. To drop a secret, remove the account and set it again.
+   */
   async putGatewaySettings(
     tenantId: string,
     account: ConfigurableGateway,
@@ -490,15 +559,14 @@ export class PaymentsService {
   ): Promise<GatewaySettingsView> {
     const fields = GATEWAY_FIELDS[account];
     const allowed = new Set([...fields.plain, ...fields.secret]);
-    const errors = [
+    const refused = [
       ...Object.keys(body)
         .filter((field) => !allowed.has(field))
         .map((field) => ({ path: field, message: `is not a ${account} setting` })),
-      ...fields.required
-        .filter((field) => !body[field as keyof GatewaySettingsBody])
-        .map((field) => ({ path: field, message: 'is required' })),
+      ...credentialFormatErrors(account, body),
     ];
-    if (errors.length) throw new AppError('validation_failed', `Invalid ${account} settings`, { errors });
+    if (refused.length)
+      throw new AppError('validation_failed', `Invalid ${account} settings`, { errors: refused });
     const pick = (names: string[]) =>
       Object.fromEntries(
         names.flatMap((name) => {
@@ -507,16 +575,40 @@ export class PaymentsService {
         }),
       ) as Record<string, string>;
     return withTenant(this.db, tenantId, async (tx) => {
+      const stored = await repo.settings(tx, account, { forUpdate: true });
+      const secrets = {
+        ...(stored
+          ? (JSON.parse(
+              this.secrets.open(stored.secrets_sealed, this.sealedFor(tenantId, account)),
+            ) as Record<string, string>)
+          : {}),
+        ...pick(fields.secret),
+      };
+      const settings = pick(fields.plain);
+      const missing = fields.required.filter((field) => !settings[field] && !secrets[field]);
+      if (missing.length) {
+        throw new AppError('validation_failed', `Invalid ${account} settings`, {
+          errors: missing.map((field) => ({ path: field, message: 'is required' })),
+        });
+      }
       await repo.saveSettings(tx, {
         tenant_id: tenantId,
         gateway: account,
-        settings: pick(fields.plain),
-        secrets_sealed: this.secrets.seal(
-          JSON.stringify(pick(fields.secret)),
-          this.sealedFor(tenantId, account),
-        ),
+        settings,
+        secrets_sealed: this.secrets.seal(JSON.stringify(secrets), this.sealedFor(tenantId, account)),
       });
       return this.settingsView(tx, tenantId, account);
+    });
+  }
+
+  /**
+   * Removes the tenant's own account of a gateway, its settings and sealed secrets: the gateway
+   * falls back to the environment's account where there is one, and is not configured otherwise.
+   * 404 when the tenant has none stored.
+   */
+  async deleteGatewaySettings(tenantId: string, account: ConfigurableGateway): Promise<void> {
+    await withTenant(this.db, tenantId, async (tx) => {
+      if (!(await repo.deleteSettings(tx, account))) throw notFound('gateway account');
     });
   }
 
@@ -767,15 +859,22 @@ export class PaymentsService {
 
   async listPayments(tenantId: string, query: PaymentListQuery) {
     const limit = query.limit ?? PAGE;
-    const rows = await withTenantRead(this.db, tenantId, (tx) =>
-      repo.payments(
+    const { rows, numbers } = await withTenantRead(this.db, tenantId, async (tx) => {
+      const rows = await repo.payments(
         tx,
         { order_id: query.order_id, status: query.status },
         limit,
         decodeCursor(query.cursor, Uuid),
-      ),
-    );
-    return page(rows, limit, toPaymentDto);
+      );
+      return {
+        rows,
+        numbers: await this.orders.numbersOf(tx, [...new Set(rows.map((row) => row.order_id))]),
+      };
+    });
+    return page(rows, limit, (row): ListedPayment => ({
+      ...toPaymentDto(row),
+      order_number: numbers.get(row.order_id)!,
+    }));
   }
 
   /** The payments of each of these orders, newest first, in one read (GraphQL's loader). */
@@ -790,7 +889,12 @@ export class PaymentsService {
     return withTenantRead(this.db, tenantId, async (tx) => {
       const row = await repo.payment(tx, id);
       if (!row) throw notFound('payment');
-      return { ...toPaymentDto(row), transactions: (await repo.transactions(tx, id)).map(toTransactionDto) };
+      const numbers = await this.orders.numbersOf(tx, [row.order_id]);
+      return {
+        ...toPaymentDto(row),
+        order_number: numbers.get(row.order_id)!,
+        transactions: (await repo.transactions(tx, id)).map(toTransactionDto),
+      };
     });
   }
 
@@ -1150,15 +1254,20 @@ export class PaymentsService {
 
   async listRefunds(tenantId: string, query: RefundListQuery) {
     const limit = query.limit ?? PAGE;
-    const rows = await withTenantRead(this.db, tenantId, (tx) =>
-      repo.refunds(
+    const { rows, orders, numbers } = await withTenantRead(this.db, tenantId, async (tx) => {
+      const rows = await repo.refunds(
         tx,
         { payment_id: query.payment_id, status: query.status },
         limit,
         decodeCursor(query.cursor, Uuid),
-      ),
-    );
-    return page(rows, limit, toRefundDto);
+      );
+      const orders = await repo.ordersOfPayments(tx, [...new Set(rows.map((row) => row.payment_id))]);
+      return { rows, orders, numbers: await this.orders.numbersOf(tx, [...new Set(orders.values())]) };
+    });
+    return page(rows, limit, (row): ListedRefund => {
+      const orderId = orders.get(row.payment_id)!;
+      return { ...toRefundDto(row), order_id: orderId, order_number: numbers.get(orderId)! };
+    });
   }
 
   /** The refunds of each of these payments, newest first, in one read (GraphQL's loader). */
