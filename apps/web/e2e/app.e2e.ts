@@ -407,7 +407,7 @@ describe('the merchant web app', () => {
     // An address that already belongs to a member is refused on the E-mail field, which takes focus.
     await page.getByLabel('E-mail').fill(admin.email);
     await page.getByRole('button', { name: 'Send invitation' }).click();
-    await page.getByText('This address already belongs to a member of the tenant').waitFor();
+    await page.getByText('This e-mail address belongs to someone already in this business.').waitFor();
     expect(await page.getByLabel('E-mail').getAttribute('aria-invalid')).toBe('true');
     await expect.poll(() => focusedLabel(page)).toBe('E-mail');
     expect(await page.getByRole('form', { name: 'Invite someone' }).getByRole('alert').count()).toBe(0);
@@ -793,7 +793,7 @@ describe('the merchant web app', () => {
     await page.getByRole('button', { name: 'Take payment' }).click();
     const dialog = page.getByRole('dialog', { name: /^Take payment for order/ });
     await dialog.getByLabel('Card', { exact: true }).check();
-    await dialog.getByLabel('Card token from the gateway (optional)').fill('pm_card_visa');
+    await dialog.getByLabel('Card token from Stripe').fill('pm_card_visa');
     await dialog.getByLabel('Authorize only (capture later)').check();
     await dialog.getByRole('button', { name: 'Authorize card' }).click();
     await dialog.getByText('Payment authorized').waitFor();

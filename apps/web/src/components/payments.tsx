@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../lib/api';
 import { formatMoney, label, minorToInput, parseMoney } from '../lib/format';
-import { useFieldErrors, type FieldErrors } from '../lib/forms';
+import { useFieldErrors } from '../lib/forms';
 import { keyOutcome, useIdempotencyKey } from '../lib/idempotency';
 import {
   PaymentAttempt,
@@ -12,37 +12,63 @@ import {
   type PaymentCalls,
   type PaymentIntent,
 } from '../lib/payment-attempt';
-import { Button, Dialog, FormError, Money, SelectField, TextField } from './ui';
+import {
+  CHECK_NUMBER_MAX,
+  paymentFormProblems,
+  placePaymentErrors,
+  type PaymentContext,
+  type PaymentField,
+  type Tender,
+} from '../lib/payment-form';
+import {
+  CARD_GATEWAYS,
+  gatewayName,
+  NO_CARD_GATEWAY,
+  offeredCardGateways,
+  takesCardToken,
+  type PayableGateway,
+} from '../lib/payment-gateways';
+import { Button, Dialog, ErrorState, FormError, Loading, Money, SelectField, TextField } from './ui';
 
-/** The gateways that take cards, as the forms offer them (payments, reconciliation). */
-const CARD_GATEWAYS: { value: Web.Gateway; label: string }[] = [
-  { value: 'stripe', label: 'Stripe' },
-  { value: 'square', label: 'Square' },
-  { value: 'square_terminal', label: 'Square Terminal' },
-  { value: 'paypal', label: 'PayPal' },
-];
-
-/** A choice of the card gateways (payments and reconciliation take the same ones). */
+/** A choice of card gateways: those given, or else all of them (reconciliation compares any). */
 export function CardGatewaySelect({
   value,
   onChange,
+  options = CARD_GATEWAYS,
+  error,
 }: {
   value: Web.Gateway;
   onChange: (gateway: Web.Gateway) => void;
+  options?: readonly { value: Web.Gateway; label: string }[];
+  error?: string | undefined;
 }) {
   return (
     <SelectField
       label="Gateway"
       value={value}
+      error={error}
       onChange={(event) => onChange(event.target.value as Web.Gateway)}
     >
-      {CARD_GATEWAYS.map((option) => (
+      {options.map((option) => (
         <option key={option.value} value={option.value}>
           {option.label}
         </option>
       ))}
     </SelectField>
   );
+}
+
+/**
+ * The gateways that can take a payment now, which whoever takes payments may read. Under
+ * ['gateways'], which Settings refreshes when an account is saved.
+ */
+function usePayableGateways(enabled: boolean) {
+  return useQuery({
+    queryKey: ['gateways', 'payable'],
+    queryFn: ({ signal }) =>
+      api<{ data: PayableGateway[] }>('/commerce/payment-gateways', { signal }).then((answer) => answer.data),
+    enabled,
+  });
 }
 
 /** Refetches everything a payment changes. */
@@ -59,20 +85,16 @@ async function paymentChanged(
   ]);
 }
 
-type Tender = 'cash' | 'card';
 const TENDERS: { value: Tender; label: string }[] = [
   { value: 'cash', label: 'Cash' },
   { value: 'card', label: 'Card' },
+  { value: 'check', label: 'Check' },
 ];
 
-/** A payment's calls to the API: a new card's token saved as a method, and the payment itself. */
+/** A payment's calls to the API: the method made for it (a new card's token, a check), and the payment itself. */
 const paymentCalls: PaymentCalls = {
-  saveCard: (gateway, token, idempotencyKey) =>
-    api<Web.PaymentMethod>('/commerce/payment-methods', {
-      method: 'POST',
-      body: { gateway, type: 'card', gateway_token: token },
-      idempotencyKey,
-    }),
+  saveMethod: (method, idempotencyKey) =>
+    api<Web.PaymentMethod>('/commerce/payment-methods', { method: 'POST', body: method, idempotencyKey }),
   pay: (request, idempotencyKey) =>
     api<Web.Payment>('/commerce/payments', { method: 'POST', body: request, idempotencyKey }),
 };
@@ -99,7 +121,10 @@ export function NextAction({ payment }: { payment: Web.Payment }) {
   );
 }
 
-/** Take a payment for an order: cash with change due, or a card through a gateway. */
+/**
+ * Take a payment for an order: cash with change due, a check, or a card through one of the
+ * gateways set up for the business.
+ */
 export function TakePaymentDialog({
   order,
   open,
@@ -114,20 +139,28 @@ export function TakePaymentDialog({
   const [method, setMethod] = useState<Tender>('cash');
   const [amount, setAmount] = useState(minorToInput(due, order.currency));
   const [tendered, setTendered] = useState('');
-  const [gateway, setGateway] = useState<Web.Gateway>('stripe');
+  const [checkNumber, setCheckNumber] = useState('');
+  const [gatewayChoice, setGatewayChoice] = useState<Web.Gateway | null>(null);
   const [methodId, setMethodId] = useState('');
   const [cardToken, setCardToken] = useState('');
   const [capture, setCapture] = useState(true);
   const [result, setResult] = useState<Web.Payment | null>(null);
+  // What the API refused that no field on screen shows.
+  const [formProblem, setFormProblem] = useState<string | null>(null);
   const fields = useFieldErrors();
-  // This opening's intent to pay: a new card is saved once, and every retry sends the same body
-  // under the same Idempotency-Key.
+  // This opening's intent to pay: a new card or check is saved once, and every retry sends the
+  // same body under the same Idempotency-Key.
   const [attempt] = useState(() => new PaymentAttempt());
   // The last payment sent may have been taken (no answer, a 5xx): the form is held as it was
   // sent, so that only the same payment can be tried again. Or the API refused the key as
   // another request's: nothing more is sent from this opening.
   const [held, setHeld] = useState<'unsure' | 'conflict' | null>(null);
 
+  const payable = usePayableGateways(open && method === 'card');
+  const offered = offeredCardGateways(payable.data ?? []);
+  // The gateway picked, or the first offered: never one whose account is not set.
+  const gateway =
+    offered.find((option) => option.value === gatewayChoice)?.value ?? offered[0]?.value ?? null;
   const methods = useQuery({
     queryKey: ['payment-methods'],
     queryFn: ({ signal }) =>
@@ -138,7 +171,22 @@ export function TakePaymentDialog({
   const cards = (methods.data?.data ?? []).filter(
     (saved) => saved.gateway === gateway && saved.type !== 'cash',
   );
+  const showToken = method === 'card' && gateway !== null && takesCardToken(gateway) && !methodId;
+  const shown: PaymentField[] = ['amount'];
+  if (method === 'cash') shown.push('cash_tendered');
+  if (method === 'check') shown.push('check_number');
+  if (method === 'card' && gateway !== null) {
+    shown.push('gateway');
+    if (cards.length > 0) shown.push('saved_card');
+    if (showToken) shown.push('card_token');
+  }
 
+  const contextOf = (intent: PaymentIntent): PaymentContext => ({
+    currency: order.currency,
+    gateway: intent.request.gateway,
+    tender: method,
+    hasSavedCards: cards.length > 0,
+  });
   const pay = useMutation({
     mutationFn: (intent: PaymentIntent) => attempt.submit(intent, paymentCalls),
     onSettled: () => setHeld(attempt.conflict ? 'conflict' : attempt.unsure ? 'unsure' : null),
@@ -146,8 +194,11 @@ export function TakePaymentDialog({
       setResult(payment);
       await paymentChanged(queryClient, order.id);
     },
-    onError: async (error) => {
-      fields.fromApi(error, ['amount', 'cash_tendered', 'payment_method_id', 'gateway']);
+    onError: async (error, intent) => {
+      const context = contextOf(intent);
+      const placed = placePaymentErrors(error, shown, context);
+      const onFields = !fields.check(placed.fields);
+      setFormProblem(placed.form ?? (onFields ? null : paymentErrorMessage(error, context)));
       // It may have been taken: the order's payments show what the API knows of it.
       if (keyOutcome(error) !== 'done') await paymentChanged(queryClient, order.id);
     },
@@ -164,47 +215,52 @@ export function TakePaymentDialog({
       pay.mutate(pay.variables);
       return;
     }
-    const found: FieldErrors = {};
-    if (amountMinor === null || amountMinor <= 0) found.amount = 'Enter the amount to take.';
-    if (
-      method === 'cash' &&
-      tendered &&
-      (tenderedMinor === null || (amountMinor !== null && tenderedMinor < amountMinor))
-    ) {
-      found.cash_tendered = 'The cash handed over must cover the amount.';
-    }
+    setFormProblem(null);
+    const found = paymentFormProblems({
+      tender: method,
+      currency: order.currency,
+      due,
+      amount: amountMinor,
+      tenderedText: tendered,
+      tendered: tenderedMinor,
+      gateway,
+      savedCardId: methodId,
+      cardToken,
+      hasSavedCards: cards.length > 0,
+    });
     if (!fields.check(found) || amountMinor === null) return;
-    pay.mutate(
-      method === 'cash'
-        ? {
-            request: {
-              order_id: order.id,
-              amount: amountMinor,
-              currency: order.currency,
-              gateway: 'manual',
-              ...(tenderedMinor !== null ? { cash_tendered: tenderedMinor } : {}),
-            },
-          }
-        : {
-            request: {
-              order_id: order.id,
-              amount: amountMinor,
-              currency: order.currency,
-              gateway,
-              capture,
-              ...(methodId ? { payment_method_id: methodId } : {}),
-            },
-            // Only where the form offers a token field.
-            ...(!methodId && gateway !== 'square_terminal' && gateway !== 'paypal' && cardToken.trim()
-              ? { cardToken: cardToken.trim() }
-              : {}),
-          },
-    );
+    const base = { order_id: order.id, amount: amountMinor, currency: order.currency };
+    if (method === 'cash') {
+      pay.mutate({
+        request: {
+          ...base,
+          gateway: 'manual',
+          ...(tenderedMinor !== null ? { cash_tendered: tenderedMinor } : {}),
+        },
+      });
+    } else if (method === 'check') {
+      pay.mutate({
+        request: { ...base, gateway: 'manual' },
+        newMethod: {
+          gateway: 'manual',
+          type: 'check',
+          ...(checkNumber.trim() ? { label: `Check ${checkNumber.trim()}` } : {}),
+        },
+      });
+    } else if (gateway !== null) {
+      pay.mutate({
+        request: { ...base, gateway, capture, ...(methodId ? { payment_method_id: methodId } : {}) },
+        ...(showToken ? { newMethod: { gateway, type: 'card', gateway_token: cardToken.trim() } } : {}),
+      });
+    }
   };
   const outcome = result ? paymentOutcome(result) : null;
+  // Cards need a gateway set up for the business; until one is known there is nothing to charge.
+  const canSubmit = method !== 'card' || gateway !== null;
 
   const close = () => {
     setResult(null);
+    setFormProblem(null);
     pay.reset();
     onClose();
   };
@@ -268,7 +324,7 @@ export function TakePaymentDialog({
                 fields.clear('amount');
               }}
             />
-            {method === 'cash' ? (
+            {method === 'cash' && (
               <>
                 <TextField
                   label={`Cash handed over (${order.currency}, optional)`}
@@ -286,52 +342,95 @@ export function TakePaymentDialog({
                   </p>
                 )}
               </>
-            ) : (
-              <>
-                <CardGatewaySelect value={gateway} onChange={setGateway} />
-                {cards.length > 0 && (
-                  <SelectField
-                    label="Saved card"
-                    value={methodId}
-                    onChange={(e) => setMethodId(e.target.value)}
-                    error={fields.errors.payment_method_id}
-                  >
-                    <option value="">None: use a new card token</option>
-                    {cards.map((card) => (
-                      <option key={card.id} value={card.id}>
-                        {card.label ?? `${card.brand ?? 'Card'} •••• ${card.last4 ?? '????'}`}
-                      </option>
-                    ))}
-                  </SelectField>
-                )}
-                {!methodId && gateway !== 'square_terminal' && gateway !== 'paypal' && (
-                  <TextField
-                    label="Card token from the gateway (optional)"
-                    hint="Card numbers never reach Tessera: the gateway's card reader or form gives this token."
-                    value={cardToken}
-                    onChange={(e) => setCardToken(e.target.value)}
-                  />
-                )}
-                <label className="checkbox">
-                  <input type="checkbox" checked={!capture} onChange={(e) => setCapture(!e.target.checked)} />
-                  Authorize only (capture later)
-                </label>
-              </>
             )}
+            {method === 'check' && (
+              <TextField
+                label="Check number (optional)"
+                maxLength={CHECK_NUMBER_MAX}
+                value={checkNumber}
+                error={fields.errors.check_number}
+                onChange={(e) => {
+                  setCheckNumber(e.target.value);
+                  fields.clear('check_number');
+                }}
+              />
+            )}
+            {method === 'card' &&
+              (payable.isPending ? (
+                <Loading label="Finding the card gateways set up for this business…" />
+              ) : payable.isError ? (
+                <ErrorState error={payable.error} retry={() => void payable.refetch()} />
+              ) : gateway === null ? (
+                <p className="alert alert-info" role="status">
+                  {NO_CARD_GATEWAY}
+                </p>
+              ) : (
+                <>
+                  <CardGatewaySelect
+                    value={gateway}
+                    options={offered}
+                    error={fields.errors.gateway}
+                    onChange={(next) => {
+                      setGatewayChoice(next);
+                      setMethodId('');
+                    }}
+                  />
+                  {cards.length > 0 && (
+                    <SelectField
+                      label="Saved card"
+                      value={methodId}
+                      onChange={(e) => {
+                        setMethodId(e.target.value);
+                        fields.clear('saved_card');
+                      }}
+                      error={fields.errors.saved_card}
+                    >
+                      <option value="">None: use a new card token</option>
+                      {cards.map((card) => (
+                        <option key={card.id} value={card.id}>
+                          {card.label ?? `${card.brand ?? 'Card'} •••• ${card.last4 ?? '????'}`}
+                        </option>
+                      ))}
+                    </SelectField>
+                  )}
+                  {showToken && (
+                    <TextField
+                      label={`Card token from ${gatewayName(gateway)}`}
+                      hint={`Card numbers never reach Tessera: ${gatewayName(gateway)}'s card reader or payment form gives this token.`}
+                      value={cardToken}
+                      error={fields.errors.card_token}
+                      onChange={(e) => {
+                        setCardToken(e.target.value);
+                        fields.clear('card_token');
+                      }}
+                    />
+                  )}
+                  <label className="checkbox">
+                    <input
+                      type="checkbox"
+                      checked={!capture}
+                      onChange={(e) => setCapture(!e.target.checked)}
+                    />
+                    Authorize only (capture later)
+                  </label>
+                </>
+              ))}
           </fieldset>
-          {pay.isError && Object.keys(fields.errors).length === 0 && (
-            <FormError error={new Error(paymentErrorMessage(pay.error))} />
-          )}
+          {formProblem && <FormError error={new Error(formProblem)} />}
           <div className="actions">
-            <Button type="submit" busy={pay.isPending} disabled={held === 'conflict'}>
-              {held === 'unsure'
-                ? 'Try again'
-                : method === 'cash'
-                  ? 'Take cash'
-                  : capture
-                    ? 'Charge card'
-                    : 'Authorize card'}
-            </Button>
+            {canSubmit && (
+              <Button type="submit" busy={pay.isPending} disabled={held === 'conflict'}>
+                {held === 'unsure'
+                  ? 'Try again'
+                  : method === 'cash'
+                    ? 'Take cash'
+                    : method === 'check'
+                      ? 'Record check'
+                      : capture
+                        ? 'Charge card'
+                        : 'Authorize card'}
+              </Button>
+            )}
             <Button variant="ghost" onClick={close}>
               Cancel
             </Button>

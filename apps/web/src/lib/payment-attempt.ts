@@ -1,7 +1,8 @@
 import type { Web } from '@tessera/contracts';
 import { newIdempotencyKey } from './api';
 import { IdempotencyKeys, keyOutcome } from './idempotency';
-import { ApiError, errorMessage } from './problem';
+import { paymentRefusal, type PaymentContext } from './payment-form';
+import { ApiError } from './problem';
 
 /** The body of `POST /commerce/payments`. */
 export interface PaymentRequest {
@@ -14,30 +15,41 @@ export interface PaymentRequest {
   cash_tendered?: number;
 }
 
-/** What the person asked for: the payment, and a new card's gateway token when no saved card is picked. */
+/**
+ * A payment method made for this payment (`POST /commerce/payment-methods`): a new card from its
+ * gateway token, or a check, labelled with its number when given.
+ */
+export type NewPaymentMethod =
+  | { gateway: Web.Gateway; type: 'card'; gateway_token: string }
+  | { gateway: 'manual'; type: 'check'; label?: string };
+
+/** What the person asked for: the payment, and the method to make for it when none is picked. */
 export interface PaymentIntent {
   request: PaymentRequest;
-  cardToken?: string;
+  newMethod?: NewPaymentMethod;
 }
 
 /** The two calls a payment makes, given so that tests can stand in for the API. */
 export interface PaymentCalls {
-  saveCard(gateway: Web.Gateway, token: string, idempotencyKey: string): Promise<Web.PaymentMethod>;
+  saveMethod(method: NewPaymentMethod, idempotencyKey: string): Promise<Web.PaymentMethod>;
   pay(request: PaymentRequest, idempotencyKey: string): Promise<Web.Payment>;
 }
 
-/** The API's answer to saving a new card: no payment was sent, so nothing was charged. */
-export class CardNotSavedError extends ApiError {
-  constructor(error: ApiError) {
+/** The API's answer to saving the payment's method: no payment was sent, so nothing was taken. */
+export class MethodNotSavedError extends ApiError {
+  readonly method: NewPaymentMethod['type'];
+
+  constructor(error: ApiError, method: NewPaymentMethod['type']) {
     super(error.status, error.problem);
-    this.name = 'CardNotSavedError';
+    this.name = 'MethodNotSavedError';
+    this.method = method;
   }
 }
 
 /**
- * One intent to pay (one opening of the payment dialog) and its retries. A new card token is
- * saved as a payment method once, and its id reused by every retry, so that a retry sends the very
- * body the first attempt sent, under the same Idempotency-Key: the API then replays the first
+ * One intent to pay (one opening of the payment dialog) and its retries. A new payment method (a
+ * card's token, a check) is saved once, and its id reused by every retry, so that a retry sends the
+ * very body the first attempt sent, under the same Idempotency-Key: the API then replays the first
  * answer (or resumes its work) rather than charging again. The save has a key of its own, kept
  * across its retries: a save whose answer was lost is answered again, not stored twice.
  */
@@ -50,18 +62,17 @@ export class PaymentAttempt {
     this.keys = keys;
   }
 
-  /** The request as it is sent: with the saved card's id when a new card token is used. */
+  /** The request as it is sent: with the new method's id when one is made for it. */
   private async requestFor(intent: PaymentIntent, calls: PaymentCalls): Promise<PaymentRequest> {
-    const token = intent.cardToken?.trim();
-    if (intent.request.payment_method_id || !token) return intent.request;
-    const gateway = intent.request.gateway;
-    const id = `${gateway}\n${token}`;
+    const newMethod = intent.newMethod;
+    if (intent.request.payment_method_id || !newMethod) return intent.request;
+    const id = JSON.stringify(newMethod);
     let saving = this.saved.get(id);
     if (!saving) {
       const key = this.saveKeys.get(id) ?? newIdempotencyKey();
       this.saveKeys.set(id, key);
-      saving = calls.saveCard(gateway, token, key).catch((error: unknown) => {
-        throw error instanceof ApiError ? new CardNotSavedError(error) : error;
+      saving = calls.saveMethod(newMethod, key).catch((error: unknown) => {
+        throw error instanceof ApiError ? new MethodNotSavedError(error, newMethod.type) : error;
       });
       this.saved.set(id, saving);
       // A save that failed may be tried again; one that succeeded never is.
@@ -102,9 +113,12 @@ function sentence(text: string): string {
 }
 
 /** What a failed attempt to pay means for the person at the till, and what they may do. */
-export function paymentErrorMessage(error: unknown): string {
-  if (error instanceof CardNotSavedError)
-    return `Nothing was charged: the card token could not be saved. ${sentence(errorMessage(error))}`;
+export function paymentErrorMessage(error: unknown, context: PaymentContext): string {
+  const refusal = paymentRefusal(error, context);
+  if (error instanceof MethodNotSavedError)
+    return error.method === 'check'
+      ? `Nothing was recorded: the check could not be saved. ${sentence(refusal)}`
+      : `Nothing was charged: the card token could not be saved. ${sentence(refusal)}`;
   const retry =
     ' Try again with the same details: it is sent as the same payment, never charged twice. To ' +
     "change anything, close this dialog and check the order's payments first.";
@@ -120,10 +134,10 @@ export function paymentErrorMessage(error: unknown): string {
         return `The server could not be reached, so the payment may or may not have been taken.${retry}`;
       if (error instanceof ApiError && error.code === 'idempotency_in_progress')
         return `This payment is still being processed.${retry}`;
-      return `The payment could not be confirmed, so it may have been taken. ${sentence(errorMessage(error))}${retry}`;
+      return `The payment could not be confirmed, so it may have been taken. ${sentence(refusal)}${retry}`;
     case 'refused':
     case 'done':
-      return errorMessage(error);
+      return refusal;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Web } from '@tessera/contracts';
+import { isUuid, type Web } from '@tessera/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { DisputesTable } from '../components/disputes';
@@ -7,25 +7,40 @@ import { Badge, DataTable, EmptyState, ErrorState, Loading, Money, PageHeader } 
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
+import type { ListedPayment } from '../lib/payment-orders';
 import { captureHeld } from '../lib/payment-state';
 import { ApiError } from '../lib/problem';
 import NotFound from './NotFound';
 
 export default function PaymentDetail() {
   const { id = '' } = useParams();
+  // No payment has an id that is not a UUID: such an address is a page that does not exist.
+  const valid = isUuid(id);
   const can = useCan();
   const payment = useQuery({
     queryKey: ['payments', 'detail', id],
-    queryFn: ({ signal }) => api<Web.Payment>(`/commerce/payments/${id}`, { signal }),
+    queryFn: ({ signal }) => api<ListedPayment>(`/commerce/payments/${id}`, { signal }),
+    enabled: valid,
   });
   const disputes = useQuery({
     queryKey: ['disputes', 'payment', id],
     queryFn: ({ signal }) =>
       api<Web.Page<Web.Dispute>>('/commerce/disputes', { query: { payment_id: id }, signal }),
+    enabled: valid,
   });
+  // Cash or a check: a check is recorded with a method of its own, labelled with its number.
+  const methodId = payment.data?.gateway === 'manual' ? payment.data.payment_method_id : null;
+  const method = useQuery({
+    queryKey: ['payment-methods', methodId],
+    queryFn: ({ signal }) => api<Web.PaymentMethod>(`/commerce/payment-methods/${methodId}`, { signal }),
+    enabled: methodId !== null,
+  });
+  if (!valid) return <NotFound />;
   if (payment.isPending) return <Loading />;
   if (payment.isError) {
-    return payment.error instanceof ApiError && payment.error.status === 404 ? (
+    // 400 too: an id the API refuses to look up is no payment either.
+    return payment.error instanceof ApiError &&
+      (payment.error.status === 404 || payment.error.status === 400) ? (
       <NotFound />
     ) : (
       <ErrorState error={payment.error} retry={() => void payment.refetch()} />
@@ -66,6 +81,12 @@ export default function PaymentDetail() {
             <Money amount={p.amount_refunded} currency={p.currency} />
           </dd>
         </div>
+        {p.gateway === 'manual' && (methodId === null || method.data) && (
+          <div>
+            <dt>Paid by</dt>
+            <dd>{method.data?.type === 'check' ? (method.data.label ?? 'Check') : 'Cash'}</dd>
+          </div>
+        )}
         {/* Where cash was handed over: what went back to the customer, as the order page shows. */}
         {p.change_due !== null && (
           <div>
@@ -83,7 +104,7 @@ export default function PaymentDetail() {
         </p>
       )}
       <p>
-        <Link to={`/orders/${p.order_id}`}>Open the order</Link>
+        <Link to={`/orders/${p.order_id}`}>Open order #{p.order_number}</Link>
         {p.gateway_reference && (
           <span className="muted">
             {' '}

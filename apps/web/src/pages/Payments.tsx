@@ -1,4 +1,3 @@
-import type { Web } from '@tessera/contracts';
 import { PAYMENT_STATUSES } from '@tessera/contracts/statuses';
 import { Link, useSearchParams } from 'react-router';
 import { CsvExport } from '../components/CsvExport';
@@ -14,12 +13,13 @@ import {
   SelectField,
 } from '../components/ui';
 import { formatDateTime, label } from '../lib/format';
+import type { ListedPayment } from '../lib/payment-orders';
 import { usePagedList } from '../lib/queries';
 
 export default function Payments() {
   const [params, setParams] = useSearchParams();
   const status = params.get('status') ?? '';
-  const list = usePagedList<Web.Payment>(['payments', 'list'], '/commerce/payments', {
+  const list = usePagedList<ListedPayment>(['payments', 'list'], '/commerce/payments', {
     status: status || undefined,
   });
   return (
@@ -69,7 +69,7 @@ export default function Payments() {
               },
               {
                 header: 'Order',
-                cell: (payment) => <Link to={`/orders/${payment.order_id}`}>View order</Link>,
+                cell: (payment) => <Link to={`/orders/${payment.order_id}`}>#{payment.order_number}</Link>,
               },
             ]}
           />

@@ -19,6 +19,8 @@ import {
 } from '../components/ui';
 import { api } from '../lib/api';
 import { formatDateTime, formatMoney, label } from '../lib/format';
+import type { ListedPayment, ListedRefund } from '../lib/payment-orders';
+import { paymentOfTender, paymentTender, refundHandling } from '../lib/payment-refund';
 import { usePagedList, useStatusParam } from '../lib/queries';
 
 /** What processing a refund came to, as its answer's status tells. */
@@ -34,27 +36,30 @@ function processedText(refund: Web.Refund): string {
   }
 }
 
-/** Asks before a refund is sent: it moves money back to the customer, which cannot be called back. */
+/**
+ * Asks before a refund is sent: it moves money back to the customer, which cannot be called back.
+ * Cash and checks go back by hand, which the approver is told to do.
+ */
 function ApproveRefundDialog({
   refund,
   onClose,
   onProcessed,
 }: {
-  refund: Web.Refund;
+  refund: ListedRefund;
   onClose: () => void;
   onProcessed: (answer: Web.Refund) => void;
 }) {
   const queryClient = useQueryClient();
-  // The payment, and its order, that the money goes back from: named so the approver knows which.
+  // The payment the money goes back from, and for cash or a check its method (a check has one).
   const payment = useQuery({
     queryKey: ['payments', 'detail', refund.payment_id],
-    queryFn: ({ signal }) => api<Web.Payment>(`/commerce/payments/${refund.payment_id}`, { signal }),
+    queryFn: ({ signal }) => api<ListedPayment>(`/commerce/payments/${refund.payment_id}`, { signal }),
   });
-  const orderId = payment.data?.order_id;
-  const order = useQuery({
-    queryKey: ['order', orderId],
-    queryFn: ({ signal }) => api<Web.Order>(`/commerce/orders/${orderId}`, { signal }),
-    enabled: orderId !== undefined,
+  const methodId = payment.data?.gateway === 'manual' ? payment.data.payment_method_id : null;
+  const method = useQuery({
+    queryKey: ['payment-methods', methodId],
+    queryFn: ({ signal }) => api<Web.PaymentMethod>(`/commerce/payment-methods/${methodId}`, { signal }),
+    enabled: methodId !== null,
   });
   const process = useMutation({
     // The refund's own id makes the key: processing one refund twice must send money back once.
@@ -73,16 +78,18 @@ function ApproveRefundDialog({
     },
   });
   const amount = formatMoney(refund.amount, refund.currency);
-  const source = payment.data
-    ? `the ${label(payment.data.gateway)} payment${order.data ? ` for order #${order.data.number}` : ''}`
-    : 'the payment';
+  const tender =
+    !payment.data || (methodId !== null && method.isPending)
+      ? null
+      : paymentTender(payment.data.gateway, methodId === null ? null : method.data?.type);
   return (
     <Dialog title="Approve the refund" open onClose={onClose}>
       <p>
-        Refund {amount} of {source} to the customer?
+        Refund {amount} of {tender ? paymentOfTender(tender) : 'the payment'} for order #{refund.order_number}{' '}
+        to the customer?
       </p>
       {refund.reason && <p className="muted">Reason given: {refund.reason}</p>}
-      <p>Once sent, the gateway returns the money: it cannot be called back.</p>
+      {tender && <p>{refundHandling(tender, amount)}</p>}
       <FormError error={process.error} />
       <div className="actions">
         <Button busy={process.isPending} onClick={() => process.mutate()}>
@@ -117,13 +124,13 @@ export default function Refunds() {
   const [status, setStatus] = useStatusParam(REFUND_STATUSES, 'pending');
   // The API filters by status, page by page: an older pending refund is found however many newer
   // refunds were processed, and "Show more" pages through pending ones only.
-  const list = usePagedList<Web.Refund>(
+  const list = usePagedList<ListedRefund>(
     ['refunds', 'list'],
     '/commerce/refunds',
     status === 'all' ? {} : { status },
   );
   const rows = list.items;
-  const [approving, setApproving] = useState<Web.Refund | null>(null);
+  const [approving, setApproving] = useState<ListedRefund | null>(null);
   const [processed, setProcessed] = useState<Web.Refund | null>(null);
   const outcome = useRef<HTMLParagraphElement>(null);
   // The row approved leaves the pending list, and its button with it: focus goes to what came of it.
@@ -184,6 +191,10 @@ export default function Refunds() {
               },
               { header: 'Reason', cell: (refund) => refund.reason ?? '—' },
               { header: 'Status', cell: (refund) => <Badge value={refund.status} /> },
+              {
+                header: 'Order',
+                cell: (refund) => <Link to={`/orders/${refund.order_id}`}>#{refund.order_number}</Link>,
+              },
               {
                 header: 'Payment',
                 cell: (refund) => <Link to={`/payments/${refund.payment_id}`}>View payment</Link>,
