@@ -5,7 +5,7 @@ import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Loading } from '../components/ui';
 import { logout, myBusinesses, reloadMe, switchBusiness, useCan, useUser } from '../lib/auth';
 import { setTimeZone } from '../lib/format';
-import { focusTitleOnNextPage } from './focus';
+import { focusTitleOnNextPage, keepFocusWithin } from './focus';
 import { Notifications, useLiveUpdates } from './live';
 import { VerifyBanner } from './VerifyBanner';
 
@@ -36,6 +36,8 @@ export function Layout() {
   const menuOpen = menuOpenOn === pathname;
   const setMenuOpen = (open: boolean) => setMenuOpenOn(open ? pathname : null);
   const menuButton = useRef<HTMLButtonElement>(null);
+  const sidebar = useRef<HTMLElement>(null);
+  const main = useRef<HTMLElement>(null);
   const live = useLiveUpdates(queryClient);
 
   // Every user may list their own businesses; with more than one, the header switches between them.
@@ -70,12 +72,30 @@ export function Layout() {
     return () => window.removeEventListener('focus', onFocus);
   }, [user.email_verified]);
 
+  // A control of the page that goes away (replaced by what came of it) leaves focus in the page.
+  useEffect(() => {
+    const page = main.current;
+    if (!page) return;
+    return keepFocusWithin(page, () => page.querySelector('h1'));
+  }, []);
+
   useEffect(() => {
     if (!menuOpen) return;
     const onKey = (event: KeyboardEvent) => {
       if (event.key === 'Escape') {
         setMenuOpenOn(null);
         menuButton.current?.focus();
+      }
+      // The open menu covers the page: Tab goes round its button and its links, not behind it.
+      if (event.key === 'Tab' && menuButton.current?.getClientRects().length) {
+        const controls = [
+          menuButton.current,
+          ...(sidebar.current?.querySelectorAll<HTMLElement>('a[href], button') ?? []),
+        ].filter((control) => control.getClientRects().length > 0);
+        const at = controls.indexOf(document.activeElement as HTMLElement);
+        const next = at === -1 ? (event.shiftKey ? -1 : 0) : at + (event.shiftKey ? -1 : 1);
+        event.preventDefault();
+        controls.at(next % controls.length)?.focus();
       }
     };
     document.addEventListener('keydown', onKey);
@@ -142,7 +162,7 @@ export function Layout() {
         </button>
       </header>
       <div className="body">
-        <nav id="sidebar" className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Main">
+        <nav ref={sidebar} id="sidebar" className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Main">
           <p className="signed-in-as">
             <span className="visually-hidden">Signed in as </span>
             {user.name}
@@ -173,7 +193,7 @@ export function Layout() {
             Sign out
           </button>
         </nav>
-        <main id="main" className="main">
+        <main ref={main} id="main" className="main">
           {!user.email_verified && <VerifyBanner />}
           <Suspense fallback={<Loading />}>
             <Outlet />

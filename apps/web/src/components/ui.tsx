@@ -8,7 +8,7 @@ import {
   type SelectHTMLAttributes,
   type TextareaHTMLAttributes,
 } from 'react';
-import { takePendingTitleFocus } from '../app/focus';
+import { keepFocusWithin, takePendingTitleFocus } from '../app/focus';
 import { errorMessage } from '../lib/problem';
 import { formatMoney, label } from '../lib/format';
 
@@ -123,12 +123,17 @@ export function SelectField({
   );
 }
 
+/**
+ * A button; `busy` while what it started runs. Busy, it is not disabled, which would drop its focus
+ * to <body> (where Enter does nothing, and a screen reader loses its place): it says it is
+ * unavailable and ignores presses, a form's submission included.
+ */
 export function Button({
   variant = 'primary',
   busy = false,
   children,
-  disabled,
   type = 'button',
+  onClick,
   ...button
 }: ButtonHTMLAttributes<HTMLButtonElement> & {
   variant?: 'primary' | 'secondary' | 'danger' | 'ghost';
@@ -138,8 +143,12 @@ export function Button({
     <button
       type={type}
       className={`button button-${variant}`}
-      disabled={disabled || busy}
+      aria-disabled={busy || undefined}
       aria-busy={busy || undefined}
+      onClick={(event) => {
+        if (busy) event.preventDefault();
+        else onClick?.(event);
+      }}
       {...button}
     >
       {children}
@@ -253,10 +262,18 @@ export function Dialog({
     if (open && !dialog.open) {
       const opener = document.activeElement as HTMLElement | null;
       dialog.showModal();
-      return () => opener?.focus();
+      // What opened it; or, when that went with what was done here (an order paid in full offers no
+      // "Take payment" any more), the page's title.
+      return () => (opener?.isConnected ? opener : document.querySelector<HTMLElement>('main h1'))?.focus();
     }
     if (!open && dialog.open) dialog.close();
     return undefined;
+  }, [open]);
+  // A step replaced by the next (a payment's form by its result) keeps focus in the dialog.
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!open || !dialog) return;
+    return keepFocusWithin(dialog, () => dialog.querySelector('h2'));
   }, [open]);
   return (
     <dialog
@@ -272,7 +289,9 @@ export function Dialog({
       {open && (
         <>
           <div className="dialog-header">
-            <h2 id={titleId}>{title}</h2>
+            <h2 id={titleId} tabIndex={-1}>
+              {title}
+            </h2>
             <button type="button" className="icon-button" aria-label="Close dialog" onClick={onClose}>
               <span aria-hidden="true">×</span>
             </button>

@@ -1,5 +1,14 @@
 import type { FieldError, Problem } from '@tessera/contracts';
 
+/**
+ * The API's own words for these codes are a developer's ("registered", "tenant"): what a person
+ * reads instead, wherever the error shows (a field's message or the form's).
+ */
+const PLAIN_MESSAGES: Record<string, string> = {
+  email_taken: 'An account with this e-mail address already exists. Sign in with it, or use another address.',
+  already_member: 'This e-mail address belongs to someone already in this business.',
+};
+
 /** An answer of the API that is not a success: its status and problem details (RFC 9457). */
 export class ApiError extends Error {
   readonly status: number;
@@ -7,10 +16,11 @@ export class ApiError extends Error {
   readonly problem: Partial<Problem> & Record<string, unknown>;
 
   constructor(status: number, problem: Partial<Problem> & Record<string, unknown>) {
-    super(problem.detail || problem.title || `Request failed (${status})`);
+    const code = problem.code ?? (status === 0 ? 'network_error' : 'http_' + String(status));
+    super(PLAIN_MESSAGES[code] ?? (problem.detail || problem.title || `Request failed (${status})`));
     this.name = 'ApiError';
     this.status = status;
-    this.code = problem.code ?? (status === 0 ? 'network_error' : 'http_' + String(status));
+    this.code = code;
     this.problem = problem;
   }
 
@@ -39,4 +49,24 @@ export function errorMessage(error: unknown): string {
     }
   }
   return error instanceof Error ? error.message : 'Something went wrong.';
+}
+
+/**
+ * The API's pattern of ids (UUID_PATTERN of the contracts), written out: the contracts' index also
+ * carries the API's runtime schemas, which the app's first bundle should not load.
+ */
+const RECORD_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * Whether an id taken from the page's address can name a record: the API refuses any other as a bad
+ * request, which no "Try again" mends. A detail page shows "Page not found" for such an id without
+ * asking the API, as it does for a 404 (see isNotFound).
+ */
+export function isRecordId(id: string): boolean {
+  return RECORD_ID.test(id);
+}
+
+/** Whether a detail page's read found nothing at its address (the API's 404). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404;
 }

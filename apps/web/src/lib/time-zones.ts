@@ -2,11 +2,15 @@
  * CLDR, and so the browser's Intl, still names these zones as IANA did before renaming or moving
  * them (Intl.supportedValuesOf gives Europe/Kiev and Asia/Calcutta); IANA's own names are shown
  * and stored. Both name the same zone to PostgreSQL and to every Intl, so either works; this is
- * what a merchant reads. The renames since CLDR froze its identifiers, from tzdata's `backward`.
+ * what a merchant reads. The renames since CLDR froze its identifiers, from tzdata's `backward`:
+ * every name Intl lists that IANA's zone.tab does not (checked with Chromium 156 and Node 20: ICU 78,
+ * tzdata 2025c).
  */
 const IANA_NAMES: Readonly<Record<string, string>> = {
+  'Africa/Asmera': 'Africa/Asmara',
   'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
   'America/Catamarca': 'America/Argentina/Catamarca',
+  'America/Coral_Harbour': 'America/Atikokan',
   'America/Cordoba': 'America/Argentina/Cordoba',
   'America/Godthab': 'America/Nuuk',
   'America/Indianapolis': 'America/Indiana/Indianapolis',

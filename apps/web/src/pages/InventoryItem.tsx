@@ -19,7 +19,7 @@ import { useIdempotencyKey } from '../lib/idempotency';
 import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import { useFieldErrors, type FieldErrors } from '../lib/forms';
-import { ApiError } from '../lib/problem';
+import { isNotFound, isRecordId } from '../lib/problem';
 import { useActorName, usePagedList } from '../lib/queries';
 import { isLow } from './Inventory';
 import NotFound from './NotFound';
@@ -62,6 +62,8 @@ function AdjustForm({ productId }: { productId: string }) {
   });
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    // "Stock updated." was about the last adjustment, not this one.
+    adjust.reset();
     const amount = Number(quantity);
     const text = reason === 'other' ? other.trim() : reason;
     const found: FieldErrors = {};
@@ -143,6 +145,7 @@ function ThresholdForm({ level }: { level: Web.StockLevel }) {
   });
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    save.reset();
     const threshold = Number(value);
     if (
       fields.check(
@@ -177,6 +180,10 @@ function ThresholdForm({ level }: { level: Web.StockLevel }) {
 
 export default function InventoryItem() {
   const { productId = '' } = useParams();
+  return isRecordId(productId) ? <StockPage productId={productId} /> : <NotFound />;
+}
+
+function StockPage({ productId }: { productId: string }) {
   const can = useCan();
   const level = useQuery({
     queryKey: ['stock', productId],
@@ -194,7 +201,7 @@ export default function InventoryItem() {
 
   if (level.isPending) return <Loading />;
   if (level.isError) {
-    return level.error instanceof ApiError && level.error.status === 404 ? (
+    return isNotFound(level.error) ? (
       <NotFound />
     ) : (
       <ErrorState error={level.error} retry={() => void level.refetch()} />

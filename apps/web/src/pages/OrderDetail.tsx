@@ -18,13 +18,14 @@ import {
 } from '../components/ui';
 import { api } from '../lib/api';
 import { useCan } from '../lib/auth';
-import { formatDateTime, label } from '../lib/format';
+import { formatDateTime, formatMoney, label } from '../lib/format';
 import { useIdempotencyKey } from '../lib/idempotency';
 import { useActorName } from '../lib/queries';
-import { ApiError } from '../lib/problem';
+import { isNotFound, isRecordId } from '../lib/problem';
 import NotFound from './NotFound';
 
-function useOrderMove(order: Web.Order, move: 'fulfill' | 'cancel') {
+/** Fulfils or cancels the order; `onMoved` runs once the page shows the order moved. */
+function useOrderMove(order: Web.Order, move: 'fulfill' | 'cancel', onMoved?: () => void) {
   const queryClient = useQueryClient();
   const idempotency = useIdempotencyKey();
   return useMutation({
@@ -36,6 +37,7 @@ function useOrderMove(order: Web.Order, move: 'fulfill' | 'cancel') {
     onSettled: (_order, error) => idempotency.settle(error),
     onSuccess: async (updated) => {
       queryClient.setQueryData(['order', order.id], updated);
+      onMoved?.();
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: ['order', order.id] }),
         queryClient.invalidateQueries({ queryKey: ['orders'] }),
@@ -84,13 +86,30 @@ function History({ orderId }: { orderId: string }) {
   );
 }
 
+function useOrderPayments(orderId: string) {
+  return useQuery({
+    queryKey: ['payments', 'order', orderId],
+    queryFn: ({ signal }) =>
+      api<Web.Page<Web.Payment>>('/commerce/payments', { query: { order_id: orderId }, signal }),
+  });
+}
+
+/** A refund's payment, told apart from the order's others: its gateway, amount and time. */
+function RefundedPayment({ payment }: { payment: Web.Payment | undefined }) {
+  if (!payment) return '—';
+  return (
+    <>
+      <Link to={`/payments/${payment.id}`}>
+        {label(payment.gateway)} payment of {formatMoney(payment.amount, payment.currency)}
+      </Link>
+      <span className="muted"> · {formatDateTime(payment.created_at)}</span>
+    </>
+  );
+}
+
 function Payments({ order }: { order: Web.Order }) {
   const can = useCan();
-  const payments = useQuery({
-    queryKey: ['payments', 'order', order.id],
-    queryFn: ({ signal }) =>
-      api<Web.Page<Web.Payment>>('/commerce/payments', { query: { order_id: order.id }, signal }),
-  });
+  const payments = useOrderPayments(order.id);
   const refunds = useQuery({
     queryKey: ['refunds', 'order', order.id, payments.data?.data.map((payment) => payment.id).join(',')],
     enabled: Boolean(payments.data?.data.length),
@@ -152,6 +171,14 @@ function Payments({ order }: { order: Web.Order }) {
           columns={[
             { header: 'Requested', cell: (refund) => formatDateTime(refund.created_at) },
             {
+              header: 'Payment',
+              cell: (refund) => (
+                <RefundedPayment
+                  payment={payments.data.data.find((payment) => payment.id === refund.payment_id)}
+                />
+              ),
+            },
+            {
               header: 'Amount',
               numeric: true,
               cell: (refund) => <Money amount={refund.amount} currency={refund.currency} />,
@@ -169,6 +196,10 @@ function Payments({ order }: { order: Web.Order }) {
 
 export default function OrderDetail() {
   const { id = '' } = useParams();
+  return isRecordId(id) ? <OrderPage id={id} /> : <NotFound />;
+}
+
+function OrderPage({ id }: { id: string }) {
   const can = useCan();
   const [paying, setPaying] = useState(false);
   const order = useQuery({
@@ -177,7 +208,7 @@ export default function OrderDetail() {
   });
   if (order.isPending) return <Loading />;
   if (order.isError) {
-    return order.error instanceof ApiError && order.error.status === 404 ? (
+    return isNotFound(order.error) ? (
       <NotFound />
     ) : (
       <ErrorState error={order.error} retry={() => void order.refetch()} />
@@ -209,15 +240,22 @@ function OrderView({
   paying: boolean;
   setPaying: (open: boolean) => void;
 }) {
-  const fulfil = useOrderMove(order, 'fulfill');
+  const [fulfilled, setFulfilled] = useState(false);
+  const fulfil = useOrderMove(order, 'fulfill', () => setFulfilled(true));
   const cancel = useOrderMove(order, 'cancel');
   const [confirmingCancel, setConfirmingCancel] = useState(false);
   const [cancelled, setCancelled] = useState(false);
-  const cancelledNote = useRef<HTMLParagraphElement>(null);
-  // The "Cancel order" button is gone once the order is cancelled: focus goes to what came of it.
+  const outcomeNote = useRef<HTMLParagraphElement>(null);
+  // The "Fulfil" or "Cancel order" button is gone once the order moved: focus goes to what came of it.
   useEffect(() => {
-    if (cancelled) cancelledNote.current?.focus();
-  }, [cancelled]);
+    if (fulfilled || cancelled) outcomeNote.current?.focus();
+  }, [fulfilled, cancelled]);
+  const payments = useOrderPayments(order.id);
+  // The API refuses to cancel an order while money captured for it is not refunded; the order's
+  // amounts follow its payments a moment later, so the payments are asked too.
+  const holdsMoney =
+    order.amount_paid > order.amount_refunded ||
+    (payments.data?.data.some((payment) => payment.amount_captured > payment.amount_refunded) ?? false);
   const due = order.total - order.amount_paid;
   return (
     <>
@@ -234,7 +272,7 @@ function OrderView({
               </Button>
             )}
             {canWrite && <EmailReceipt order={order} />}
-            {canWrite && order.status === 'pending' && (
+            {canWrite && order.status === 'pending' && !holdsMoney && (
               <Button
                 variant="danger"
                 onClick={() => {
@@ -252,11 +290,18 @@ function OrderView({
           <Badge value={order.status} /> <Badge value={order.payment_status} of="Payment" />
           <span className="muted">Placed {formatDateTime(order.created_at)}</span>
         </p>
+        {canWrite && order.status === 'pending' && holdsMoney && (
+          <p className="muted">
+            To cancel this order, first refund the money taken for it (Request refund, under Payments).
+          </p>
+        )}
       </PageHeader>
       <FormError error={fulfil.error} />
-      {cancelled && (
-        <p ref={cancelledNote} tabIndex={-1} role="status" className="alert alert-info">
-          Order cancelled: its reserved stock was released.
+      {(fulfilled || cancelled) && (
+        <p ref={outcomeNote} tabIndex={-1} role="status" className="alert alert-info">
+          {cancelled
+            ? 'Order cancelled: its reserved stock was released.'
+            : 'Order fulfilled: its items were taken out of stock.'}
         </p>
       )}
       <section aria-labelledby="lines-title">

@@ -19,7 +19,7 @@ import { useCan } from '../lib/auth';
 import { formatMoney, minorToInput, parseMoney, readMoney } from '../lib/format';
 import { apiFieldErrors, rebaseEdits, requiredProblem, useFieldErrors, type FieldErrors } from '../lib/forms';
 import { CURRENCIES } from '../lib/queries';
-import { ApiError } from '../lib/problem';
+import { ApiError, isNotFound, isRecordId } from '../lib/problem';
 import NotFound from './NotFound';
 
 interface ProductForm {
@@ -213,6 +213,8 @@ function ProductFormView({ product }: { product?: Web.Product }) {
   const archive = useMutation({
     mutationFn: (active: boolean) =>
       api<Web.Product>(`/commerce/products/${product!.id}`, { method: 'PATCH', body: { active } }),
+    // What the last save said is over once another action starts.
+    onMutate: () => save.reset(),
     onSuccess: async (saved) => {
       queryClient.setQueryData(['product', saved.id], saved);
       await queryClient.invalidateQueries({ queryKey: ['products'] });
@@ -221,6 +223,9 @@ function ProductFormView({ product }: { product?: Web.Product }) {
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    // What the last save or archive said is over: this attempt says its own.
+    save.reset();
+    archive.reset();
     const price = parseMoney(values.price, values.currency);
     if (!fields.check(formProblems(values)) || price === null) return;
     save.mutate({
@@ -254,6 +259,9 @@ function ProductFormView({ product }: { product?: Web.Product }) {
         {product && <Badge value={product.active ? 'active' : 'archived'} />}
       </PageHeader>
       {archive.isError && <FormError error={archive.error} />}
+      {archive.isSuccess && (
+        <p role="status">{archive.data.active ? 'Product restored.' : 'Product archived.'}</p>
+      )}
       {product && elsewhere && (
         <div className="alert alert-warning" role="status">
           <p>{changedElsewhereText(elsewhere)}</p>
@@ -352,12 +360,13 @@ export default function ProductEdit() {
   const product = useQuery({
     queryKey: ['product', id],
     queryFn: ({ signal }) => api<Web.Product>(`/commerce/products/${id}`, { signal }),
-    enabled: Boolean(id),
+    enabled: id !== undefined && isRecordId(id),
   });
-  if (!id) return <ProductFormView />;
+  if (id === undefined) return <ProductFormView />;
+  if (!isRecordId(id)) return <NotFound />;
   if (product.isPending) return <Loading />;
   if (product.isError) {
-    return product.error instanceof ApiError && product.error.status === 404 ? (
+    return isNotFound(product.error) ? (
       <NotFound />
     ) : (
       <ErrorState error={product.error} retry={() => void product.refetch()} />

@@ -79,6 +79,8 @@ function InviteForm() {
   });
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    // "Invitation sent" was about the last one: it does not stay beside this one's errors.
+    invite.reset();
     const found: FieldErrors = {};
     const problem = emailProblem(email);
     if (problem) found.email = problem;
@@ -155,6 +157,7 @@ function PendingInvitations() {
                   aria-label={`Revoke the invitation to ${invitation.email}`}
                   onClick={() => {
                     revoke.reset();
+                    setRevoked(null);
                     setRevoking(invitation);
                   }}
                 >
@@ -287,6 +290,7 @@ export default function Users() {
                           aria-label={`Remove ${user.name}`}
                           onClick={() => {
                             remove.reset();
+                            setRemoved(null);
                             setRemoving(user);
                           }}
                         >

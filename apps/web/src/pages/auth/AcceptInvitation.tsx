@@ -4,8 +4,32 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { Button, FormError, PageHeader, TextField } from '../../components/ui';
 import { register, type RegisterInput } from '../../lib/auth';
 import { useFieldErrors } from '../../lib/forms';
+import { ApiError } from '../../lib/problem';
 import { NewPasswordField } from './PasswordField';
 import { registrationProblems } from './Register';
+
+/**
+ * Why the API refused to join, in words for the person invited. `invalid_token` stands for two
+ * things the API does not tell apart by code: an invitation used, revoked or expired, and an
+ * address other than the one invited.
+ */
+function refusal(error: unknown): unknown {
+  if (!(error instanceof ApiError)) return error;
+  if (error.fieldErrors.some((field) => field.path === 'invitation_token'))
+    return new Error('This invitation link is incomplete. Open the link from the invitation mail again.');
+  switch (error.code) {
+    case 'invalid_token':
+      return new Error(
+        'This invitation cannot be used with this e-mail address. Check that it is the address the ' +
+          'invitation was sent to; if it is, the invitation was already used, revoked or has expired: ' +
+          'ask whoever invited you for a new one.',
+      );
+    case 'already_member':
+      return new Error('You already belong to this business: sign in to open it.');
+    default:
+      return error;
+  }
+}
 
 export default function AcceptInvitation() {
   const [params] = useSearchParams();
@@ -16,7 +40,14 @@ export default function AcceptInvitation() {
   const submit = useMutation({
     mutationFn: (input: RegisterInput) => register(input),
     onSuccess: () => void navigate('/', { replace: true }),
-    onError: (error) => fields.fromApi(error, ['name', 'email', 'password'], { email_taken: 'email' }),
+    onError: (error) => {
+      // An account of that address exists: joining takes its password, not a new one.
+      if (error instanceof ApiError && error.code === 'email_taken') {
+        fields.check({
+          password: 'This e-mail address already has a Tessera account: enter its password to join.',
+        });
+      } else fields.fromApi(error, ['name', 'email', 'password']);
+    },
   });
   const set = (name: keyof typeof values) => (value: string) => {
     setValues((current) => ({ ...current, [name]: value }));
@@ -46,7 +77,10 @@ export default function AcceptInvitation() {
   return (
     <>
       <PageHeader title="Join your team" />
-      <p>You were invited to a business on Tessera. Create your account to join it.</p>
+      <p>
+        You were invited to a business on Tessera. Create your account to join it; if you already have a
+        Tessera account, enter its e-mail address and password.
+      </p>
       <form onSubmit={onSubmit} noValidate>
         <TextField
           label="Your name"
@@ -67,7 +101,9 @@ export default function AcceptInvitation() {
           required
         />
         <NewPasswordField value={values.password} error={fields.errors.password} onChange={set('password')} />
-        {submit.isError && Object.keys(fields.errors).length === 0 && <FormError error={submit.error} />}
+        {submit.isError && Object.keys(fields.errors).length === 0 && (
+          <FormError error={refusal(submit.error)} />
+        )}
         <Button type="submit" busy={submit.isPending}>
           Join
         </Button>
