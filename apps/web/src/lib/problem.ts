@@ -1,4 +1,5 @@
 import type { FieldError, Problem } from '@tessera/contracts';
+import { isUuid } from '@tessera/contracts/uuid';
 
 /**
  * The API's own words for these codes are a developer's ("registered", "tenant"): what a person
@@ -52,18 +53,12 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * The API's pattern of ids (UUID_PATTERN of the contracts), written out: the contracts' index also
- * carries the API's runtime schemas, which the app's first bundle should not load.
- */
-const RECORD_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/**
  * Whether an id taken from the page's address can name a record: the API refuses any other as a bad
  * request, which no "Try again" mends. A detail page shows "Page not found" for such an id without
  * asking the API, as it does for a 404 (see isNotFound).
  */
 export function isRecordId(id: string): boolean {
-  return RECORD_ID.test(id);
+  return isUuid(id);
 }
 
 /** Whether a detail page's read found nothing at its address (the API's 404). */

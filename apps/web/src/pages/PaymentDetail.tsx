@@ -1,4 +1,4 @@
-import { isUuid, type Web } from '@tessera/contracts';
+import type { Web } from '@tessera/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { DisputesTable } from '../components/disputes';
@@ -9,13 +9,12 @@ import { useCan } from '../lib/auth';
 import { formatDateTime, label } from '../lib/format';
 import type { ListedPayment } from '../lib/payment-orders';
 import { captureHeld } from '../lib/payment-state';
-import { ApiError } from '../lib/problem';
+import { isNotFound, isRecordId } from '../lib/problem';
 import NotFound from './NotFound';
 
 export default function PaymentDetail() {
   const { id = '' } = useParams();
-  // No payment has an id that is not a UUID: such an address is a page that does not exist.
-  const valid = isUuid(id);
+  const valid = isRecordId(id);
   const can = useCan();
   const payment = useQuery({
     queryKey: ['payments', 'detail', id],
@@ -38,9 +37,7 @@ export default function PaymentDetail() {
   if (!valid) return <NotFound />;
   if (payment.isPending) return <Loading />;
   if (payment.isError) {
-    // 400 too: an id the API refuses to look up is no payment either.
-    return payment.error instanceof ApiError &&
-      (payment.error.status === 404 || payment.error.status === 400) ? (
+    return isNotFound(payment.error) ? (
       <NotFound />
     ) : (
       <ErrorState error={payment.error} retry={() => void payment.refetch()} />
