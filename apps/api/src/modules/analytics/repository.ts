@@ -397,6 +397,26 @@ async function bumpRollup(tx: Tx, name: RollupName, tenantId: string, rows: Roll
 }
 
 /** The SQL of the analytics module; every function takes the caller's tenant transaction. */
+/**
+ * A row for each order, blank where none was yet: a paid or cancelled event may come before the
+ * order's created event, and marks the row that event fills in later.
+ */
+async function ensureOrderRows(tx: Tx, tenantId: string, orders: { order_id: string }[]): Promise<void> {
+  await tx
+    .insertInto('analytics_orders')
+    .values(
+      orders.map((order) => ({
+        tenant_id: tenantId,
+        order_id: order.order_id,
+        currency: null,
+        total: null,
+        lines: '[]',
+      })),
+    )
+    .onConflict((conflict) => conflict.doNothing())
+    .execute();
+}
+
 export const analyticsRepository = {
   async ensurePartition(tx: Tx, at: Date): Promise<void> {
     await sql`select analytics_ensure_partition(${at.toISOString()}::timestamptz)`.execute(tx);
@@ -610,19 +630,7 @@ export const analyticsRepository = {
     paid: { order_id: string; paid_at: Date }[],
   ): Promise<{ order_id: string; currency: string; lines: StoredOrderLine[]; paid_at: Date }[]> {
     if (paid.length === 0) return [];
-    await tx
-      .insertInto('analytics_orders')
-      .values(
-        paid.map((order) => ({
-          tenant_id: tenantId,
-          order_id: order.order_id,
-          currency: null,
-          total: null,
-          lines: '[]',
-        })),
-      )
-      .onConflict((conflict) => conflict.doNothing())
-      .execute();
+    await ensureOrderRows(tx, tenantId, paid);
     const rows = await sql<{
       order_id: string;
       currency: string | null;
@@ -653,19 +661,7 @@ export const analyticsRepository = {
     cancelled: { order_id: string; cancelled_at: Date }[],
   ): Promise<{ order_id: string; currency: string; total: number; placed_at: Date }[]> {
     if (cancelled.length === 0) return [];
-    await tx
-      .insertInto('analytics_orders')
-      .values(
-        cancelled.map((order) => ({
-          tenant_id: tenantId,
-          order_id: order.order_id,
-          currency: null,
-          total: null,
-          lines: '[]',
-        })),
-      )
-      .onConflict((conflict) => conflict.doNothing())
-      .execute();
+    await ensureOrderRows(tx, tenantId, cancelled);
     const rows = await sql<{
       order_id: string;
       currency: string | null;

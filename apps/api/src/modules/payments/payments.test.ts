@@ -121,6 +121,17 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     return method.json<{ id: string }>().id;
   }
 
+  /** A refund made in Stripe's dashboard (its API, as the dashboard calls it), not through us. */
+  const refundAtStripe = (fields: Record<string, string>) =>
+    fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams(fields),
+    });
+
   const pay = (body: object, who: { auth: Record<string, string> } = admin, key?: string) =>
     inject(who, 'POST', '/commerce/payments', body, key ? { 'idempotency-key': key } : {});
 
@@ -1225,14 +1236,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const stripeOrder = await placeOrder();
     const card = (await pay(stripeCharge(stripeOrder.id, methodId))).json<Payment>();
     expect(card.status).toBe('completed');
-    const dashboard = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${stripe.secretKey}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ payment_intent: card.gateway_reference!, amount: '2000' }),
-    });
+    const dashboard = await refundAtStripe({ payment_intent: card.gateway_reference!, amount: '2000' });
     const madeThere = (await dashboard.json()) as { id: string };
     const created = stripe.webhook('refund.created', madeThere);
     await deliver('stripe', created);
@@ -1604,17 +1608,10 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       await inject(admin, 'POST', '/commerce/refunds', { payment_id: charged.id, amount: 1000 })
     ).json<Refund>();
     // Stripe made the refund we sent, with our id, and tells of it before its answer is stored.
-    const sent = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${stripe.secretKey}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
-        payment_intent: charged.gateway_reference!,
-        amount: '1000',
-        'metadata[tessera_refund_id]': requested.id,
-      }),
+    const sent = await refundAtStripe({
+      payment_intent: charged.gateway_reference!,
+      amount: '1000',
+      'metadata[tessera_refund_id]': requested.id,
     });
     const atStripe = (await sent.json()) as { id: string };
     await deliver('stripe', stripe.webhook('refund.updated', atStripe));
@@ -1766,14 +1763,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const there = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
     const here = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
     await refundHere(here.id, 1500);
-    const dashboard = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${stripe.secretKey}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ payment_intent: there.gateway_reference!, amount: '2000' }),
-    });
+    const dashboard = await refundAtStripe({ payment_intent: there.gateway_reference!, amount: '2000' });
     expect(dashboard.status).toBe(200);
     const stripeRows = await reconcile('stripe');
     expect(rowOf(stripeRows, there.id)).toMatchObject([
@@ -1888,13 +1878,9 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     /** A refund made in the gateway's dashboard, of which no webhook comes; answers its gateway id. */
     const refundAtGateway = async (gateway: string, payment: Payment, amount: number): Promise<string> => {
       if (gateway === 'stripe') {
-        const answer = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${stripe.secretKey}`,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          body: new URLSearchParams({ payment_intent: payment.gateway_reference!, amount: String(amount) }),
+        const answer = await refundAtStripe({
+          payment_intent: payment.gateway_reference!,
+          amount: String(amount),
         });
         return ((await answer.json()) as { id: string }).id;
       }
@@ -1983,14 +1969,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     const from = new Date().toISOString();
     const methodId = await cardMethod('stripe', 'pm_card_visa');
     const charged = (await pay(stripeCharge((await placeOrder()).id, methodId))).json<Payment>();
-    const dashboard = await fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${stripe.secretKey}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ payment_intent: charged.gateway_reference!, amount: '2000' }),
-    });
+    const dashboard = await refundAtStripe({ payment_intent: charged.gateway_reference!, amount: '2000' });
     const madeThere = (await dashboard.json()) as { id: string };
     // The payment's row is held: the run's recording and the webhook's both queue for it.
     const held = await holdRows(db, admin.tenant.id, (tx) =>
