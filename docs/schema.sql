@@ -830,6 +830,7 @@ CREATE TABLE public.refunds (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     processed_at timestamp with time zone,
+    failure_message text,
     CONSTRAINT refunds_amount_check CHECK ((amount > 0)),
     CONSTRAINT refunds_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT refunds_reason_check CHECK ((length(reason) <= 500)),

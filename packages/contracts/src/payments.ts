@@ -87,6 +87,8 @@ export interface RefundDto {
   reason: string | null;
   gateway_reference: string | null;
   failure_code: string | null;
+  /** Why it failed, in words: the gateway's refusal, or the reason given for declining it. */
+  failure_message: string | null;
   created_at: string;
   updated_at: string;
   processed_at: string | null;

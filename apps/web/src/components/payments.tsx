@@ -28,7 +28,18 @@ import {
   takesCardToken,
   type PayableGateway,
 } from '../lib/payment-gateways';
-import { Button, Dialog, ErrorState, FormError, Loading, Money, SelectField, TextField } from './ui';
+import { refundState } from '../lib/payment-refund';
+import { Badge, Button, Dialog, ErrorState, FormError, Loading, Money, SelectField, TextField } from './ui';
+
+/** A refund's state, and why it failed when it did: the gateway's words or the reason for declining it. */
+export function RefundStatus({ refund }: { refund: Web.Refund }) {
+  return (
+    <>
+      <Badge value={refundState(refund)} />
+      {refund.failure_message && <div className="hint">{refund.failure_message}</div>}
+    </>
+  );
+}
 
 /** A choice of card gateways: those given, or else all of them (reconciliation compares any). */
 export function CardGatewaySelect({

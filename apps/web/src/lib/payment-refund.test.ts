@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paymentOfTender, paymentTender, refundHandling } from './payment-refund';
+import { paymentOfTender, paymentTender, refundHandling, refundState } from './payment-refund';
 
 describe('a refund is told as its money goes back', () => {
   it('hands cash and checks back at the desk', () => {
@@ -26,5 +26,15 @@ describe('a refund is told as its money goes back', () => {
     expect(refundHandling(paymentTender('paypal', 'paypal'), '$3.00')).toBe(
       'Once sent, PayPal returns $3.00 to the customer: it cannot be called back.',
     );
+  });
+});
+
+describe("a refund's state", () => {
+  it('tells a declined request from a refund the payment provider refused', () => {
+    expect(refundState({ status: 'failed', failure_code: 'declined' })).toBe('declined');
+    expect(refundState({ status: 'failed', failure_code: 'expired_or_canceled_card' })).toBe('failed');
+    expect(refundState({ status: 'failed', failure_code: null })).toBe('failed');
+    expect(refundState({ status: 'pending', failure_code: null })).toBe('pending');
+    expect(refundState({ status: 'processed', failure_code: null })).toBe('processed');
   });
 });

@@ -55,3 +55,14 @@ export function refundHandling(tender: PaymentTender, amount: string): string {
       return `Once sent, ${tender.name} returns ${amount} to the customer: it cannot be called back.`;
   }
 }
+
+/** A refund as the people who ask for and approve refunds speak of it: one declined is "declined". */
+export type RefundState = Web.Refund['status'] | 'declined';
+
+/**
+ * A refund's state: a request an approver declined is failed with failure_code `declined` (it was
+ * never sent, and nothing was paid back), told apart from one the payment provider refused.
+ */
+export function refundState(refund: Pick<Web.Refund, 'status' | 'failure_code'>): RefundState {
+  return refund.status === 'failed' && refund.failure_code === 'declined' ? 'declined' : refund.status;
+}

@@ -2,7 +2,13 @@ import { paymentOfMoveReason, type Web } from '@tessera/contracts';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { AuthorizationActions, NextAction, RequestRefund, TakePaymentDialog } from '../components/payments';
+import {
+  AuthorizationActions,
+  NextAction,
+  RefundStatus,
+  RequestRefund,
+  TakePaymentDialog,
+} from '../components/payments';
 import { EmailReceipt } from '../components/receipts';
 import {
   Badge,
@@ -183,7 +189,7 @@ function Payments({ order }: { order: Web.Order }) {
               numeric: true,
               cell: (refund) => <Money amount={refund.amount} currency={refund.currency} />,
             },
-            { header: 'Status', cell: (refund) => <Badge value={refund.status} /> },
+            { header: 'Status', cell: (refund) => <RefundStatus refund={refund} /> },
             { header: 'Reason', cell: (refund) => refund.reason ?? '—' },
           ]}
         />

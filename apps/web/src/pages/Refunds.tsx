@@ -1,12 +1,13 @@
 import type { Web } from '@tessera/contracts';
 import { REFUND_STATUSES } from '@tessera/contracts/statuses';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { LoadMore } from '../components/LoadMore';
+import { RefundStatus } from '../components/payments';
 import {
-  Badge,
   Button,
+  ConfirmDialog,
   DataTable,
   Dialog,
   EmptyState,
@@ -16,24 +17,37 @@ import {
   Money,
   PageHeader,
   SelectField,
+  TextField,
 } from '../components/ui';
 import { api } from '../lib/api';
 import { formatDateTime, formatMoney, label } from '../lib/format';
+import { useIdempotencyKey } from '../lib/idempotency';
 import type { ListedPayment, ListedRefund } from '../lib/payment-orders';
-import { paymentOfTender, paymentTender, refundHandling } from '../lib/payment-refund';
+import { paymentOfTender, paymentTender, refundHandling, refundState } from '../lib/payment-refund';
 import { usePagedList, useStatusParam } from '../lib/queries';
 
-/** What processing a refund came to, as its answer's status tells. */
-function processedText(refund: Web.Refund): string {
+/** What approving or declining a refund came to, as its answer tells. */
+function outcomeText(refund: Web.Refund): string {
   const amount = formatMoney(refund.amount, refund.currency);
-  switch (refund.status) {
+  switch (refundState(refund)) {
     case 'processed':
       return `Refund of ${amount} processed.`;
     case 'pending':
       return `Refund of ${amount} sent, pending at the gateway until it settles.`;
+    case 'declined':
+      return `Refund of ${amount} declined. Nothing was paid back; the amount can be requested again.`;
     case 'failed':
       return `Refund of ${amount} failed${refund.failure_code ? `: ${label(refund.failure_code)}.` : '.'}`;
   }
+}
+
+/** The lists and pages a refund's approval or decline changes. */
+function refundSettled(queryClient: QueryClient) {
+  return Promise.all([
+    queryClient.invalidateQueries({ queryKey: ['refunds'] }),
+    queryClient.invalidateQueries({ queryKey: ['payments'] }),
+    queryClient.invalidateQueries({ queryKey: ['orders'] }),
+  ]);
 }
 
 /**
@@ -70,11 +84,7 @@ function ApproveRefundDialog({
       }),
     onSuccess: async (answer) => {
       onProcessed(answer);
-      await Promise.all([
-        queryClient.invalidateQueries({ queryKey: ['refunds'] }),
-        queryClient.invalidateQueries({ queryKey: ['payments'] }),
-        queryClient.invalidateQueries({ queryKey: ['orders'] }),
-      ]);
+      await refundSettled(queryClient);
     },
   });
   const amount = formatMoney(refund.amount, refund.currency);
@@ -103,18 +113,88 @@ function ApproveRefundDialog({
   );
 }
 
-function ApproveButton({ refund, onApprove }: { refund: Web.Refund; onApprove: () => void }) {
+/**
+ * Asks before a refund request is declined, with an optional reason kept with the refund: nothing
+ * is paid back, and what it held of the payment can be requested again.
+ */
+function DeclineRefundDialog({
+  refund,
+  onClose,
+  onDeclined,
+}: {
+  refund: ListedRefund;
+  onClose: () => void;
+  onDeclined: (answer: Web.Refund) => void;
+}) {
+  const queryClient = useQueryClient();
+  const [reason, setReason] = useState('');
+  const idempotency = useIdempotencyKey();
+  const decline = useMutation({
+    mutationFn: (body: { reason?: string }) =>
+      api<Web.Refund>(`/commerce/refunds/${refund.id}/decline`, {
+        method: 'POST',
+        body,
+        idempotencyKey: idempotency.keyFor(body),
+      }),
+    onSettled: async (_answer, error) => {
+      idempotency.settle(error);
+      // Refused, it was approved or sent meanwhile: the list shows where it stands now.
+      if (error) await queryClient.invalidateQueries({ queryKey: ['refunds'] });
+    },
+    onSuccess: async (answer) => {
+      onDeclined(answer);
+      await refundSettled(queryClient);
+    },
+  });
+  const amount = formatMoney(refund.amount, refund.currency);
+  return (
+    <ConfirmDialog
+      title="Decline the refund request"
+      confirmLabel="Decline refund"
+      dismissLabel="Keep request"
+      busy={decline.isPending}
+      error={decline.error}
+      onConfirm={() => decline.mutate(reason.trim() ? { reason: reason.trim() } : {})}
+      onClose={onClose}
+    >
+      <p>
+        Decline the refund of {amount} for order #{refund.order_number}? Nothing is paid back to the customer,
+        and the amount can be requested again later.
+      </p>
+      {refund.reason && <p className="muted">Reason given: {refund.reason}</p>}
+      <TextField
+        label="Why it is declined (optional)"
+        hint="Shown with the refund on the order."
+        maxLength={500}
+        value={reason}
+        onChange={(event) => setReason(event.target.value)}
+      />
+    </ConfirmDialog>
+  );
+}
+
+function RefundActions({
+  refund,
+  onApprove,
+  onDecline,
+}: {
+  refund: Web.Refund;
+  onApprove: () => void;
+  onDecline: () => void;
+}) {
   if (refund.status !== 'pending') return null;
   // Sent already: the gateway settles it, and this page shows it once it has.
   if (refund.gateway_reference) return <span className="muted">Waiting for the gateway</span>;
+  const amount = formatMoney(refund.amount, refund.currency);
   return (
-    <Button
-      variant="secondary"
-      onClick={onApprove}
-      aria-label={`Approve and process refund of ${formatMoney(refund.amount, refund.currency)}`}
-    >
-      Approve and process
-    </Button>
+    <div className="inline-actions">
+      <Button variant="secondary" onClick={onApprove} aria-label={`Approve and process refund of ${amount}`}>
+        Approve and process
+      </Button>
+      <Button variant="ghost" onClick={onDecline} aria-label={`Decline refund of ${amount}`}>
+        Decline
+      </Button>
+    </div>
   );
 }
 
@@ -131,10 +211,12 @@ export default function Refunds() {
   );
   const rows = list.items;
   const [approving, setApproving] = useState<ListedRefund | null>(null);
-  const [processed, setProcessed] = useState<Web.Refund | null>(null);
+  const [declining, setDeclining] = useState<ListedRefund | null>(null);
+  const [settled, setSettled] = useState<Web.Refund | null>(null);
   const outcome = useRef<HTMLParagraphElement>(null);
-  // The row approved leaves the pending list, and its button with it: focus goes to what came of it.
-  useEffect(() => outcome.current?.focus(), [processed]);
+  // The row approved or declined leaves the pending list, and its buttons with it: focus goes to
+  // what came of it.
+  useEffect(() => outcome.current?.focus(), [settled]);
   return (
     <>
       <PageHeader title="Refund approvals" />
@@ -142,18 +224,18 @@ export default function Refunds() {
         <SelectField label="Show" value={status} onChange={(event) => setStatus(event.target.value)}>
           <option value="pending">Awaiting approval</option>
           <option value="processed">Processed</option>
-          <option value="failed">Failed</option>
+          <option value="failed">Failed or declined</option>
           <option value="all">All</option>
         </SelectField>
       </div>
-      {processed && (
+      {settled && (
         <p
           ref={outcome}
           tabIndex={-1}
           role="status"
-          className={`alert ${processed.status === 'failed' ? 'alert-error' : 'alert-info'}`}
+          className={`alert ${refundState(settled) === 'failed' ? 'alert-error' : 'alert-info'}`}
         >
-          {processedText(processed)}
+          {outcomeText(settled)}
         </p>
       )}
       {approving && (
@@ -162,7 +244,17 @@ export default function Refunds() {
           onClose={() => setApproving(null)}
           onProcessed={(answer) => {
             setApproving(null);
-            setProcessed(answer);
+            setSettled(answer);
+          }}
+        />
+      )}
+      {declining && (
+        <DeclineRefundDialog
+          refund={declining}
+          onClose={() => setDeclining(null)}
+          onDeclined={(answer) => {
+            setDeclining(null);
+            setSettled(answer);
           }}
         />
       )}
@@ -190,7 +282,7 @@ export default function Refunds() {
                 cell: (refund) => <Money amount={refund.amount} currency={refund.currency} />,
               },
               { header: 'Reason', cell: (refund) => refund.reason ?? '—' },
-              { header: 'Status', cell: (refund) => <Badge value={refund.status} /> },
+              { header: 'Status', cell: (refund) => <RefundStatus refund={refund} /> },
               {
                 header: 'Order',
                 cell: (refund) => <Link to={`/orders/${refund.order_id}`}>#{refund.order_number}</Link>,
@@ -201,7 +293,13 @@ export default function Refunds() {
               },
               {
                 header: 'Action',
-                cell: (refund) => <ApproveButton refund={refund} onApprove={() => setApproving(refund)} />,
+                cell: (refund) => (
+                  <RefundActions
+                    refund={refund}
+                    onApprove={() => setApproving(refund)}
+                    onDecline={() => setDeclining(refund)}
+                  />
+                ),
               },
             ]}
           />

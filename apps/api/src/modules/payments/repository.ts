@@ -105,6 +105,7 @@ export interface RefundsTable {
   reason: string | null;
   gateway_reference: string | null;
   failure_code: string | null;
+  failure_message: string | null;
   created_by: string | null;
   created_at: Timestamp;
   updated_at: Updated;
@@ -611,7 +612,9 @@ export const paymentsRepository = {
   async updateRefund(
     tx: Tx,
     id: string,
-    patch: Partial<Pick<RefundRow, 'status' | 'gateway_reference' | 'failure_code' | 'processed_at'>>,
+    patch: Partial<
+      Pick<RefundRow, 'status' | 'gateway_reference' | 'failure_code' | 'failure_message' | 'processed_at'>
+    >,
   ) {
     return tx
       .updateTable('refunds')

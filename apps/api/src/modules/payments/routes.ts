@@ -11,6 +11,7 @@ import {
   CreateMethodBody,
   CreatePaymentBody,
   CreateRefundBody,
+  DeclineRefundBody,
   Dispute,
   DisputeListQuery,
   GatewaySettingsBody,
@@ -272,7 +273,8 @@ export function paymentsRoutes(
           summary: 'Capture an authorized payment, in full or in part',
           headers: IdempotencyHeader,
           params: IdParams,
-          body: Type.Optional(CaptureBody),
+          // Null too: a bare POST (no body) captures what was authorized, as `{}` does.
+          body: Type.Optional(Type.Union([CaptureBody, Type.Null()])),
           response: { 200: Payment, ...problems(400, 401, 402, 403, 404, 409, 422) },
         },
       },
@@ -344,6 +346,29 @@ export function paymentsRoutes(
         },
       },
       async (request) => payments.processRefund(callerOf(request), request.params.id),
+    );
+    app.post(
+      '/commerce/refunds/:id/decline',
+      {
+        ...idempotency.hooks,
+        config: { permission: 'write:refunds' },
+        schema: {
+          tags,
+          summary:
+            'Decline a pending refund never sent to the gateway: it fails with failure_code declined, and its amount can be refunded again',
+          headers: IdempotencyHeader,
+          params: IdParams,
+          body: Type.Optional(Type.Union([DeclineRefundBody, Type.Null()])),
+          response: { 200: Refund, ...problems(400, 401, 403, 404, 409, 422) },
+        },
+      },
+      async (request, reply) =>
+        payments.declineRefund(
+          callerOf(request),
+          request.params.id,
+          request.body?.reason ?? null,
+          (tx, answer) => idempotency.recordIn(tx, request, reply, answer),
+        ),
     );
 
     // ---- disputes

@@ -163,6 +163,8 @@ export const Refund = Type.Object({
   reason: Nullable(Type.String()),
   gateway_reference: Nullable(Type.String()),
   failure_code: Nullable(Type.String()),
+  /** Why it failed, in words: the gateway's refusal, or the reason given for declining it. */
+  failure_message: Nullable(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,
   processed_at: Nullable(Timestamp),
@@ -181,6 +183,12 @@ export const CreateRefundBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateRefundBody = Static<typeof CreateRefundBody>;
+
+export const DeclineRefundBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500, description: 'Why the request was declined' })) },
+  { additionalProperties: false },
+);
+export type DeclineRefundBody = Static<typeof DeclineRefundBody>;
 
 export const RefundListQuery = Type.Intersect([
   PageQuery,

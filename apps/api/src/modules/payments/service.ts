@@ -206,6 +206,8 @@ const fingerprint = (request: unknown): string =>
   createHash('sha256').update(JSON.stringify(request)).digest('hex');
 const actorOf = (caller: Caller): EventActor => (caller.userId ? userActor(caller.userId) : SYSTEM_ACTOR);
 const iso = (date: Date | string): string => new Date(date).toISOString();
+/** The gateway idempotency key every attempt of a refund is sent under: the gateway refunds it once. */
+const refundKey = (refundId: string): string => `refund:${refundId}`;
 const referenceOf = (payment: PaymentRow): GatewayReference => ({
   ...payment.gateway_data,
   id: payment.gateway_reference ?? '',
@@ -261,6 +263,7 @@ export function toRefundDto(row: RefundRow): Refund {
     reason: row.reason,
     gateway_reference: row.gateway_reference,
     failure_code: row.failure_code,
+    failure_message: row.failure_message,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
     processed_at: row.processed_at ? iso(row.processed_at) : null,
@@ -1297,7 +1300,7 @@ export class PaymentsService {
       // attempt still pending is at the gateway now: a second one sent meanwhile could only meet
       // it there. One pending longer than the gateway timeout died with its process: its outcome
       // is unknown, and like an unknown one it is sent again.
-      const idempotencyKey = `refund:${refund.id}`;
+      const idempotencyKey = refundKey(refund.id);
       const last = await repo.transactionByKey(tx, idempotencyKey);
       const sentSince = new Date(Date.now() - this.config.GATEWAY_TIMEOUT_MS);
       if (last?.outcome === 'pending' && new Date(last.updated_at) > sentSince) {
@@ -1324,6 +1327,58 @@ export class PaymentsService {
     });
     const outcome = await call(() => prepared.adapter.refund(prepared.request));
     return this.settleRefund(caller, id, prepared.transactionId, outcome);
+  }
+
+  /**
+   * Declines a refund request: it fails (failure_code `declined`), which releases its amount, and
+   * `reason`, if given, replaces the request's (a refund keeps one). Only a request never sent to
+   * the gateway: once sent, the gateway may refund it whatever is recorded here (a retry or the
+   * reconciler resends it under its key), so it is settled by the gateway's answer alone.
+   * `recordAnswer` completes the route's Idempotency-Key in the same transaction.
+   */
+  async declineRefund(
+    caller: Caller,
+    id: string,
+    reason: string | null,
+    recordAnswer?: (tx: Tx, answer: Refund) => Promise<void>,
+  ): Promise<Refund> {
+    return withTenant(this.db, caller.tenantId, async (tx) => {
+      // The lock waits for a process call's first transaction, which records its gateway call.
+      const refund = await repo.refund(tx, id, { forUpdate: true });
+      if (!refund) throw notFound('refund');
+      if (refund.status !== 'pending') {
+        const settled =
+          refund.status === 'processed'
+            ? 'was processed'
+            : refund.failure_code === 'declined'
+              ? 'was declined'
+              : 'failed';
+        throw new AppError(
+          'invalid_state_transition',
+          `This refund ${settled} already, so it can no longer be declined`,
+          { extensions: { refund_status: refund.status } },
+        );
+      }
+      if (refund.gateway_reference || (await repo.transactionByKey(tx, refundKey(refund.id)))) {
+        throw new AppError(
+          'invalid_state_transition',
+          'This refund was sent to the payment gateway already, so it can no longer be declined; it settles when the gateway answers',
+          { extensions: { refund_status: refund.status, sent_to_gateway: true } },
+        );
+      }
+      const declined = await this.finishRefund(
+        tx,
+        actorOf(caller),
+        refund,
+        'failed',
+        null,
+        'declined',
+        reason?.trim() || null,
+      );
+      const answer = toRefundDto(declined);
+      await recordAnswer?.(tx, answer);
+      return answer;
+    });
   }
 
   private async settleRefund(
@@ -1355,7 +1410,17 @@ export class PaymentsService {
       // Settled meanwhile (a webhook, a concurrent retry): the first settlement stands.
       if (refund.status !== 'pending') return toRefundDto(refund);
       if (declined)
-        return toRefundDto(await this.finishRefund(tx, actor, refund, 'failed', null, outcome.error.code));
+        return toRefundDto(
+          await this.finishRefund(
+            tx,
+            actor,
+            refund,
+            'failed',
+            null,
+            outcome.error.code,
+            outcome.error.message,
+          ),
+        );
       const result = outcome.value;
       if (result.status === 'pending') {
         return toRefundDto(await repo.updateRefund(tx, id, { gateway_reference: result.reference }));
@@ -1366,7 +1431,6 @@ export class PaymentsService {
     });
   }
 
-  /** A refund reaches its end: processed money leaves the payment's captured amount. */
   /** Inserts a pending refund of `payment` and announces it (refund.created), in the caller's transaction. */
   private async addRefund(
     tx: Tx,
@@ -1400,6 +1464,10 @@ export class PaymentsService {
     return row;
   }
 
+  /**
+   * A refund reaches its end: processed money leaves the payment's captured amount; a failed
+   * refund's amount can be refunded again. `failureMessage` says why it failed, in words.
+   */
   private async finishRefund(
     tx: Tx,
     actor: EventActor,
@@ -1407,6 +1475,7 @@ export class PaymentsService {
     status: 'processed' | 'failed',
     reference: string | null,
     failureCode: string | null,
+    failureMessage: string | null = null,
   ): Promise<RefundRow> {
     const payment = (await repo.payment(tx, refund.payment_id, { forUpdate: true }))!;
     const done = await repo.updateRefund(tx, refund.id, {
@@ -1414,6 +1483,7 @@ export class PaymentsService {
       failure_code: failureCode,
       processed_at: status === 'processed' ? new Date() : null,
       ...(reference ? { gateway_reference: reference } : {}),
+      failure_message: failureMessage,
     });
     let after = payment;
     if (status === 'processed') {
