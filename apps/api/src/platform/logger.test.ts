@@ -29,5 +29,7 @@ describe('logs', () => {
     expect(loggableUrl('/x?not_a_token=1&refresh_token=a#frag')).toBe(
       '/x?not_a_token=1&refresh_token=[redacted]#frag',
     );
+    expect(loggableUrl('/auth/invitations/abc123?x=1')).toBe('/auth/invitations/[redacted]?x=1');
+    expect(loggableUrl('/tenants/current/invitations/abc')).toBe('/tenants/current/invitations/abc');
   });
 });

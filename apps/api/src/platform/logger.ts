@@ -20,9 +20,12 @@ const REDACT = [
  */
 const SECRET_QUERY = /([?&](?:access_token|refresh_token|token)=)[^&#]*/g;
 
-/** A URL as it may be logged: the values of secret query parameters are redacted. */
+/** Paths that carry a secret: an invitation link's token, looked up before it is used. */
+const SECRET_PATH = /^(\/auth\/invitations\/)[^?#]*/;
+
+/** A URL as it may be logged: the values of secret query parameters and path segments are redacted. */
 export function loggableUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[redacted]');
+  return url.replace(SECRET_PATH, '$1[redacted]').replace(SECRET_QUERY, '$1[redacted]');
 }
 
 /** The request as Fastify logs it by default, with its URL made loggable. */

@@ -131,7 +131,8 @@ export async function login(input: LoginInput): Promise<Web.TokenAnswer> {
 
 export type RegisterInput =
   | { email: string; password: string; name: string; tenant_name: string }
-  | { email: string; password: string; name: string; invitation_token: string };
+  /** Joining by invitation: an existing account keeps its name, and sends none. */
+  | { email: string; password: string; name?: string; invitation_token: string };
 
 /**
  * A new business counts its days in the browser's time zone, the one its owner is most likely in.

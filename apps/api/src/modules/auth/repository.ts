@@ -586,6 +586,37 @@ export const invitations = {
     return row !== undefined;
   },
 
+  /**
+   * A live invitation as its link shows it, in one statement: the business, the address, the roles,
+   * and whether the address has an account already (identities are global, like its email).
+   */
+  findLiveForLink(db: Executor, tokenHash: Buffer) {
+    return db
+      .selectFrom('invitations')
+      .innerJoin('tenants', 'tenants.id', 'invitations.tenant_id')
+      .select((eb) => [
+        'tenants.name as business_name',
+        'invitations.email',
+        'invitations.roles',
+        'invitations.expires_at',
+        eb
+          .exists(
+            eb
+              .selectFrom('users')
+              .select('users.id')
+              .where((users) =>
+                users(users.fn('lower', ['users.email']), '=', users.fn('lower', ['invitations.email'])),
+              ),
+          )
+          .$castTo<boolean>()
+          .as('existing_account'),
+      ])
+      .where('invitations.token_hash', '=', tokenHash)
+      .where('invitations.accepted_at', 'is', null)
+      .where('invitations.expires_at', '>', new Date())
+      .executeTakeFirst();
+  },
+
   findLive(db: Executor, tokenHash: Buffer) {
     return db
       .selectFrom('invitations')

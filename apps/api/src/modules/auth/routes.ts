@@ -5,6 +5,8 @@ import { IdParams, PageQuery, problems } from '../../platform/http/schemas';
 import {
   ChangePasswordBody,
   ForgotBody,
+  InvitationPreviewSchema,
+  InvitationTokenParams,
   Jwks,
   LoginAnswerSchema,
   LoginBody,
@@ -44,6 +46,24 @@ export function authRoutes(service: AuthService): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => reply.code(201).send(await service.register(request.body, clientOf(request))),
+    );
+
+    app.get(
+      '/auth/invitations/:token',
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary:
+            'What an invitation link offers, without using it: the business, the address, the roles, ' +
+            'and whether the address has an account (404 invalid_token for a link used, revoked, ' +
+            'superseded, expired or never issued alike)',
+          security: [],
+          params: InvitationTokenParams,
+          response: { 200: InvitationPreviewSchema, ...problems(404, 429) },
+        },
+      },
+      async (request) => service.invitationPreview(request.params.token, clientOf(request)),
     );
 
     app.post(

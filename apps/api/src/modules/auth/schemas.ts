@@ -31,7 +31,14 @@ export const RegisterBody = Type.Object(
   {
     email: Email,
     password: Password,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'Required to create an account; left out when an existing account joins with invitation_token (it keeps its name)',
+      }),
+    ),
     tenant_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     time_zone: Type.Optional(
       Type.String({
@@ -101,6 +108,23 @@ export const PendingInvitationSchema = Type.Composite([
   Type.Object({ invited_by: Type.Union([Uuid, Type.Null()]) }),
 ]);
 export type PendingInvitation = Static<typeof PendingInvitationSchema>;
+
+export const InvitationTokenParams = Type.Object({
+  token: Type.String({ description: 'the token of the invitation link (its `token=` parameter)' }),
+});
+
+/** An invitation as its link shows it, before it is used. */
+export const InvitationPreviewSchema = Type.Object({
+  business_name: Type.String({ description: 'the business (tenant) that invites' }),
+  email: Type.String({ description: 'the address invited: the only one that can join with this link' }),
+  roles: Type.Array(Type.String()),
+  expires_at: Type.String({ format: 'date-time', description: 'ISO 8601 UTC' }),
+  existing_account: Type.Boolean({
+    description:
+      "the address has an account already: it joins with that account's password, and no name is asked for",
+  }),
+});
+export type InvitationPreview = Static<typeof InvitationPreviewSchema>;
 
 export const Jwks = Type.Object({
   keys: Type.Array(

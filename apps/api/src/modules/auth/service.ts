@@ -43,7 +43,7 @@ import {
   type UserRow,
 } from './repository';
 import type { RevocationList } from './revocation';
-import type { PendingInvitation } from './schemas';
+import type { InvitationPreview, PendingInvitation } from './schemas';
 import { hashToken, newTenantToken, newToken, tenantOfToken } from './tokens';
 
 export const RESET_TOKEN_TTL_SECONDS = 30 * 60;
@@ -71,6 +71,14 @@ export interface AuthServiceDeps {
 
 const invalidCredentials = () => new AppError('invalid_credentials', 'The email or password is not correct');
 const invalidRefresh = () => new AppError('unauthenticated', 'The refresh token is not valid or has expired');
+const deadInvitation = (status?: number) =>
+  new AppError('invalid_token', 'The invitation is not valid, was used, or has expired', { status });
+
+/** A new identity needs a name; an existing one joining with an invitation keeps its own. */
+const nameMissing = () =>
+  new AppError('validation_failed', 'The name is empty', {
+    errors: [{ path: 'name', message: 'must not be empty' }],
+  });
 
 function weakPassword(reason: string, path = 'password'): AppError {
   return new AppError('weak_password', reason, { errors: [{ path, message: reason }] });
@@ -126,7 +134,7 @@ export class AuthService {
     input: {
       email: string;
       password: string;
-      name: string;
+      name?: string;
       tenant_name?: string;
       time_zone?: string;
       invitation_token?: string;
@@ -139,11 +147,8 @@ export class AuthService {
     });
     if (!limit.allowed) throw rateLimited(limit, 'Too many registrations from this address; try again later');
     const email = input.email.trim();
-    const name = input.name.trim();
-    if (!name)
-      throw new AppError('validation_failed', 'The name is empty', {
-        errors: [{ path: 'name', message: 'must not be empty' }],
-      });
+    const name = input.name?.trim() ?? '';
+    if (input.invitation_token === undefined && !name) throw nameMissing();
     const weakness = passwordWeakness(input.password, { email, name });
     if (weakness) throw weakPassword(weakness);
 
@@ -197,21 +202,20 @@ export class AuthService {
     password: string,
     client: ClientInfo,
   ): Promise<RegisterAnswer> {
-    const invalid = () =>
-      new AppError('invalid_token', 'The invitation is not valid, was used, or has expired');
     const tenantId = tenantOfToken(token);
-    if (!tenantId) throw invalid();
+    if (!tenantId) throw deadInvitation();
     const tokenHash = hashToken(token);
     const invitation = await withTenantRead(this.deps.db, tenantId, (tx) =>
       invitations.findLive(tx, tokenHash),
     );
-    if (!invitation) throw invalid();
+    if (!invitation) throw deadInvitation();
     if (invitation.email.toLowerCase() !== email.toLowerCase()) {
       throw new AppError('invalid_token', 'The invitation was sent to another email address');
     }
     // An existing identity joins with its own password; a new one is created (the invitation mail
     // proved the address, so it starts verified).
     const existing = await users.findByEmail(this.deps.db, email);
+    if (!existing && !name) throw nameMissing();
     if (existing && !(await verifyPassword(existing.password_hash, password)))
       throw new AppError('email_taken');
     const passwordHash = existing ? null : await hashPassword(password);
@@ -230,7 +234,7 @@ export class AuthService {
       await invitations.lockPending(tx, tenantId, email);
       if (existing && (await memberships.find(tx, tenantId, userId))) throw new AppError('already_member');
       const accepted = await invitations.accept(tx, tokenHash, userId);
-      if (!accepted) throw invalid();
+      if (!accepted) throw deadInvitation();
       // Joined once, the address's other invitations here are answered.
       await invitations.endPending(tx, tenantId, email);
       await this.insertMembership(tx, tenantId, userId, accepted.roles);
@@ -652,6 +656,30 @@ export class AuthService {
       }
     });
     return { user_id: userId, created: !existing };
+  }
+
+  /**
+   * What an invitation link shows before it is used, spending nothing: the business, the address,
+   * the roles, and whether the address has an account already (the invitee then joins with its
+   * password instead of choosing one). Every link that cannot be used now (never issued, used,
+   * revoked, superseded, expired, malformed) answers alike, 404 `invalid_token`; a well-formed one
+   * costs the same one query by its hash, found or not: a dead link does not tell whether it ever worked.
+   */
+  async invitationPreview(token: string, client: ClientInfo): Promise<InvitationPreview> {
+    const ipKey = `invitation:ip:${client.ip}`;
+    // Spent before the lookup and given back for a live link, as a login is: the bucket counts dead
+    // links only, so an invitee reloading a good one is never held up.
+    const limit = await this.deps.limiter.consume(ipKey, this.loginLimit);
+    if (!limit.allowed) throw rateLimited(limit, 'Too many invitation links tried; try again later');
+    const tenantId = tenantOfToken(token);
+    const invitation = tenantId
+      ? await withTenantRead(this.deps.db, tenantId, (tx) =>
+          invitations.findLiveForLink(tx, hashToken(token)),
+        )
+      : undefined;
+    if (!invitation) throw deadInvitation(404);
+    await this.deps.limiter.refund(ipKey, this.loginLimit);
+    return { ...invitation, expires_at: invitation.expires_at.toISOString() };
   }
 
   /** Invites an address into the caller's tenant with the given roles; mails a single-use link. */

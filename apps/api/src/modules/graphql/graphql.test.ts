@@ -72,6 +72,7 @@ const ORDER_QUERY = /* GraphQL */ `
           reason
           gateway_reference
           failure_code
+          failure_message
           created_at
           updated_at
           processed_at

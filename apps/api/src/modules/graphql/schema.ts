@@ -152,6 +152,7 @@ export const schema = /* GraphQL */ `
     reason: String
     gateway_reference: String
     failure_code: String
+    failure_message: String
     created_at: String!
     updated_at: String!
     processed_at: String
