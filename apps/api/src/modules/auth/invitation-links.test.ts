@@ -226,4 +226,19 @@ describe.runIf(postgresUp)('auth: an invitation link looked up before it is used
     expect(log).not.toContain(token.split('.')[1]);
     expect(log).not.toContain('C'.repeat(43));
   });
+
+  it("ends the address's pending invitations when an operator adds it from the command line", async () => {
+    const email = uniqueEmail('operator-added');
+    await invite(email, ['staff']);
+    const token = await mailedInvitation(email);
+    expect((await lookUp(token)).statusCode).toBe(200);
+    await t.modules.services.auth.addMember(admin.tenant.id, {
+      email: email.toUpperCase(),
+      name: 'Added by hand',
+      password: TEST_PASSWORD,
+      roles: ['staff'],
+    });
+    // A member already: the link is dead, not a form that ends in already_member.
+    expectDead(await lookUp(token));
+  });
 });

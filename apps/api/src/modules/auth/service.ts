@@ -643,6 +643,8 @@ export class AuthService {
           email_verified_at: new Date(),
         }));
       await this.insertMembership(tx, tenantId, userId, roles);
+      // A member now: the address's invitations here would only lead to already_member.
+      await invitations.endPending(tx, tenantId, email);
       // As with an invitation: an event only for a new identity, none for an existing one joining.
       if (!existing) {
         addEvents(tx, [
