@@ -94,3 +94,16 @@ export const InvitationSchema = Type.Object({
   created_at: Time,
 });
 export type Invitation = Static<typeof InvitationSchema>;
+
+/** An invitation as its link shows it, before it is used (`GET /auth/invitations/:token`). */
+export const InvitationPreviewSchema = Type.Object({
+  business_name: Type.String({ description: 'the business (tenant) that invites' }),
+  email: Type.String({ description: 'the address invited: the only one that can join with this link' }),
+  roles: Roles,
+  expires_at: Time,
+  existing_account: Type.Boolean({
+    description:
+      "the address has an account already: it joins with that account's password, and no name is asked for",
+  }),
+});
+export type InvitationPreview = Static<typeof InvitationPreviewSchema>;

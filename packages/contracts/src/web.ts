@@ -5,6 +5,7 @@
  */
 import type {
   Invitation,
+  InvitationPreview,
   LoginAnswer,
   Me,
   Membership,
@@ -32,6 +33,7 @@ import type {
 export type {
   FieldError,
   Invitation,
+  InvitationPreview,
   LoginAnswer,
   Me,
   Membership,

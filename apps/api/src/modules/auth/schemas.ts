@@ -1,4 +1,5 @@
 import {
+  InvitationPreviewSchema,
   InvitationSchema,
   LoginAnswerSchema,
   MembershipSchema,
@@ -113,18 +114,8 @@ export const InvitationTokenParams = Type.Object({
   token: Type.String({ description: 'the token of the invitation link (its `token=` parameter)' }),
 });
 
-/** An invitation as its link shows it, before it is used. */
-export const InvitationPreviewSchema = Type.Object({
-  business_name: Type.String({ description: 'the business (tenant) that invites' }),
-  email: Type.String({ description: 'the address invited: the only one that can join with this link' }),
-  roles: Type.Array(Type.String()),
-  expires_at: Type.String({ format: 'date-time', description: 'ISO 8601 UTC' }),
-  existing_account: Type.Boolean({
-    description:
-      "the address has an account already: it joins with that account's password, and no name is asked for",
-  }),
-});
-export type InvitationPreview = Static<typeof InvitationPreviewSchema>;
+export { InvitationPreviewSchema };
+export type { InvitationPreview } from '@tessera/contracts';
 
 export const Jwks = Type.Object({
   keys: Type.Array(

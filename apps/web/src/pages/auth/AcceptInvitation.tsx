@@ -1,3 +1,4 @@
+import type { Web } from '@tessera/contracts';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
@@ -8,16 +9,6 @@ import { formatDateTime, label } from '../../lib/format';
 import { passwordProblem, requiredProblem, useFieldErrors } from '../../lib/forms';
 import { ApiError } from '../../lib/problem';
 import { NewPasswordField } from './PasswordField';
-
-/** An invitation as its link shows it, before it is used (`GET /auth/invitations/:token`). */
-interface InvitationLink {
-  business_name: string;
-  email: string;
-  roles: string[];
-  expires_at: string;
-  /** The address has a Tessera account: it joins with that account's password, and keeps its name. */
-  existing_account: boolean;
-}
 
 /**
  * The API answers `invalid_token` for every link that cannot be used, whatever happened to it, and
@@ -34,7 +25,7 @@ function refusal(error: unknown): unknown {
 
 const roleList = new Intl.ListFormat('en', { type: 'conjunction' });
 
-function JoinForm({ token, invitation }: { token: string; invitation: InvitationLink }) {
+function JoinForm({ token, invitation }: { token: string; invitation: Web.InvitationPreview }) {
   const navigate = useNavigate();
   const existing = invitation.existing_account;
   const [values, setValues] = useState({ name: '', password: '' });
@@ -156,7 +147,7 @@ export default function AcceptInvitation() {
   const lookup = useQuery({
     queryKey: ['invitation-link', token],
     queryFn: ({ signal }) =>
-      api<InvitationLink>(`/auth/invitations/${encodeURIComponent(token)}`, { auth: false, signal }),
+      api<Web.InvitationPreview>(`/auth/invitations/${encodeURIComponent(token)}`, { auth: false, signal }),
     enabled: token !== '',
     staleTime: Infinity,
     refetchOnWindowFocus: false,
