@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { horizontalOverflow, launchBrowser, screenshot } from './support/browser';
+import { horizontalOverflow, launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { FakeStripe } from '../../api/test/gateways/stripe-server';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
@@ -50,8 +50,7 @@ describe('the merchant web app', () => {
     await stripe?.close();
   });
 
-  const heading = (target: Page, name: string | RegExp) =>
-    target.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  const heading = waitForHeading;
   /** The label of the field that has focus: where a form's first error takes it. */
   const focusedLabel = (target: Page) =>
     target.evaluate(
@@ -60,13 +59,8 @@ describe('the merchant web app', () => {
   /** The text of what has focus: where a confirmed action's outcome, or a closed dialog, leaves it. */
   const focusedText = (target: Page) => target.evaluate(() => document.activeElement?.textContent ?? null);
 
-  async function signIn(target: Page, email: string, password: string) {
-    await target.goto(platform.url + '/login');
-    await heading(target, 'Sign in');
-    await target.getByLabel('E-mail').fill(email);
-    await target.getByLabel('Password').fill(password);
-    await target.getByRole('button', { name: 'Sign in' }).click();
-  }
+  const signInAs = (target: Page, email: string, password: string) =>
+    signIn(target, platform.url, { email, password });
 
   it('validates registration inline, then registers a business', async () => {
     await page.goto(platform.url + '/register');
@@ -555,9 +549,9 @@ describe('the merchant web app', () => {
     await tab.getByRole('button', { name: 'Set new password' }).click();
     await heading(tab, 'Password changed');
 
-    await signIn(tab, staff.email, 'staff member passphrase 42');
+    await signInAs(tab, staff.email, 'staff member passphrase 42');
     await tab.getByText('That e-mail and password do not match an account.').waitFor();
-    await signIn(tab, staff.email, staff.password);
+    await signInAs(tab, staff.email, staff.password);
     await heading(tab, 'Orders');
     // This browser is now a device the address signed in on: its next sign-in says so, and failed
     // attempts elsewhere cannot lock the address out here.
@@ -570,7 +564,7 @@ describe('the merchant web app', () => {
     await tab.getByRole('button', { name: 'Sign out' }).click();
     await heading(tab, 'Sign in');
     const loginRequest = tab.waitForRequest((request) => request.url().endsWith('/auth/login'));
-    await signIn(tab, staff.email, staff.password);
+    await signInAs(tab, staff.email, staff.password);
     expect((await loginRequest).postDataJSON()).toMatchObject({ device_token: deviceToken });
     await heading(tab, 'Orders');
     expect((await stored())[staff.email]).not.toBe(deviceToken);
@@ -584,7 +578,7 @@ describe('the merchant web app', () => {
       if (response.url().endsWith('/auth/refresh')) refreshes.push(response.status());
     });
     const first = await tabs.newPage();
-    await signIn(first, admin.email, admin.password);
+    await signInAs(first, admin.email, admin.password);
     await heading(first, 'Dashboard');
     const signedInAt = Date.now();
     const second = await tabs.newPage();
@@ -717,7 +711,7 @@ describe('the merchant web app', () => {
       expect(await horizontalOverflow(tab), path).toBe(0);
       await screenshot(tab, `phone-${name}`);
     }
-    await signIn(tab, admin.email, admin.password);
+    await signInAs(tab, admin.email, admin.password);
     await heading(tab, 'Dashboard');
     const pages = [
       ['/', 'Dashboard', 'dashboard'],

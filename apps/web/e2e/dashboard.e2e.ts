@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot } from './support/browser';
+import { launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { startPlatform, type RunningPlatform } from './support/server';
 
 /**
@@ -56,8 +56,7 @@ describe('the dashboard and the business settings', () => {
     return order.body.id;
   }
 
-  const heading = (name: string | RegExp) =>
-    page.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  const heading = (name: string | RegExp) => waitForHeading(page, name);
   const nav = () => page.getByRole('navigation', { name: 'Main' });
   const focusedText = () => page.evaluate(() => document.activeElement?.textContent ?? null);
 
@@ -72,11 +71,7 @@ describe('the dashboard and the business settings', () => {
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     page = await context.newPage();
-    await page.goto(platform.url + '/login');
-    await heading('Sign in');
-    await page.getByLabel('E-mail').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, platform.url, owner);
     await heading('Dashboard');
   });
 

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot } from './support/browser';
+import { launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
 
@@ -34,8 +34,7 @@ describe('invitation links', () => {
     });
     expect(response.status).toBe(201);
   };
-  const heading = (target: Page, name: string | RegExp) =>
-    target.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  const heading = waitForHeading;
   /** A browser of its own (nobody signed in) on the link. */
   const openLink = async (link: string) => {
     const visitor = await browser.newContext({ viewport: DESKTOP });
@@ -63,11 +62,7 @@ describe('invitation links', () => {
     browser = await launchBrowser();
     await register(admin, 'Corner Shop');
     page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
-    await page.goto(platform.url + '/login');
-    await heading(page, 'Sign in');
-    await page.getByLabel('E-mail').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, platform.url, admin);
     await heading(page, 'Dashboard');
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './support/browser';
+import { launchBrowser, signIn, waitForHeading } from './support/browser';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
 
@@ -63,8 +63,7 @@ describe('the pages of the merchant app', () => {
     });
   }
 
-  const heading = (target: Page, name: string | RegExp) =>
-    target.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  const heading = waitForHeading;
   /** What has focus: its tag and text, to say where keyboard users are. */
   const focused = (target: Page) =>
     target.evaluate(() => {
@@ -73,12 +72,8 @@ describe('the pages of the merchant app', () => {
     });
   const focusedText = async (target: Page) => (await focused(target)).text;
 
-  async function signIn(target: Page) {
-    await target.goto(platform.url + '/login');
-    await heading(target, 'Sign in');
-    await target.getByLabel('E-mail').fill(owner.email);
-    await target.getByLabel('Password').fill(owner.password);
-    await target.getByRole('button', { name: 'Sign in' }).click();
+  async function signInAsOwner(target: Page) {
+    await signIn(target, platform.url, owner);
     await heading(target, 'Dashboard');
   }
 
@@ -95,7 +90,7 @@ describe('the pages of the merchant app', () => {
     browser = await launchBrowser();
     desk = await browser.newContext({ viewport: DESKTOP });
     page = await desk.newPage();
-    await signIn(page);
+    await signInAsOwner(page);
   });
 
   afterAll(async () => {
@@ -309,7 +304,7 @@ describe('the pages of the merchant app', () => {
   it('keeps Tab inside the open phone menu, and Escape gives focus back to its button', async () => {
     const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
     const tab = await phone.newPage();
-    await signIn(tab);
+    await signInAsOwner(tab);
     const menuButton = tab.getByRole('button', { name: 'Open menu' });
     await menuButton.click();
     const nav = tab.getByRole('navigation', { name: 'Main' });

@@ -1,7 +1,7 @@
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeStripe } from '../../api/test/gateways/stripe-server';
-import { launchBrowser, screenshot } from './support/browser';
+import { launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { startPlatform, type RunningPlatform } from './support/server';
 
 /**
@@ -41,8 +41,7 @@ describe('payments at the desk', () => {
       lines: [{ product_id: productId, quantity: 3 }],
     });
 
-  const heading = (name: string | RegExp) =>
-    page.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  const heading = (name: string | RegExp) => waitForHeading(page, name);
   const focusedLabel = () =>
     page.evaluate(
       () => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent ?? null,
@@ -77,11 +76,7 @@ describe('payments at the desk', () => {
     await call('PUT', `/commerce/inventory/${productId}`, { on_hand: 100 });
     browser = await launchBrowser();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-    await page.goto(platform.url + '/login');
-    await heading('Sign in');
-    await page.getByLabel('E-mail').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, platform.url, admin);
     await heading('Dashboard');
   });
 

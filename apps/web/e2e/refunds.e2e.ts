@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot } from './support/browser';
+import { launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
 
@@ -54,8 +54,7 @@ describe('refund approvals', () => {
     return { order, refund };
   }
 
-  const heading = (name: string | RegExp) =>
-    page.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+  const heading = (name: string | RegExp) => waitForHeading(page, name);
   const pendingRowOf = (order: { number: number }) =>
     page
       .getByRole('table', { name: 'Refunds' })
@@ -93,11 +92,7 @@ describe('refund approvals', () => {
 
     browser = await launchBrowser();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-    await page.goto(platform.url + '/login');
-    await heading('Sign in');
-    await page.getByLabel('E-mail').fill(manager.email);
-    await page.getByLabel('Password').fill(manager.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, platform.url, manager);
     await heading('Dashboard');
   });
 

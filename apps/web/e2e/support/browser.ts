@@ -33,3 +33,21 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
+
+/** Waits for the page's title (its one h1) to say `name`: the page has loaded. */
+export function waitForHeading(page: Page, name: string | RegExp): Promise<void> {
+  return page.getByRole('heading', { level: 1, name }).waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+/** Signs in on the sign-in page, as a person does. */
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  user: { email: string; password: string },
+): Promise<void> {
+  await page.goto(baseUrl + '/login');
+  await waitForHeading(page, 'Sign in');
+  await page.getByLabel('E-mail').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
