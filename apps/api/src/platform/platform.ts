@@ -11,6 +11,7 @@ import { InProcessBus } from './events/in-process-bus';
 import { RedisStreamsBus } from './events/redis-bus';
 import { OutboxRelay } from './events/relay';
 import { createRequestRedis, duplicateRedis, whenReady } from './redis';
+import { within } from './timeouts';
 
 /** What every module gets: configuration, the database, Redis when configured, the event bus. */
 export interface Platform {
@@ -134,18 +135,4 @@ async function connectRedis(url: string, logger: Logger, timeoutMs: number): Pro
     throw new UnreachableServiceError('REDIS_URL', 'Redis', url, error);
   }
   return redis;
-}
-
-async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

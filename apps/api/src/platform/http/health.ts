@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform';
+import { within } from '../timeouts';
 
 /** The relay counts as stalled once the first event waiting to be published is older than this. */
 export const RELAY_STALLED_AFTER_SECONDS = 60;
@@ -13,12 +14,6 @@ const Health = Type.Object({
   /** Age of the oldest committed event not yet published; absent when it could not be read. */
   relay_lag_seconds: Type.Optional(Type.Integer({ minimum: 0 })),
 });
-
-const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref()),
-  ]);
 
 /**
  * Liveness (the process answers) and readiness (its database, and Redis when configured, answer).
