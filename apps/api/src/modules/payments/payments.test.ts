@@ -121,6 +121,17 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
     return method.json<{ id: string }>().id;
   }
 
+  /** The rows of a reconciliation run of `gateway` from `from` until a second from now. */
+  async function reconciledRows<Row>(gateway: string, from: string): Promise<Row[]> {
+    const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
+      gateway,
+      from,
+      to: new Date(Date.now() + 1_000).toISOString(),
+    });
+    expect(run.statusCode, run.body).toBe(200);
+    return run.json<{ rows: Row[] }>().rows;
+  }
+
   /** A refund made in Stripe's dashboard (its API, as the dashboard calls it), not through us. */
   const refundAtStripe = (fields: Record<string, string>) =>
     fetch(`${testApp.config.STRIPE_API_BASE}/v1/refunds`, {
@@ -1744,15 +1755,7 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
       local_refunded: number | null;
       gateway_refunded: number | null;
     };
-    const reconcile = async (gateway: string) => {
-      const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
-        gateway,
-        from,
-        to: new Date(Date.now() + 1_000).toISOString(),
-      });
-      expect(run.statusCode, run.body).toBe(200);
-      return run.json<{ rows: Row[] }>().rows;
-    };
+    const reconcile = (gateway: string) => reconciledRows<Row>(gateway, from);
     const rowOf = (rows: Row[], paymentId: string) => rows.filter((row) => row.payment_id === paymentId);
     /** A refund made through us, processed at the gateway. */
     const refundHere = async (paymentId: string, amount: number) => {
@@ -1853,15 +1856,8 @@ describe.runIf(await serviceAvailable('postgres'))('payments', () => {
   it('records refunds made at the gateway that reconciliation finds we missed, once, as their webhooks would have', async () => {
     // From now: the period, and its summary, hold this test's payments only.
     const from = new Date().toISOString();
-    const reconcile = async (gateway: string) => {
-      const run = await inject(admin, 'POST', '/commerce/payments/reconcile', {
-        gateway,
-        from,
-        to: new Date(Date.now() + 1_000).toISOString(),
-      });
-      expect(run.statusCode, run.body).toBe(200);
-      return run.json<{ rows: { payment_id: string | null; result: string }[] }>().rows;
-    };
+    const reconcile = (gateway: string) =>
+      reconciledRows<{ payment_id: string | null; result: string }>(gateway, from);
     const resultOf = async (gateway: string, paymentId: string) =>
       (await reconcile(gateway)).filter((row) => row.payment_id === paymentId).map((row) => row.result);
     const refundsOf = async (paymentId: string) =>
