@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callApi, registerOverApi } from './support/api';
 import { launchBrowser, signIn, waitForHeading } from './support/browser';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
@@ -23,20 +24,8 @@ describe('the pages of the merchant app', () => {
   let token = '';
 
   /** Calls the API as the owner; every POST carries an Idempotency-Key. */
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(platform.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(method === 'POST' ? { 'idempotency-key': randomUUID() } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+  const call = <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) =>
+    callApi<T>(platform.url, token, method, path, body);
 
   async function product(sku: string, price = 2000): Promise<string> {
     const created = await call<{ id: string }>('POST', '/commerce/products', {
@@ -80,13 +69,7 @@ describe('the pages of the merchant app', () => {
   beforeAll(async () => {
     mail = await startMailCatcher();
     platform = await startPlatform({ SMTP_URL: mail.url });
-    const registered = await fetch(platform.url + '/auth/register', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...owner, tenant_name: 'Pages Shop' }),
-    });
-    expect(registered.status).toBe(201);
-    token = ((await registered.json()) as { access_token: string }).access_token;
+    token = await registerOverApi(platform.url, { ...owner, tenant_name: 'Pages Shop' });
     browser = await launchBrowser();
     desk = await browser.newContext({ viewport: DESKTOP });
     page = await desk.newPage();

@@ -1,6 +1,7 @@
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeStripe } from '../../api/test/gateways/stripe-server';
+import { callApi, registerOverApi } from './support/api';
 import { launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { startPlatform, type RunningPlatform } from './support/server';
 
@@ -21,19 +22,8 @@ describe('payments at the desk', () => {
   let productId = '';
 
   /** The API as the business's admin, for what each test needs in place before the desk acts. */
-  async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: object): Promise<T> {
-    const answer = await fetch(platform.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-        ...(method === 'POST' ? { 'idempotency-key': crypto.randomUUID() } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`);
-    return (await answer.json()) as T;
-  }
+  const call = <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: object) =>
+    callApi<T>(platform.url, token, method, path, body);
 
   /** An order of three bags at $24.50: $73.50 due. */
   const placeOrder = () =>
@@ -59,12 +49,7 @@ describe('payments at the desk', () => {
   beforeAll(async () => {
     stripe = new FakeStripe('sk_test_payments_desk');
     platform = await startPlatform({ STRIPE_API_BASE: await stripe.start() });
-    const registered = await fetch(`${platform.url}/auth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...admin, name: 'Pat Owner', tenant_name: 'Bean Counter' }),
-    });
-    token = ((await registered.json()) as { access_token: string }).access_token;
+    token = await registerOverApi(platform.url, { ...admin, name: 'Pat Owner', tenant_name: 'Bean Counter' });
     productId = (
       await call<{ id: string }>('POST', '/commerce/products', {
         sku: 'BAG-1',

@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callApi, registerOverApi } from './support/api';
 import { launchBrowser, screenshot, signIn, waitForHeading } from './support/browser';
 import { startMailCatcher, type MailCatcher } from './support/mail';
 import { startPlatform, type RunningPlatform } from './support/server';
@@ -21,19 +22,8 @@ describe('refund approvals', () => {
   let productId = '';
 
   /** The API as the business's owner, for what each test needs in place before the manager acts. */
-  async function call<T>(method: 'POST' | 'PUT', path: string, body: object, bearer = token): Promise<T> {
-    const answer = await fetch(platform.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${bearer}`,
-        'content-type': 'application/json',
-        ...(method === 'POST' ? { 'idempotency-key': crypto.randomUUID() } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-    if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`);
-    return (await answer.json()) as T;
-  }
+  const call = <T>(method: 'POST' | 'PUT', path: string, body: object, bearer = token) =>
+    callApi<T>(platform.url, bearer, method, path, body);
 
   /** An order of one bag at $24.50, paid in cash, with a refund of all of it requested. */
   async function refundRequested(reason: string) {
@@ -64,12 +54,7 @@ describe('refund approvals', () => {
   beforeAll(async () => {
     mail = await startMailCatcher();
     platform = await startPlatform({ SMTP_URL: mail.url });
-    const registered = await fetch(`${platform.url}/auth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...owner, name: 'Olga Owner', tenant_name: 'Sack & Bean' }),
-    });
-    token = ((await registered.json()) as { access_token: string }).access_token;
+    token = await registerOverApi(platform.url, { ...owner, name: 'Olga Owner', tenant_name: 'Sack & Bean' });
     productId = (
       await call<{ id: string }>('POST', '/commerce/products', {
         sku: 'BAG-1',
@@ -83,12 +68,7 @@ describe('refund approvals', () => {
     const invitation = new URL(await mail.link(manager.email, '/accept-invitation')).searchParams.get(
       'token',
     );
-    const joined = await fetch(`${platform.url}/auth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...manager, name: 'Max Manager', invitation_token: invitation }),
-    });
-    expect(joined.status).toBe(201);
+    await registerOverApi(platform.url, { ...manager, name: 'Max Manager', invitation_token: invitation });
 
     browser = await launchBrowser();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
